@@ -1,0 +1,47 @@
+"""Single-env throughput: steps/second of simrec/Golf-v0 (slate 5) under a random policy.
+
+Run: ``python benchmarks/bench_env_steps.py [--steps N]``. Prints steps/s for the raw
+env (``env.unwrapped``) and for ``gym.make``'s wrapped env, and the ratio to the 20,000
+steps/s target. The random policy samples ``action_space`` like any Gymnasium user would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gymnasium as gym
+
+import simrec  # noqa: F401  (registers the envs)
+
+TARGET = 20_000
+
+
+def run(env: gym.Env, steps: int, seed: int = 0) -> float:
+    """Steps per second of ``env`` over ``steps`` steps, resetting when episodes end."""
+    env.action_space.seed(seed)
+    env.reset(seed=seed)
+    start = time.perf_counter()
+    for _ in range(steps):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100_000)
+    args = parser.parse_args()
+    wrapped = gym.make("simrec/Golf-v0")
+    raw = wrapped.unwrapped
+    run(raw, 2_000)  # warm caches
+    raw_rate = run(raw, args.steps)
+    wrapped_rate = run(wrapped, args.steps)
+    print(f"simrec/Golf-v0 random policy, slate 5, {args.steps:,} steps, one core")
+    print(f"  env.unwrapped : {raw_rate:10,.0f} steps/s  ({raw_rate / TARGET:.2f}x the {TARGET:,} target)")
+    print(f"  gym.make(...) : {wrapped_rate:10,.0f} steps/s  ({wrapped_rate / TARGET:.2f}x the {TARGET:,} target)")
+
+
+if __name__ == "__main__":
+    main()

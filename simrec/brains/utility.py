@@ -1,0 +1,291 @@
+"""The offline user model: a conditional-logit choice over the slate.
+
+Each shown item gets a utility::
+
+    u = taste·item + popularity − price_sensitivity·price + novelty_seeking·novelty
+        − dislikes − owned ± steering compliance
+        − boredom_rate·(repeat exposure + same-category exposure)
+
+The first line is fixed for a session between events and is computed once over the
+whole catalog with numpy; only the boredom line changes every turn. The user clicks at
+most one slot, chosen by a logit over the slate plus a no-click outside option whose
+utility grows with fatigue; a position bias lowers later slots. A click becomes a
+purchase with a probability driven by purchase propensity, taste and price. Disliked,
+over-repeated or request-violating items are dismissed. Satisfaction moves toward the
+slate's click probability (up with clicks and purchases, down with dismissals and with
+ignored requests); low satisfaction and fatigue make users leave.
+
+Every session uses exactly ``k + 5`` uniforms per step from its own generator whatever
+happens (see :meth:`~simrec.session.Session.uniforms`), so sessions stepped together or
+apart stay in lock-step. Yes/no decisions compare logits (``logit(u) < z`` is
+``u < sigmoid(z)``), and the one exponential per step goes through ``numpy.exp`` (not
+``math.exp``, whose last bit can differ) so a vectorised implementation can reproduce
+this one bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from simrec.catalog import Catalog
+from simrec.reaction import Reaction
+from simrec.replies import ReplyTemplates, default_templates
+from simrec.session import EMPTY, Session
+
+_exp = np.exp
+
+
+@dataclass(frozen=True)
+class UtilityParams:
+    """Coefficients of the utility model (see the module docstring for the formula).
+
+    The defaults are calibrated so that the behaviours checked in ``tests/test_brain.py``
+    hold: tastes drive clicks, repetition bores users away, price deters the
+    price-sensitive, and followed requests please while ignored ones frustrate.
+    """
+
+    taste_weight: float = 1.0
+    popularity_weight: float = 0.25
+    price_weight: float = 1.6
+    novelty_weight: float = 0.3
+    dislike_weight: float = 2.5
+    owned_penalty: float = 3.0
+    intent_bonus: float = 1.0
+    intent_penalty: float = 1.5
+    repeat_weight: float = 0.5
+    category_weight: float = 1.6
+    position_weight: float = 0.35
+    outside_utility: float = 2.2
+    fatigue_weight: float = 0.8
+    purchase_base: float = -1.0
+    purchase_propensity_weight: float = 3.0
+    purchase_taste_weight: float = 0.5
+    purchase_price_weight: float = 2.5
+    dismiss_base: float = -4.0
+    dismiss_dislike_weight: float = 3.5
+    dismiss_repeat_weight: float = 0.6
+    dismiss_violation_weight: float = 1.5
+    satisfaction_rate: float = 0.3
+    click_lift: float = 0.04
+    purchase_lift: float = 0.08
+    dismiss_drop: float = 0.15
+    compliance_weight: float = 0.25
+    leave_base: float = -3.5
+    leave_threshold: float = 0.4
+    leave_slope: float = 14.0
+    fatigue_leave_weight: float = 1.0
+    chat_rate: float = 0.6
+
+
+@dataclass(frozen=True)
+class _Static:
+    """Per-session item scores that only change on events (drift, steering, purchase)."""
+
+    utility: list[float]
+    purchase_logit: list[float]
+    dismiss_logit: list[float]
+    price_aversion: float
+
+
+class UtilityBrain:
+    """The default brain: fast, offline, deterministic given the generators.
+
+    Args:
+        params: model coefficients; ``None`` uses the calibrated defaults.
+        templates: reply templates; ``None`` uses the shipped ones.
+        **overrides: individual :class:`UtilityParams` fields to change.
+    """
+
+    name = "utility"
+    deterministic = True
+
+    def __init__(self, params: UtilityParams | None = None, templates: ReplyTemplates | None = None,
+                 **overrides: float) -> None:
+        known = {f.name for f in fields(UtilityParams)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise TypeError(f"unknown UtilityParams field(s): {', '.join(unknown)}")
+        self.params = replace(params or UtilityParams(), **overrides)
+        self.templates = templates or default_templates()
+        self._catalog: Catalog | None = None
+        self._static: dict[tuple, tuple[object, _Static]] = {}
+        self._position = [self.params.position_weight * float(np.log1p(i)) for i in range(1024)]
+
+    def react(self, sessions: Sequence[Session], slates: Sequence[Sequence[int]],
+              messages: Sequence[str | None], rngs: Sequence[np.random.Generator]) -> list[Reaction]:
+        """React to ``slates[i]`` in ``sessions[i]`` (see :class:`~simrec.brains.base.Brain`)."""
+        return [self.react_one(s, slate, rng) for s, slate, rng in zip(sessions, slates, rngs, strict=True)]
+
+    # -- static part ---------------------------------------------------------------
+    def _catalog_terms(self, catalog: Catalog) -> None:
+        if self._catalog is catalog:
+            return
+        self._catalog = catalog
+        logpop = np.log(np.maximum(catalog.popularity_share, 1e-12))
+        self._pop = (logpop - logpop.mean()) / (logpop.std() or 1.0)
+        info = catalog.self_information
+        self._novel = (info - info.mean()) / (info.std() or 1.0)
+        self._price = catalog.log_price_ratio
+        self._codes = catalog.category_codes.tolist()
+
+    def static_scores(self, session: Session) -> _Static:
+        """The event-dependent item scores of ``session``, rebuilt when it changes."""
+        key = session.state_key
+        cached = self._static.get(key)
+        if cached is not None and cached[0] is session.bound:
+            return cached[1]
+        self._catalog_terms(session.catalog)
+        p, t = self.params, session.bound.traits
+        dislike = session.bound.dislike
+        price = self._price
+        complies = session.constraint_mask
+        steer = (np.where(complies, p.intent_bonus, -p.intent_penalty) if session.constraint_on
+                 else 0.0)
+        utility = (p.taste_weight * session.affinity + p.popularity_weight * self._pop
+                   - p.price_weight * t["price_sensitivity"] * price
+                   + p.novelty_weight * t["novelty_seeking"] * self._novel
+                   - p.dislike_weight * dislike + steer)
+        buy_logit = (p.purchase_base + p.purchase_propensity_weight * (t["purchase_propensity"] - 0.5)
+                     + p.purchase_taste_weight * session.affinity
+                     - p.purchase_price_weight * t["price_sensitivity"] * price)
+        dismiss = (p.dismiss_base + p.dismiss_dislike_weight * dislike
+                   + (p.dismiss_violation_weight * ~complies if session.constraint_on else 0.0))
+        static = _Static(
+            utility=np.asarray(utility, dtype=np.float64).tolist(),
+            purchase_logit=np.asarray(buy_logit, dtype=np.float64).tolist(),
+            dismiss_logit=np.broadcast_to(dismiss, utility.shape).astype(np.float64).tolist(),
+            price_aversion=p.price_weight * t["price_sensitivity"],
+        )
+        self._static[key] = (session.bound, static)
+        return static
+
+    # -- one step ----------------------------------------------------------------------
+    def react_one(self, session: Session, slate: Sequence[int], rng: np.random.Generator) -> Reaction:
+        """The reaction of one session to one slate (``-1`` = empty slot)."""
+        p = self.params
+        static = self.static_scores(session)
+        k = len(slate)
+        draws, logits = session.uniforms(rng, k + 5)
+        boredom = session.bound.traits["boredom_rate"]
+        outside = p.outside_utility + p.fatigue_weight * session.fatigue
+        cat_exposure, codes, owned = session.category_exposure, self._codes, session.owned
+        utility, dismiss_logit, position = static.utility, static.dismiss_logit, self._position
+        repeat_w, category_w, dismiss_repeat_w = p.repeat_weight, p.category_weight, p.dismiss_repeat_weight
+
+        shown = [pos for pos in range(k) if slate[pos] != EMPTY]
+        seen = session.exposures(slate)
+        args = []
+        for pos in shown:
+            item = slate[pos]
+            u = utility[item] - boredom * (repeat_w * seen[pos] + category_w * cat_exposure[codes[item]])
+            if item in owned:
+                u -= p.owned_penalty
+            args.append(u - position[pos] - outside)
+        ex = _exp(args).tolist() if args else []
+
+        # Logit choice: the draw falls in one slot's share of the total, or in the outside option's.
+        total = 1.0
+        for e in ex:
+            total += e
+        clicked, purchased, dismissed = [False] * k, [False] * k, [False] * k
+        choice, running, bought = -1, 0.0, False
+        for j, pos in enumerate(shown):
+            running += ex[j]
+            if draws[0] < running / total:
+                choice = pos
+                clicked[pos] = True
+                bought = purchased[pos] = logits[1] < static.purchase_logit[slate[pos]]
+                break
+        n_dismissed = 0
+        for pos in shown:
+            if pos != choice and logits[2 + pos] < dismiss_logit[slate[pos]] + dismiss_repeat_w * boredom * seen[pos]:
+                dismissed[pos] = True
+                n_dismissed += 1
+
+        compliance = 1.0
+        if session.constraint_on and shown:
+            mask = session.constraint_mask
+            compliance = sum(1 for pos in shown if mask[slate[pos]]) / len(shown)
+        s = session.satisfaction
+        s = (s + p.satisfaction_rate * ((total - 1.0) / total - s)
+             + (p.click_lift if choice >= 0 else 0.0) + (p.purchase_lift if bought else 0.0)
+             - p.dismiss_drop * n_dismissed / k
+             + (p.compliance_weight * (compliance - 0.5) if session.constraint_on else 0.0))
+        s = min(max(s, 0.0), 1.0)
+        left = logits[2 + k] < (p.leave_base + p.leave_slope * (p.leave_threshold - s)
+                                + p.fatigue_leave_weight * session.fatigue)
+
+        reply = self._reply(session, slate, shown, seen, clicked, purchased, dismissed,
+                            compliance, left, draws[3 + k], draws[4 + k], static)
+        return Reaction(clicked, purchased, dismissed, left, s, reply, self.name)
+
+    # -- words ---------------------------------------------------------------------------
+    def _reply(self, session: Session, slate: Sequence[int], shown: list[int], seen: list[float],
+               clicked: list[bool], purchased: list[bool], dismissed: list[bool], compliance: float,
+               left: bool, u_pick: float, u_chat: float, static: _Static) -> str:
+        """Say what drove the reaction, in the persona's voice (templates, no LLM)."""
+        t = self.templates
+        catalog = session.catalog
+        bound = session.bound
+        parts = []
+        ignored = session.constraint_on and compliance < 0.5
+        if any(purchased):
+            title = catalog.titles[slate[purchased.index(True)]]
+            parts.append(t.pick("purchase", u_pick, title=title, verb=t.verb(catalog.domain)))
+        elif any(clicked):
+            parts.append(t.pick("click", u_pick, title=catalog.titles[slate[clicked.index(True)]]))
+        elif ignored:
+            parts.append(t.pick("ignored", u_pick, says=self._request(session)))
+            ignored = False
+        else:
+            parts.append(self._complaint(session, slate, shown, seen, dismissed, u_pick, static))
+        if ignored:
+            parts.append(t.pick("ignored", u_chat, says=self._request(session)))
+        turn = session.turn + 1
+        parts.extend(bound.voiced_at(turn))
+        words = session.taste_words
+        if words and u_chat < self.params.chat_rate * bound.traits["chattiness"]:
+            parts.append(t.pick("taste", u_chat / self.params.chat_rate, value=words[int(u_pick * len(words))]))
+        if left:
+            parts.append(t.pick("leaving", u_chat))
+        return " ".join(parts)
+
+    @staticmethod
+    def _request(session: Session) -> str:
+        assert session.active_intent is not None
+        return session.persona.intents[session.active_intent].says
+
+    def _complaint(self, session: Session, slate: Sequence[int], shown: list[int], seen: list[float],
+                   dismissed: list[bool], u_pick: float, static: _Static) -> str:
+        """Why nothing was clicked: a disliked thing, boredom, price, or just nothing."""
+        t = self.templates
+        if not shown:
+            return t.pick("nothing", u_pick)
+        disliked = [slate[pos] for pos in shown if dismissed[pos] and session.bound.dislike[slate[pos]] > 0]
+        if disliked:
+            return t.pick("dislike", u_pick, value=self._disliked_value(session, disliked[0]))
+        p = self.params
+        boredom = session.bound.traits["boredom_rate"]
+        codes = self._codes
+        bored = sum(boredom * (p.repeat_weight * seen[pos]
+                               + p.category_weight * session.category_exposure[codes[slate[pos]]])
+                    for pos in shown) / len(shown)
+        pricey = static.price_aversion * sum(self._price[slate[pos]] for pos in shown) / len(shown)
+        if bored > 0.6 and bored >= pricey:
+            return t.pick("bored", u_pick)
+        if pricey > 0.5:
+            return t.pick("pricey", u_pick)
+        return t.pick("nothing", u_pick)
+
+    @staticmethod
+    def _disliked_value(session: Session, item: int) -> str:
+        catalog = session.catalog
+        for fld, values in session.persona.dislikes.items():
+            for value in values:
+                column = catalog.token_index[f"{fld}={value}"]
+                if catalog.token_matrix[item, column]:
+                    return value
+        return str(catalog.categories[item])

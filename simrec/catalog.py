@@ -1,0 +1,510 @@
+"""The items a policy can recommend, as column arrays plus numeric matrices built once.
+
+A :class:`Catalog` stores one numpy array per column instead of one Python object per
+item (RecSim rebuilt a document object every step; that is where its time went). Two
+derived matrices serve the hot paths:
+
+* ``token_matrix`` (items x tokens, 0/1): one column per categorical value, named
+  ``field=value`` — ``category=links``, ``tags=scenic``, ``region=scotland``. Persona
+  tastes are weights over these tokens, so a persona's affinity for every item is one
+  matrix-vector product at reset.
+* ``features`` (items x features, float32): the token columns plus standardised numeric
+  attributes, log price and popularity, for policies (LinUCB, MMR, RL agents).
+
+Schema of a catalog table (CSV, parquet, JSONL, YAML):
+
+============  ========  ===================================================
+column        required  meaning
+============  ========  ===================================================
+item_id       yes       unique string id
+title         yes       display title
+category      yes       one category name
+price         yes       non-negative number
+tags          no        list of strings (``a|b|c`` in CSV)
+popularity    no        non-negative number (default 1.0)
+description   no        free text (default empty)
+semantic_id   no        ``/``-separated hierarchy (default ``category/item_id``)
+anything else no        an attribute: numeric column -> numeric attribute,
+                        string column -> categorical attribute
+============  ========  ===================================================
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simrec.errors import CatalogError
+from simrec.validation import describe
+
+REQUIRED_COLUMNS = ("item_id", "title", "category", "price")
+OPTIONAL_COLUMNS = ("tags", "popularity", "description", "semantic_id")
+TAG_SEPARATOR = "|"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One item, for display and inspection (the hot paths use the column arrays)."""
+
+    index: int
+    item_id: str
+    title: str
+    category: str
+    tags: tuple[str, ...]
+    price: float
+    popularity: float
+    description: str
+    semantic_id: str
+    attributes: dict[str, Any]
+
+
+class Catalog:
+    """An immutable table of items with numeric encodings for simulation and policies.
+
+    Args:
+        item_ids, titles, categories, prices: the required columns, one entry per item.
+        tags: per-item tag lists.
+        popularity: per-item non-negative popularity.
+        descriptions, semantic_ids: per-item strings.
+        attributes: extra columns; numeric arrays become numeric attributes, string
+            arrays categorical ones.
+        domain: the domain name (``golf``, ``books``, …) or ``None`` for a custom catalog.
+        source: where the catalog came from, for error messages.
+    """
+
+    def __init__(
+        self,
+        item_ids: Sequence[str],
+        titles: Sequence[str],
+        categories: Sequence[str],
+        prices: Sequence[float],
+        tags: Sequence[Sequence[str]] | None = None,
+        popularity: Sequence[float] | None = None,
+        descriptions: Sequence[str] | None = None,
+        semantic_ids: Sequence[str] | None = None,
+        attributes: Mapping[str, Sequence[Any]] | None = None,
+        domain: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        n = len(item_ids)
+        self.domain = domain
+        self.source = source
+        self.item_ids = np.asarray(item_ids, dtype=object)
+        self.titles = np.asarray(titles, dtype=object)
+        self.categories = np.asarray(categories, dtype=object)
+        self.prices = np.asarray(prices, dtype=np.float64)
+        self.tags: tuple[tuple[str, ...], ...] = tuple(
+            tuple(t) for t in (tags if tags is not None else [()] * n)
+        )
+        self.popularity = np.asarray(
+            popularity if popularity is not None else np.ones(n), dtype=np.float64
+        )
+        self.descriptions = np.asarray(descriptions if descriptions is not None else [""] * n, dtype=object)
+        self.semantic_ids = np.asarray(
+            semantic_ids
+            if semantic_ids is not None
+            else [f"{c}/{i}" for c, i in zip(self.categories, self.item_ids, strict=True)],
+            dtype=object,
+        )
+        self.numeric: dict[str, np.ndarray] = {}
+        self.categorical: dict[str, np.ndarray] = {}
+        for name, values in (attributes or {}).items():
+            arr = np.asarray(values)
+            if arr.dtype.kind in "iuf":
+                self.numeric[name] = arr.astype(np.float64)
+            else:
+                self.categorical[name] = np.asarray([str(v) for v in values], dtype=object)
+        self._check()
+        self.index_of: dict[str, int] = {str(i): k for k, i in enumerate(self.item_ids)}
+        self.category_names: tuple[str, ...] = tuple(sorted(set(self.categories)))
+        code = {c: k for k, c in enumerate(self.category_names)}
+        self.category_codes = np.fromiter((code[c] for c in self.categories), np.int64, n)
+
+    # -- construction checks ------------------------------------------------------
+    def _fail(self, message: str) -> None:
+        prefix = f"{self.source}: " if self.source else ""
+        raise CatalogError(prefix + message)
+
+    def _check(self) -> None:
+        n = len(self.item_ids)
+        if n == 0:
+            self._fail("catalog has no items")
+        columns = {
+            "titles": self.titles, "categories": self.categories, "prices": self.prices,
+            "popularity": self.popularity, "descriptions": self.descriptions,
+            "semantic_ids": self.semantic_ids, **self.numeric, **self.categorical,
+        }
+        for name, col in columns.items():
+            if len(col) != n:
+                self._fail(f"column {name!r} has {len(col)} entries, expected {n} (one per item)")
+        if len(self.tags) != n:
+            self._fail(f"column 'tags' has {len(self.tags)} entries, expected {n}")
+        if not (np.all(np.isfinite(self.prices)) and np.all(self.prices >= 0)):
+            row = int(np.flatnonzero(~(np.isfinite(self.prices) & (self.prices >= 0)))[0])
+            self._fail(f"row {row}, field 'price': expected a non-negative number, got {self.prices[row]}")
+        if not (np.all(np.isfinite(self.popularity)) and np.all(self.popularity >= 0)):
+            row = int(np.flatnonzero(~(np.isfinite(self.popularity) & (self.popularity >= 0)))[0])
+            self._fail(f"row {row}, field 'popularity': expected a non-negative number")
+        seen: dict[str, int] = {}
+        for row, item_id in enumerate(self.item_ids):
+            if item_id in seen:
+                self._fail(f"row {row}, field 'item_id': duplicate id {item_id!r} (first at row {seen[item_id]})")
+            seen[item_id] = row
+
+    # -- basic access -------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def __repr__(self) -> str:
+        return f"Catalog(domain={self.domain!r}, items={len(self)}, tokens={len(self.tokens)})"
+
+    def item(self, index: int) -> Item:
+        """The item at position ``index`` as an :class:`Item`."""
+        return Item(
+            index=int(index),
+            item_id=str(self.item_ids[index]),
+            title=str(self.titles[index]),
+            category=str(self.categories[index]),
+            tags=self.tags[index],
+            price=float(self.prices[index]),
+            popularity=float(self.popularity[index]),
+            description=str(self.descriptions[index]),
+            semantic_id=str(self.semantic_ids[index]),
+            attributes={
+                **{k: float(v[index]) for k, v in self.numeric.items()},
+                **{k: str(v[index]) for k, v in self.categorical.items()},
+            },
+        )
+
+    @property
+    def attribute_names(self) -> tuple[str, ...]:
+        """Names of all attributes, numeric and categorical."""
+        return tuple(self.numeric) + tuple(self.categorical)
+
+    def column(self, field: str) -> np.ndarray:
+        """The values of ``field`` (``price``, ``category``, or an attribute) per item."""
+        if field == "price":
+            return self.prices
+        if field == "category":
+            return self.categories
+        if field == "popularity":
+            return self.popularity
+        if field in self.numeric:
+            return self.numeric[field]
+        if field in self.categorical:
+            return self.categorical[field]
+        raise CatalogError(
+            f"catalog has no field {field!r}; fields are: price, category, tags, "
+            + ", ".join(self.attribute_names)
+        )
+
+    # -- token and feature encodings ------------------------------------------------
+    @cached_property
+    def tokens(self) -> tuple[str, ...]:
+        """Names of the token columns: ``category=…``, ``tags=…``, ``<attribute>=…``."""
+        names = [f"category={c}" for c in self.category_names]
+        names += [f"tags={t}" for t in sorted({t for ts in self.tags for t in ts})]
+        for attr, values in self.categorical.items():
+            names += [f"{attr}={v}" for v in sorted(set(values))]
+        return tuple(names)
+
+    @cached_property
+    def token_index(self) -> dict[str, int]:
+        """Column of each token in :attr:`token_matrix`."""
+        return {t: k for k, t in enumerate(self.tokens)}
+
+    @cached_property
+    def token_matrix(self) -> np.ndarray:
+        """Items x tokens 0/1 matrix (float64)."""
+        index = self.token_index
+        m = np.zeros((len(self), len(self.tokens)), dtype=np.float64)
+        rows = np.arange(len(self))
+        m[rows, [index[f"category={c}"] for c in self.categories]] = 1.0
+        for row, tags in enumerate(self.tags):
+            for tag in tags:
+                m[row, index[f"tags={tag}"]] = 1.0
+        for attr, values in self.categorical.items():
+            m[rows, [index[f"{attr}={v}"] for v in values]] = 1.0
+        m.setflags(write=False)
+        return m
+
+    @cached_property
+    def feature_names(self) -> tuple[str, ...]:
+        """Names of the columns of :attr:`features`."""
+        return self.tokens + tuple(self.numeric) + ("log_price", "popularity")
+
+    @cached_property
+    def features(self) -> np.ndarray:
+        """Items x features float32 matrix for policies: tokens, z-scored numerics, price, popularity."""
+        numeric = [_zscore(v) for v in self.numeric.values()]
+        numeric.append(_zscore(np.log1p(self.prices)))
+        numeric.append(self.popularity_share * len(self) / max(1.0, len(self) ** 0.5))
+        out = np.column_stack([self.token_matrix, *numeric]).astype(np.float32)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def popularity_share(self) -> np.ndarray:
+        """Popularity normalised to sum to one (the base rate of being chosen)."""
+        total = float(self.popularity.sum())
+        if total <= 0:
+            return np.full(len(self), 1.0 / len(self))
+        return self.popularity / total
+
+    @cached_property
+    def self_information(self) -> np.ndarray:
+        """``-log2`` popularity share per item: the novelty of recommending it."""
+        return -np.log2(np.maximum(self.popularity_share, 1e-12))
+
+    @cached_property
+    def log_price_ratio(self) -> np.ndarray:
+        """``log(price / median price)``: how expensive each item is for its catalog."""
+        median = float(np.median(self.prices))
+        return np.log((self.prices + 1.0) / (median + 1.0))
+
+    # -- tables -----------------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """The catalog as a DataFrame in the documented schema (tags as lists)."""
+        data: dict[str, Any] = {
+            "item_id": list(self.item_ids),
+            "title": list(self.titles),
+            "category": list(self.categories),
+            "price": self.prices,
+            "tags": [list(t) for t in self.tags],
+            "popularity": self.popularity,
+            "description": list(self.descriptions),
+            "semantic_id": list(self.semantic_ids),
+        }
+        data.update({k: v for k, v in self.numeric.items()})
+        data.update({k: list(v) for k, v in self.categorical.items()})
+        return pd.DataFrame(data)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, source: str | None = None, domain: str | None = None,
+                   row_offset: int = 0) -> Catalog:
+        """Build a catalog from a DataFrame in the documented schema.
+
+        ``row_offset`` converts a frame row into the row or line number users see in
+        their file (e.g. 2 for a CSV with a header, so row 0 is reported as line 2).
+        """
+        return cls.from_records(frame.to_dict("records"), source, domain, row_offset)
+
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping[str, Any]], source: str | None = None,
+                     domain: str | None = None, row_offset: int = 0,
+                     row_lines: Sequence[int] | None = None) -> Catalog:
+        """Build a catalog from one mapping per item, validating every field."""
+        return _records_to_catalog(list(records), source, domain, row_offset, row_lines)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the catalog as CSV, parquet, JSONL or YAML (chosen by file suffix)."""
+        path = Path(path)
+        frame = self.to_frame()
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            frame = frame.assign(tags=[TAG_SEPARATOR.join(t) for t in self.tags])
+            frame.to_csv(path, index=False)
+        elif suffix == ".parquet":
+            frame.to_parquet(path, index=False)
+        elif suffix in (".jsonl", ".ndjson"):
+            frame.to_json(path, orient="records", lines=True, force_ascii=False)
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            records = json.loads(frame.to_json(orient="records", force_ascii=False))
+            path.write_text(yaml.safe_dump({"items": records}, sort_keys=False, allow_unicode=True))
+        else:
+            raise CatalogError(f"{path}: unknown catalog format {suffix!r}; use .csv, .parquet, .jsonl or .yaml")
+        return path
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    std = float(values.std())
+    return (values - values.mean()) / (std if std > 0 else 1.0)
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+class _RecordReader:
+    """Validates catalog records one field at a time, with row-aware messages."""
+
+    def __init__(self, source: str | None, row_offset: int, row_lines: Sequence[int] | None) -> None:
+        self.source = source
+        self.row_offset = row_offset
+        self.row_lines = row_lines
+
+    def fail(self, row: int, field: str, message: str) -> None:
+        if self.row_lines is not None:
+            where = f"line {self.row_lines[row]} (item {row})"
+        elif self.row_offset:
+            where = f"line {row + self.row_offset} (row {row})"
+        else:
+            where = f"row {row}"
+        prefix = f"{self.source}: " if self.source else ""
+        raise CatalogError(f"{prefix}{where}, field '{field}': {message}")
+
+    def string(self, row: int, record: Mapping[str, Any], field: str, default: str | None = None) -> str:
+        value = record.get(field)
+        if _is_missing(value) or (isinstance(value, str) and not value.strip()):
+            if default is not None:
+                return default
+            self.fail(row, field, "expected a non-empty value, got nothing")
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            self.fail(row, field, f"expected a string, got {describe(value)}")
+        return str(value)
+
+    def number(self, row: int, record: Mapping[str, Any], field: str, default: float | None = None) -> float:
+        value = record.get(field)
+        if _is_missing(value):
+            if default is not None:
+                return default
+            self.fail(row, field, "expected a non-negative number, got nothing")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            self.fail(row, field, f"expected a non-negative number, got {describe(value)}")
+        if not math.isfinite(value) or value < 0:
+            self.fail(row, field, f"expected a non-negative number, got {describe(value)}")
+        return float(value)
+
+    def tags(self, row: int, record: Mapping[str, Any]) -> tuple[str, ...]:
+        value = record.get("tags")
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ()
+        if isinstance(value, str):
+            return tuple(t.strip() for t in value.split(TAG_SEPARATOR) if t.strip())
+        if isinstance(value, (list, tuple, np.ndarray)):
+            out = []
+            for tag in value:
+                if not isinstance(tag, str) or not tag.strip():
+                    self.fail(row, "tags", f"expected a list of non-empty strings, got {describe(list(value))}")
+                out.append(tag.strip())
+            return tuple(out)
+        self.fail(row, "tags", f"expected a list of strings or 'a{TAG_SEPARATOR}b', got {describe(value)}")
+        return ()
+
+
+def _records_to_catalog(
+    records: list[Mapping[str, Any]],
+    source: str | None,
+    domain: str | None,
+    row_offset: int,
+    row_lines: Sequence[int] | None,
+) -> Catalog:
+    prefix = f"{source}: " if source else ""
+    if not records:
+        raise CatalogError(f"{prefix}catalog has no items")
+    reader = _RecordReader(source, row_offset, row_lines)
+    columns: list[str] = []
+    for row, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            reader.fail(row, "(item)", f"expected a mapping of fields, got {describe(record)}")
+        for key in record:
+            if key not in columns:
+                columns.append(str(key))
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise CatalogError(
+            f"{prefix}missing required column {missing[0]!r} "
+            f"(required: {', '.join(REQUIRED_COLUMNS)}; found: {', '.join(columns)})"
+        )
+    attr_names = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    ids, titles, cats, prices, tags, pops, descs, sids = ([] for _ in range(8))
+    for row, rec in enumerate(records):
+        ids.append(reader.string(row, rec, "item_id"))
+        titles.append(reader.string(row, rec, "title"))
+        cats.append(reader.string(row, rec, "category"))
+        prices.append(reader.number(row, rec, "price"))
+        tags.append(reader.tags(row, rec))
+        pops.append(reader.number(row, rec, "popularity", default=1.0))
+        descs.append(reader.string(row, rec, "description", default=""))
+        sids.append(reader.string(row, rec, "semantic_id", default=f"{cats[-1]}/{ids[-1]}"))
+    attributes = {name: _attribute_column(reader, records, name) for name in attr_names}
+    return Catalog(ids, titles, cats, prices, tags, pops, descs, sids, attributes, domain, source)
+
+
+def _attribute_column(reader: _RecordReader, records: list[Mapping[str, Any]], name: str) -> list[Any]:
+    """One attribute column: all numbers (numeric) or all strings (categorical), no mixing."""
+    values = [rec.get(name) for rec in records]
+    present = [(row, v) for row, v in enumerate(values) if not _is_missing(v)]
+    if not present:
+        raise CatalogError(f"{reader.source + ': ' if reader.source else ''}attribute column {name!r} is empty")
+    first_row, first = present[0]
+    numeric = isinstance(first, (int, float, np.integer, np.floating)) and not isinstance(first, bool)
+    out: list[Any] = []
+    for row, value in enumerate(values):
+        if _is_missing(value):
+            reader.fail(row, name, "expected a value (attribute columns may not have gaps), got nothing")
+        is_num = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        if numeric and not is_num:
+            reader.fail(row, name, f"expected a number like row {first_row}'s {first!r}, got {describe(value)}")
+        if not numeric and not isinstance(value, str):
+            reader.fail(row, name, f"expected a string like row {first_row}'s {first!r}, got {describe(value)}")
+        out.append(float(value) if numeric else value)
+    return out
+
+
+def load_catalog(path: str | Path, domain: str | None = None) -> Catalog:
+    """Load a catalog from CSV, parquet, JSONL or YAML, validating every row.
+
+    Raises:
+        CatalogError: the file is missing, unreadable or violates the schema; the
+            message names the file, the row or line and the field.
+    """
+    path = Path(path)
+    src = str(path)
+    if not path.is_file():
+        raise CatalogError(f"{src}: catalog file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        try:
+            frame = pd.read_csv(path, dtype={"item_id": str, "tags": str, "semantic_id": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise CatalogError(f"{src}: not a readable CSV file: {exc}") from None
+        return Catalog.from_frame(frame, src, domain, row_offset=2)
+    if suffix == ".parquet":
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError:
+            raise CatalogError(f"{src}: reading parquet needs pyarrow: pip install 'simrec[parquet]'") from None
+        except Exception as exc:  # pyarrow raises several unrelated types for bad files
+            raise CatalogError(f"{src}: not a readable parquet file: {exc}") from None
+        return Catalog.from_frame(frame, src, domain)
+    if suffix in (".jsonl", ".ndjson"):
+        records = []
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise CatalogError(f"{src}:{lineno}: invalid JSON: {exc.msg}") from None
+        return Catalog.from_records(records, src, domain, row_offset=1)
+    if suffix in (".yaml", ".yml"):
+        return _load_yaml_catalog(path, domain)
+    raise CatalogError(f"{src}: unknown catalog format {suffix!r}; expected .csv, .parquet, .jsonl or .yaml")
+
+
+def _load_yaml_catalog(path: Path, domain: str | None) -> Catalog:
+    from simrec.yamlio import load_yaml
+
+    doc = load_yaml(path, CatalogError)
+    data = doc.data
+    key: tuple[str, ...] = ()
+    if isinstance(data, Mapping) and "items" in data:
+        data, key = data["items"], ("items",)
+        domain = domain or (doc.data.get("domain") if isinstance(doc.data.get("domain"), str) else None)
+    if not isinstance(data, list):
+        raise CatalogError(f"{path}: expected a list of items (or a mapping with 'items:'), got {type(data).__name__}")
+    lines = [doc.line((*key, i)) or 0 for i in range(len(data))]
+    return Catalog.from_records(data, str(path), domain, row_lines=lines)

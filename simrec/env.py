@@ -1,0 +1,324 @@
+"""The Gymnasium environment: a policy shows slates, a simulated user reacts.
+
+See :class:`RecSessionEnv` for the full contract (spaces, reward, episode end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from simrec.brains import make_brain
+from simrec.brains.base import Brain
+from simrec.catalog import Catalog, load_catalog
+from simrec.catalog_gen import cached_catalog
+from simrec.errors import ActionError, ConfigError
+from simrec.persona import Persona, check_unique_ids, load_personas
+from simrec.reaction import Reaction
+from simrec.replies import REPLY_DIM, encode_reply
+from simrec.session import EMPTY, BoundPersona, Session, SessionDynamics
+
+DEFAULT_REWARD_WEIGHTS = {"click": 1.0, "purchase": 2.0, "dismiss": -0.25, "leave": 0.0}
+"""Reward per click, per purchase, per dismissal, and once when the user leaves."""
+
+
+class RecSessionEnv(gym.Env):
+    """A multi-turn recommendation session with one simulated user.
+
+    ## Description
+    Each episode is one visit of a persona drawn from the pool. Every step the policy
+    shows a slate of ``slate_size`` items; the user (played by a brain: the offline
+    ``utility`` model by default, or an LLM) clicks at most one, may purchase it, may
+    dismiss others, replies in words and may leave. Repetition bores the user, long
+    visits tire them, and scripted intents make them ask for something specific.
+
+    ## Action Space
+    ``MultiDiscrete([n_items] * slate_size)``: item indices into the catalog. A repeated
+    index is shown once: later copies become empty slots (no feedback, ``item_id``
+    ``None`` in the log) and are counted in ``info["duplicates"]``. An index out of
+    range or a slate of the wrong length raises :class:`~simrec.errors.ActionError`.
+
+    ## Observation Space
+    ``Dict`` (stable-baselines3 ``MultiInputPolicy`` accepts it as is):
+
+    * ``turn`` — ``Box(0, 1, (1,))``: turns taken / ``max_turns``.
+    * ``history_items`` — ``MultiDiscrete([n_items + 1] * (history_window * slate_size))``:
+      the last slates, newest first, item index + 1 (0 = nothing).
+    * ``history_feedback`` — ``Box(0, 1, (history_window, slate_size, 3))``: per slot of
+      those slates, clicked / purchased / dismissed.
+    * ``reply`` — ``Box(-1, 1, (32,))``: hashed bag-of-words encoding of the last reply.
+
+    The reply text is in ``info["reply"]``. Hidden truth (satisfaction, fatigue, the
+    active steering constraint) is in ``info["ground_truth"]``: a policy that reads it
+    is cheating, visibly.
+
+    ## Rewards
+    ``click * clicks + purchase * purchases + dismiss * dismissals + leave * left`` with
+    weights ``reward_weights`` (default ``{click: 1, purchase: 2, dismiss: -0.25, leave: 0}``).
+
+    ## Starting State
+    A persona is drawn uniformly from the pool (or named by ``reset(options={"persona":
+    id})``); satisfaction starts at 0.6, no history. ``info["reply"]`` holds the opening
+    message, if the persona has one.
+
+    ## Episode End
+    ``terminated`` when the user leaves; ``truncated`` after ``max_turns`` slates.
+
+    ## Arguments
+    * ``catalog`` — a :class:`~simrec.catalog.Catalog`, a file path, or
+      ``{"generate": {"domain": "golf", "n_items": 200, "seed": 0}}``.
+    * ``personas`` — a list of :class:`~simrec.persona.Persona`, a YAML file or a directory.
+    * ``slate_size`` (5), ``max_turns`` (20), ``history_window`` (3), ``reward_weights``.
+    * ``brain`` (``"utility"``) and ``brain_kwargs``: who plays the user.
+    * ``dynamics``: :class:`~simrec.session.SessionDynamics` (boredom decay, fatigue).
+    * ``render_mode``: ``"ansi"`` (returns the turn's transcript) or ``"human"`` (prints it).
+
+    ## Version History
+    * v0: initial release.
+    """
+
+    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+
+    def __init__(
+        self,
+        catalog: Catalog | str | Path | Mapping[str, Any],
+        personas: Sequence[Persona] | str | Path,
+        slate_size: int = 5,
+        max_turns: int = 20,
+        history_window: int = 3,
+        reward_weights: Mapping[str, float] | None = None,
+        brain: str | Brain = "utility",
+        brain_kwargs: Mapping[str, Any] | None = None,
+        dynamics: SessionDynamics | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        self.catalog = resolve_catalog(catalog)
+        self.personas = resolve_personas(personas)
+        n = len(self.catalog)
+        _check_int("slate_size", slate_size, 1, n)
+        _check_int("max_turns", max_turns, 1, 10_000)
+        _check_int("history_window", history_window, 1, 1_000)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ConfigError(f"render_mode: expected one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.slate_size = slate_size
+        self.max_turns = max_turns
+        self.reward_weights = resolve_reward_weights(reward_weights)
+        self.brain = make_brain(brain, **dict(brain_kwargs or {}))
+        self.render_mode = render_mode
+        self.history_window = history_window
+        self.dynamics = dynamics or SessionDynamics()
+        self._bound = {p.persona_id: BoundPersona(p, self.catalog) for p in self.personas}
+        self.session: Session | None = None
+        self._episodes = 0
+        self.action_space = spaces.MultiDiscrete(np.full(slate_size, n, dtype=np.int64))
+        self.observation_space = spaces.Dict({
+            "turn": spaces.Box(0.0, 1.0, (1,), np.float32),
+            "history_items": spaces.MultiDiscrete(np.full(history_window * slate_size, n + 1, dtype=np.int64)),
+            "history_feedback": spaces.Box(0.0, 1.0, (history_window, slate_size, 3), np.float32),
+            "reply": spaces.Box(-1.0, 1.0, (REPLY_DIM,), np.float32),
+        })
+        self._last_slate: list[int] | None = None
+        self._episode_over = True
+
+    # -- gymnasium API ------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start a new visit; ``options={"persona": id}`` picks the persona."""
+        super().reset(seed=seed)
+        pick = int(self.np_random.integers(len(self.personas)))
+        persona_id = self.personas[pick].persona_id
+        if options and options.get("persona") is not None:
+            wanted = options["persona"]
+            persona_id = wanted.persona_id if isinstance(wanted, Persona) else str(wanted)
+            if persona_id not in self._bound:
+                known = ", ".join(sorted(self._bound))
+                raise ConfigError(f"reset options: unknown persona {persona_id!r}; pool has: {known}")
+        self.session = Session(self._bound[persona_id], self.slate_size, self.history_window,
+                               self.dynamics, session_id=self._episodes)
+        self._episodes += 1
+        self._episode_over = False
+        self._last_slate = None
+        return self._observation(), self._info(None, 0, 0.0)
+
+    def step(self, action):
+        """Show the slate ``action``; returns ``(obs, reward, terminated, truncated, info)``."""
+        session = self.session
+        if self._episode_over or session is None:
+            raise ActionError("step() called on a finished episode; call reset() first")
+        slate, duplicates = self.validate_slate(action)
+        reaction = self.brain.react([session], [slate], [None], [self.np_random])[0]
+        reward = self.reward(reaction)
+        session.record(slate, reaction)
+        terminated = reaction.left
+        truncated = (not terminated) and session.turn >= self.max_turns
+        self._episode_over = terminated or truncated
+        self._last_slate = slate
+        info = self._info(reaction, duplicates, reward)
+        if self.render_mode == "human":
+            print(self.render_turn())
+        return self._observation(), reward, terminated, truncated, info
+
+    def render(self) -> str | None:
+        """The last turn as a transcript (``ansi``), or print it (``human``)."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi'")
+            return None
+        text = self.render_turn()
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+    # -- helpers ----------------------------------------------------------------------
+    def validate_slate(self, action: Any) -> tuple[list[int], int]:
+        """Check ``action`` and de-duplicate it; returns ``(slate, n_duplicates)``.
+
+        Later copies of a repeated index become :data:`~simrec.session.EMPTY` slots.
+
+        Raises:
+            ActionError: wrong length, non-integer values, or indices out of range.
+        """
+        try:
+            array = np.asarray(action)
+        except (TypeError, ValueError):
+            raise ActionError(f"action: expected {self.slate_size} item indices, got {action!r}") from None
+        if array.shape != (self.slate_size,):
+            raise ActionError(
+                f"action: expected a slate of {self.slate_size} item indices, got shape {array.shape}"
+            )
+        if array.dtype.kind not in "iu":
+            raise ActionError(f"action: expected integer item indices, got {array.dtype} values {array.tolist()}")
+        slate = array.tolist()
+        n = len(self.catalog)
+        for pos, item in enumerate(slate):
+            if not 0 <= item < n:
+                raise ActionError(f"action: slot {pos} holds item index {item}, out of range [0, {n - 1}]")
+        if len(set(slate)) == self.slate_size:
+            return slate, 0
+        seen: set[int] = set()
+        deduped = []
+        for item in slate:
+            deduped.append(EMPTY if item in seen else item)
+            seen.add(item)
+        return deduped, deduped.count(EMPTY)
+
+    def reward(self, reaction: Reaction) -> float:
+        """The scalar reward of ``reaction`` under :attr:`reward_weights`."""
+        w = self.reward_weights
+        return (w["click"] * sum(reaction.clicked) + w["purchase"] * sum(reaction.purchased)
+                + w["dismiss"] * sum(reaction.dismissed) + (w["leave"] if reaction.left else 0.0))
+
+    def slot_rewards(self, reaction: Reaction) -> list[float]:
+        """The part of the reward earned by each slot (the leave weight is not in any slot)."""
+        w = self.reward_weights
+        return [w["click"] * c + w["purchase"] * p + w["dismiss"] * d
+                for c, p, d in zip(reaction.clicked, reaction.purchased, reaction.dismissed, strict=True)]
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        s = self.session
+        assert s is not None
+        return {
+            "turn": np.array([min(s.turn / self.max_turns, 1.0)], dtype=np.float32),
+            "history_items": s.history_items_flat + 1,
+            "history_feedback": s.history_feedback,
+            "reply": encode_reply(s.last_reply).copy(),
+        }
+
+    def _info(self, reaction: Reaction | None, duplicates: int, reward: float) -> dict[str, Any]:
+        s = self.session
+        assert s is not None
+        constraint = s.active_constraint()
+        info: dict[str, Any] = {
+            "session_id": s.session_id,
+            "turn": s.turn,
+            "persona_id": s.persona.persona_id,
+            "reply": s.last_reply,
+            "duplicates": duplicates,
+            "ground_truth": {
+                "satisfaction": s.satisfaction,
+                "fatigue": s.fatigue,
+                "active_constraint": constraint.to_dict() if constraint is not None else None,
+            },
+        }
+        if reaction is not None:
+            info["slate"] = self._last_slate
+            info["reaction"] = reaction
+        return info
+
+    def render_turn(self) -> str:
+        """Transcript of the last turn: the slate, what the user did, what they said."""
+        s = self.session
+        if s is None:
+            return "(no session yet: call reset())"
+        if not s.history:
+            opening = f' says: "{s.last_reply}"' if s.last_reply else " arrives."
+            return f"[{s.persona.persona_id}] {s.persona.card()}{opening}"
+        slate, reaction = s.history[-1]
+        lines = [f"turn {s.turn}:"]
+        for pos, item in enumerate(slate):
+            if item == EMPTY:
+                lines.append(f"  {pos + 1}. (duplicate, not shown)")
+                continue
+            marks = [name for name, on in (("clicked", reaction.clicked[pos]),
+                                           ("purchased", reaction.purchased[pos]),
+                                           ("dismissed", reaction.dismissed[pos])) if on]
+            lines.append(f"  {pos + 1}. {self.catalog.titles[item]} ({self.catalog.categories[item]}, "
+                         f"${self.catalog.prices[item]:,.0f})" + (f"  <- {', '.join(marks)}" if marks else ""))
+        lines.append(f'  user: "{reaction.reply}"' + ("  [left]" if reaction.left else ""))
+        return "\n".join(lines)
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise ConfigError(f"{name}: expected an integer in [{low}, {high}], got {value!r}")
+
+
+def resolve_catalog(catalog: Catalog | str | Path | Mapping[str, Any]) -> Catalog:
+    """A :class:`Catalog` from an instance, a file path or a ``{"generate": {...}}`` spec."""
+    if isinstance(catalog, Catalog):
+        return catalog
+    if isinstance(catalog, (str, Path)):
+        return load_catalog(catalog)
+    if isinstance(catalog, Mapping):
+        if set(catalog) == {"path"}:
+            return load_catalog(catalog["path"])
+        if set(catalog) == {"generate"} and isinstance(catalog["generate"], Mapping):
+            spec = dict(catalog["generate"])
+            unknown = set(spec) - {"domain", "n_items", "seed"}
+            if unknown or "domain" not in spec:
+                raise ConfigError(
+                    "catalog.generate: expected {domain: ..., n_items: ..., seed: ...}, "
+                    f"got {dict(spec)!r}"
+                )
+            return cached_catalog(str(spec["domain"]), int(spec.get("n_items", 200)), int(spec.get("seed", 0)))
+    raise ConfigError(
+        "catalog: expected a Catalog, a file path, {path: ...} or {generate: {domain: ...}}, "
+        f"got {catalog!r}"
+    )
+
+
+def resolve_personas(personas: Sequence[Persona] | str | Path) -> list[Persona]:
+    """A non-empty list of personas from instances, a YAML file or a directory."""
+    if isinstance(personas, (str, Path)):
+        return load_personas(personas)
+    pool = list(personas)
+    if not pool or not all(isinstance(p, Persona) for p in pool):
+        raise ConfigError("personas: expected a non-empty list of Persona objects, a YAML file or a directory")
+    check_unique_ids(pool)
+    return pool
+
+
+def resolve_reward_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
+    """Default reward weights updated with ``weights``, each checked."""
+    out = dict(DEFAULT_REWARD_WEIGHTS)
+    for key, value in (weights or {}).items():
+        if key not in out:
+            raise ConfigError(f"reward_weights.{key}: unknown; expected one of {', '.join(out)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            raise ConfigError(f"reward_weights.{key}: expected a number, got {value!r}")
+        out[key] = float(value)
+    return out

@@ -1,0 +1,36 @@
+"""Error types users can catch.
+
+Every error simrec raises about user input is a :class:`SimrecError` whose message
+names the file (when there is one), the line or row, the field and what was expected,
+so that a mistake in a YAML persona or a CSV catalog can be fixed without a debugger.
+"""
+
+from __future__ import annotations
+
+
+class SimrecError(Exception):
+    """Base class of every error simrec raises about its inputs."""
+
+
+class CatalogError(SimrecError, ValueError):
+    """A catalog file or catalog table is malformed."""
+
+
+class PersonaError(SimrecError, ValueError):
+    """A persona file or persona definition is malformed."""
+
+
+class ConfigError(SimrecError, ValueError):
+    """An env preset, scenario or other configuration is malformed or unknown."""
+
+
+class ActionError(SimrecError, ValueError):
+    """A slate passed to ``step`` is not a valid action."""
+
+
+def located(source: str | None, message: str, line: int | None = None) -> str:
+    """Prefix ``message`` with ``source`` (a file name) and ``line`` when known."""
+    if source is None:
+        return message
+    where = f"{source}:{line}" if line is not None else str(source)
+    return f"{where}: {message}"

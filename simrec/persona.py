@@ -1,0 +1,312 @@
+"""Who a simulated user is: identity, tastes, behavioural traits and scripted intents.
+
+Personas are YAML files (see ``personas/`` and the README's schema section). The same
+persona drives every brain: the utility brain turns tastes and traits into numbers, an
+LLM brain reads the persona card as its character. Scripted events make sessions
+interesting to score:
+
+* an **intent** is a steering request the user voices at a turn ("shorter courses, I'm
+  playing with my dad") with a hidden :class:`~simrec.constraints.Constraint` that says
+  what it means, used for the user model and for scoring only;
+* a **drift** is a silent change of tastes from a turn on, for policies that must adapt.
+
+Turn numbering: turn 1 is the first slate. An event ``at_turn: t`` happens in the
+user's reply to slate ``t`` (``0`` = the opening message at reset), so it applies to
+slates ``t + 1`` onward — the first slate a policy could adapt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from simrec.catalog import Catalog
+from simrec.constraints import Constraint
+from simrec.errors import PersonaError, SimrecError, located
+from simrec.validation import Fields
+from simrec.yamlio import PathKey, YamlDoc, load_yaml, parse_yaml
+
+TRAITS = (
+    "price_sensitivity",
+    "novelty_seeking",
+    "boredom_rate",
+    "patience",
+    "purchase_propensity",
+    "chattiness",
+)
+"""Behavioural traits, each a number in [0, 1]."""
+
+TOP_LEVEL_FIELDS = frozenset(
+    {"id", "domain", "identity", "bio", "tastes", "dislikes", "intents", "drifts", *TRAITS}
+)
+IDENTITY_FIELDS = frozenset({"name", "age", "location", "occupation"})
+
+Tastes = Mapping[str, Mapping[str, float]]
+"""Weights by field then value: ``{"tags": {"scenic": 1.2}, "region": {"scotland": 0.8}}``."""
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A steering request: what the user says at a turn and what it means."""
+
+    at_turn: int
+    says: str
+    constraint: Constraint | None = None
+    until_turn: int | None = None
+
+    def active_for_slate(self, turn: int) -> bool:
+        """Whether the request applies to the slate shown at ``turn``."""
+        return turn > self.at_turn and (self.until_turn is None or turn <= self.until_turn)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The YAML form."""
+        out: dict[str, Any] = {"at_turn": self.at_turn, "says": self.says}
+        if self.constraint is not None:
+            out["constraint"] = self.constraint.to_dict()
+        if self.until_turn is not None:
+            out["until_turn"] = self.until_turn
+        return out
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A change of tastes from the slate after ``at_turn`` on (optionally voiced)."""
+
+    at_turn: int
+    tastes: Tastes
+    says: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The YAML form."""
+        out: dict[str, Any] = {"at_turn": self.at_turn, "tastes": _plain(self.tastes)}
+        if self.says:
+            out["says"] = self.says
+        return out
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A simulated user. Build with :func:`load_persona` or :meth:`from_dict`.
+
+    Traits (all in [0, 1]): ``price_sensitivity`` (how much price lowers appeal and
+    purchases), ``novelty_seeking`` (appetite for unseen, long-tail items),
+    ``boredom_rate`` (how fast repetition wears), ``patience`` (how long before leaving),
+    ``purchase_propensity`` (how often a click becomes a purchase), ``chattiness``
+    (how much the user says).
+    """
+
+    persona_id: str
+    domain: str
+    name: str
+    bio: str
+    tastes: Tastes
+    dislikes: Mapping[str, tuple[str, ...]]
+    price_sensitivity: float = 0.5
+    novelty_seeking: float = 0.5
+    boredom_rate: float = 0.5
+    patience: float = 0.5
+    purchase_propensity: float = 0.5
+    chattiness: float = 0.5
+    age: int | None = None
+    location: str | None = None
+    occupation: str | None = None
+    intents: tuple[Intent, ...] = ()
+    drifts: tuple[Drift, ...] = ()
+    source: str | None = field(default=None, compare=False, repr=False)
+    lines: Mapping[PathKey, int] = field(default_factory=dict, compare=False, repr=False)
+
+    # -- parsing ----------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Any, source: str | None = None, doc: YamlDoc | None = None) -> Persona:
+        """Validate ``data`` (a persona mapping) and build a :class:`Persona`.
+
+        Raises:
+            PersonaError: naming ``source``, the line (when parsed from YAML), the field
+                and what was expected.
+        """
+        f = Fields(data, PersonaError, source=source, doc=doc)
+        f.reject_unknown(TOP_LEVEL_FIELDS)
+        identity = f.child("identity", {})
+        identity.reject_unknown(IDENTITY_FIELDS)
+        persona_id = f.string("id")
+        if any(c.isspace() for c in persona_id):
+            f.fail("id", f"expected an id without spaces, got {persona_id!r}")
+        return cls(
+            persona_id=persona_id,
+            domain=f.string("domain"),
+            name=identity.string("name", persona_id),
+            age=identity.integer("age", None, low=0, high=120),
+            location=identity.string("location", None),
+            occupation=identity.string("occupation", None),
+            bio=f.string("bio"),
+            tastes=_tastes(f.child("tastes")),
+            dislikes=_dislikes(f.child("dislikes", {})),
+            intents=tuple(_intent(f.element("intents", i, v)) for i, v in f.items_of("intents", [])),
+            drifts=tuple(_drift(f.element("drifts", i, v)) for i, v in f.items_of("drifts", [])),
+            source=source,
+            lines=dict(doc.lines) if doc is not None else {},
+            **{t: f.number(t, 0.5, low=0.0, high=1.0) for t in TRAITS},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The YAML form (what :meth:`from_dict` reads)."""
+        identity = {"name": self.name, "age": self.age, "location": self.location,
+                    "occupation": self.occupation}
+        out: dict[str, Any] = {
+            "id": self.persona_id,
+            "domain": self.domain,
+            "identity": {k: v for k, v in identity.items() if v is not None},
+            "bio": self.bio,
+            "tastes": _plain(self.tastes),
+            "dislikes": {k: list(v) for k, v in self.dislikes.items()},
+            **{t: getattr(self, t) for t in TRAITS},
+        }
+        if self.intents:
+            out["intents"] = [i.to_dict() for i in self.intents]
+        if self.drifts:
+            out["drifts"] = [d.to_dict() for d in self.drifts]
+        return out
+
+    def to_yaml(self) -> str:
+        """The persona as YAML text."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+    # -- binding to a catalog -----------------------------------------------------------
+    def _error(self, path: PathKey, message: str) -> PersonaError:
+        line = None
+        probe = path
+        while probe and line is None:
+            line = self.lines.get(probe)
+            probe = probe[:-1]
+        dotted = ".".join(str(p) for p in path)
+        return PersonaError(located(self.source or f"persona {self.persona_id!r}", f"field '{dotted}': {message}", line))
+
+    def check_against(self, catalog: Catalog) -> None:
+        """Fail if tastes, dislikes or constraints name things ``catalog`` does not have.
+
+        A typo (``tags: {scenicc: 1}``) would otherwise make a taste silently inert.
+        """
+        for section, mapping in (("tastes", self.tastes), ("dislikes", self.dislikes)):
+            self._check_tokens(catalog, (section,), mapping)
+        for i, drift in enumerate(self.drifts):
+            self._check_tokens(catalog, ("drifts", i, "tastes"), drift.tastes)
+        for i, intent in enumerate(self.intents):
+            if intent.constraint is not None:
+                try:
+                    intent.constraint.check_against(catalog)
+                except SimrecError as exc:
+                    raise self._error(("intents", i, "constraint"), str(exc)) from None
+
+    def _check_tokens(self, catalog: Catalog, path: PathKey, mapping: Mapping[str, Iterable[str]]) -> None:
+        for fld, values in mapping.items():
+            known = sorted(t.split("=", 1)[1] for t in catalog.tokens if t.startswith(fld + "="))
+            if not known:
+                fields = sorted({t.split("=", 1)[0] for t in catalog.tokens})
+                raise self._error((*path, fld), f"catalog has no categorical field {fld!r}; "
+                                  f"expected one of: {', '.join(fields)}")
+            for value in values:
+                if f"{fld}={value}" not in catalog.token_index:
+                    raise self._error((*path, fld, value), f"{value!r} is not a {fld} in the catalog; "
+                                      f"known: {', '.join(known)}")
+
+    def taste_vector(self, catalog: Catalog, tastes: Tastes | None = None) -> np.ndarray:
+        """Weights over ``catalog.tokens`` (tastes by default, or the given ones)."""
+        vec = np.zeros(len(catalog.tokens))
+        for fld, weights in (self.tastes if tastes is None else tastes).items():
+            for value, weight in weights.items():
+                vec[catalog.token_index[f"{fld}={value}"]] += weight
+        return vec
+
+    def dislike_vector(self, catalog: Catalog) -> np.ndarray:
+        """1 for each token the persona dislikes, over ``catalog.tokens``."""
+        vec = np.zeros(len(catalog.tokens))
+        for fld, values in self.dislikes.items():
+            for value in values:
+                vec[catalog.token_index[f"{fld}={value}"]] = 1.0
+        return vec
+
+    def card(self) -> str:
+        """A short human description (used in transcripts and LLM prompts)."""
+        who = ", ".join(str(x) for x in (self.age, self.occupation, self.location) if x is not None)
+        return f"{self.name} ({who})" if who else self.name
+
+
+def _plain(tastes: Tastes) -> dict[str, dict[str, float]]:
+    return {k: dict(v) for k, v in tastes.items()}
+
+
+def _tastes(f: Fields) -> dict[str, dict[str, float]]:
+    out = {fld: f.weights(fld) for fld in f.keys()}
+    if not any(out.values()):
+        f.fail_here("expected at least one taste weight, e.g. tags: {scenic: 1.0}")
+    return out
+
+
+def _dislikes(f: Fields) -> dict[str, tuple[str, ...]]:
+    return {fld: tuple(f.string_list(fld)) for fld in f.keys()}
+
+
+def _intent(f: Fields) -> Intent:
+    f.reject_unknown({"at_turn", "says", "constraint", "until_turn"})
+    at_turn = f.integer("at_turn", low=0)
+    until = f.integer("until_turn", None, low=at_turn + 1)
+    constraint = Constraint.from_fields(f.child("constraint")) if "constraint" in f else None
+    return Intent(at_turn=at_turn, says=f.string("says"), constraint=constraint, until_turn=until)
+
+
+def _drift(f: Fields) -> Drift:
+    f.reject_unknown({"at_turn", "tastes", "says"})
+    return Drift(at_turn=f.integer("at_turn", low=0), tastes=_tastes(f.child("tastes")),
+                 says=f.string("says", None))
+
+
+# -- loading ------------------------------------------------------------------------------
+def load_persona(path: str | Path) -> Persona:
+    """Load and validate one persona YAML file."""
+    doc = load_yaml(path, PersonaError)
+    return Persona.from_dict(doc.data, source=str(path), doc=doc)
+
+
+def parse_persona(text: str, source: str | None = None) -> Persona:
+    """Parse and validate persona YAML text."""
+    doc = parse_yaml(text, source, PersonaError)
+    return Persona.from_dict(doc.data, source=source, doc=doc)
+
+
+def load_personas(path: str | Path | Iterable[str | Path]) -> list[Persona]:
+    """Load personas from a file, a directory (``*.yaml`` / ``*.yml``, recursively) or a list.
+
+    Raises:
+        PersonaError: a file is malformed, a directory holds no personas, or two
+            personas share an id.
+    """
+    if isinstance(path, (str, Path)):
+        root = Path(path)
+        if root.is_dir():
+            files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml"))
+            if not files:
+                raise PersonaError(f"{root}: no persona files (*.yaml) in this directory")
+        elif root.is_file():
+            files = [root]
+        else:
+            raise PersonaError(f"{root}: persona file or directory not found")
+    else:
+        files = [Path(p) for p in path]
+    personas = [load_persona(f) for f in files]
+    check_unique_ids(personas)
+    return personas
+
+
+def check_unique_ids(personas: Iterable[Persona]) -> None:
+    """Fail if two personas share an id (results are keyed by persona id)."""
+    seen: dict[str, Persona] = {}
+    for p in personas:
+        if p.persona_id in seen:
+            first = seen[p.persona_id].source or "an earlier persona"
+            raise PersonaError(located(p.source, f"field 'id': duplicate persona id {p.persona_id!r} (also in {first})"))
+        seen[p.persona_id] = p

@@ -1,0 +1,111 @@
+"""Env presets: ``envs/*.yaml`` files that name a catalog, a persona pool and settings.
+
+Each preset becomes a registered Gymnasium id (``envs/golf.yaml`` -> ``simrec/Golf-v0``)
+when ``simrec`` is imported. A preset file::
+
+    id: Golf-v0
+    description: Golf courses; 200 generated courses, the golf persona library.
+    catalog: {generate: {domain: golf, n_items: 200, seed: 0}}
+    personas: personas/golf          # relative to the data root, or absolute
+    slate_size: 5
+    max_turns: 20
+    history_window: 3
+    reward_weights: {click: 1.0, purchase: 2.0, dismiss: -0.25, leave: 0.0}
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from simrec.errors import ConfigError
+from simrec.resources import data_root, envs_dir
+from simrec.validation import Fields
+from simrec.yamlio import load_yaml
+
+ENTRY_POINT = "simrec.env:RecSessionEnv"
+PRESET_FIELDS = frozenset({
+    "id", "description", "catalog", "personas", "slate_size", "max_turns",
+    "history_window", "reward_weights", "brain", "brain_kwargs",
+})
+_ID = re.compile(r"^[A-Z][A-Za-z0-9]*-v\d+$")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named env configuration: the Gymnasium id and the env's keyword arguments."""
+
+    name: str
+    env_id: str
+    description: str
+    kwargs: dict[str, Any]
+    source: str
+
+
+def load_preset(path: str | Path, root: Path | None = None) -> Preset:
+    """Read and validate one preset file; relative persona/catalog paths resolve against ``root``."""
+    path = Path(path)
+    root = root or data_root()
+    doc = load_yaml(path, ConfigError)
+    f = Fields.from_doc(doc, ConfigError)
+    f.reject_unknown(PRESET_FIELDS)
+    ident = f.string("id")
+    if not _ID.match(ident):
+        f.fail("id", f"expected a versioned name like 'Golf-v0', got {ident!r}")
+    catalog = f.raw("catalog")
+    if isinstance(catalog, str):
+        catalog = str(_resolve(root, catalog))
+    elif isinstance(catalog, dict) and "path" in catalog:
+        catalog = {"path": str(_resolve(root, str(catalog["path"])))}
+    elif not (isinstance(catalog, dict) and "generate" in catalog):
+        f.fail("catalog", f"expected a file path, {{path: ...}} or {{generate: {{domain: ...}}}}, got {catalog!r}")
+    kwargs: dict[str, Any] = {
+        "catalog": catalog,
+        "personas": str(_resolve(root, f.string("personas"))),
+        "slate_size": f.integer("slate_size", 5, low=1),
+        "max_turns": f.integer("max_turns", 20, low=1),
+        "history_window": f.integer("history_window", 3, low=1),
+    }
+    if "reward_weights" in f:
+        kwargs["reward_weights"] = f.weights("reward_weights")
+    if "brain" in f:
+        kwargs["brain"] = f.string("brain")
+        kwargs["brain_kwargs"] = dict(f.child("brain_kwargs", {}).data)
+    return Preset(name=path.stem, env_id=f"simrec/{ident}", description=f.string("description", ""),
+                  kwargs=kwargs, source=str(path))
+
+
+def _resolve(root: Path, value: str) -> Path:
+    p = Path(value)
+    return p if p.is_absolute() else root / p
+
+
+def shipped_presets() -> dict[str, Preset]:
+    """The presets in the shipped ``envs/`` folder, by short name (``golf``)."""
+    return {p.stem: load_preset(p) for p in sorted(envs_dir().glob("*.yaml"))}
+
+
+def find_preset(name: str) -> Preset:
+    """A shipped preset by short name (``golf``), Gymnasium id, or a preset file path."""
+    presets = shipped_presets()
+    if name in presets:
+        return presets[name]
+    for preset in presets.values():
+        if name in (preset.env_id, preset.env_id.split("/", 1)[1]):
+            return preset
+    if name.endswith((".yaml", ".yml")):
+        return load_preset(name, root=Path(name).resolve().parent)
+    raise ConfigError(f"unknown preset {name!r}; available: {', '.join(presets)} (or a path to a preset .yaml)")
+
+
+def register_envs() -> None:
+    """Register ``simrec/RecSession-v0`` and one id per shipped preset (idempotent)."""
+    if "simrec/RecSession-v0" not in gym.registry:
+        gym.register(id="simrec/RecSession-v0", entry_point=ENTRY_POINT)
+    for preset in shipped_presets().values():
+        if preset.env_id not in gym.registry:
+            gym.register(id=preset.env_id, entry_point=ENTRY_POINT, kwargs=preset.kwargs)

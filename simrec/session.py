@@ -1,0 +1,292 @@
+"""The state of one user's visit: turn, memory, satisfaction, fatigue and boredom.
+
+A :class:`Session` evolves in :meth:`Session.record` after every reaction: items and
+categories shown recently wear (boredom), the visit gets long (fatigue), and scripted
+events (steering intents, taste drift) switch on at their turn.
+
+The single env steps one session per call, where numpy's per-call overhead would
+dominate arrays of five slots; the per-slot state therefore lives in plain Python lists
+and item exposure decays lazily (a table of ``decay ** turns`` looked up on access), so
+a step touches only the items shown. Arrays over the whole catalog are built once per
+persona (:class:`BoundPersona`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+import numpy as np
+
+from simrec.catalog import Catalog
+from simrec.constraints import Constraint
+from simrec.persona import TRAITS, Persona
+from simrec.reaction import Reaction
+
+EMPTY = -1
+"""Slate slot that shows nothing (a de-duplicated repeat)."""
+
+FEEDBACK = ("clicked", "purchased", "dismissed")
+_DECAY_HORIZON = 512
+DRAW_BLOCK = 16
+"""Steps of uniform draws taken from a session's generator at once."""
+
+
+@dataclass(frozen=True)
+class SessionDynamics:
+    """How fast the session state moves. Defaults are calibrated in ``tests/test_brain.py``.
+
+    Attributes:
+        item_decay: share of an item's exposure kept per turn (1 = never forgotten).
+        category_decay: share of a category's exposure kept per turn.
+        click_exposure: extra exposure of an item the user clicked (already explored).
+        fatigue_base: fatigue added every turn to every user.
+        fatigue_impatience: extra fatigue per turn for a user of patience 0.
+        initial_satisfaction: satisfaction at the start of a visit.
+    """
+
+    item_decay: float = 0.8
+    category_decay: float = 0.6
+    click_exposure: float = 1.0
+    fatigue_base: float = 0.04
+    fatigue_impatience: float = 0.10
+    initial_satisfaction: float = 0.6
+
+    @cached_property
+    def item_decay_table(self) -> list[float]:
+        """``item_decay ** d`` for ``d`` turns, computed once (0 beyond the horizon)."""
+        table = [1.0]
+        for _ in range(_DECAY_HORIZON):
+            table.append(table[-1] * self.item_decay)
+        return table
+
+
+class BoundPersona:
+    """A persona's tastes and events turned into arrays over one catalog (built once)."""
+
+    def __init__(self, persona: Persona, catalog: Catalog) -> None:
+        persona.check_against(catalog)
+        tokens = catalog.token_matrix
+        self.persona = persona
+        self.catalog = catalog
+        self.affinity = tokens @ persona.taste_vector(catalog)
+        self.dislike = tokens @ persona.dislike_vector(catalog)
+        self.traits = {t: float(getattr(persona, t)) for t in TRAITS}
+        self.drift_affinity = {
+            d.at_turn: tokens @ persona.taste_vector(catalog, d.tastes) for d in persona.drifts
+        }
+        self.constraint_masks = [
+            i.constraint.mask(catalog) if i.constraint is not None else None for i in persona.intents
+        ]
+        self._voiced: dict[int, list[str]] = {}
+        for event in (*persona.intents, *persona.drifts):
+            if event.says:
+                self._voiced.setdefault(event.at_turn, []).append(event.says)
+        self._intent_at: dict[int, int | None] = {}
+        self._taste_words = [(0, _top_values(persona.tastes))]
+        self._taste_words += [(d.at_turn, _top_values(d.tastes)) for d in persona.drifts]
+
+    def taste_words(self, turn: int) -> list[str]:
+        """The persona's strongest liked values as of ``turn`` (after any drift)."""
+        words: list[str] = []
+        for at_turn, values in self._taste_words:
+            if at_turn < turn or at_turn == 0:
+                words = values
+        return words
+
+    def voiced_at(self, turn: int) -> Sequence[str]:
+        """What the persona says on its own at ``turn`` (intents, voiced drifts)."""
+        return self._voiced.get(turn, ())
+
+    def active_intent(self, slate_turn: int) -> int | None:
+        """Index of the newest intent that applies to the slate shown at ``slate_turn``."""
+        if slate_turn not in self._intent_at:
+            active = None
+            for k, intent in enumerate(self.persona.intents):
+                if intent.active_for_slate(slate_turn):
+                    active = k
+            self._intent_at[slate_turn] = active
+        return self._intent_at[slate_turn]
+
+
+@lru_cache(maxsize=4096)
+def _feedback_block(clicked: tuple[bool, ...], purchased: tuple[bool, ...],
+                    dismissed: tuple[bool, ...]) -> np.ndarray:
+    return np.array([clicked, purchased, dismissed], dtype=np.float32).T
+
+
+def _feedback_rows(reaction: Reaction) -> np.ndarray:
+    """``(k, 3)`` clicked/purchased/dismissed of a reaction (few patterns, so cached)."""
+    return _feedback_block(tuple(reaction.clicked), tuple(reaction.purchased), tuple(reaction.dismissed))
+
+
+def _top_values(tastes) -> list[str]:
+    weighted = [(w, v) for values in tastes.values() for v, w in values.items() if w > 0]
+    return [v for _, v in sorted(weighted, key=lambda x: (-x[0], x[1]))[:3]]
+
+
+class Session:
+    """One visit of one persona: everything the user model remembers between turns.
+
+    Attributes:
+        turn: slates seen so far (the next slate is ``turn + 1``).
+        satisfaction: in [0, 1]; low satisfaction makes users leave.
+        fatigue: grows every turn, faster for impatient users.
+        affinity: taste score of every catalog item (changes on drift).
+        constraint_mask: items satisfying the active steering constraint (all when none).
+        constraint_on: whether a steering constraint applies to the next slate.
+        history: every slate shown (item index lists) with its reaction, oldest first.
+        history_items, history_feedback: the last ``history_window`` slates and their
+            per-slot feedback as arrays, newest first (the env's observation).
+        owned: items the user purchased in this visit.
+        tastes_from: the turn of the drift whose tastes apply (-1: the persona's own).
+        replies: everything the user said, opening message first.
+    """
+
+    def __init__(self, bound: BoundPersona, slate_size: int, history_window: int,
+                 dynamics: SessionDynamics, session_id: int = 0) -> None:
+        catalog = bound.catalog
+        self.bound = bound
+        self.persona = bound.persona
+        self.catalog = catalog
+        self.session_id = session_id
+        self.dynamics = dynamics
+        self.slate_size = slate_size
+        self.turn = 0
+        self.satisfaction = dynamics.initial_satisfaction
+        self.fatigue = 0.0
+        self.tastes_from = -1
+        self.taste_words = bound.taste_words(1)
+        self._draws: list[list[float]] = []
+        self._logits: list[list[float]] = []
+        self._draw_row = 0
+        n = len(catalog)
+        self._exposure = [0.0] * n
+        self._exposed_at = [0] * n
+        self.category_exposure = [0.0] * len(catalog.category_names)
+        self.owned: set[int] = set()
+        self.affinity = bound.affinity
+        self.active_intent: int | None = None
+        self.constraint_on = False
+        self.constraint_mask = np.ones(n, dtype=bool)
+        self.history_window = history_window
+        self._recent_items = np.full(history_window * slate_size, EMPTY, dtype=np.int64)
+        self._recent_feedback = np.zeros((history_window, slate_size, 3), dtype=np.float32)
+        self.history: list[tuple[list[int], Reaction]] = []
+        self._apply_events()
+        self.replies = [" ".join(bound.voiced_at(0))]
+
+    @property
+    def last_reply(self) -> str:
+        """What the user said last (the opening message before the first slate)."""
+        return self.replies[-1]
+
+    def trait(self, name: str) -> float:
+        """The persona's trait ``name`` (``patience``, ``boredom_rate`` …)."""
+        return self.bound.traits[name]
+
+    @property
+    def state_key(self) -> tuple[int, int, int | None]:
+        """Identifies what the user model derives from tastes and the active request.
+
+        Two sessions with equal keys score every item the same way before boredom, so
+        brains can share those scores (``(persona, drift, intent)``).
+        """
+        return (id(self.bound), self.tastes_from, self.active_intent)
+
+    @property
+    def history_items_flat(self) -> np.ndarray:
+        """:attr:`history_items` flattened, newest slate first (a fresh array)."""
+        return self._recent_items.copy()
+
+    @property
+    def history_items(self) -> np.ndarray:
+        """``(history_window, slate_size)`` item indices of the last slates, newest first."""
+        return self._recent_items.reshape(self.history_window, self.slate_size).copy()
+
+    @property
+    def history_feedback(self) -> np.ndarray:
+        """``(history_window, slate_size, 3)`` clicked/purchased/dismissed of the last slates."""
+        return self._recent_feedback.copy()
+
+    def exposure(self, item: int) -> float:
+        """How much ``item`` has been seen recently (decayed count of showings and clicks)."""
+        age = self.turn - self._exposed_at[item]
+        table = self.dynamics.item_decay_table
+        return self._exposure[item] * table[age] if age < len(table) else 0.0
+
+    def uniforms(self, rng: np.random.Generator, width: int) -> tuple[list[float], list[float]]:
+        """The next ``width`` uniform draws of this session and their logits.
+
+        Draws come from ``rng`` in blocks of :data:`DRAW_BLOCK` steps (one numpy call
+        per block instead of per step); ``logit(u) = log(u / (1 - u))`` lets a brain test
+        ``u < sigmoid(z)`` as ``logit(u) < z`` without an exponential per decision.
+        """
+        if self._draw_row >= len(self._draws) or len(self._draws[0]) != width:
+            block = rng.random((DRAW_BLOCK, width))
+            with np.errstate(divide="ignore"):
+                logits = np.log(block / (1.0 - block))
+            self._draws, self._logits, self._draw_row = block.tolist(), logits.tolist(), 0
+        row = self._draw_row
+        self._draw_row = row + 1
+        return self._draws[row], self._logits[row]
+
+    def exposures(self, slate: Sequence[int]) -> list[float]:
+        """:meth:`exposure` of every slot of ``slate`` (0 for empty slots)."""
+        table, at, value, turn = self.dynamics.item_decay_table, self._exposed_at, self._exposure, self.turn
+        horizon = len(table)
+        out = []
+        for item in slate:
+            age = turn - at[item]
+            out.append(value[item] * table[age] if item != EMPTY and age < horizon else 0.0)
+        return out
+
+    def active_constraint(self) -> Constraint | None:
+        """The hidden constraint that applies to the next slate, if any."""
+        k = self.active_intent
+        return None if k is None else self.persona.intents[k].constraint
+
+    def record(self, slate: Sequence[int], reaction: Reaction) -> None:
+        """Move past the turn whose ``slate`` got ``reaction``."""
+        d = self.dynamics
+        codes = self.catalog.category_codes
+        decay = d.category_decay
+        self.category_exposure = [c * decay for c in self.category_exposure]
+        share = 1.0 / self.slate_size
+        seen = self.exposures(slate)
+        for pos, item in enumerate(slate):
+            if item == EMPTY:
+                continue
+            bump = 1.0 + (d.click_exposure if reaction.clicked[pos] else 0.0)
+            self._exposure[item] = seen[pos] + bump
+            self._exposed_at[item] = self.turn + 1
+            self.category_exposure[codes[item]] += share
+            if reaction.purchased[pos]:
+                self.owned.add(item)
+        self.fatigue += d.fatigue_base + d.fatigue_impatience * (1.0 - self.bound.traits["patience"])
+        self.satisfaction = reaction.satisfaction
+        self.turn += 1
+        k = self.slate_size
+        items, feedback = self._recent_items, self._recent_feedback
+        items[k:] = items[:-k]
+        items[:k] = slate
+        feedback[1:] = feedback[:-1]
+        feedback[0] = _feedback_rows(reaction)
+        self.history.append((list(slate), reaction))
+        self.replies.append(reaction.reply)
+        self._apply_events()
+
+    def _apply_events(self) -> None:
+        """Switch on the drifts and intents that apply to the next slate."""
+        bound = self.bound
+        if self.turn in bound.drift_affinity:
+            self.affinity = bound.drift_affinity[self.turn]
+            self.tastes_from = self.turn
+            self.taste_words = bound.taste_words(self.turn + 1)
+        k = bound.active_intent(self.turn + 1)
+        if k != self.active_intent:
+            self.active_intent = k
+            mask = bound.constraint_masks[k] if k is not None else None
+            self.constraint_on = mask is not None
+            self.constraint_mask = mask if mask is not None else np.ones(len(self.catalog), dtype=bool)

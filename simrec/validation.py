@@ -1,0 +1,215 @@
+"""Reading user-written mappings (YAML files, dicts) field by field with clear errors.
+
+A :class:`Fields` wraps one mapping and knows where it lives (file, line, dotted path),
+so every accessor can raise an error such as::
+
+    personas/golf/ana.yaml:14: field 'price_sensitivity': expected a number in [0, 1], got 'high'
+
+No value is ever coerced silently: a string is not a number, a float is not an int.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any, NoReturn
+
+from simrec.errors import SimrecError, located
+from simrec.yamlio import PathKey, YamlDoc
+
+_MISSING: Any = object()
+
+
+def _dotted(path: PathKey) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def describe(value: Any) -> str:
+    """A short, quoted rendering of a bad value for an error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Fields:
+    """Typed access to the fields of one mapping, raising ``error`` on bad input."""
+
+    def __init__(
+        self,
+        data: Any,
+        error: type[SimrecError],
+        source: str | None = None,
+        doc: YamlDoc | None = None,
+        path: PathKey = (),
+    ) -> None:
+        self.error = error
+        self.source = source
+        self.doc = doc
+        self.path = path
+        if not isinstance(data, Mapping):
+            self._raise(path, f"expected a mapping of fields, got {describe(data)}")
+        self.data: Mapping[str, Any] = data
+
+    @classmethod
+    def from_doc(cls, doc: YamlDoc, error: type[SimrecError]) -> Fields:
+        """Fields of the top-level mapping of a parsed YAML document."""
+        return cls(doc.data, error, source=doc.source, doc=doc)
+
+    # -- errors ---------------------------------------------------------------
+    def _raise(self, path: PathKey, message: str) -> NoReturn:
+        line = self.doc.line(path) if self.doc is not None else None
+        field = f"field '{_dotted(path)}': " if path else ""
+        raise self.error(located(self.source, field + message, line))
+
+    def fail(self, key: str | int, message: str) -> NoReturn:
+        """Raise the reader's error for ``key`` with ``message``."""
+        self._raise((*self.path, key), message)
+
+    def fail_here(self, message: str) -> NoReturn:
+        """Raise the reader's error about this mapping as a whole."""
+        self._raise(self.path, message)
+
+    def _bad(self, key: str | int, expected: str, value: Any) -> NoReturn:
+        self.fail(key, f"expected {expected}, got {describe(value)}")
+
+    # -- structure ------------------------------------------------------------
+    def __contains__(self, key: str) -> bool:
+        return key in self.data
+
+    def keys(self) -> Iterator[str]:
+        """The mapping's keys, in file order."""
+        return iter(self.data.keys())
+
+    def reject_unknown(self, allowed: set[str] | frozenset[str]) -> None:
+        """Fail on any key not in ``allowed`` (catches typos such as ``pateince``)."""
+        for key in self.data:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                self.fail(str(key), f"unknown field; expected one of: {known}")
+
+    def _absent(self, key: str, default: Any) -> bool:
+        """True when ``key`` is missing (or null) and a default applies."""
+        return default is not _MISSING and self.data.get(key) is None
+
+    def _get(self, key: str, default: Any) -> Any:
+        if key in self.data and self.data[key] is not None:
+            return self.data[key]
+        if default is _MISSING:
+            self.fail(key, "required field is missing")
+        return default
+
+    def child(self, key: str, default: Any = _MISSING) -> Fields:
+        """The nested mapping at ``key`` as a :class:`Fields`."""
+        value = self._get(key, default)
+        if not isinstance(value, Mapping):
+            self._bad(key, "a mapping", value)
+        return Fields(value, self.error, self.source, self.doc, (*self.path, key))
+
+    def items_of(self, key: str, default: Any = _MISSING) -> list[tuple[int, Any]]:
+        """The list at ``key`` as ``(index, value)`` pairs."""
+        value = self._get(key, default)
+        if not isinstance(value, list):
+            self._bad(key, "a list", value)
+        return list(enumerate(value))
+
+    def element(self, key: str, index: int, value: Any) -> Fields:
+        """A :class:`Fields` for the mapping at ``key[index]``."""
+        return Fields(value, self.error, self.source, self.doc, (*self.path, key, index))
+
+    def raw(self, key: str, default: Any = _MISSING) -> Any:
+        """The value at ``key`` as it is."""
+        return self._get(key, default)
+
+    # -- scalars --------------------------------------------------------------
+    def string(self, key: str, default: Any = _MISSING, nonempty: bool = True) -> str:
+        """A string field (``default`` when absent)."""
+        if self._absent(key, default):
+            return default
+        value = self._get(key, default)
+        if not isinstance(value, str) or (nonempty and not value.strip()):
+            self._bad(key, "a non-empty string" if nonempty else "a string", value)
+        return value
+
+    def number(
+        self,
+        key: str,
+        default: Any = _MISSING,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> float:
+        """A finite real number, optionally within ``[low, high]``."""
+        if self._absent(key, default):
+            return default
+        value = self._get(key, default)
+        return self.check_number(key, value, low, high)
+
+    def check_number(
+        self, key: str | int, value: Any, low: float | None = None, high: float | None = None
+    ) -> float:
+        """Validate an already-fetched value as a number within ``[low, high]``."""
+        expected = "a number"
+        if low is not None and high is not None:
+            expected = f"a number in [{low:g}, {high:g}]"
+        elif low is not None:
+            expected = f"a number >= {low:g}"
+        elif high is not None:
+            expected = f"a number <= {high:g}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self._bad(key, expected, value)
+        if not math.isfinite(value):
+            self._bad(key, expected, value)
+        if (low is not None and value < low) or (high is not None and value > high):
+            self._bad(key, expected, value)
+        return float(value)
+
+    def integer(
+        self, key: str, default: Any = _MISSING, low: int | None = None, high: int | None = None
+    ) -> int:
+        """An integer field (floats and booleans are rejected), within ``[low, high]``."""
+        if self._absent(key, default):
+            return default
+        value = self._get(key, default)
+        expected = "an integer"
+        if low is not None:
+            expected += f" >= {low}"
+        if high is not None:
+            expected += f" <= {high}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            self._bad(key, expected, value)
+        if (low is not None and value < low) or (high is not None and value > high):
+            self._bad(key, expected, value)
+        return int(value)
+
+    def boolean(self, key: str, default: Any = _MISSING) -> bool:
+        """A true/false field."""
+        if self._absent(key, default):
+            return default
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            self._bad(key, "true or false", value)
+        return value
+
+    def choice(self, key: str, options: tuple[str, ...], default: Any = _MISSING) -> str:
+        """A string that must be one of ``options``."""
+        if self._absent(key, default):
+            return default
+        value = self._get(key, default)
+        if value not in options:
+            self._bad(key, "one of " + ", ".join(options), value)
+        return value
+
+    def string_list(self, key: str, default: Any = _MISSING) -> list[str]:
+        """A list of non-empty strings."""
+        out = []
+        for i, value in self.items_of(key, default):
+            if not isinstance(value, str) or not value.strip():
+                self._raise((*self.path, key, i), f"expected a non-empty string, got {describe(value)}")
+            out.append(value)
+        return out
+
+    def weights(self, key: str, default: Any = _MISSING) -> dict[str, float]:
+        """A mapping of names to finite numbers (taste weights)."""
+        sub = self.child(key, default)
+        return {str(name): sub.number(str(name)) for name in sub.keys()}

@@ -1,0 +1,74 @@
+"""YAML loading that remembers where every value came from.
+
+Validation errors must name the line of the offending field. PyYAML's composed node
+tree carries that information; :class:`YamlDoc` keeps it beside the plain data so a
+validator can ask ``doc.line(("intents", 0, "constraint"))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simrec.errors import SimrecError
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class YamlDoc:
+    """Parsed YAML data plus the line number of every mapping key and list item."""
+
+    data: Any
+    source: str | None
+    lines: dict[PathKey, int]
+
+    def line(self, path: PathKey) -> int | None:
+        """Line (1-based) of ``path``, or of its nearest ancestor that has one."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+
+def _index_lines(node: yaml.Node, path: PathKey, lines: dict[PathKey, int]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            child = (*path, key)
+            lines[child] = key_node.start_mark.line + 1
+            _index_lines(value_node, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, (*path, i), lines)
+
+
+def parse_yaml(text: str, source: str | None, error: type[SimrecError]) -> YamlDoc:
+    """Parse ``text``; a syntax error becomes ``error`` naming ``source`` and the line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else str(source)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise error(f"{where}: invalid YAML: {problem}") from None
+    lines: dict[PathKey, int] = {}
+    if node is not None:
+        _index_lines(node, (), lines)
+    return YamlDoc(data=data, source=source, lines=lines)
+
+
+def load_yaml(path: str | Path, error: type[SimrecError]) -> YamlDoc:
+    """Read and parse the YAML file at ``path``; unreadable files raise ``error``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"{path}: cannot read file: {exc.strerror or exc}") from None
+    return parse_yaml(text, str(path), error)
