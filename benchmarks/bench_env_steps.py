@@ -39,8 +39,12 @@ def main() -> None:
     raw_rate = run(raw, args.steps)
     wrapped_rate = run(wrapped, args.steps)
     print(f"simrec/Golf-v0 random policy, slate 5, {args.steps:,} steps, one core")
-    print(f"  env.unwrapped : {raw_rate:10,.0f} steps/s  ({raw_rate / TARGET:.2f}x the {TARGET:,} target)")
-    print(f"  gym.make(...) : {wrapped_rate:10,.0f} steps/s  ({wrapped_rate / TARGET:.2f}x the {TARGET:,} target)")
+    print(
+        f"  env.unwrapped : {raw_rate:10,.0f} steps/s  ({raw_rate / TARGET:.2f}x the {TARGET:,} target)"
+    )
+    print(
+        f"  gym.make(...) : {wrapped_rate:10,.0f} steps/s  ({wrapped_rate / TARGET:.2f}x the {TARGET:,} target)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,21 @@ __version__ = "0.1.0"
 register_envs()
 
 __all__ = [
-    "ActionError", "Catalog", "CatalogError", "ConfigError", "Constraint", "Drift", "Intent",
-    "Item", "Persona", "PersonaError", "Reaction", "RecSessionEnv", "SimrecError",
-    "generate_catalog", "load_catalog", "load_persona", "load_personas",
+    "ActionError",
+    "Catalog",
+    "CatalogError",
+    "ConfigError",
+    "Constraint",
+    "Drift",
+    "Intent",
+    "Item",
+    "Persona",
+    "PersonaError",
+    "Reaction",
+    "RecSessionEnv",
+    "SimrecError",
+    "generate_catalog",
+    "load_catalog",
+    "load_persona",
+    "load_personas",
 ]

@@ -104,7 +104,9 @@ class RecSessionEnv(gym.Env):
         _check_int("max_turns", max_turns, 1, 10_000)
         _check_int("history_window", history_window, 1, 1_000)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ConfigError(f"render_mode: expected one of {self.metadata['render_modes']}, got {render_mode!r}")
+            raise ConfigError(
+                f"render_mode: expected one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
         self.slate_size = slate_size
         self.max_turns = max_turns
         self.reward_weights = resolve_reward_weights(reward_weights)
@@ -114,14 +116,19 @@ class RecSessionEnv(gym.Env):
         self.dynamics = dynamics or SessionDynamics()
         self._bound = {p.persona_id: BoundPersona(p, self.catalog) for p in self.personas}
         self.session: Session | None = None
-        self._episodes = 0
         self.action_space = spaces.MultiDiscrete(np.full(slate_size, n, dtype=np.int64))
-        self.observation_space = spaces.Dict({
-            "turn": spaces.Box(0.0, 1.0, (1,), np.float32),
-            "history_items": spaces.MultiDiscrete(np.full(history_window * slate_size, n + 1, dtype=np.int64)),
-            "history_feedback": spaces.Box(0.0, 1.0, (history_window, slate_size, 3), np.float32),
-            "reply": spaces.Box(-1.0, 1.0, (REPLY_DIM,), np.float32),
-        })
+        self.observation_space = spaces.Dict(
+            {
+                "turn": spaces.Box(0.0, 1.0, (1,), np.float32),
+                "history_items": spaces.MultiDiscrete(
+                    np.full(history_window * slate_size, n + 1, dtype=np.int64)
+                ),
+                "history_feedback": spaces.Box(
+                    0.0, 1.0, (history_window, slate_size, 3), np.float32
+                ),
+                "reply": spaces.Box(-1.0, 1.0, (REPLY_DIM,), np.float32),
+            }
+        )
         self._last_slate: list[int] | None = None
         self._episode_over = True
 
@@ -136,10 +143,12 @@ class RecSessionEnv(gym.Env):
             persona_id = wanted.persona_id if isinstance(wanted, Persona) else str(wanted)
             if persona_id not in self._bound:
                 known = ", ".join(sorted(self._bound))
-                raise ConfigError(f"reset options: unknown persona {persona_id!r}; pool has: {known}")
-        self.session = Session(self._bound[persona_id], self.slate_size, self.history_window,
-                               self.dynamics, session_id=self._episodes)
-        self._episodes += 1
+                raise ConfigError(
+                    f"reset options: unknown persona {persona_id!r}; pool has: {known}"
+                )
+        self.session = Session(
+            self._bound[persona_id], self.slate_size, self.history_window, self.dynamics
+        )
         self._episode_over = False
         self._last_slate = None
         return self._observation(), self._info(None, 0, 0.0)
@@ -185,18 +194,24 @@ class RecSessionEnv(gym.Env):
         try:
             array = np.asarray(action)
         except (TypeError, ValueError):
-            raise ActionError(f"action: expected {self.slate_size} item indices, got {action!r}") from None
+            raise ActionError(
+                f"action: expected {self.slate_size} item indices, got {action!r}"
+            ) from None
         if array.shape != (self.slate_size,):
             raise ActionError(
                 f"action: expected a slate of {self.slate_size} item indices, got shape {array.shape}"
             )
         if array.dtype.kind not in "iu":
-            raise ActionError(f"action: expected integer item indices, got {array.dtype} values {array.tolist()}")
+            raise ActionError(
+                f"action: expected integer item indices, got {array.dtype} values {array.tolist()}"
+            )
         slate = array.tolist()
         n = len(self.catalog)
         for pos, item in enumerate(slate):
             if not 0 <= item < n:
-                raise ActionError(f"action: slot {pos} holds item index {item}, out of range [0, {n - 1}]")
+                raise ActionError(
+                    f"action: slot {pos} holds item index {item}, out of range [0, {n - 1}]"
+                )
         if len(set(slate)) == self.slate_size:
             return slate, 0
         seen: set[int] = set()
@@ -209,14 +224,22 @@ class RecSessionEnv(gym.Env):
     def reward(self, reaction: Reaction) -> float:
         """The scalar reward of ``reaction`` under :attr:`reward_weights`."""
         w = self.reward_weights
-        return (w["click"] * sum(reaction.clicked) + w["purchase"] * sum(reaction.purchased)
-                + w["dismiss"] * sum(reaction.dismissed) + (w["leave"] if reaction.left else 0.0))
+        return (
+            w["click"] * sum(reaction.clicked)
+            + w["purchase"] * sum(reaction.purchased)
+            + w["dismiss"] * sum(reaction.dismissed)
+            + (w["leave"] if reaction.left else 0.0)
+        )
 
     def slot_rewards(self, reaction: Reaction) -> list[float]:
         """The part of the reward earned by each slot (the leave weight is not in any slot)."""
         w = self.reward_weights
-        return [w["click"] * c + w["purchase"] * p + w["dismiss"] * d
-                for c, p, d in zip(reaction.clicked, reaction.purchased, reaction.dismissed, strict=True)]
+        return [
+            w["click"] * c + w["purchase"] * p + w["dismiss"] * d
+            for c, p, d in zip(
+                reaction.clicked, reaction.purchased, reaction.dismissed, strict=True
+            )
+        ]
 
     def _observation(self) -> dict[str, np.ndarray]:
         s = self.session
@@ -233,7 +256,6 @@ class RecSessionEnv(gym.Env):
         assert s is not None
         constraint = s.active_constraint()
         info: dict[str, Any] = {
-            "session_id": s.session_id,
             "turn": s.turn,
             "persona_id": s.persona.persona_id,
             "reply": s.last_reply,
@@ -263,17 +285,30 @@ class RecSessionEnv(gym.Env):
             if item == EMPTY:
                 lines.append(f"  {pos + 1}. (duplicate, not shown)")
                 continue
-            marks = [name for name, on in (("clicked", reaction.clicked[pos]),
-                                           ("purchased", reaction.purchased[pos]),
-                                           ("dismissed", reaction.dismissed[pos])) if on]
-            lines.append(f"  {pos + 1}. {self.catalog.titles[item]} ({self.catalog.categories[item]}, "
-                         f"${self.catalog.prices[item]:,.0f})" + (f"  <- {', '.join(marks)}" if marks else ""))
+            marks = [
+                name
+                for name, on in (
+                    ("clicked", reaction.clicked[pos]),
+                    ("purchased", reaction.purchased[pos]),
+                    ("dismissed", reaction.dismissed[pos]),
+                )
+                if on
+            ]
+            lines.append(
+                f"  {pos + 1}. {self.catalog.titles[item]} ({self.catalog.categories[item]}, "
+                f"${self.catalog.prices[item]:,.0f})"
+                + (f"  <- {', '.join(marks)}" if marks else "")
+            )
         lines.append(f'  user: "{reaction.reply}"' + ("  [left]" if reaction.left else ""))
         return "\n".join(lines)
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not low <= value <= high
+    ):
         raise ConfigError(f"{name}: expected an integer in [{low}, {high}], got {value!r}")
 
 
@@ -294,7 +329,9 @@ def resolve_catalog(catalog: Catalog | str | Path | Mapping[str, Any]) -> Catalo
                     "catalog.generate: expected {domain: ..., n_items: ..., seed: ...}, "
                     f"got {dict(spec)!r}"
                 )
-            return cached_catalog(str(spec["domain"]), int(spec.get("n_items", 200)), int(spec.get("seed", 0)))
+            return cached_catalog(
+                str(spec["domain"]), int(spec.get("n_items", 200)), int(spec.get("seed", 0))
+            )
     raise ConfigError(
         "catalog: expected a Catalog, a file path, {path: ...} or {generate: {domain: ...}}, "
         f"got {catalog!r}"
@@ -307,7 +344,9 @@ def resolve_personas(personas: Sequence[Persona] | str | Path) -> list[Persona]:
         return load_personas(personas)
     pool = list(personas)
     if not pool or not all(isinstance(p, Persona) for p in pool):
-        raise ConfigError("personas: expected a non-empty list of Persona objects, a YAML file or a directory")
+        raise ConfigError(
+            "personas: expected a non-empty list of Persona objects, a YAML file or a directory"
+        )
     check_unique_ids(pool)
     return pool
 

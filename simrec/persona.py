@@ -146,7 +146,9 @@ class Persona:
             bio=f.string("bio"),
             tastes=_tastes(f.child("tastes")),
             dislikes=_dislikes(f.child("dislikes", {})),
-            intents=tuple(_intent(f.element("intents", i, v)) for i, v in f.items_of("intents", [])),
+            intents=tuple(
+                _intent(f.element("intents", i, v)) for i, v in f.items_of("intents", [])
+            ),
             drifts=tuple(_drift(f.element("drifts", i, v)) for i, v in f.items_of("drifts", [])),
             source=source,
             lines=dict(doc.lines) if doc is not None else {},
@@ -155,8 +157,12 @@ class Persona:
 
     def to_dict(self) -> dict[str, Any]:
         """The YAML form (what :meth:`from_dict` reads)."""
-        identity = {"name": self.name, "age": self.age, "location": self.location,
-                    "occupation": self.occupation}
+        identity = {
+            "name": self.name,
+            "age": self.age,
+            "location": self.location,
+            "occupation": self.occupation,
+        }
         out: dict[str, Any] = {
             "id": self.persona_id,
             "domain": self.domain,
@@ -184,7 +190,11 @@ class Persona:
             line = self.lines.get(probe)
             probe = probe[:-1]
         dotted = ".".join(str(p) for p in path)
-        return PersonaError(located(self.source or f"persona {self.persona_id!r}", f"field '{dotted}': {message}", line))
+        return PersonaError(
+            located(
+                self.source or f"persona {self.persona_id!r}", f"field '{dotted}': {message}", line
+            )
+        )
 
     def check_against(self, catalog: Catalog) -> None:
         """Fail if tastes, dislikes or constraints name things ``catalog`` does not have.
@@ -202,17 +212,24 @@ class Persona:
                 except SimrecError as exc:
                     raise self._error(("intents", i, "constraint"), str(exc)) from None
 
-    def _check_tokens(self, catalog: Catalog, path: PathKey, mapping: Mapping[str, Iterable[str]]) -> None:
+    def _check_tokens(
+        self, catalog: Catalog, path: PathKey, mapping: Mapping[str, Iterable[str]]
+    ) -> None:
         for fld, values in mapping.items():
             known = sorted(t.split("=", 1)[1] for t in catalog.tokens if t.startswith(fld + "="))
             if not known:
                 fields = sorted({t.split("=", 1)[0] for t in catalog.tokens})
-                raise self._error((*path, fld), f"catalog has no categorical field {fld!r}; "
-                                  f"expected one of: {', '.join(fields)}")
+                raise self._error(
+                    (*path, fld),
+                    f"catalog has no categorical field {fld!r}; "
+                    f"expected one of: {', '.join(fields)}",
+                )
             for value in values:
                 if f"{fld}={value}" not in catalog.token_index:
-                    raise self._error((*path, fld, value), f"{value!r} is not a {fld} in the catalog; "
-                                      f"known: {', '.join(known)}")
+                    raise self._error(
+                        (*path, fld, value),
+                        f"{value!r} is not a {fld} in the catalog; known: {', '.join(known)}",
+                    )
 
     def taste_vector(self, catalog: Catalog, tastes: Tastes | None = None) -> np.ndarray:
         """Weights over ``catalog.tokens`` (tastes by default, or the given ones)."""
@@ -241,14 +258,14 @@ def _plain(tastes: Tastes) -> dict[str, dict[str, float]]:
 
 
 def _tastes(f: Fields) -> dict[str, dict[str, float]]:
-    out = {fld: f.weights(fld) for fld in f.keys()}
+    out = {fld: f.weights(fld) for fld in f}
     if not any(out.values()):
         f.fail_here("expected at least one taste weight, e.g. tags: {scenic: 1.0}")
     return out
 
 
 def _dislikes(f: Fields) -> dict[str, tuple[str, ...]]:
-    return {fld: tuple(f.string_list(fld)) for fld in f.keys()}
+    return {fld: tuple(f.string_list(fld)) for fld in f}
 
 
 def _intent(f: Fields) -> Intent:
@@ -261,8 +278,11 @@ def _intent(f: Fields) -> Intent:
 
 def _drift(f: Fields) -> Drift:
     f.reject_unknown({"at_turn", "tastes", "says"})
-    return Drift(at_turn=f.integer("at_turn", low=0), tastes=_tastes(f.child("tastes")),
-                 says=f.string("says", None))
+    return Drift(
+        at_turn=f.integer("at_turn", low=0),
+        tastes=_tastes(f.child("tastes")),
+        says=f.string("says", None),
+    )
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -308,5 +328,9 @@ def check_unique_ids(personas: Iterable[Persona]) -> None:
     for p in personas:
         if p.persona_id in seen:
             first = seen[p.persona_id].source or "an earlier persona"
-            raise PersonaError(located(p.source, f"field 'id': duplicate persona id {p.persona_id!r} (also in {first})"))
+            raise PersonaError(
+                located(
+                    p.source, f"field 'id': duplicate persona id {p.persona_id!r} (also in {first})"
+                )
+            )
         seen[p.persona_id] = p

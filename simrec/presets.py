@@ -28,10 +28,20 @@ from simrec.validation import Fields
 from simrec.yamlio import load_yaml
 
 ENTRY_POINT = "simrec.env:RecSessionEnv"
-PRESET_FIELDS = frozenset({
-    "id", "description", "catalog", "personas", "slate_size", "max_turns",
-    "history_window", "reward_weights", "brain", "brain_kwargs",
-})
+PRESET_FIELDS = frozenset(
+    {
+        "id",
+        "description",
+        "catalog",
+        "personas",
+        "slate_size",
+        "max_turns",
+        "history_window",
+        "reward_weights",
+        "brain",
+        "brain_kwargs",
+    }
+)
 _ID = re.compile(r"^[A-Z][A-Za-z0-9]*-v\d+$")
 
 
@@ -62,7 +72,10 @@ def load_preset(path: str | Path, root: Path | None = None) -> Preset:
     elif isinstance(catalog, dict) and "path" in catalog:
         catalog = {"path": str(_resolve(root, str(catalog["path"])))}
     elif not (isinstance(catalog, dict) and "generate" in catalog):
-        f.fail("catalog", f"expected a file path, {{path: ...}} or {{generate: {{domain: ...}}}}, got {catalog!r}")
+        f.fail(
+            "catalog",
+            f"expected a file path, {{path: ...}} or {{generate: {{domain: ...}}}}, got {catalog!r}",
+        )
     kwargs: dict[str, Any] = {
         "catalog": catalog,
         "personas": str(_resolve(root, f.string("personas"))),
@@ -75,8 +88,13 @@ def load_preset(path: str | Path, root: Path | None = None) -> Preset:
     if "brain" in f:
         kwargs["brain"] = f.string("brain")
         kwargs["brain_kwargs"] = dict(f.child("brain_kwargs", {}).data)
-    return Preset(name=path.stem, env_id=f"simrec/{ident}", description=f.string("description", ""),
-                  kwargs=kwargs, source=str(path))
+    return Preset(
+        name=path.stem,
+        env_id=f"simrec/{ident}",
+        description=f.string("description", ""),
+        kwargs=kwargs,
+        source=str(path),
+    )
 
 
 def _resolve(root: Path, value: str) -> Path:
@@ -99,7 +117,9 @@ def find_preset(name: str) -> Preset:
             return preset
     if name.endswith((".yaml", ".yml")):
         return load_preset(name, root=Path(name).resolve().parent)
-    raise ConfigError(f"unknown preset {name!r}; available: {', '.join(presets)} (or a path to a preset .yaml)")
+    raise ConfigError(
+        f"unknown preset {name!r}; available: {', '.join(presets)} (or a path to a preset .yaml)"
+    )
 
 
 def register_envs() -> None:

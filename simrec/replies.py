@@ -57,8 +57,11 @@ _WORD = re.compile(r"[a-z0-9$]+")
 @lru_cache(maxsize=65536)
 def _encode(text: str, dim: int) -> np.ndarray:
     hashes = [zlib.crc32(word.encode()) for word in _WORD.findall(text.lower())]
-    counts = np.bincount([h % dim for h in hashes], weights=[1.0 if (h >> 16) & 1 else -1.0 for h in hashes],
-                         minlength=dim)
+    counts = np.bincount(
+        [h % dim for h in hashes],
+        weights=[1.0 if (h >> 16) & 1 else -1.0 for h in hashes],
+        minlength=dim,
+    )
     norm = float(np.sqrt(counts @ counts))
     vec = (counts / norm if norm > 0 else counts).astype(np.float32)
     vec.setflags(write=False)

@@ -77,7 +77,8 @@ class BoundPersona:
             d.at_turn: tokens @ persona.taste_vector(catalog, d.tastes) for d in persona.drifts
         }
         self.constraint_masks = [
-            i.constraint.mask(catalog) if i.constraint is not None else None for i in persona.intents
+            i.constraint.mask(catalog) if i.constraint is not None else None
+            for i in persona.intents
         ]
         self._voiced: dict[int, list[str]] = {}
         for event in (*persona.intents, *persona.drifts):
@@ -111,14 +112,17 @@ class BoundPersona:
 
 
 @lru_cache(maxsize=4096)
-def _feedback_block(clicked: tuple[bool, ...], purchased: tuple[bool, ...],
-                    dismissed: tuple[bool, ...]) -> np.ndarray:
+def _feedback_block(
+    clicked: tuple[bool, ...], purchased: tuple[bool, ...], dismissed: tuple[bool, ...]
+) -> np.ndarray:
     return np.array([clicked, purchased, dismissed], dtype=np.float32).T
 
 
 def _feedback_rows(reaction: Reaction) -> np.ndarray:
     """``(k, 3)`` clicked/purchased/dismissed of a reaction (few patterns, so cached)."""
-    return _feedback_block(tuple(reaction.clicked), tuple(reaction.purchased), tuple(reaction.dismissed))
+    return _feedback_block(
+        tuple(reaction.clicked), tuple(reaction.purchased), tuple(reaction.dismissed)
+    )
 
 
 def _top_values(tastes) -> list[str]:
@@ -144,13 +148,13 @@ class Session:
         replies: everything the user said, opening message first.
     """
 
-    def __init__(self, bound: BoundPersona, slate_size: int, history_window: int,
-                 dynamics: SessionDynamics, session_id: int = 0) -> None:
+    def __init__(
+        self, bound: BoundPersona, slate_size: int, history_window: int, dynamics: SessionDynamics
+    ) -> None:
         catalog = bound.catalog
         self.bound = bound
         self.persona = bound.persona
         self.catalog = catalog
-        self.session_id = session_id
         self.dynamics = dynamics
         self.slate_size = slate_size
         self.turn = 0
@@ -234,7 +238,12 @@ class Session:
 
     def exposures(self, slate: Sequence[int]) -> list[float]:
         """:meth:`exposure` of every slot of ``slate`` (0 for empty slots)."""
-        table, at, value, turn = self.dynamics.item_decay_table, self._exposed_at, self._exposure, self.turn
+        table, at, value, turn = (
+            self.dynamics.item_decay_table,
+            self._exposed_at,
+            self._exposure,
+            self.turn,
+        )
         horizon = len(table)
         out = []
         for item in slate:
@@ -264,7 +273,9 @@ class Session:
             self.category_exposure[codes[item]] += share
             if reaction.purchased[pos]:
                 self.owned.add(item)
-        self.fatigue += d.fatigue_base + d.fatigue_impatience * (1.0 - self.bound.traits["patience"])
+        self.fatigue += d.fatigue_base + d.fatigue_impatience * (
+            1.0 - self.bound.traits["patience"]
+        )
         self.satisfaction = reaction.satisfaction
         self.turn += 1
         k = self.slate_size
@@ -289,4 +300,6 @@ class Session:
             self.active_intent = k
             mask = bound.constraint_masks[k] if k is not None else None
             self.constraint_on = mask is not None
-            self.constraint_mask = mask if mask is not None else np.ones(len(self.catalog), dtype=bool)
+            self.constraint_mask = (
+                mask if mask is not None else np.ones(len(self.catalog), dtype=bool)
+            )

@@ -78,7 +78,7 @@ class Fields:
     def __contains__(self, key: str) -> bool:
         return key in self.data
 
-    def keys(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str]:
         """The mapping's keys, in file order."""
         return iter(self.data.keys())
 
@@ -205,11 +205,13 @@ class Fields:
         out = []
         for i, value in self.items_of(key, default):
             if not isinstance(value, str) or not value.strip():
-                self._raise((*self.path, key, i), f"expected a non-empty string, got {describe(value)}")
+                self._raise(
+                    (*self.path, key, i), f"expected a non-empty string, got {describe(value)}"
+                )
             out.append(value)
         return out
 
     def weights(self, key: str, default: Any = _MISSING) -> dict[str, float]:
         """A mapping of names to finite numbers (taste weights)."""
         sub = self.child(key, default)
-        return {str(name): sub.number(str(name)) for name in sub.keys()}
+        return {str(name): sub.number(str(name)) for name in sub}

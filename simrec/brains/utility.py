@@ -60,7 +60,7 @@ class UtilityParams:
     position_weight: float = 0.35
     outside_utility: float = 2.2
     fatigue_weight: float = 0.8
-    purchase_base: float = -1.0
+    purchase_base: float = -2.5
     purchase_propensity_weight: float = 3.0
     purchase_taste_weight: float = 0.5
     purchase_price_weight: float = 2.5
@@ -71,8 +71,8 @@ class UtilityParams:
     satisfaction_rate: float = 0.3
     click_lift: float = 0.04
     purchase_lift: float = 0.08
-    dismiss_drop: float = 0.15
-    compliance_weight: float = 0.25
+    dismiss_drop: float = 0.10
+    compliance_weight: float = 0.12
     leave_base: float = -3.5
     leave_threshold: float = 0.4
     leave_slope: float = 14.0
@@ -102,8 +102,12 @@ class UtilityBrain:
     name = "utility"
     deterministic = True
 
-    def __init__(self, params: UtilityParams | None = None, templates: ReplyTemplates | None = None,
-                 **overrides: float) -> None:
+    def __init__(
+        self,
+        params: UtilityParams | None = None,
+        templates: ReplyTemplates | None = None,
+        **overrides: float,
+    ) -> None:
         known = {f.name for f in fields(UtilityParams)}
         unknown = sorted(set(overrides) - known)
         if unknown:
@@ -114,10 +118,18 @@ class UtilityBrain:
         self._static: dict[tuple, tuple[object, _Static]] = {}
         self._position = [self.params.position_weight * float(np.log1p(i)) for i in range(1024)]
 
-    def react(self, sessions: Sequence[Session], slates: Sequence[Sequence[int]],
-              messages: Sequence[str | None], rngs: Sequence[np.random.Generator]) -> list[Reaction]:
+    def react(
+        self,
+        sessions: Sequence[Session],
+        slates: Sequence[Sequence[int]],
+        messages: Sequence[str | None],
+        rngs: Sequence[np.random.Generator],
+    ) -> list[Reaction]:
         """React to ``slates[i]`` in ``sessions[i]`` (see :class:`~simrec.brains.base.Brain`)."""
-        return [self.react_one(s, slate, rng) for s, slate, rng in zip(sessions, slates, rngs, strict=True)]
+        return [
+            self.react_one(s, slate, rng)
+            for s, slate, rng in zip(sessions, slates, rngs, strict=True)
+        ]
 
     # -- static part ---------------------------------------------------------------
     def _catalog_terms(self, catalog: Catalog) -> None:
@@ -142,17 +154,28 @@ class UtilityBrain:
         dislike = session.bound.dislike
         price = self._price
         complies = session.constraint_mask
-        steer = (np.where(complies, p.intent_bonus, -p.intent_penalty) if session.constraint_on
-                 else 0.0)
-        utility = (p.taste_weight * session.affinity + p.popularity_weight * self._pop
-                   - p.price_weight * t["price_sensitivity"] * price
-                   + p.novelty_weight * t["novelty_seeking"] * self._novel
-                   - p.dislike_weight * dislike + steer)
-        buy_logit = (p.purchase_base + p.purchase_propensity_weight * (t["purchase_propensity"] - 0.5)
-                     + p.purchase_taste_weight * session.affinity
-                     - p.purchase_price_weight * t["price_sensitivity"] * price)
-        dismiss = (p.dismiss_base + p.dismiss_dislike_weight * dislike
-                   + (p.dismiss_violation_weight * ~complies if session.constraint_on else 0.0))
+        steer = (
+            np.where(complies, p.intent_bonus, -p.intent_penalty) if session.constraint_on else 0.0
+        )
+        utility = (
+            p.taste_weight * session.affinity
+            + p.popularity_weight * self._pop
+            - p.price_weight * t["price_sensitivity"] * price
+            + p.novelty_weight * t["novelty_seeking"] * self._novel
+            - p.dislike_weight * dislike
+            + steer
+        )
+        buy_logit = (
+            p.purchase_base
+            + p.purchase_propensity_weight * (t["purchase_propensity"] - 0.5)
+            + p.purchase_taste_weight * session.affinity
+            - p.purchase_price_weight * t["price_sensitivity"] * price
+        )
+        dismiss = (
+            p.dismiss_base
+            + p.dismiss_dislike_weight * dislike
+            + (p.dismiss_violation_weight * ~complies if session.constraint_on else 0.0)
+        )
         static = _Static(
             utility=np.asarray(utility, dtype=np.float64).tolist(),
             purchase_logit=np.asarray(buy_logit, dtype=np.float64).tolist(),
@@ -163,7 +186,9 @@ class UtilityBrain:
         return static
 
     # -- one step ----------------------------------------------------------------------
-    def react_one(self, session: Session, slate: Sequence[int], rng: np.random.Generator) -> Reaction:
+    def react_one(
+        self, session: Session, slate: Sequence[int], rng: np.random.Generator
+    ) -> Reaction:
         """The reaction of one session to one slate (``-1`` = empty slot)."""
         p = self.params
         static = self.static_scores(session)
@@ -173,14 +198,20 @@ class UtilityBrain:
         outside = p.outside_utility + p.fatigue_weight * session.fatigue
         cat_exposure, codes, owned = session.category_exposure, self._codes, session.owned
         utility, dismiss_logit, position = static.utility, static.dismiss_logit, self._position
-        repeat_w, category_w, dismiss_repeat_w = p.repeat_weight, p.category_weight, p.dismiss_repeat_weight
+        repeat_w, category_w, dismiss_repeat_w = (
+            p.repeat_weight,
+            p.category_weight,
+            p.dismiss_repeat_weight,
+        )
 
         shown = [pos for pos in range(k) if slate[pos] != EMPTY]
         seen = session.exposures(slate)
         args = []
         for pos in shown:
             item = slate[pos]
-            u = utility[item] - boredom * (repeat_w * seen[pos] + category_w * cat_exposure[codes[item]])
+            u = utility[item] - boredom * (
+                repeat_w * seen[pos] + category_w * cat_exposure[codes[item]]
+            )
             if item in owned:
                 u -= p.owned_penalty
             args.append(u - position[pos] - outside)
@@ -201,7 +232,11 @@ class UtilityBrain:
                 break
         n_dismissed = 0
         for pos in shown:
-            if pos != choice and logits[2 + pos] < dismiss_logit[slate[pos]] + dismiss_repeat_w * boredom * seen[pos]:
+            if (
+                pos != choice
+                and logits[2 + pos]
+                < dismiss_logit[slate[pos]] + dismiss_repeat_w * boredom * seen[pos]
+            ):
                 dismissed[pos] = True
                 n_dismissed += 1
 
@@ -210,22 +245,53 @@ class UtilityBrain:
             mask = session.constraint_mask
             compliance = sum(1 for pos in shown if mask[slate[pos]]) / len(shown)
         s = session.satisfaction
-        s = (s + p.satisfaction_rate * ((total - 1.0) / total - s)
-             + (p.click_lift if choice >= 0 else 0.0) + (p.purchase_lift if bought else 0.0)
-             - p.dismiss_drop * n_dismissed / k
-             + (p.compliance_weight * (compliance - 0.5) if session.constraint_on else 0.0))
+        s = (
+            s
+            + p.satisfaction_rate * ((total - 1.0) / total - s)
+            + (p.click_lift if choice >= 0 else 0.0)
+            + (p.purchase_lift if bought else 0.0)
+            - p.dismiss_drop * n_dismissed / k
+            + (p.compliance_weight * (compliance - 0.5) if session.constraint_on else 0.0)
+        )
         s = min(max(s, 0.0), 1.0)
-        left = logits[2 + k] < (p.leave_base + p.leave_slope * (p.leave_threshold - s)
-                                + p.fatigue_leave_weight * session.fatigue)
+        left = logits[2 + k] < (
+            p.leave_base
+            + p.leave_slope * (p.leave_threshold - s)
+            + p.fatigue_leave_weight * session.fatigue
+        )
 
-        reply = self._reply(session, slate, shown, seen, clicked, purchased, dismissed,
-                            compliance, left, draws[3 + k], draws[4 + k], static)
+        reply = self._reply(
+            session,
+            slate,
+            shown,
+            seen,
+            clicked,
+            purchased,
+            dismissed,
+            compliance,
+            left,
+            draws[3 + k],
+            draws[4 + k],
+            static,
+        )
         return Reaction(clicked, purchased, dismissed, left, s, reply, self.name)
 
     # -- words ---------------------------------------------------------------------------
-    def _reply(self, session: Session, slate: Sequence[int], shown: list[int], seen: list[float],
-               clicked: list[bool], purchased: list[bool], dismissed: list[bool], compliance: float,
-               left: bool, u_pick: float, u_chat: float, static: _Static) -> str:
+    def _reply(
+        self,
+        session: Session,
+        slate: Sequence[int],
+        shown: list[int],
+        seen: list[float],
+        clicked: list[bool],
+        purchased: list[bool],
+        dismissed: list[bool],
+        compliance: float,
+        left: bool,
+        u_pick: float,
+        u_chat: float,
+        static: _Static,
+    ) -> str:
         """Say what drove the reaction, in the persona's voice (templates, no LLM)."""
         t = self.templates
         catalog = session.catalog
@@ -248,7 +314,11 @@ class UtilityBrain:
         parts.extend(bound.voiced_at(turn))
         words = session.taste_words
         if words and u_chat < self.params.chat_rate * bound.traits["chattiness"]:
-            parts.append(t.pick("taste", u_chat / self.params.chat_rate, value=words[int(u_pick * len(words))]))
+            parts.append(
+                t.pick(
+                    "taste", u_chat / self.params.chat_rate, value=words[int(u_pick * len(words))]
+                )
+            )
         if left:
             parts.append(t.pick("leaving", u_chat))
         return " ".join(parts)
@@ -258,21 +328,36 @@ class UtilityBrain:
         assert session.active_intent is not None
         return session.persona.intents[session.active_intent].says
 
-    def _complaint(self, session: Session, slate: Sequence[int], shown: list[int], seen: list[float],
-                   dismissed: list[bool], u_pick: float, static: _Static) -> str:
+    def _complaint(
+        self,
+        session: Session,
+        slate: Sequence[int],
+        shown: list[int],
+        seen: list[float],
+        dismissed: list[bool],
+        u_pick: float,
+        static: _Static,
+    ) -> str:
         """Why nothing was clicked: a disliked thing, boredom, price, or just nothing."""
         t = self.templates
         if not shown:
             return t.pick("nothing", u_pick)
-        disliked = [slate[pos] for pos in shown if dismissed[pos] and session.bound.dislike[slate[pos]] > 0]
+        disliked = [
+            slate[pos] for pos in shown if dismissed[pos] and session.bound.dislike[slate[pos]] > 0
+        ]
         if disliked:
             return t.pick("dislike", u_pick, value=self._disliked_value(session, disliked[0]))
         p = self.params
         boredom = session.bound.traits["boredom_rate"]
         codes = self._codes
-        bored = sum(boredom * (p.repeat_weight * seen[pos]
-                               + p.category_weight * session.category_exposure[codes[slate[pos]]])
-                    for pos in shown) / len(shown)
+        bored = sum(
+            boredom
+            * (
+                p.repeat_weight * seen[pos]
+                + p.category_weight * session.category_exposure[codes[slate[pos]]]
+            )
+            for pos in shown
+        ) / len(shown)
         pricey = static.price_aversion * sum(self._price[slate[pos]] for pos in shown) / len(shown)
         if bored > 0.6 and bored >= pricey:
             return t.pick("bored", u_pick)

@@ -1,0 +1,179 @@
+"""The ``simrec`` command line: run sessions, generate personas and catalogs.
+
+Every user error (unknown preset, malformed file, bad option) ends in one line on
+stderr naming what is wrong and exit status 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+from simrec.errors import SimrecError
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``simrec`` command."""
+    from simrec.policies import POLICIES
+
+    parser = argparse.ArgumentParser(
+        prog="simrec", description="Simulated users react to recommendation slates."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run a policy through sessions and print the transcripts")
+    run.add_argument(
+        "preset", help="env preset: golf, books, retail, a Gymnasium id, or a preset .yaml"
+    )
+    run.add_argument(
+        "--policy",
+        default="random",
+        choices=sorted(POLICIES),
+        help="policy to run (default: random)",
+    )
+    run.add_argument("--episodes", type=_positive, default=3, help="sessions to run (default: 3)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the first session (default: 0)")
+    run.add_argument(
+        "--max-turns", type=_positive, default=None, help="override the preset's turn limit"
+    )
+    run.add_argument("--quiet", action="store_true", help="print only the per-episode summaries")
+    run.set_defaults(handler=_run)
+
+    personas = commands.add_parser("personas", help="persona library tools").add_subparsers(
+        dest="personas_command", required=True
+    )
+    gen = personas.add_parser("generate", help="generate reproducible personas as YAML files")
+    gen.add_argument("--domain", required=True, help="golf, books or retail")
+    gen.add_argument("--n", type=_positive, required=True, help="how many personas")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument(
+        "--out", type=Path, required=True, help="output directory (one <id>.yaml per persona)"
+    )
+    gen.add_argument("--overwrite", action="store_true", help="replace existing files")
+    gen.set_defaults(handler=_personas_generate)
+    check = personas.add_parser(
+        "validate", help="validate persona files (and against a domain catalog)"
+    )
+    check.add_argument("paths", nargs="+", type=Path, help="persona files or directories")
+    check.set_defaults(handler=_personas_validate)
+
+    catalog = commands.add_parser("catalog", help="catalog tools").add_subparsers(
+        dest="catalog_command", required=True
+    )
+    cgen = catalog.add_parser("generate", help="generate a reproducible catalog file")
+    cgen.add_argument("--domain", required=True, help="golf, books or retail")
+    cgen.add_argument("--n", type=_positive, default=200, help="number of items (default: 200)")
+    cgen.add_argument("--seed", type=int, default=0)
+    cgen.add_argument("--out", type=Path, required=True, help=".csv, .parquet, .jsonl or .yaml")
+    cgen.set_defaults(handler=_catalog_generate)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from simrec.policies import make_policy
+    from simrec.presets import find_preset
+
+    preset = find_preset(args.preset)
+    kwargs = dict(preset.kwargs)
+    if args.max_turns is not None:
+        kwargs["max_turns"] = args.max_turns
+    env = gym.make(preset.env_id, render_mode="ansi", **kwargs)
+    policy = make_policy(args.policy, env, seed=args.seed)
+    totals = np.zeros(4)
+    for episode in range(args.episodes):
+        seed = args.seed + episode
+        obs, info = env.reset(seed=seed)
+        if hasattr(policy, "reset"):
+            policy.reset(seed=seed)
+        print(f"\n=== episode {episode + 1}/{args.episodes} (seed {seed}) ===")
+        print(env.render())
+        ret, counts, done = 0.0, np.zeros(3), False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(policy.act(obs, info))
+            reaction = info["reaction"]
+            ret += reward
+            counts += (sum(reaction.clicked), sum(reaction.purchased), sum(reaction.dismissed))
+            done = terminated or truncated
+            if not args.quiet:
+                print(env.render())
+        ending = "user left" if terminated else "turn limit"
+        print(
+            f"--- return {ret:.2f} | clicks {int(counts[0])} | purchases {int(counts[1])} | "
+            f"dismissals {int(counts[2])} | turns {info['turn']} | {ending}"
+        )
+        totals += (ret, *counts[:2], info["turn"])
+    n = args.episodes
+    print(
+        f"\n{args.policy} on {preset.env_id}, {n} episodes: mean return {totals[0] / n:.2f}, "
+        f"clicks {totals[1] / n:.1f}, purchases {totals[2] / n:.1f}, turns {totals[3] / n:.1f}"
+    )
+    return 0
+
+
+def _personas_generate(args: argparse.Namespace) -> int:
+    from simrec.persona_gen import generate_personas, write_personas
+
+    paths = write_personas(
+        generate_personas(args.domain, args.n, args.seed), args.out, overwrite=args.overwrite
+    )
+    print(f"wrote {len(paths)} {args.domain} personas to {args.out}")
+    return 0
+
+
+def _personas_validate(args: argparse.Namespace) -> int:
+    from simrec.catalog_gen import cached_catalog
+    from simrec.domains import DOMAINS
+    from simrec.persona import load_personas
+
+    count = 0
+    for path in args.paths:
+        for persona in load_personas(path):
+            if persona.domain in DOMAINS:
+                persona.check_against(cached_catalog(persona.domain, 200, 0))
+            count += 1
+    print(f"{count} personas valid")
+    return 0
+
+
+def _catalog_generate(args: argparse.Namespace) -> int:
+    from simrec.catalog_gen import generate_catalog
+
+    catalog = generate_catalog(args.domain, args.n, args.seed)
+    if args.out.exists():
+        raise SimrecError(f"{args.out}: already exists; choose another --out")
+    catalog.save(args.out)
+    print(f"wrote {len(catalog)} {args.domain} items to {args.out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``simrec`` command; returns the exit status."""
+    import simrec  # noqa: F401  (registers the envs)
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except SimrecError as exc:
+        print(f"simrec: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `simrec run golf | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The ``simrec`` command: transcripts, persona and catalog generation, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simrec.catalog import load_catalog
+from simrec.cli import main
+from simrec.persona import load_personas
+
+
+def test_run_prints_transcripts_and_summaries(capsys):
+    assert main(["run", "golf", "--policy", "random", "--episodes", "3", "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("=== episode") == 3
+    assert "turn 1:" in out and 'user: "' in out
+    assert out.count("--- return") == 3
+    assert "random on simrec/Golf-v0, 3 episodes: mean return" in out
+
+
+def test_run_is_reproducible_and_seed_dependent(capsys):
+    main(["run", "books", "--policy", "popularity", "--episodes", "2", "--seed", "5"])
+    first = capsys.readouterr().out
+    main(["run", "books", "--policy", "popularity", "--episodes", "2", "--seed", "5"])
+    assert capsys.readouterr().out == first
+    main(["run", "books", "--policy", "popularity", "--episodes", "2", "--seed", "6"])
+    assert capsys.readouterr().out != first
+
+
+def test_unknown_preset_is_one_line_on_stderr_without_traceback():
+    result = subprocess.run(
+        [sys.executable, "-m", "simrec.cli", "run", "golfx"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "simrec: error: unknown preset 'golfx'; available: books, golf, retail (or a path to a preset .yaml)"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_personas_generate_writes_valid_reproducible_files(tmp_path: Path, capsys):
+    assert (
+        main(
+            [
+                "personas",
+                "generate",
+                "--domain",
+                "golf",
+                "--n",
+                "50",
+                "--seed",
+                "7",
+                "--out",
+                str(tmp_path / "a"),
+            ]
+        )
+        == 0
+    )
+    assert "wrote 50 golf personas" in capsys.readouterr().out
+    main(
+        [
+            "personas",
+            "generate",
+            "--domain",
+            "golf",
+            "--n",
+            "50",
+            "--seed",
+            "7",
+            "--out",
+            str(tmp_path / "b"),
+        ]
+    )
+    a, b = load_personas(tmp_path / "a"), load_personas(tmp_path / "b")
+    assert len(a) == 50 and a == b
+    assert len({p.name for p in a}) > 40
+    assert main(["personas", "validate", str(tmp_path / "a")]) == 0
+
+
+def test_personas_generate_refuses_to_overwrite(tmp_path: Path, capsys):
+    args = [
+        "personas",
+        "generate",
+        "--domain",
+        "books",
+        "--n",
+        "3",
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "simrec: error:" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
+
+
+def test_personas_validate_reports_the_bad_file(tmp_path: Path, capsys):
+    (tmp_path / "bad.yaml").write_text(
+        "id: x\ndomain: golf\nbio: b\ntastes: {tags: {scenicc: 1}}\n"
+    )
+    assert main(["personas", "validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml:4" in err and "scenicc" in err
+
+
+def test_catalog_generate_writes_a_loadable_file(tmp_path: Path, capsys):
+    out = tmp_path / "golf.csv"
+    assert (
+        main(
+            [
+                "catalog",
+                "generate",
+                "--domain",
+                "golf",
+                "--n",
+                "30",
+                "--seed",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert len(load_catalog(out)) == 30
+    assert main(["catalog", "generate", "--domain", "golf", "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_bad_option_values_exit_with_usage_errors(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "golf", "--episodes", "0"])
+    assert exc.value.code == 2
+    assert "expected a positive integer" in capsys.readouterr().err

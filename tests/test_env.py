@@ -1,0 +1,248 @@
+"""The Gymnasium contract of every registered env, determinism, and clear errors."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import simrec
+from simrec.env import RecSessionEnv
+from simrec.errors import ActionError, ConfigError, PersonaError
+from simrec.presets import find_preset, load_preset
+from tests.conftest import make_persona, small_catalog
+
+SIMREC_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("simrec/"))
+
+
+def make(env_id: str, **kwargs) -> gym.Env:
+    if env_id == "simrec/RecSession-v0":
+        kwargs = {"catalog": small_catalog(), "personas": [make_persona()], **kwargs}
+    return gym.make(env_id, **kwargs)
+
+
+def test_presets_are_registered_on_import():
+    assert {"simrec/RecSession-v0", "simrec/Golf-v0", "simrec/Books-v0", "simrec/Retail-v0"} <= set(
+        SIMREC_IDS
+    )
+
+
+@pytest.mark.parametrize("env_id", SIMREC_IDS)
+def test_check_env_passes_without_warnings(env_id):
+    env = make(env_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env.unwrapped, skip_render_check=True)
+
+
+@pytest.mark.parametrize("env_id", SIMREC_IDS)
+def test_observations_stay_in_the_observation_space(env_id):
+    env = make(env_id)
+    env.action_space.seed(0)
+    obs, info = env.reset(seed=0)
+    for _ in range(60):
+        assert env.observation_space.contains(obs)
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        assert type(reward) is float and type(terminated) is bool and type(truncated) is bool
+        if terminated or truncated:
+            obs, info = env.reset()
+
+
+def trajectory(env_id: str, seed: int, steps: int = 40) -> list:
+    env = make(env_id)
+    policy = np.random.default_rng(1234)
+    n = env.unwrapped.catalog.__len__()
+    obs, info = env.reset(seed=seed)
+    out = [("reset", info["persona_id"], info["reply"])]
+    for _ in range(steps):
+        action = policy.choice(n, size=env.unwrapped.slate_size, replace=False)
+        obs, reward, terminated, truncated, info = env.step(action)
+        r = info["reaction"]
+        out.append(
+            (
+                action.tolist(),
+                r.clicked,
+                r.purchased,
+                r.dismissed,
+                r.reply,
+                r.satisfaction,
+                reward,
+                terminated,
+                truncated,
+                obs["reply"].tobytes(),
+                obs["history_feedback"].tobytes(),
+            )
+        )
+        if terminated or truncated:
+            obs, info = env.reset()
+            out.append(("reset", info["persona_id"], info["reply"]))
+    return out
+
+
+@pytest.mark.parametrize("env_id", ["simrec/Golf-v0", "simrec/Books-v0", "simrec/Retail-v0"])
+def test_same_seed_same_trajectory_bit_for_bit(env_id):
+    assert trajectory(env_id, seed=7) == trajectory(env_id, seed=7)
+
+
+def test_different_seeds_give_different_trajectories():
+    assert trajectory("simrec/Golf-v0", seed=1) != trajectory("simrec/Golf-v0", seed=2)
+
+
+def test_episode_ends_when_user_leaves_or_at_the_turn_limit():
+    env = make("simrec/Golf-v0", max_turns=5)
+    env.action_space.seed(3)
+    endings = []
+    for seed in range(30):
+        env.reset(seed=seed)
+        for turn in range(1, 6):
+            _, _, terminated, truncated, info = env.step(env.action_space.sample())
+            assert info["turn"] == turn
+            assert info["reaction"].left == terminated
+            if terminated or truncated:
+                endings.append((turn, terminated, truncated))
+                break
+    assert all(
+        truncated == (turn == 5 and not terminated) for turn, terminated, truncated in endings
+    )
+    assert any(t for _, t, _ in endings) and any(tr for _, _, tr in endings)
+
+
+def test_step_after_the_end_needs_a_reset():
+    env = RecSessionEnv(small_catalog(), [make_persona()], max_turns=1)
+    env.reset(seed=0)
+    env.step(np.arange(5))
+    with pytest.raises(ActionError, match="reset"):
+        env.step(np.arange(5))
+
+
+def test_custom_catalog_and_personas_through_gym_make(tmp_path: Path):
+    catalog_file = tmp_path / "items.csv"
+    small_catalog().save(catalog_file)
+    persona_file = tmp_path / "tess.yaml"
+    persona_file.write_text(make_persona().to_yaml())
+    env = gym.make(
+        "simrec/RecSession-v0",
+        catalog=str(catalog_file),
+        personas=str(tmp_path / "tess.yaml"),
+        slate_size=3,
+        max_turns=4,
+    )
+    obs, info = env.reset(seed=0)
+    assert info["persona_id"] == "tester"
+    assert env.action_space.nvec.tolist() == [60, 60, 60]
+    obs, reward, *_ = env.step(np.array([0, 1, 2]))
+    assert obs["history_items"][:3].tolist() == [1, 2, 3]  # item index + 1, newest slate first
+
+
+def test_reset_options_choose_the_persona():
+    pool = [make_persona(id="ann"), make_persona(id="bob")]
+    env = RecSessionEnv(small_catalog(), pool)
+    assert {env.reset(seed=s, options={"persona": "bob"})[1]["persona_id"] for s in range(5)} == {
+        "bob"
+    }
+    assert {env.reset(seed=s)[1]["persona_id"] for s in range(20)} == {"ann", "bob"}
+    with pytest.raises(ConfigError, match="unknown persona 'zed'"):
+        env.reset(options={"persona": "zed"})
+
+
+def test_duplicate_slate_entries_are_shown_once_and_counted():
+    env = RecSessionEnv(small_catalog(), [make_persona()])
+    env.reset(seed=0)
+    obs, _, _, _, info = env.step(np.array([4, 4, 7, 4, 9]))
+    assert info["duplicates"] == 2
+    assert info["slate"] == [4, -1, 7, -1, 9]
+    assert not any(info["reaction"].clicked[p] or info["reaction"].dismissed[p] for p in (1, 3))
+    assert obs["history_items"][:5].tolist() == [5, 0, 8, 0, 10]
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (np.array([0, 1, 2, 3]), "expected a slate of 5 item indices, got shape \\(4,\\)"),
+        (np.array([0, 1, 2, 3, 60]), "slot 4 holds item index 60, out of range \\[0, 59\\]"),
+        (np.array([-1, 1, 2, 3, 4]), "slot 0 holds item index -1"),
+        (np.array([0.0, 1.0, 2.0, 3.0, 4.0]), "expected integer item indices"),
+        ("abc", "expected a slate of 5"),
+    ],
+)
+def test_bad_slates_are_clear_errors(action, message):
+    env = RecSessionEnv(small_catalog(), [make_persona()])
+    env.reset(seed=0)
+    with pytest.raises(ActionError, match=message):
+        env.step(action)
+
+
+def test_reward_weights_are_configurable_and_checked():
+    env = RecSessionEnv(
+        small_catalog(), [make_persona()], reward_weights={"click": 0.0, "purchase": 10.0}
+    )
+    env.reset(seed=0)
+    for _ in range(20):
+        _, reward, terminated, truncated, info = env.step(np.arange(5))
+        r = info["reaction"]
+        assert reward == pytest.approx(10.0 * sum(r.purchased) - 0.25 * sum(r.dismissed))
+        if terminated or truncated:
+            break
+    with pytest.raises(ConfigError, match="reward_weights.klick: unknown"):
+        RecSessionEnv(small_catalog(), [make_persona()], reward_weights={"klick": 1.0})
+
+
+def test_bad_constructor_arguments_are_clear_errors(tmp_path: Path):
+    with pytest.raises(ConfigError, match="slate_size: expected an integer in \\[1, 60\\]"):
+        RecSessionEnv(small_catalog(), [make_persona()], slate_size=61)
+    with pytest.raises(ConfigError, match="personas: expected a non-empty list"):
+        RecSessionEnv(small_catalog(), [])
+    with pytest.raises(ConfigError, match="catalog: expected"):
+        RecSessionEnv(42, [make_persona()])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: oops\ndomain: test\nbio: x\ntastes: {tags: {sunny: 1}}\npatience: 1.7\n")
+    with pytest.raises(PersonaError, match="bad.yaml:5: field 'patience'"):
+        RecSessionEnv(small_catalog(), str(bad))
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(make_persona(tastes={"tags": {"sunnyy": 1.0}}).to_yaml())
+    with pytest.raises(PersonaError, match="sunnyy"):
+        RecSessionEnv(small_catalog(), str(typo))
+
+
+def test_unknown_preset_is_a_clear_error():
+    with pytest.raises(ConfigError, match="unknown preset 'golfx'; available: books, golf, retail"):
+        find_preset("golfx")
+    with pytest.raises(gym.error.NameNotFound):
+        gym.make("simrec/Golfx-v0")
+
+
+def test_preset_file_errors_name_file_line_and_field(tmp_path: Path):
+    preset = tmp_path / "mine.yaml"
+    preset.write_text(
+        "id: Mine-v0\ncatalog: {generate: {domain: golf}}\npersonas: personas/golf\nslate_sise: 4\n"
+    )
+    with pytest.raises(ConfigError, match="mine.yaml:4: field 'slate_sise': unknown field"):
+        load_preset(preset)
+    preset.write_text("id: mine\ncatalog: {generate: {domain: golf}}\npersonas: personas/golf\n")
+    with pytest.raises(ConfigError, match="mine.yaml:1: field 'id': expected a versioned name"):
+        load_preset(preset)
+
+
+def test_render_ansi_shows_the_transcript():
+    env = gym.make("simrec/Golf-v0", render_mode="ansi")
+    env.reset(seed=0)
+    assert env.render().startswith("[golf-")
+    _, _, _, _, info = env.step(np.arange(5))
+    text = env.render()
+    catalog = env.unwrapped.catalog
+    assert "turn 1:" in text and catalog.titles[0] in text and info["reply"] in text
+
+
+def test_ground_truth_is_kept_under_one_key():
+    env = gym.make("simrec/Golf-v0")
+    _, info = env.reset(seed=0)
+    assert set(info["ground_truth"]) == {"satisfaction", "fatigue", "active_constraint"}
+    assert "satisfaction" not in info and "fatigue" not in info
+
+
+def test_version_is_exposed():
+    assert simrec.__version__
