@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 
 from simrec.errors import SimrecError
 
@@ -85,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from simrec.events import sessions_frame
     from simrec.policies import make_policy
     from simrec.presets import find_preset
+    from simrec.runner import run_sessions
 
     preset = find_preset(args.preset)
     kwargs = dict(preset.kwargs)
@@ -94,35 +95,46 @@ def _run(args: argparse.Namespace) -> int:
         kwargs["max_turns"] = args.max_turns
     env = gym.make(preset.env_id, render_mode="ansi", **kwargs)
     policy = make_policy(args.policy, env, seed=args.seed)
-    totals = np.zeros(4)
-    for episode in range(args.episodes):
-        seed = args.seed + episode
-        obs, info = env.reset(seed=seed)
-        if hasattr(policy, "reset"):
-            policy.reset(seed=seed)
-        print(f"\n=== episode {episode + 1}/{args.episodes} (seed {seed}) ===")
-        print(env.render())
-        ret, counts, done = 0.0, np.zeros(3), False
-        while not done:
-            obs, reward, terminated, truncated, info = env.step(policy.act(obs, info))
-            reaction = info["reaction"]
-            ret += reward
-            counts += (sum(reaction.clicked), sum(reaction.purchased), sum(reaction.dismissed))
-            done = terminated or truncated
-            if not args.quiet:
-                print(env.render())
-        ending = "user left" if terminated else "turn limit"
+    counts = {"episode": 0}
+
+    def on_reset(env: gym.Env, info: dict) -> None:
+        counts["episode"] += 1
         print(
-            f"--- return {ret:.2f} | clicks {int(counts[0])} | purchases {int(counts[1])} | "
-            f"dismissals {int(counts[2])} | turns {info['turn']} | {ending}"
+            f"\n=== episode {counts['episode']}/{args.episodes} (seed {env.unwrapped.session_id}) ==="
         )
-        totals += (ret, *counts[:2], info["turn"])
-    n = args.episodes
+        print(env.render())
+
+    def on_step(env: gym.Env, info: dict) -> None:
+        if not args.quiet:
+            print(env.render())
+        if info["reaction"].left or info["turn"] >= env.unwrapped.max_turns:
+            print(_summary_line(env.unwrapped.session))
+
+    log = run_sessions(
+        env, policy, args.episodes, seed=args.seed, on_step=on_step, on_reset=on_reset
+    )
+    interactions, turns = log.frames()
+    sessions = sessions_frame(turns)
     print(
-        f"\n{args.policy} on {preset.env_id}, {n} episodes: mean return {totals[0] / n:.2f}, "
-        f"clicks {totals[1] / n:.1f}, purchases {totals[2] / n:.1f}, turns {totals[3] / n:.1f}"
+        f"\n{args.policy} on {preset.env_id}, {args.episodes} episodes: "
+        f"mean return {sessions['return'].mean():.2f}, "
+        f"clicks {interactions['clicked'].sum() / args.episodes:.1f}, "
+        f"purchases {interactions['purchased'].sum() / args.episodes:.1f}, "
+        f"turns {sessions['turns'].mean():.1f}, left {sessions['left'].mean():.0%}"
     )
     return 0
+
+
+def _summary_line(session) -> str:
+    reactions = [reaction for _, reaction in session.history]
+    clicks = sum(sum(r.clicked) for r in reactions)
+    purchases = sum(sum(r.purchased) for r in reactions)
+    dismissals = sum(sum(r.dismissed) for r in reactions)
+    ending = "user left" if reactions[-1].left else "turn limit"
+    return (
+        f"--- clicks {clicks} | purchases {purchases} | dismissals {dismissals} | "
+        f"turns {session.turn} | {ending} | satisfaction {session.satisfaction:.2f}"
+    )
 
 
 def _personas_generate(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from simrec.brains.base import Brain
 from simrec.catalog import Catalog, load_catalog
 from simrec.catalog_gen import cached_catalog
 from simrec.errors import ActionError, ConfigError
+from simrec.events import EventLog
 from simrec.persona import Persona, check_unique_ids, load_personas
 from simrec.reaction import Reaction
 from simrec.replies import REPLY_DIM, encode_reply
@@ -116,6 +117,8 @@ class RecSessionEnv(gym.Env):
         self.dynamics = dynamics or SessionDynamics()
         self._bound = {p.persona_id: BoundPersona(p, self.catalog) for p in self.personas}
         self.session: Session | None = None
+        self.session_id = -1
+        self.event_log: EventLog | None = None
         self.action_space = spaces.MultiDiscrete(np.full(slate_size, n, dtype=np.int64))
         self.observation_space = spaces.Dict(
             {
@@ -134,7 +137,11 @@ class RecSessionEnv(gym.Env):
 
     # -- gymnasium API ------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """Start a new visit; ``options={"persona": id}`` picks the persona."""
+        """Start a new visit.
+
+        Options: ``{"persona": id}`` picks the persona; ``{"session_id": n}`` sets the id
+        under which the visit is logged (default: one more than the last).
+        """
         super().reset(seed=seed)
         pick = int(self.np_random.integers(len(self.personas)))
         persona_id = self.personas[pick].persona_id
@@ -149,6 +156,8 @@ class RecSessionEnv(gym.Env):
         self.session = Session(
             self._bound[persona_id], self.slate_size, self.history_window, self.dynamics
         )
+        wanted_id = (options or {}).get("session_id")
+        self.session_id = int(wanted_id) if wanted_id is not None else self.session_id + 1
         self._episode_over = False
         self._last_slate = None
         return self._observation(), self._info(None, 0, 0.0)
@@ -161,6 +170,16 @@ class RecSessionEnv(gym.Env):
         slate, duplicates = self.validate_slate(action)
         reaction = self.brain.react([session], [slate], [None], [self.np_random])[0]
         reward = self.reward(reaction)
+        if self.event_log is not None:
+            self.event_log.record(
+                self.session_id,
+                session,
+                slate,
+                reaction,
+                self.slot_rewards(reaction),
+                reward,
+                duplicates,
+            )
         session.record(slate, reaction)
         terminated = reaction.left
         truncated = (not terminated) and session.turn >= self.max_turns

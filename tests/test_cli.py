@@ -18,7 +18,7 @@ def test_run_prints_transcripts_and_summaries(capsys):
     out = capsys.readouterr().out
     assert out.count("=== episode") == 3
     assert "turn 1:" in out and 'user: "' in out
-    assert out.count("--- return") == 3
+    assert out.count("--- clicks") == 3
     assert "random on simrec/Golf-v0, 3 episodes: mean return" in out
 
 
