@@ -27,8 +27,8 @@ import yaml
 
 from simrec.catalog import Catalog
 from simrec.constraints import Constraint
-from simrec.errors import PersonaError, SimrecError, located
-from simrec.validation import Fields
+from simrec.errors import PersonaError, SimrecError
+from simrec.validation import Fields, field_error
 from simrec.yamlio import PathKey, YamlDoc, load_yaml, parse_yaml
 
 TRAITS = (
@@ -118,7 +118,10 @@ class Persona:
     intents: tuple[Intent, ...] = ()
     drifts: tuple[Drift, ...] = ()
     source: str | None = field(default=None, compare=False, repr=False)
-    lines: Mapping[PathKey, int] = field(default_factory=dict, compare=False, repr=False)
+    doc: YamlDoc | None = field(default=None, compare=False, repr=False)
+
+    def __hash__(self) -> int:
+        return hash(self.persona_id)
 
     # -- parsing ----------------------------------------------------------------------
     @classmethod
@@ -134,6 +137,7 @@ class Persona:
         identity = f.child("identity", {})
         identity.reject_unknown(IDENTITY_FIELDS)
         persona_id = f.string("id")
+        _reject_liked_and_disliked(f)
         if any(c.isspace() for c in persona_id):
             f.fail("id", f"expected an id without spaces, got {persona_id!r}")
         return cls(
@@ -151,7 +155,7 @@ class Persona:
             ),
             drifts=tuple(_drift(f.element("drifts", i, v)) for i, v in f.items_of("drifts", [])),
             source=source,
-            lines=dict(doc.lines) if doc is not None else {},
+            doc=doc,
             **{t: f.number(t, 0.5, low=0.0, high=1.0) for t in TRAITS},
         )
 
@@ -183,18 +187,9 @@ class Persona:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=100)
 
     # -- binding to a catalog -----------------------------------------------------------
-    def _error(self, path: PathKey, message: str) -> PersonaError:
-        line = None
-        probe = path
-        while probe and line is None:
-            line = self.lines.get(probe)
-            probe = probe[:-1]
-        dotted = ".".join(str(p) for p in path)
-        return PersonaError(
-            located(
-                self.source or f"persona {self.persona_id!r}", f"field '{dotted}': {message}", line
-            )
-        )
+    def _error(self, path: PathKey, message: str) -> SimrecError:
+        source = self.source or f"persona {self.persona_id!r}"
+        return field_error(PersonaError, source, self.doc, path, message)
 
     def check_against(self, catalog: Catalog) -> None:
         """Fail if tastes, dislikes or constraints name things ``catalog`` does not have.
@@ -224,10 +219,12 @@ class Persona:
                     f"catalog has no categorical field {fld!r}; "
                     f"expected one of: {', '.join(fields)}",
                 )
-            for value in values:
+            # Tastes map value -> weight (the key locates it); dislikes list values.
+            entries = [(v, v) for v in values] if isinstance(values, Mapping) else enumerate(values)
+            for key, value in entries:
                 if f"{fld}={value}" not in catalog.token_index:
                     raise self._error(
-                        (*path, fld, value),
+                        (*path, fld, key),
                         f"{value!r} is not a {fld} in the catalog; known: {', '.join(known)}",
                     )
 
@@ -262,6 +259,20 @@ def _tastes(f: Fields) -> dict[str, dict[str, float]]:
     if not any(out.values()):
         f.fail_here("expected at least one taste weight, e.g. tags: {scenic: 1.0}")
     return out
+
+
+def _reject_liked_and_disliked(f: Fields) -> None:
+    """A value both liked and disliked is a contradiction the model would silently net out."""
+    tastes, dislikes = f.data.get("tastes"), f.data.get("dislikes")
+    if not isinstance(tastes, Mapping) or not isinstance(dislikes, Mapping):
+        return
+    for fld, values in dislikes.items():
+        liked = tastes.get(fld)
+        if isinstance(liked, Mapping) and isinstance(values, list):
+            for i, value in enumerate(values):
+                if value in liked:
+                    message = f"{value!r} is both liked (tastes.{fld}) and disliked; keep one"
+                    raise field_error(PersonaError, f.source, f.doc, ("dislikes", fld, i), message)
 
 
 def _dislikes(f: Fields) -> dict[str, tuple[str, ...]]:
@@ -328,9 +339,5 @@ def check_unique_ids(personas: Iterable[Persona]) -> None:
     for p in personas:
         if p.persona_id in seen:
             first = seen[p.persona_id].source or "an earlier persona"
-            raise PersonaError(
-                located(
-                    p.source, f"field 'id': duplicate persona id {p.persona_id!r} (also in {first})"
-                )
-            )
+            raise p._error(("id",), f"duplicate persona id {p.persona_id!r} (also in {first})")
         seen[p.persona_id] = p

@@ -27,6 +27,15 @@ def _dotted(path: PathKey) -> str:
     return out
 
 
+def field_error(
+    error: type[SimrecError], source: str | None, doc: YamlDoc | None, path: PathKey, message: str
+) -> SimrecError:
+    """``error`` for the field at ``path``: ``file:line: field 'a.b[0]': message``."""
+    line = doc.line(path) if doc is not None else None
+    field = f"field '{_dotted(path)}': " if path else ""
+    return error(located(source, field + message, line))
+
+
 def describe(value: Any) -> str:
     """A short, quoted rendering of a bad value for an error message."""
     text = repr(value)
@@ -59,9 +68,7 @@ class Fields:
 
     # -- errors ---------------------------------------------------------------
     def _raise(self, path: PathKey, message: str) -> NoReturn:
-        line = self.doc.line(path) if self.doc is not None else None
-        field = f"field '{_dotted(path)}': " if path else ""
-        raise self.error(located(self.source, field + message, line))
+        raise field_error(self.error, self.source, self.doc, path, message)
 
     def fail(self, key: str | int, message: str) -> NoReturn:
         """Raise the reader's error for ``key`` with ``message``."""

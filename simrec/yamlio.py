@@ -35,17 +35,29 @@ class YamlDoc:
         return self.lines.get((), None)
 
 
-def _index_lines(node: yaml.Node, path: PathKey, lines: dict[PathKey, int]) -> None:
+def _index_lines(
+    node: yaml.Node,
+    path: PathKey,
+    lines: dict[PathKey, int],
+    source: str | None,
+    error: type[SimrecError],
+) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             child = (*path, key)
+            if child in lines:
+                where = f"{source}:{key_node.start_mark.line + 1}"
+                raise error(
+                    f"{where}: duplicate key {key!r} (first at line {lines[child]}); "
+                    "YAML would silently keep only the last one"
+                )
             lines[child] = key_node.start_mark.line + 1
-            _index_lines(value_node, child, lines)
+            _index_lines(value_node, child, lines, source, error)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index_lines(item, (*path, i), lines)
+            _index_lines(item, (*path, i), lines, source, error)
 
 
 def parse_yaml(text: str, source: str | None, error: type[SimrecError]) -> YamlDoc:
@@ -60,7 +72,7 @@ def parse_yaml(text: str, source: str | None, error: type[SimrecError]) -> YamlD
         raise error(f"{where}: invalid YAML: {problem}") from None
     lines: dict[PathKey, int] = {}
     if node is not None:
-        _index_lines(node, (), lines)
+        _index_lines(node, (), lines, source, error)
     return YamlDoc(data=data, source=source, lines=lines)
 
 

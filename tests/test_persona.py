@@ -235,3 +235,30 @@ def test_write_personas_refuses_to_overwrite(tmp_path):
     assert load_personas(tmp_path) == personas  # nothing was touched
     write_personas(renamed, tmp_path, overwrite=True)
     assert load_personas(tmp_path) == renamed
+
+
+def test_a_value_both_liked_and_disliked_is_rejected(tmp_path):
+    message, where = load_broken(tmp_path, "tags: [lively-clubhouse]", "tags: [walkable]")
+    assert where in message and "'walkable' is both liked" in message
+
+
+def test_duplicate_yaml_keys_are_rejected_not_silently_dropped(tmp_path):
+    text = VALID + "patience: 0.9\n"
+    path = write(tmp_path, text)
+    with pytest.raises(PersonaError) as exc:
+        load_persona(path)
+    assert f"{path}:{len(text.splitlines())}: duplicate key 'patience'" in str(exc.value)
+    assert f"first at line {line_of(text, 'patience')}" in str(exc.value)
+
+
+def test_unknown_disliked_value_names_its_own_line(tmp_path):
+    text = VALID.replace("  tags: [lively-clubhouse]", "  tags:\n    - quiet\n    - lively-clubhose")
+    persona = load_persona(write(tmp_path, text))
+    with pytest.raises(PersonaError) as exc:
+        persona.check_against(catalog("golf"))
+    assert f":{line_of(text, 'lively-clubhose')}: field 'dislikes.tags[1]'" in str(exc.value)
+
+
+def test_personas_are_hashable_by_id(tmp_path):
+    persona = load_persona(write(tmp_path, VALID))
+    assert {persona, Persona.from_dict(persona.to_dict())} == {persona}
