@@ -24,7 +24,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from simrec.reaction import Reaction
