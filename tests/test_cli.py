@@ -42,39 +42,15 @@ def test_unknown_preset_is_one_line_on_stderr_without_traceback():
     assert "Traceback" not in result.stderr
 
 
+def generate(out: Path, domain: str = "golf", n: int = 50, seed: int = 7, *extra: str) -> int:
+    return main(["personas", "generate", "--domain", domain, "--n", str(n), "--seed", str(seed),
+                 "--out", str(out), *extra])  # fmt: skip
+
+
 def test_personas_generate_writes_valid_reproducible_files(tmp_path: Path, capsys):
-    assert (
-        main(
-            [
-                "personas",
-                "generate",
-                "--domain",
-                "golf",
-                "--n",
-                "50",
-                "--seed",
-                "7",
-                "--out",
-                str(tmp_path / "a"),
-            ]
-        )
-        == 0
-    )
+    assert generate(tmp_path / "a") == 0
     assert "wrote 50 golf personas" in capsys.readouterr().out
-    main(
-        [
-            "personas",
-            "generate",
-            "--domain",
-            "golf",
-            "--n",
-            "50",
-            "--seed",
-            "7",
-            "--out",
-            str(tmp_path / "b"),
-        ]
-    )
+    assert generate(tmp_path / "b") == 0
     a, b = load_personas(tmp_path / "a"), load_personas(tmp_path / "b")
     assert len(a) == 50 and a == b
     assert len({p.name for p in a}) > 40
@@ -82,23 +58,11 @@ def test_personas_generate_writes_valid_reproducible_files(tmp_path: Path, capsy
 
 
 def test_personas_generate_refuses_to_overwrite(tmp_path: Path, capsys):
-    args = [
-        "personas",
-        "generate",
-        "--domain",
-        "books",
-        "--n",
-        "3",
-        "--seed",
-        "1",
-        "--out",
-        str(tmp_path),
-    ]
-    assert main(args) == 0
+    assert generate(tmp_path, "books", 3, 1) == 0
     capsys.readouterr()
-    assert main(args) == 2
+    assert generate(tmp_path, "books", 3, 1) == 2
     assert "simrec: error:" in capsys.readouterr().err
-    assert main([*args, "--overwrite"]) == 0
+    assert generate(tmp_path, "books", 3, 1, "--overwrite") == 0
 
 
 def test_personas_validate_reports_the_bad_file(tmp_path: Path, capsys):
