@@ -27,17 +27,25 @@ semantic_id   no        ``/``-separated hierarchy (default ``category/item_id``)
 anything else no        an attribute: numeric column -> numeric attribute,
                         string column -> categorical attribute
 ============  ========  ===================================================
+
+Attribute columns may not mix numbers and strings, and may not have gaps. CSV cells
+carry no type, so in CSV an attribute column whose every cell looks like a number
+(``01``, ``2``) is read as numeric; keep such codes categorical by saving as JSONL,
+YAML or parquet, which :meth:`Catalog.save` and :func:`load_catalog` round-trip exactly.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -97,31 +105,36 @@ class Catalog:
         n = len(item_ids)
         self.domain = domain
         self.source = source
-        self.item_ids = np.asarray(item_ids, dtype=object)
-        self.titles = np.asarray(titles, dtype=object)
-        self.categories = np.asarray(categories, dtype=object)
-        self.prices = np.asarray(prices, dtype=np.float64)
+        # Every column is a private read-only copy: catalogs are shared (``cached_catalog``)
+        # and their masks and features are cached, so in-place edits would corrupt both.
+        self.item_ids = _frozen(item_ids, object)
+        self.titles = _frozen(titles, object)
+        self.categories = _frozen(categories, object)
+        self.prices = _frozen(prices, np.float64)
         self.tags: tuple[tuple[str, ...], ...] = tuple(
             tuple(t) for t in (tags if tags is not None else [()] * n)
         )
-        self.popularity = np.asarray(
-            popularity if popularity is not None else np.ones(n), dtype=np.float64
-        )
-        self.descriptions = np.asarray(descriptions if descriptions is not None else [""] * n, dtype=object)
-        self.semantic_ids = np.asarray(
+        self.popularity = _frozen(popularity if popularity is not None else np.ones(n), np.float64)
+        self.descriptions = _frozen(descriptions if descriptions is not None else [""] * n, object)
+        self.semantic_ids = _frozen(
             semantic_ids
             if semantic_ids is not None
             else [f"{c}/{i}" for c, i in zip(self.categories, self.item_ids, strict=True)],
-            dtype=object,
+            object,
         )
         self.numeric: dict[str, np.ndarray] = {}
         self.categorical: dict[str, np.ndarray] = {}
         for name, values in (attributes or {}).items():
+            if name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
+                self._fail(
+                    f"attribute {name!r} has the name of a built-in column; "
+                    f"rename it (built-in columns: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})"
+                )
             arr = np.asarray(values)
             if arr.dtype.kind in "iuf":
-                self.numeric[name] = arr.astype(np.float64)
+                self.numeric[name] = _frozen(arr, np.float64)
             else:
-                self.categorical[name] = np.asarray([str(v) for v in values], dtype=object)
+                self.categorical[name] = _frozen([str(v) for v in values], object)
         self._check()
         self.index_of: dict[str, int] = {str(i): k for k, i in enumerate(self.item_ids)}
         self.category_names: tuple[str, ...] = tuple(sorted(set(self.categories)))
@@ -138,9 +151,14 @@ class Catalog:
         if n == 0:
             self._fail("catalog has no items")
         columns = {
-            "titles": self.titles, "categories": self.categories, "prices": self.prices,
-            "popularity": self.popularity, "descriptions": self.descriptions,
-            "semantic_ids": self.semantic_ids, **self.numeric, **self.categorical,
+            "titles": self.titles,
+            "categories": self.categories,
+            "prices": self.prices,
+            "popularity": self.popularity,
+            "descriptions": self.descriptions,
+            "semantic_ids": self.semantic_ids,
+            **self.numeric,
+            **self.categorical,
         }
         for name, col in columns.items():
             if len(col) != n:
@@ -149,14 +167,18 @@ class Catalog:
             self._fail(f"column 'tags' has {len(self.tags)} entries, expected {n}")
         if not (np.all(np.isfinite(self.prices)) and np.all(self.prices >= 0)):
             row = int(np.flatnonzero(~(np.isfinite(self.prices) & (self.prices >= 0)))[0])
-            self._fail(f"row {row}, field 'price': expected a non-negative number, got {self.prices[row]}")
+            self._fail(
+                f"row {row}, field 'price': expected a non-negative number, got {self.prices[row]}"
+            )
         if not (np.all(np.isfinite(self.popularity)) and np.all(self.popularity >= 0)):
             row = int(np.flatnonzero(~(np.isfinite(self.popularity) & (self.popularity >= 0)))[0])
             self._fail(f"row {row}, field 'popularity': expected a non-negative number")
         seen: dict[str, int] = {}
         for row, item_id in enumerate(self.item_ids):
             if item_id in seen:
-                self._fail(f"row {row}, field 'item_id': duplicate id {item_id!r} (first at row {seen[item_id]})")
+                self._fail(
+                    f"row {row}, field 'item_id': duplicate id {item_id!r} (first at row {seen[item_id]})"
+                )
             seen[item_id] = row
 
     # -- basic access -------------------------------------------------------------
@@ -201,10 +223,8 @@ class Catalog:
             return self.numeric[field]
         if field in self.categorical:
             return self.categorical[field]
-        raise CatalogError(
-            f"catalog has no field {field!r}; fields are: price, category, tags, "
-            + ", ".join(self.attribute_names)
-        )
+        fields = ("price", "category", "tags", "popularity", *self.attribute_names)
+        raise CatalogError(f"catalog has no field {field!r}; fields are: {', '.join(fields)}")
 
     # -- token and feature encodings ------------------------------------------------
     @cached_property
@@ -288,8 +308,13 @@ class Catalog:
         return pd.DataFrame(data)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, source: str | None = None, domain: str | None = None,
-                   row_offset: int = 0) -> Catalog:
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        source: str | None = None,
+        domain: str | None = None,
+        row_offset: int = 0,
+    ) -> Catalog:
         """Build a catalog from a DataFrame in the documented schema.
 
         ``row_offset`` converts a frame row into the row or line number users see in
@@ -298,32 +323,80 @@ class Catalog:
         return cls.from_records(frame.to_dict("records"), source, domain, row_offset)
 
     @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]], source: str | None = None,
-                     domain: str | None = None, row_offset: int = 0,
-                     row_lines: Sequence[int] | None = None) -> Catalog:
+    def from_records(
+        cls,
+        records: Iterable[Mapping[str, Any]],
+        source: str | None = None,
+        domain: str | None = None,
+        row_offset: int = 0,
+        row_lines: Sequence[int] | None = None,
+    ) -> Catalog:
         """Build a catalog from one mapping per item, validating every field."""
         return _records_to_catalog(list(records), source, domain, row_offset, row_lines)
 
     def save(self, path: str | Path) -> Path:
         """Write the catalog as CSV, parquet, JSONL or YAML (chosen by file suffix)."""
         path = Path(path)
-        frame = self.to_frame()
         suffix = path.suffix.lower()
         if suffix == ".csv":
-            frame = frame.assign(tags=[TAG_SEPARATOR.join(t) for t in self.tags])
+            for row, tags in enumerate(self.tags):
+                for tag in tags:
+                    if TAG_SEPARATOR in tag:
+                        raise CatalogError(
+                            f"{path}: row {row}, field 'tags': tag {tag!r} contains "
+                            f"{TAG_SEPARATOR!r}, which separates tags in CSV; "
+                            "save as .jsonl, .yaml or .parquet instead"
+                        )
+            frame = self.to_frame().assign(tags=[TAG_SEPARATOR.join(t) for t in self.tags])
             frame.to_csv(path, index=False)
         elif suffix == ".parquet":
-            frame.to_parquet(path, index=False)
+            try:
+                self.to_frame().to_parquet(path, index=False)
+            except ImportError:
+                raise CatalogError(
+                    f"{path}: writing parquet needs pyarrow: pip install 'simrec[parquet]'"
+                ) from None
         elif suffix in (".jsonl", ".ndjson"):
-            frame.to_json(path, orient="records", lines=True, force_ascii=False)
+            # json (not pandas.to_json, which keeps 10 decimals) writes floats exactly.
+            lines = (json.dumps(r, ensure_ascii=False) + "\n" for r in self._plain_records())
+            path.write_text("".join(lines), encoding="utf-8")
         elif suffix in (".yaml", ".yml"):
             import yaml
 
-            records = json.loads(frame.to_json(orient="records", force_ascii=False))
-            path.write_text(yaml.safe_dump({"items": records}, sort_keys=False, allow_unicode=True))
+            text = yaml.safe_dump(
+                {"items": self._plain_records()}, sort_keys=False, allow_unicode=True
+            )
+            path.write_text(text, encoding="utf-8")
         else:
-            raise CatalogError(f"{path}: unknown catalog format {suffix!r}; use .csv, .parquet, .jsonl or .yaml")
+            raise CatalogError(
+                f"{path}: unknown catalog format {suffix!r}; use .csv, .parquet, .jsonl or .yaml"
+            )
         return path
+
+    def _plain_records(self) -> list[dict[str, Any]]:
+        """One dict of plain Python values per item, in the column order of :meth:`to_frame`."""
+        return [
+            {
+                "item_id": str(self.item_ids[i]),
+                "title": str(self.titles[i]),
+                "category": str(self.categories[i]),
+                "price": float(self.prices[i]),
+                "tags": list(self.tags[i]),
+                "popularity": float(self.popularity[i]),
+                "description": str(self.descriptions[i]),
+                "semantic_id": str(self.semantic_ids[i]),
+                **{k: float(v[i]) for k, v in self.numeric.items()},
+                **{k: str(v[i]) for k, v in self.categorical.items()},
+            }
+            for i in range(len(self))
+        ]
+
+
+def _frozen(values: Any, dtype: Any) -> np.ndarray:
+    """A read-only copy of ``values`` as a 1-D array of ``dtype``."""
+    arr = np.array(values, dtype=dtype, copy=True)
+    arr.setflags(write=False)
+    return arr
 
 
 def _zscore(values: np.ndarray) -> np.ndarray:
@@ -340,22 +413,50 @@ def _is_missing(value: Any) -> bool:
 class _RecordReader:
     """Validates catalog records one field at a time, with row-aware messages."""
 
-    def __init__(self, source: str | None, row_offset: int, row_lines: Sequence[int] | None) -> None:
+    def __init__(
+        self,
+        source: str | None,
+        row_offset: int,
+        row_lines: Sequence[int] | None,
+        field_line: Callable[[int, str], int | None] | None = None,
+    ) -> None:
         self.source = source
         self.row_offset = row_offset
         self.row_lines = row_lines
+        self.field_line = field_line
 
-    def fail(self, row: int, field: str, message: str) -> None:
+    def line(self, row: int, field: str | None = None) -> int | None:
+        """The line users see for ``row`` (and ``field``, when lines are per field)."""
+        if self.field_line is not None and field is not None:
+            line = self.field_line(row, field)
+            if line:
+                return line
         if self.row_lines is not None:
-            where = f"line {self.row_lines[row]} (item {row})"
-        elif self.row_offset:
-            where = f"line {row + self.row_offset} (row {row})"
-        else:
-            where = f"row {row}"
-        prefix = f"{self.source}: " if self.source else ""
-        raise CatalogError(f"{prefix}{where}, field '{field}': {message}")
+            return self.row_lines[row]
+        if self.row_offset:
+            return row + self.row_offset
+        return None
 
-    def string(self, row: int, record: Mapping[str, Any], field: str, default: str | None = None) -> str:
+    def where(self, row: int, field: str | None = None) -> str:
+        """``line 7 (item 5)`` when lines are known, else ``row 5``."""
+        line = self.line(row, field)
+        if line is None:
+            return f"row {row}"
+        label = "item" if self.row_lines is not None else "row"
+        return f"line {line} ({label} {row})"
+
+    def short_where(self, row: int) -> str:
+        """``line 7`` when lines are known, else ``row 5`` (for references to other rows)."""
+        line = self.line(row)
+        return f"row {row}" if line is None else f"line {line}"
+
+    def fail(self, row: int, field: str, message: str) -> NoReturn:
+        prefix = f"{self.source}: " if self.source else ""
+        raise CatalogError(f"{prefix}{self.where(row, field)}, field '{field}': {message}")
+
+    def string(
+        self, row: int, record: Mapping[str, Any], field: str, default: str | None = None
+    ) -> str:
         value = record.get(field)
         if _is_missing(value) or (isinstance(value, str) and not value.strip()):
             if default is not None:
@@ -365,7 +466,9 @@ class _RecordReader:
             self.fail(row, field, f"expected a string, got {describe(value)}")
         return str(value)
 
-    def number(self, row: int, record: Mapping[str, Any], field: str, default: float | None = None) -> float:
+    def number(
+        self, row: int, record: Mapping[str, Any], field: str, default: float | None = None
+    ) -> float:
         value = record.get(field)
         if _is_missing(value):
             if default is not None:
@@ -387,10 +490,16 @@ class _RecordReader:
             out = []
             for tag in value:
                 if not isinstance(tag, str) or not tag.strip():
-                    self.fail(row, "tags", f"expected a list of non-empty strings, got {describe(list(value))}")
+                    self.fail(
+                        row,
+                        "tags",
+                        f"expected a list of non-empty strings, got {describe(list(value))}",
+                    )
                 out.append(tag.strip())
             return tuple(out)
-        self.fail(row, "tags", f"expected a list of strings or 'a{TAG_SEPARATOR}b', got {describe(value)}")
+        self.fail(
+            row, "tags", f"expected a list of strings or 'a{TAG_SEPARATOR}b', got {describe(value)}"
+        )
         return ()
 
 
@@ -400,11 +509,12 @@ def _records_to_catalog(
     domain: str | None,
     row_offset: int,
     row_lines: Sequence[int] | None,
+    field_line: Callable[[int, str], int | None] | None = None,
 ) -> Catalog:
     prefix = f"{source}: " if source else ""
     if not records:
         raise CatalogError(f"{prefix}catalog has no items")
-    reader = _RecordReader(source, row_offset, row_lines)
+    reader = _RecordReader(source, row_offset, row_lines, field_line)
     columns: list[str] = []
     for row, record in enumerate(records):
         if not isinstance(record, Mapping):
@@ -420,8 +530,16 @@ def _records_to_catalog(
         )
     attr_names = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     ids, titles, cats, prices, tags, pops, descs, sids = ([] for _ in range(8))
+    first_row: dict[str, int] = {}
     for row, rec in enumerate(records):
         ids.append(reader.string(row, rec, "item_id"))
+        if ids[-1] in first_row:
+            reader.fail(
+                row,
+                "item_id",
+                f"duplicate id {ids[-1]!r} (first at {reader.short_where(first_row[ids[-1]])})",
+            )
+        first_row[ids[-1]] = row
         titles.append(reader.string(row, rec, "title"))
         cats.append(reader.string(row, rec, "category"))
         prices.append(reader.number(row, rec, "price"))
@@ -433,25 +551,53 @@ def _records_to_catalog(
     return Catalog(ids, titles, cats, prices, tags, pops, descs, sids, attributes, domain, source)
 
 
-def _attribute_column(reader: _RecordReader, records: list[Mapping[str, Any]], name: str) -> list[Any]:
+def _attribute_column(
+    reader: _RecordReader, records: list[Mapping[str, Any]], name: str
+) -> list[Any]:
     """One attribute column: all numbers (numeric) or all strings (categorical), no mixing."""
     values = [rec.get(name) for rec in records]
     present = [(row, v) for row, v in enumerate(values) if not _is_missing(v)]
     if not present:
-        raise CatalogError(f"{reader.source + ': ' if reader.source else ''}attribute column {name!r} is empty")
+        raise CatalogError(
+            f"{reader.source + ': ' if reader.source else ''}attribute column {name!r} is empty"
+        )
     first_row, first = present[0]
-    numeric = isinstance(first, (int, float, np.integer, np.floating)) and not isinstance(first, bool)
+    numeric = _is_number(first)
+    like = f"like {reader.short_where(first_row)}'s {describe(first)}"
     out: list[Any] = []
     for row, value in enumerate(values):
         if _is_missing(value):
-            reader.fail(row, name, "expected a value (attribute columns may not have gaps), got nothing")
-        is_num = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-        if numeric and not is_num:
-            reader.fail(row, name, f"expected a number like row {first_row}'s {first!r}, got {describe(value)}")
+            reader.fail(
+                row, name, "expected a value (attribute columns may not have gaps), got nothing"
+            )
+        if isinstance(value, (bool, np.bool_)):
+            reader.fail(
+                row,
+                name,
+                f"expected a number or a string, got the boolean {value}; write 0/1 or a word",
+            )
+        if numeric and not _is_number(value):
+            reader.fail(
+                row,
+                name,
+                f"expected a number {like} (a column may not mix numbers and strings), "
+                f"got {describe(value)}",
+            )
         if not numeric and not isinstance(value, str):
-            reader.fail(row, name, f"expected a string like row {first_row}'s {first!r}, got {describe(value)}")
+            reader.fail(
+                row,
+                name,
+                f"expected a string {like} (a column may not mix numbers and strings), "
+                f"got {describe(value)}",
+            )
         out.append(float(value) if numeric else value)
     return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
 def load_catalog(path: str | Path, domain: str | None = None) -> Catalog:
@@ -466,45 +612,154 @@ def load_catalog(path: str | Path, domain: str | None = None) -> Catalog:
     if not path.is_file():
         raise CatalogError(f"{src}: catalog file not found")
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".jsonl", ".ndjson", ".yaml", ".yml"):
+        raise CatalogError(
+            f"{src}: unknown catalog format {suffix!r}; expected .csv, .parquet, .jsonl or .yaml"
+        )
+    if path.stat().st_size == 0:
+        raise CatalogError(
+            f"{src}: file is empty; expected a catalog (see simrec.catalog for the schema)"
+        )
     if suffix == ".csv":
-        try:
-            frame = pd.read_csv(path, dtype={"item_id": str, "tags": str, "semantic_id": str})
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise CatalogError(f"{src}: not a readable CSV file: {exc}") from None
-        return Catalog.from_frame(frame, src, domain, row_offset=2)
+        records, lines = _read_csv(path)
+        return Catalog.from_records(records, src, domain, row_lines=lines)
     if suffix == ".parquet":
         try:
             frame = pd.read_parquet(path)
         except ImportError:
-            raise CatalogError(f"{src}: reading parquet needs pyarrow: pip install 'simrec[parquet]'") from None
+            raise CatalogError(
+                f"{src}: reading parquet needs pyarrow: pip install 'simrec[parquet]'"
+            ) from None
         except Exception as exc:  # pyarrow raises several unrelated types for bad files
             raise CatalogError(f"{src}: not a readable parquet file: {exc}") from None
         return Catalog.from_frame(frame, src, domain)
     if suffix in (".jsonl", ".ndjson"):
-        records = []
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        records, lines = [], []
+        # split on "\n" only: str.splitlines also splits inside strings at U+2028 or U+0085
+        for lineno, line in enumerate(_read_text(path).split("\n"), start=1):
             if not line.strip():
                 continue
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise CatalogError(f"{src}:{lineno}: invalid JSON: {exc.msg}") from None
-        return Catalog.from_records(records, src, domain, row_offset=1)
-    if suffix in (".yaml", ".yml"):
-        return _load_yaml_catalog(path, domain)
-    raise CatalogError(f"{src}: unknown catalog format {suffix!r}; expected .csv, .parquet, .jsonl or .yaml")
+                raise CatalogError(
+                    f"{src}:{lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
+                ) from None
+            lines.append(lineno)
+        return Catalog.from_records(records, src, domain, row_lines=lines)
+    return _load_yaml_catalog(path, domain)
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, line endings untranslated (a quoted CSV cell may hold ``\\r\\n``)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            return fh.read()
+    except UnicodeDecodeError as exc:
+        raise CatalogError(
+            f"{path}: not a UTF-8 text file (byte {exc.start} cannot be decoded)"
+        ) from None
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+
+
+#: What a CSV cell must look like to be read as a number (``12``, ``-3.5``, ``1e3``).
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+#: CSV columns that are always text, however their cells look (``007`` stays ``007``).
+_TEXT_COLUMNS = ("item_id", "title", "category", "tags", "description", "semantic_id")
+
+
+def _csv_cell(column: str, text: str) -> Any:
+    """A CSV cell as a record value: empty -> missing; numbers outside text columns -> float."""
+    if not text.strip():
+        return None
+    if column not in _TEXT_COLUMNS and _NUMBER.fullmatch(text.strip()):
+        return float(text)
+    return text
+
+
+def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
+    """Records of a CSV catalog and the line each starts on (header is line 1).
+
+    The csv module (not pandas) reads the file so that text columns stay text (``007``,
+    ``NA``), blank lines and quoted multi-line cells keep line numbers right, and every
+    problem names its line.
+    """
+    src = str(path)
+    header: list[str] | None = None
+    header_line = 1
+    records: list[dict[str, Any]] = []
+    lines: list[int] = []
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    start = 1
+    try:
+        for cells in reader:
+            line, start = start, reader.line_num + 1
+            if not any(c.strip() for c in cells):
+                continue  # a blank line, or a row of empty cells
+            if header is None:
+                header, header_line = [c.strip() for c in cells], line
+                _check_csv_header(src, line, header)
+                continue
+            if len(cells) > len(header):
+                raise CatalogError(
+                    f"{src}:{line}: {len(cells)} cells but the header (line {header_line}) names "
+                    f"{len(header)} columns; quote cells that contain commas"
+                )
+            record: dict[str, Any] = {}
+            for k, (col, cell) in enumerate(zip(header, cells, strict=False), start=1):
+                if col:
+                    record[col] = _csv_cell(col, cell)
+                elif cell.strip():
+                    raise CatalogError(
+                        f"{src}:{line}: cell {k} ({cell.strip()!r}) is under a column with no "
+                        f"name; name column {k} in the header (line {header_line})"
+                    )
+            records.append(record)
+            lines.append(line)
+    except csv.Error as exc:
+        raise CatalogError(f"{src}:{reader.line_num}: not a readable CSV file: {exc}") from None
+    if header is None:
+        raise CatalogError(f"{src}: file is empty; expected a header line and one line per item")
+    return records, lines
+
+
+def _check_csv_header(src: str, line: int, header: list[str]) -> None:
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise CatalogError(f"{src}:{line}: column {name!r} appears twice in the header")
+        if name:
+            seen.add(name)
 
 
 def _load_yaml_catalog(path: Path, domain: str | None) -> Catalog:
     from simrec.yamlio import load_yaml
 
-    doc = load_yaml(path, CatalogError)
+    try:
+        doc = load_yaml(path, CatalogError)
+    except UnicodeDecodeError as exc:
+        raise CatalogError(
+            f"{path}: not a UTF-8 text file (byte {exc.start} cannot be decoded)"
+        ) from None
     data = doc.data
     key: tuple[str, ...] = ()
+    if data is None:
+        raise CatalogError(
+            f"{path}: file is empty; expected a list of items (or a mapping with 'items:')"
+        )
     if isinstance(data, Mapping) and "items" in data:
         data, key = data["items"], ("items",)
-        domain = domain or (doc.data.get("domain") if isinstance(doc.data.get("domain"), str) else None)
+        domain = domain or (
+            doc.data.get("domain") if isinstance(doc.data.get("domain"), str) else None
+        )
     if not isinstance(data, list):
-        raise CatalogError(f"{path}: expected a list of items (or a mapping with 'items:'), got {type(data).__name__}")
+        raise CatalogError(
+            f"{path}: expected a list of items (or a mapping with 'items:'), got {type(data).__name__}"
+        )
     lines = [doc.line((*key, i)) or 0 for i in range(len(data))]
-    return Catalog.from_records(data, str(path), domain, row_lines=lines)
+
+    def field_line(row: int, field: str) -> int | None:
+        return doc.lines.get((*key, row, field))
+
+    return _records_to_catalog(data, str(path), domain, 0, lines, field_line)

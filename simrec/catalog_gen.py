@@ -16,6 +16,7 @@ from faker import Faker
 
 from simrec.catalog import Catalog
 from simrec.domains import DomainSpec, get_domain
+from simrec.errors import ConfigError
 
 #: Probability that an item carries a tag its category leans to, and any other tag.
 AFFINE_TAG_RATE = 0.55
@@ -23,10 +24,15 @@ OTHER_TAG_RATE = 0.08
 
 
 def generate_catalog(domain: str | DomainSpec, n_items: int = 200, seed: int = 0) -> Catalog:
-    """A synthetic catalog of ``n_items`` items of ``domain``, reproducible from ``seed``."""
+    """A synthetic catalog of ``n_items`` items of ``domain``, reproducible from ``seed``.
+
+    Raises:
+        ConfigError: ``domain`` is not a built-in domain (the message lists them), or
+            ``n_items`` is not a whole number of at least 1.
+    """
     spec = domain if isinstance(domain, DomainSpec) else get_domain(domain)
-    if n_items < 1:
-        raise ValueError(f"n_items must be at least 1, got {n_items}")
+    if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 1:
+        raise ConfigError(f"n_items must be a whole number of at least 1, got {n_items!r}")
     rng = np.random.default_rng(seed)
     fake = Faker("en_US")
     fake.seed_instance(seed)
@@ -55,9 +61,12 @@ def generate_catalog(domain: str | DomainSpec, n_items: int = 200, seed: int = 0
     popularity = np.round(1.0 / rng.permutation(np.arange(1, n_items + 1)) ** 0.9, 6)
 
     fields_per_item = [
-        {"category": categories[i], "price_tier": spec.price_tier(prices[i]),
-         **{k: v[i] for k, v in categorical.items()},
-         **{k: _fmt(v[i]) for k, v in numeric.items()}}
+        {
+            "category": categories[i],
+            "price_tier": spec.price_tier(prices[i]),
+            **{k: v[i] for k, v in categorical.items()},
+            **{k: _fmt(v[i]) for k, v in numeric.items()},
+        }
         for i in range(n_items)
     ]
     titles = _unique_titles(spec, fake, rng, n_items)
@@ -67,8 +76,17 @@ def generate_catalog(domain: str | DomainSpec, n_items: int = 200, seed: int = 0
     item_ids = [f"{spec.name[:4]}-{i:0{width}d}" for i in range(n_items)]
     attributes = {**categorical, **numeric}
     return Catalog(
-        item_ids, titles, categories, prices, tags, popularity, descriptions, semantic_ids,
-        attributes, domain=spec.name, source=f"generated:{spec.name}:n={n_items}:seed={seed}",
+        item_ids,
+        titles,
+        categories,
+        prices,
+        tags,
+        popularity,
+        descriptions,
+        semantic_ids,
+        attributes,
+        domain=spec.name,
+        source=f"generated:{spec.name}:n={n_items}:seed={seed}",
     )
 
 

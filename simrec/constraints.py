@@ -67,14 +67,32 @@ class Constraint:
         return {"field": self.field, "op": self.op, "value": value}
 
     def check_against(self, catalog: Catalog) -> None:
-        """Raise :class:`SimrecError` if the constraint cannot apply to ``catalog``."""
+        """Raise :class:`SimrecError` if the constraint cannot apply to ``catalog``.
+
+        Besides the field and op, the values are checked: a tag or categorical value the
+        catalog does not have (``tags has famly-friendly``) is almost always a typo that
+        would otherwise silently match nothing (or, with ``lacks``, everything).
+        """
         if self.all_of:
             for part in self.all_of:
                 part.check_against(catalog)
             return
+        if self.op not in OPS:
+            raise SimrecError(
+                f"constraint '{self.describe()}': unknown op {self.op!r}; "
+                f"expected one of: {', '.join(OPS)}"
+            )
         if self.field == "tags":
+            if self.op not in TAG_OPS or not isinstance(self.value, str):
+                raise SimrecError(
+                    f"constraint '{self.describe()}': field 'tags' takes op 'has' or 'lacks' "
+                    f"with one tag, got op {self.op!r} with value {describe(self.value)}"
+                )
+            known = sorted({t for tags in catalog.tags for t in tags})
+            self._check_values((self.value,), known, "tag")
             return
-        numeric = catalog.column(self.field).dtype.kind == "f"
+        column = catalog.column(self.field)
+        numeric = column.dtype.kind == "f"
         if numeric:
             fits = self.op in NUMERIC_OPS and not isinstance(self.value, str)
         else:
@@ -85,13 +103,27 @@ class Constraint:
                 f"constraint '{self.describe()}': field {self.field!r} is {kind} in this "
                 f"catalog; op {self.op!r} with value {describe(self.value)} does not apply"
             )
+        if not numeric:
+            values = self.value if isinstance(self.value, tuple) else (self.value,)
+            self._check_values(values, sorted(set(column)), f"{self.field} value")
+
+    def _check_values(self, values: tuple[Any, ...], known: list[str], noun: str) -> None:
+        for value in values:
+            if value not in known:
+                raise SimrecError(
+                    f"constraint '{self.describe()}': field {self.field!r}: {value!r} is not "
+                    f"a {noun} in the catalog (no item has it); "
+                    f"known: {', '.join(known)}"
+                )
 
     @classmethod
     def from_fields(cls, fields: Fields) -> Constraint:
         """Parse and validate a constraint mapping (see the module docstring)."""
         if "all" in fields:
             fields.reject_unknown({"all"})
-            parts = [cls.from_fields(fields.element("all", i, v)) for i, v in fields.items_of("all")]
+            parts = [
+                cls.from_fields(fields.element("all", i, v)) for i, v in fields.items_of("all")
+            ]
             if not parts:
                 fields.fail("all", "expected at least one constraint")
             return cls(all_of=tuple(parts))
@@ -101,7 +133,10 @@ class Constraint:
         raw = fields.raw("value")
         if op in SET_OPS:
             if not isinstance(raw, list) or not raw or not all(isinstance(v, str) for v in raw):
-                fields.fail("value", f"expected a non-empty list of strings for op {op!r}, got {describe(raw)}")
+                fields.fail(
+                    "value",
+                    f"expected a non-empty list of strings for op {op!r}, got {describe(raw)}",
+                )
             value: Any = tuple(raw)
         elif op in TAG_OPS:
             if field != "tags":
