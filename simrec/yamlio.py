@@ -17,6 +17,9 @@ from simrec.errors import SimrecError
 
 PathKey = tuple[str | int, ...]
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's loader when PyYAML was built with it (much faster), else the pure-Python one."""
+
 
 @dataclass(frozen=True)
 class YamlDoc:
@@ -62,14 +65,17 @@ def _index_lines(
 
 def parse_yaml(text: str, source: str | None, error: type[SimrecError]) -> YamlDoc:
     """Parse ``text``; a syntax error becomes ``error`` naming ``source`` and the line."""
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else str(source)
         problem = getattr(exc, "problem", None) or str(exc)
         raise error(f"{where}: invalid YAML: {problem}") from None
+    finally:
+        loader.dispose()
     lines: dict[PathKey, int] = {}
     if node is not None:
         _index_lines(node, (), lines, source, error)
