@@ -25,7 +25,7 @@ from faker import Faker
 
 from simrec.constraints import Constraint
 from simrec.domains import DomainSpec, get_domain
-from simrec.errors import PersonaError
+from simrec.errors import ConfigError, PersonaError
 from simrec.persona import TRAITS, Drift, Intent, Persona, Tastes, check_unique_ids
 
 #: Probability that a generated persona voices a steering request / has a silent drift.
@@ -133,11 +133,11 @@ def generate_personas(domain: str, n: int, seed: int) -> list[Persona]:
 
     Raises:
         ConfigError: ``domain`` is not a built-in domain.
-        ValueError: ``n`` is negative.
+        ConfigError: ``n`` is negative (a ``ValueError`` too).
     """
     spec = get_domain(domain)
     if n < 0:
-        raise ValueError(f"n must be non-negative, got {n}")
+        raise ConfigError(f"n: expected a non-negative number of personas, got {n}")
     rng = np.random.default_rng(seed)
     fake = Faker("en_US")
     fake.seed_instance(seed)
