@@ -109,3 +109,16 @@ def register_envs() -> None:
     for preset in shipped_presets().values():
         if preset.env_id not in gym.registry:
             gym.register(id=preset.env_id, entry_point=ENTRY_POINT, kwargs=preset.kwargs)
+        # The same preset played by Claude: ``simrec/GolfClaude-v0``. Registered as
+        # nondeterministic because a live model answers differently run to run (a replayed
+        # cache is exact, but the id cannot know which mode a user picks).
+        llm_id = claude_env_id(preset.env_id)
+        if llm_id not in gym.registry:
+            gym.register(id=llm_id, entry_point=ENTRY_POINT, nondeterministic=True,
+                         kwargs={**preset.kwargs, "brain": "anthropic", "brain_kwargs": {}})
+
+
+def claude_env_id(env_id: str) -> str:
+    """The LLM-played twin of a preset id: ``simrec/Golf-v0`` -> ``simrec/GolfClaude-v0``."""
+    name, version = env_id.rsplit("-", 1)
+    return f"{name}Claude-{version}"

@@ -6,3 +6,14 @@ from simrec.brains.utility import UtilityBrain, UtilityParams
 __all__ = ["Brain", "UtilityBrain", "UtilityParams", "make_brain", "register_brain"]
 
 register_brain("utility", UtilityBrain)
+
+
+def _anthropic_brain(**kwargs):
+    """Build :class:`simrec.brains.anthropic.AnthropicBrain`; imported on first use so that
+    ``import simrec`` works without the optional ``anthropic`` SDK (``pip install simrec[llm]``)."""
+    from simrec.brains.anthropic import AnthropicBrain
+
+    return AnthropicBrain(**kwargs)
+
+
+register_brain("anthropic", _anthropic_brain)

@@ -1,0 +1,26 @@
+"""Support for LLM-played users: prompts, answer validation, response cache, usage accounting.
+
+The brain itself is :class:`simrec.brains.anthropic.AnthropicBrain` (``brain="anthropic"``).
+Nothing here imports the Anthropic SDK, so ``import simrec`` works without it; the SDK is
+the optional extra ``simrec[llm]``.
+"""
+
+from simrec.llm.accounting import DEFAULT_PRICES, CallRecord, Price, UsageLedger, UsageSummary
+from simrec.llm.cache import ResponseCache
+from simrec.llm.prompts import PromptTemplate, build_request, load_template
+from simrec.llm.validation import InvalidAnswer, ParsedReaction, parse_reaction
+
+__all__ = [
+    "DEFAULT_PRICES",
+    "CallRecord",
+    "InvalidAnswer",
+    "ParsedReaction",
+    "Price",
+    "PromptTemplate",
+    "ResponseCache",
+    "UsageLedger",
+    "UsageSummary",
+    "build_request",
+    "load_template",
+    "parse_reaction",
+]
