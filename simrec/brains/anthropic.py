@@ -37,6 +37,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
@@ -215,6 +216,14 @@ class AnthropicBrain:
         self._samples: dict[str, int] = {}
         self._samples_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        # Envs do not close their brains: release sockets, threads and the cache file when
+        # the brain is garbage-collected (or at exit) as well as on close().
+        self._resources: dict[str, Any] = {
+            "cache": self.cache,
+            "client": self._client,
+            "pool": None,
+        }
+        self._finalizer = weakref.finalize(self, _release, self._resources)
 
     def __repr__(self) -> str:
         c = self.config
@@ -240,6 +249,8 @@ class AnthropicBrain:
                 f"react: got {len(sessions)} sessions, {len(slates)} slates, "
                 f"{len(messages)} messages and {len(rngs)} generators; expected equal lengths"
             )
+        if not self._finalizer.alive:
+            raise LLMConfigError("this AnthropicBrain was closed; create a new one")
         jobs = [
             self._job(s, list(slate), msg)
             for s, slate, msg in zip(sessions, slates, messages, strict=True)
@@ -257,14 +268,8 @@ class AnthropicBrain:
         ]
 
     def close(self) -> None:
-        """Stop the worker threads, close the cache file and the HTTP client."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        self.cache.close()
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Stop the worker threads, close the cache file and the HTTP client (idempotent)."""
+        self._finalizer()
 
     def __enter__(self) -> AnthropicBrain:
         return self
@@ -282,6 +287,7 @@ class AnthropicBrain:
             self._pool = ThreadPoolExecutor(
                 self.config.concurrency, thread_name_prefix="simrec-llm"
             )
+            self._resources["pool"] = self._pool
         return self._pool
 
     def _job(self, session: Session, slate: list[int], message: str | None) -> tuple:
@@ -359,8 +365,12 @@ class AnthropicBrain:
         response: dict[str, Any] | None = None
         error: dict[str, Any] | None = None
         try:
-            message = self._client.messages.create(**request)
-            response = message.to_dict(mode="json")
+            # The raw JSON body, not the SDK's parsed model: the cache must hold exactly what
+            # the API said (even when it does not fit the SDK's types) for an exact replay.
+            raw = self._client.messages.with_raw_response.create(**request)
+            response = raw.json()
+            if not isinstance(response, dict):
+                raise ValueError(f"expected a JSON object, got {type(response).__name__}")
         except sdk.APIStatusError as exc:
             if exc.status_code in _FATAL_STATUS:
                 raise LLMConfigError(
@@ -384,7 +394,8 @@ class AnthropicBrain:
                 "status": None,
                 "message": str(exc) or type(exc).__name__,
             }
-        except sdk.APIError as exc:
+        except (sdk.APIError, ValueError) as exc:  # ValueError: a body that is not JSON
+            response = None
             error = {"kind": "bad_response", "status": None, "message": str(exc)[:200]}
         call = CachedCall(response, error, (time.perf_counter() - start) * 1000.0)
         self.cache.put(key, request, call, prompt=self.template.tag, sample=sample)
@@ -458,6 +469,15 @@ class AnthropicBrain:
             invalid_response=True,
             **cost,
         )
+
+
+def _release(resources: dict[str, Any]) -> None:
+    """Shut the worker pool, close the cache (checkpointing its WAL) and the HTTP client."""
+    if resources["pool"] is not None:
+        resources["pool"].shutdown(wait=True)
+    resources["cache"].close()
+    if resources["client"] is not None:
+        resources["client"].close()
 
 
 def _where(session: Session) -> str:

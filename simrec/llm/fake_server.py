@@ -142,6 +142,13 @@ def react_first(body: Mapping[str, Any], n: int) -> Reply:
     return tool(reaction)(body, n)
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) drops bursts of new connections, and a dropped SYN
+    # is retried after a second: far more than the latency being measured.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class FakeMessagesAPI:
     """A threaded HTTP server speaking enough of ``POST /v1/messages`` for the SDK.
 
@@ -227,8 +234,7 @@ class FakeMessagesAPI:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a scripted timeout)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
