@@ -196,6 +196,9 @@ class FakeMessagesAPI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as separate small writes; with Nagle's algorithm on,
+            # the body waits for the client's delayed ACK (~40 ms on Linux) on every call.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
