@@ -405,3 +405,32 @@ def test_response_body_that_is_not_json_falls_back(api):
     brain = AnthropicBrain(**brain_kwargs(api.url, on_invalid="skip"))
     r = react_once(brain)
     assert r.invalid_response and brain.ledger.summary().errors == {"bad_response": 1}
+
+
+def test_recorded_failures_replay_as_failures_but_are_retried_when_recording(tmp_path):
+    path = str(tmp_path / "f.sqlite")
+    with fake.FakeMessagesAPI() as api:
+        api.default = fake.error(500)
+        first = AnthropicBrain(
+            **brain_kwargs(api.url, cache="record", cache_path=path, max_retries=0)
+        )
+        assert react_once(first).invalid_response
+        first.close()
+        replay = AnthropicBrain(cache="replay", cache_path=path)
+        assert react_once(replay).brain == "anthropic->utility"  # the failure is replayed
+        replay.close()
+        api.default = fake.react_first
+        again = AnthropicBrain(**brain_kwargs(api.url, cache="record", cache_path=path))
+        healed = react_once(again)
+        again.close()
+    assert not healed.invalid_response and api.calls == 2
+    assert react_once(AnthropicBrain(cache="replay", cache_path=path)).reply == healed.reply
+
+
+def test_claude_preset_plays_the_shipped_golf_library(api):
+    env = gym.make("simrec/GolfClaude-v0", brain_kwargs=brain_kwargs(api.url))
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(env.action_space.sample())
+    assert info["reaction"].brain == "anthropic" and info["reply"].startswith("(answer 1)")
+    assert env.unwrapped.session.persona.name in api.requests[0]["system"][0]["text"]
+    env.unwrapped.brain.close()
