@@ -251,14 +251,17 @@ class AnthropicBrain:
             )
         if not self._finalizer.alive:
             raise LLMConfigError("this AnthropicBrain was closed; create a new one")
-        jobs = [
-            self._job(s, list(slate), msg)
-            for s, slate, msg in zip(sessions, slates, messages, strict=True)
-        ]
-        if len(jobs) == 1:
-            outcomes = [self._run(*jobs[0])]
+        triples = list(zip(sessions, slates, messages, strict=True))
+        if len(triples) == 1:
+            outcomes = [self._run(*self._job(sessions[0], list(slates[0]), messages[0]))]
         else:
-            outcomes = list(self._executor().map(lambda job: self._run(*job), jobs))
+            # Prompts are built here, in batch order (sample indices stay reproducible);
+            # each call is submitted as soon as its prompt is ready.
+            pool = self._executor()
+            futures = [
+                pool.submit(self._run, *self._job(s, list(slate), msg)) for s, slate, msg in triples
+            ]
+            outcomes = [f.result() for f in futures]
         for outcome in outcomes:
             if outcome.fatal is not None:
                 raise outcome.fatal
