@@ -170,6 +170,7 @@ def test_429_with_retry_after_is_honoured_then_succeeds(api):
     r = react_once(brain)
     assert time.perf_counter() - start >= 0.3
     assert api.calls == 2 and not r.invalid_response and r.clicked[0]
+    assert brain.ledger.summary().retries == 1
 
 
 def test_529_overloaded_then_succeeds(api):
@@ -397,7 +398,7 @@ def test_tokens_and_cost_add_up_to_the_servers_usage(api):
     assert (s.steps, s.repaired, s.api_calls) == (4, 1, 5)
     assert s.latency_ms_p50 > 0 and s.latency_ms_p99 >= s.latency_ms_p50
     report = format_usage_report(brain.ledger)
-    assert "LLM calls: 5 sent" in report and f"${s.cost_usd:.4f}" in report
+    assert "LLM calls: 5 sent (1 retried attempts)" in report and f"${s.cost_usd:.4f}" in report
 
 
 def test_response_body_that_is_not_json_falls_back(api):

@@ -25,7 +25,7 @@ def test_costs_split_live_calls_from_replayed_ones():
     assert (s.latency_ms_p50, s.latency_ms_max) == (200.0, 300.0)
     assert s.invalid_responses == 1 and s.fallbacks == {"utility": 1}
     report = format_usage_report(ledger)
-    assert "2 sent, 1 replayed" in report and "rate_limit 1" in report
+    assert "2 sent (0 retried attempts), 1 replayed" in report and "rate_limit 1" in report
     assert "invalid responses 1 (utility 1)" in report
 
 

@@ -367,10 +367,12 @@ class AnthropicBrain:
         start = time.perf_counter()
         response: dict[str, Any] | None = None
         error: dict[str, Any] | None = None
+        retries = self.config.max_retries  # what a retryable failure has used up
         try:
             # The raw JSON body, not the SDK's parsed model: the cache must hold exactly what
             # the API said (even when it does not fit the SDK's types) for an exact replay.
             raw = self._client.messages.with_raw_response.create(**request)
+            retries = raw.retries_taken
             response = raw.json()
             if not isinstance(response, dict):
                 raise ValueError(f"expected a JSON object, got {type(response).__name__}")
@@ -399,13 +401,16 @@ class AnthropicBrain:
             }
         except (sdk.APIError, ValueError) as exc:  # ValueError: a body that is not JSON
             response = None
+            retries = 0
             error = {"kind": "bad_response", "status": None, "message": str(exc)[:200]}
         call = CachedCall(response, error, (time.perf_counter() - start) * 1000.0)
         self.cache.put(key, request, call, prompt=self.template.tag, sample=sample)
-        self._count(calls, model, "api", call)
+        self._count(calls, model, "api", call, retries)
         return response, error
 
-    def _count(self, calls: list[CallRecord], model: str, source: str, call: CachedCall) -> None:
+    def _count(
+        self, calls: list[CallRecord], model: str, source: str, call: CachedCall, retries: int = 0
+    ) -> None:
         usage = (call.response or {}).get("usage") or {}
         record = CallRecord(
             model=model,
@@ -416,6 +421,7 @@ class AnthropicBrain:
             cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0),
             cache_write_tokens=int(usage.get("cache_creation_input_tokens") or 0),
             error=call.error["kind"] if call.error else None,
+            retries=retries,
         )
         calls.append(record)
         self.ledger.add_call(record)

@@ -99,6 +99,8 @@ class CallRecord:
         latency_ms: wall time of the call (of the original call when replayed).
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens: the ``usage`` block.
         error: the failure kind (``rate_limit``, ``timeout`` …) or ``None`` for a response.
+        retries: extra HTTP attempts the SDK made (429 / 529 / 5xx / timeouts); failed
+            attempts are not billed, so they cost latency, not tokens.
     """
 
     model: str
@@ -109,6 +111,7 @@ class CallRecord:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     error: str | None = None
+    retries: int = 0
 
 
 @dataclass
@@ -116,6 +119,7 @@ class UsageSummary:
     """Totals of a :class:`UsageLedger` (plain values; ``to_dict`` for JSON reports)."""
 
     api_calls: int = 0
+    retries: int = 0
     cache_hits: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     input_tokens: int = 0
@@ -207,6 +211,7 @@ class UsageLedger:
                 out.cost_saved_usd += cost or 0.0
                 continue
             out.api_calls += 1
+            out.retries += c.retries
             latencies.append(c.latency_ms)
             out.input_tokens += c.input_tokens
             out.output_tokens += c.output_tokens
@@ -226,7 +231,8 @@ def format_summary(summary: UsageSummary) -> str:
     """A short multi-line report for the end of a run."""
     s = summary
     lines = [
-        f"LLM calls: {s.api_calls} sent, {s.cache_hits} replayed from cache"
+        f"LLM calls: {s.api_calls} sent ({s.retries} retried attempts), "
+        f"{s.cache_hits} replayed from cache"
         + (f", failures: {', '.join(f'{k} {v}' for k, v in s.errors.items())}" if s.errors else ""),
         f"tokens: input {s.input_tokens:,}, output {s.output_tokens:,}, "
         f"cache read {s.cache_read_tokens:,}, cache write {s.cache_write_tokens:,}",
