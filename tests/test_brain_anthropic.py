@@ -8,6 +8,7 @@ the API key never leaking, concurrency and accounting.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import subprocess
@@ -435,3 +436,23 @@ def test_claude_preset_plays_the_shipped_golf_library(api):
     assert info["reaction"].brain == "anthropic" and info["reply"].startswith("(answer 1)")
     assert env.unwrapped.session.persona.name in api.requests[0]["system"][0]["text"]
     env.unwrapped.brain.close()
+
+
+def test_an_httpx2_mock_transport_can_stand_in_for_the_server():
+    import httpx2
+
+    seen = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        body = fake.tool(GOOD)(json.loads(request.content), len(seen))["json"]
+        return httpx2.Response(200, json=body)
+
+    client = httpx2.Client(transport=httpx2.MockTransport(handler))
+    brain = AnthropicBrain(api_key=SECRET, http_client=client, base_url="http://mock.invalid")
+    r = react_once(brain)
+    brain.close()
+    assert r.clicked[0] and len(seen) == 1
+    assert seen[0].url.path == "/v1/messages"
+    auth = seen[0].headers.get("x-api-key", "") + seen[0].headers.get("authorization", "")
+    assert SECRET in auth and SECRET.encode() not in seen[0].content  # a header, never the body
