@@ -45,7 +45,7 @@ class LLMConfigError(LLMError, ConfigError):
 
 
 class CacheMissError(LLMError, LookupError):
-    """Replay mode found no recorded response for a request (the run diverged from the recording)."""
+    """Replay mode found no recorded response for a request: the run diverged from the recording."""
 
 
 class LLMResponseError(LLMError):

@@ -1,5 +1,7 @@
 """Brains decide how a persona reacts to a slate. See :mod:`simrec.brains.base`."""
 
+from typing import Any
+
 from simrec.brains.base import Brain, make_brain, register_brain
 from simrec.brains.utility import UtilityBrain, UtilityParams
 
@@ -8,7 +10,7 @@ __all__ = ["Brain", "UtilityBrain", "UtilityParams", "make_brain", "register_bra
 register_brain("utility", UtilityBrain)
 
 
-def _anthropic_brain(**kwargs):
+def _anthropic_brain(**kwargs: Any) -> Brain:
     """Build :class:`simrec.brains.anthropic.AnthropicBrain`; imported on first use so that
     ``import simrec`` works without the optional ``anthropic`` SDK (``pip install simrec[llm]``)."""
     from simrec.brains.anthropic import AnthropicBrain
