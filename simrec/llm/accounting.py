@@ -13,9 +13,10 @@ public price pages in November 2026); pass ``prices={...}`` to override or add m
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -148,6 +149,9 @@ class UsageSummary:
 class UsageLedger:
     """Thread-safe running totals of LLM usage (one per brain; shareable between brains).
 
+    Totals are updated as calls arrive and only live-call latencies are kept (8 bytes
+    each, for percentiles), so a data-generation run of millions of calls stays small.
+
     Args:
         prices: per-model prices; ``None`` uses :data:`DEFAULT_PRICES`.
     """
@@ -155,21 +159,41 @@ class UsageLedger:
     def __init__(self, prices: Mapping[str, Any] | None = None) -> None:
         self.prices = resolve_prices(prices)
         self._lock = threading.Lock()
-        self.calls: list[CallRecord] = []
-        self._steps = 0
-        self._repaired = 0
+        self._totals = UsageSummary()
+        self._latencies = array("d")
+        self._errors: Counter[str] = Counter()
         self._fallbacks: Counter[str] = Counter()
+        self._unpriced: set[str] = set()
 
     def add_call(self, record: CallRecord) -> None:
-        """Count one call."""
+        """Count one call (live or replayed)."""
+        cost = self.cost_of(record)
         with self._lock:
-            self.calls.append(record)
+            t = self._totals
+            if cost is None:
+                self._unpriced.add(record.model)
+            if record.error is not None:
+                self._errors[record.error] += 1
+            if record.source == "cache":
+                t.cache_hits += 1
+                t.replayed_input_tokens += record.input_tokens
+                t.replayed_output_tokens += record.output_tokens
+                t.cost_saved_usd += cost or 0.0
+                return
+            t.api_calls += 1
+            t.retries += record.retries
+            t.input_tokens += record.input_tokens
+            t.output_tokens += record.output_tokens
+            t.cache_read_tokens += record.cache_read_tokens
+            t.cache_write_tokens += record.cache_write_tokens
+            t.cost_usd += cost or 0.0
+            self._latencies.append(record.latency_ms)
 
     def add_step(self, *, repaired: bool = False, fallback: str | None = None) -> None:
         """Count one reaction: repaired after an invalid first answer, or made by ``fallback``."""
         with self._lock:
-            self._steps += 1
-            self._repaired += int(repaired)
+            self._totals.steps += 1
+            self._totals.repaired += int(repaired)
             if fallback is not None:
                 self._fallbacks[fallback] += 1
 
@@ -188,42 +212,16 @@ class UsageLedger:
     def summary(self) -> UsageSummary:
         """Totals, latency percentiles (live calls), invalid answers and estimated cost."""
         with self._lock:
-            calls = list(self.calls)
-            out = UsageSummary(
-                steps=self._steps,
-                repaired=self._repaired,
-                invalid_responses=sum(self._fallbacks.values()),
-                fallbacks=dict(sorted(self._fallbacks.items())),
-            )
-        errors: Counter[str] = Counter()
-        unpriced: set[str] = set()
-        latencies = []
-        for c in calls:
-            cost = self.cost_of(c)
-            if cost is None:
-                unpriced.add(c.model)
-            if c.error is not None:
-                errors[c.error] += 1
-            if c.source == "cache":
-                out.cache_hits += 1
-                out.replayed_input_tokens += c.input_tokens
-                out.replayed_output_tokens += c.output_tokens
-                out.cost_saved_usd += cost or 0.0
-                continue
-            out.api_calls += 1
-            out.retries += c.retries
-            latencies.append(c.latency_ms)
-            out.input_tokens += c.input_tokens
-            out.output_tokens += c.output_tokens
-            out.cache_read_tokens += c.cache_read_tokens
-            out.cache_write_tokens += c.cache_write_tokens
-            out.cost_usd += cost or 0.0
-        if latencies:
-            p50, p90, p99 = np.percentile(np.asarray(latencies), [50, 90, 99]).tolist()
+            out = replace(self._totals)
+            latencies = np.frombuffer(self._latencies, dtype=np.float64).copy()
+            out.errors = dict(sorted(self._errors.items()))
+            out.fallbacks = dict(sorted(self._fallbacks.items()))
+            out.unpriced_models = sorted(self._unpriced)
+        out.invalid_responses = sum(out.fallbacks.values())
+        if len(latencies):
+            p50, p90, p99 = np.percentile(latencies, [50, 90, 99]).tolist()
             out.latency_ms_p50, out.latency_ms_p90, out.latency_ms_p99 = p50, p90, p99
-            out.latency_ms_max = max(latencies)
-        out.errors = dict(sorted(errors.items()))
-        out.unpriced_models = sorted(unpriced)
+            out.latency_ms_max = float(latencies.max())
         return out
 
 
