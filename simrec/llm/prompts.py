@@ -37,38 +37,37 @@ TEMPLATE_PACKAGE = "simrec.llm"
 REACTION_FIELDS = ("clicked", "purchased", "dismissed", "reply", "leave", "satisfaction")
 """The keys of the tool input, in schema order."""
 
-_TRAIT_WORDS = {
-    "price_sensitivity": (
-        "price hardly matters to you",
-        "you notice prices",
-        "you are very price-conscious",
-    ),
-    "novelty_seeking": (
-        "you like the familiar",
-        "you enjoy some variety",
-        "you love discovering things nobody else knows",
-    ),
-    "boredom_rate": (
-        "repetition rarely bothers you",
-        "seeing the same things gets old",
-        "you get bored fast when things repeat",
-    ),
-    "patience": (
-        "you have very little patience",
-        "you are reasonably patient",
-        "you are patient and happy to browse",
-    ),
-    "purchase_propensity": (
-        "you rarely commit",
-        "you commit when something fits",
-        "you commit easily when something fits",
-    ),
-    "chattiness": (
-        "you say as little as possible",
-        "you say a sentence or two",
-        "you like to chat and explain yourself",
-    ),
-}
+TRAIT_ORDER = (
+    "price_sensitivity",
+    "novelty_seeking",
+    "boredom_rate",
+    "patience",
+    "purchase_propensity",
+    "chattiness",
+)
+PHRASES = (
+    "arrived",
+    "first_slate",
+    "history",
+    "summary",
+    "summary_bought",
+    "summary_dismissed",
+    "turn",
+    "turn_bought",
+    "turn_end",
+    "turn_dismissed",
+    "turn_said",
+    "nothing",
+    "satisfaction",
+    "request_new",
+    "request_standing",
+    "drift",
+    "voice",
+    "message",
+)
+"""The user-message pieces every template defines (``phrases:``)."""
+CARD_LINES = ("name", "bio", "likes", "strong_like", "dislikes", "temperament", "traits")
+"""The persona-card formats every template defines (``card:``)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +79,8 @@ class PromptTemplate:
         version: bumped on every change; part of the response-cache key.
         tool_name, tool_description, tool_fields: the forced tool and its field docs.
         system, user, repair: ``str.format`` texts.
+        card: the persona card's line formats, and ``traits``: three phrases per trait.
+        phrases: the pieces of the user message (memory, requests, recommender message).
     """
 
     name: str
@@ -90,6 +91,8 @@ class PromptTemplate:
     system: str
     user: str
     repair: str
+    card: Mapping[str, Any]
+    phrases: Mapping[str, str]
 
     @property
     def tag(self) -> str:
@@ -114,23 +117,35 @@ def load_template(name: str = "persona-reaction") -> PromptTemplate:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     where = f"simrec/llm/templates/{name}.yaml"
     try:
-        tool = data["tool"]
-        fields = dict(tool["fields"])
-        missing = [f for f in REACTION_FIELDS if f not in fields]
-        if missing:
-            raise ConfigError(f"{where}: tool.fields lacks {', '.join(missing)}")
-        return PromptTemplate(
+        tool, card, phrases = data["tool"], data["card"], data["phrases"]
+        sections = (
+            ("tool.fields", tool["fields"], REACTION_FIELDS),
+            ("card", card, CARD_LINES),
+            ("card.traits", card["traits"], TRAIT_ORDER),
+            ("phrases", phrases, PHRASES),
+        )
+        template = PromptTemplate(
             name=str(data["name"]),
             version=int(data["version"]),
             tool_name=str(tool["name"]),
             tool_description=str(tool["description"]),
-            tool_fields=fields,
+            tool_fields=dict(tool["fields"]),
             system=str(data["system"]),
             user=str(data["user"]),
             repair=str(data["repair"]),
+            card=dict(card),
+            phrases={k: str(v) for k, v in phrases.items()},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: missing or malformed field {exc}") from None
+    for section, have, need in sections:
+        missing = [k for k in need if k not in have]
+        if missing:
+            raise ConfigError(f"{where}: {section} lacks {', '.join(missing)}")
+    short = [t for t in TRAIT_ORDER if len(card["traits"][t]) != 3]
+    if short:
+        raise ConfigError(f"{where}: card.traits needs 3 phrases (low, middle, high) for {short}")
+    return template
 
 
 def tool_definition(template: PromptTemplate, verb: str) -> dict[str, Any]:
@@ -172,46 +187,42 @@ def _band(value: float) -> int:
     return 0 if value < 0.34 else (1 if value < 0.67 else 2)
 
 
-def _liked(tastes: Mapping[str, Mapping[str, float]]) -> list[str]:
-    weighted = [(w, fld, v) for fld, values in tastes.items() for v, w in values.items() if w > 0]
-    out = []
-    for w, fld, v in sorted(weighted, key=lambda x: (-x[0], x[1], x[2])):
-        label = (
-            v.replace("_", " ") if fld in ("tags", "category") else f"{v} ({fld.replace('_', ' ')})"
-        )
-        out.append(f"{label} (a lot)" if w >= 1.0 else label)
-    return out
+def _label(field: str, value: str) -> str:
+    return value if field in ("tags", "category") else f"{value} ({field.replace('_', ' ')})"
 
 
-def persona_card(persona: Persona) -> str:
+def persona_card(persona: Persona, template: PromptTemplate | None = None) -> str:
     """The persona in words: identity, bio, tastes, dislikes and temperament.
 
     Traits become phrases (``patience`` 0.2 -> "you have very little patience") rather
     than numbers, because a character is easier to play than a parameter vector. Intents
     are not on the card: the persona voices them at their turn.
     """
+    card = (template or load_template()).card
     who = ", ".join(
         str(x) for x in (persona.age, persona.occupation, persona.location) if x is not None
     )
-    lines = [f"Name: {persona.name}" + (f" ({who})" if who else "")]
-    lines.append(f"About you: {' '.join(persona.bio.split())}")
-    liked = _liked(persona.tastes)
-    if liked:
-        lines.append(f"You like: {', '.join(liked)}.")
-    disliked = [
-        v if fld in ("tags", "category") else f"{v} ({fld.replace('_', ' ')})"
-        for fld, values in persona.dislikes.items()
-        for v in values
+    lines = [card["name"].format(name=persona.name, who=f" ({who})" if who else "")]
+    lines.append(card["bio"].format(bio=" ".join(persona.bio.split())))
+    weighted = [
+        (w, f, v) for f, values in persona.tastes.items() for v, w in values.items() if w > 0
     ]
+    liked = [
+        card["strong_like"].format(value=_label(f, v)) if w >= 1.0 else _label(f, v)
+        for w, f, v in sorted(weighted, key=lambda x: (-x[0], x[1], x[2]))
+    ]
+    if liked:
+        lines.append(card["likes"].format(values=", ".join(liked)))
+    disliked = [_label(f, v) for f, values in persona.dislikes.items() for v in values]
     if disliked:
-        lines.append(f"You dislike: {', '.join(disliked)}.")
-    temperament = [_TRAIT_WORDS[t][_band(float(getattr(persona, t)))] for t in _TRAIT_WORDS]
-    lines.append(f"Temperament: {'; '.join(temperament)}.")
+        lines.append(card["dislikes"].format(values=", ".join(disliked)))
+    traits = [card["traits"][t][_band(float(getattr(persona, t)))] for t in TRAIT_ORDER]
+    lines.append(card["temperament"].format(traits="; ".join(traits)))
     return "\n".join(lines)
 
 
 # -- slate and memory --------------------------------------------------------------------
-def _data_json(value: Mapping[str, Any]) -> str:
+def _data_json(value: Any) -> str:
     """JSON with ``<``, ``>`` and ``&`` escaped, so item text can never close a data block."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -247,31 +258,43 @@ def slate_ids(catalog: Catalog, slate: Sequence[int]) -> list[str | None]:
     return [None if i == EMPTY else str(catalog.item_ids[i]) for i in slate]
 
 
-def _titles(catalog: Catalog, items: Sequence[int]) -> str:
-    return ", ".join(f'"{catalog.titles[i]}"' for i in items) if items else "nothing"
+def _text(value: str) -> str:
+    """A title, reply or request as a JSON string: quoted, with ``<`` and ``>`` escaped."""
+    return _data_json(" ".join(str(value).split()))
+
+
+def _titles(catalog: Catalog, items: Sequence[int], phrases: Mapping[str, str]) -> str:
+    return ", ".join(_text(catalog.titles[i]) for i in items) if items else phrases["nothing"]
 
 
 def _turn_line(
-    catalog: Catalog, number: int, slate: Sequence[int], reaction: Any, verb: str
+    catalog: Catalog,
+    number: int,
+    slate: Sequence[int],
+    reaction: Any,
+    verb: str,
+    phrases: Mapping[str, str],
 ) -> str:
-    shown = [i for i in slate if i != EMPTY]
-    picked = [i for i, c in zip(slate, reaction.clicked, strict=True) if c and i != EMPTY]
-    bought = [i for i, p in zip(slate, reaction.purchased, strict=True) if p and i != EMPTY]
-    dropped = [i for i, d in zip(slate, reaction.dismissed, strict=True) if d and i != EMPTY]
-    parts = [
-        f"- Slate {number}: shown {_titles(catalog, shown)}.",
-        f"You clicked {_titles(catalog, picked)}",
-    ]
-    if bought:
-        parts.append(f"and chose to {verb} {_titles(catalog, bought)}")
-    parts[-1] += "."
-    if dropped:
-        parts.append(f"You dismissed {_titles(catalog, dropped)}.")
-    parts.append(f'You said: "{reaction.reply}"')
-    return " ".join(parts)
+    def picked(flags: Sequence[bool]) -> str:
+        chosen = [i for i, f in zip(slate, flags, strict=True) if f and i != EMPTY]
+        return _titles(catalog, chosen, phrases)
+
+    shown = _titles(catalog, [i for i in slate if i != EMPTY], phrases)
+    text = phrases["turn"].format(number=number, shown=shown, clicked=picked(reaction.clicked))
+    if any(reaction.purchased):
+        text += phrases["turn_bought"].format(verb=verb, bought=picked(reaction.purchased))
+    text += phrases["turn_end"]
+    if any(reaction.dismissed):
+        text += phrases["turn_dismissed"].format(dismissed=picked(reaction.dismissed))
+    return text + phrases["turn_said"].format(reply=_text(reaction.reply))
 
 
-def _summary_line(catalog: Catalog, history: Sequence[tuple[list[int], Any]], verb: str) -> str:
+def _summary_line(
+    catalog: Catalog,
+    history: Sequence[tuple[list[int], Any]],
+    verb: str,
+    phrases: Mapping[str, str],
+) -> str:
     shown = [i for slate, _ in history for i in slate if i != EMPTY]
     counts = Counter(str(catalog.categories[i]) for i in shown)
     top = ", ".join(
@@ -288,45 +311,43 @@ def _summary_line(catalog: Catalog, history: Sequence[tuple[list[int], Any]], ve
                 bought.append(item)
             if r.dismissed[pos]:
                 dropped.append(item)
-    text = (
-        f"- Slates 1-{len(history)} (summary): {len(shown)} items shown, mostly {top}. "
-        f"You clicked {_titles(catalog, clicked)}."
+    text = phrases["summary"].format(
+        last=len(history), shown=len(shown), top=top, clicked=_titles(catalog, clicked, phrases)
     )
     if bought:
-        text += f" You chose to {verb} {_titles(catalog, bought)}."
+        text += phrases["summary_bought"].format(
+            verb=verb, bought=_titles(catalog, bought, phrases)
+        )
     if dropped:
-        text += f" You dismissed {len(dropped)} item(s)."
+        text += phrases["summary_dismissed"].format(count=len(dropped))
     return text
 
 
-def render_memory(session: Session, recent_turns: int, verb: str) -> str:
+def render_memory(
+    session: Session, recent_turns: int, verb: str, template: PromptTemplate | None = None
+) -> str:
     """What the persona remembers: older slates summarised, the last few verbatim.
 
     Summaries are computed, not generated, so memory costs no extra LLM call and replays
-    exactly.
+    exactly. Titles and replies are inserted as escaped JSON strings (they are data too).
     """
+    phrases = (template or load_template()).phrases
     lines: list[str] = []
     opening = session.replies[0] if session.replies else ""
     if opening:
-        lines.append(f'When you arrived you said: "{opening}"')
+        lines.append(phrases["arrived"].format(opening=_text(opening)))
     history = session.history
-    if history:
-        lines.append("So far in this visit:")
-        old = len(history) - recent_turns if recent_turns > 0 else len(history)
-        if old > 0:
-            lines.append(_summary_line(session.catalog, history[:old], verb))
-        for number, (slate, reaction) in enumerate(history[max(old, 0) :], start=max(old, 0) + 1):
-            lines.append(_turn_line(session.catalog, number, slate, reaction, verb))
-        lines.append(
-            f"Your satisfaction with the visit so far: {session.satisfaction:.2f} (0 to 1)."
-        )
-    else:
-        lines.append("You have just arrived; this is the first slate.")
+    if not history:
+        lines.append(phrases["first_slate"])
+        return "\n".join(lines)
+    lines.append(phrases["history"])
+    old = max(len(history) - recent_turns, 0)
+    if old > 0:
+        lines.append(_summary_line(session.catalog, history[:old], verb, phrases))
+    for number, (slate, reaction) in enumerate(history[old:], start=old + 1):
+        lines.append(_turn_line(session.catalog, number, slate, reaction, verb, phrases))
+    lines.append(phrases["satisfaction"].format(satisfaction=session.satisfaction))
     return "\n".join(lines)
-
-
-def _quoted(text: str) -> str:
-    return '"' + " ".join(text.split()).replace('"', "'") + '"'
 
 
 def build_request(
@@ -349,29 +370,23 @@ def build_request(
     """
     persona = session.persona
     catalog = session.catalog
+    phrases = template.phrases
     verb = purchase_verb(catalog)
     slate_turn = session.turn + 1
     request = ""
     if session.active_intent is not None:
         says = persona.intents[session.active_intent].says
-        if says and not any(says == v for v in session.bound.voiced_at(session.turn)):
-            request = f"\nYou asked the service for this and it still matters: {_quoted(says)}"
-        elif says:
-            request = f"\nYou just asked the service: {_quoted(says)}"
+        if says:
+            just_said = says in session.bound.voiced_at(session.turn)
+            key = "request_new" if just_said else "request_standing"
+            request = phrases[key].format(says=_text(says))
     if session.tastes_from >= 0 and session.taste_words:
-        request += f"\nLately your tastes have shifted toward: {', '.join(session.taste_words)}."
+        request += phrases["drift"].format(words=", ".join(session.taste_words))
     voiced = [v for v in session.bound.voiced_at(slate_turn) if v]
-    voice = ""
-    if voiced:
-        voice = "\nIn this reply, also tell the service this, in your own words: " + " ".join(
-            _quoted(v) for v in voiced
-        )
-    msg = ""
-    if message:
-        data = _data_json({"text": message})
-        msg = f"\n\nThe service says:\n<recommender_message>\n{data}\n</recommender_message>"
+    voice = phrases["voice"].format(says=" ".join(_text(v) for v in voiced)) if voiced else ""
+    msg = phrases["message"].format(data=_data_json({"text": message})) if message else ""
     user = template.user.format(
-        memory=render_memory(session, recent_turns, verb),
+        memory=render_memory(session, recent_turns, verb, template),
         slate_turn=slate_turn,
         request=request,
         voice=voice,
@@ -380,7 +395,7 @@ def build_request(
         name=persona.name,
     )
     system = template.system.format(
-        domain=catalog.domain or "shopping", verb=verb, card=persona_card(persona)
+        domain=catalog.domain or "shopping", verb=verb, card=persona_card(persona, template)
     )
     return {
         "model": model,
