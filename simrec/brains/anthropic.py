@@ -425,6 +425,19 @@ class AnthropicBrain:
         )
         calls.append(record)
         self.ledger.add_call(record)
+        log.debug(
+            "%s call: model=%s latency=%.0fms input=%d output=%d cache_read=%d cache_write=%d "
+            "retries=%d error=%s",
+            source,
+            model,
+            record.latency_ms,
+            record.input_tokens,
+            record.output_tokens,
+            record.cache_read_tokens,
+            record.cache_write_tokens,
+            retries,
+            record.error,
+        )
 
     def _reaction(
         self, session: Session, slate: list[int], rng: np.random.Generator, outcome: _Outcome
