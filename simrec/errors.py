@@ -34,3 +34,20 @@ def located(source: str | None, message: str, line: int | None = None) -> str:
         return message
     where = f"{source}:{line}" if line is not None else str(source)
     return f"{where}: {message}"
+
+
+class LLMError(SimrecError):
+    """An LLM-played brain could not produce a reaction (see :mod:`simrec.brains.anthropic`)."""
+
+
+class LLMConfigError(LLMError, ConfigError):
+    """An LLM brain is misconfigured: no API key, SDK not installed, key rejected, bad model."""
+
+
+class CacheMissError(LLMError, LookupError):
+    """Replay mode found no recorded response for a request: the run diverged from the recording."""
+
+
+class LLMResponseError(LLMError):
+    """The model's answer stayed invalid after the repair attempt, or the API kept failing,
+    and the declared fallback is ``raise``."""

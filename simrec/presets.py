@@ -127,5 +127,23 @@ def register_envs() -> None:
     if "simrec/RecSession-v0" not in gym.registry:
         gym.register(id="simrec/RecSession-v0", entry_point=ENTRY_POINT)
     for preset in shipped_presets().values():
+        # Rule: an id whose brain is an LLM is registered nondeterministic=True, because a
+        # live model answers differently run to run (a replayed cache is exact, but the id
+        # cannot know which mode a user picks). Every preset also gets an LLM-played twin,
+        # ``simrec/GolfClaude-v0``, keeping the preset's brain_kwargs only if they were
+        # written for the anthropic brain.
+        llm = preset.kwargs.get("brain") == "anthropic"
         if preset.env_id not in gym.registry:
-            gym.register(id=preset.env_id, entry_point=ENTRY_POINT, kwargs=preset.kwargs)
+            gym.register(id=preset.env_id, entry_point=ENTRY_POINT, kwargs=preset.kwargs,
+                         nondeterministic=llm)
+        llm_id = claude_env_id(preset.env_id)
+        if llm_id not in gym.registry:
+            brain_kwargs = preset.kwargs.get("brain_kwargs", {}) if llm else {}
+            kwargs = {**preset.kwargs, "brain": "anthropic", "brain_kwargs": brain_kwargs}
+            gym.register(id=llm_id, entry_point=ENTRY_POINT, nondeterministic=True, kwargs=kwargs)
+
+
+def claude_env_id(env_id: str) -> str:
+    """The LLM-played twin of a preset id: ``simrec/Golf-v0`` -> ``simrec/GolfClaude-v0``."""
+    name, version = env_id.rsplit("-", 1)
+    return f"{name}Claude-{version}"

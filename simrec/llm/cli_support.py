@@ -1,0 +1,103 @@
+"""Command-line options for LLM brains, for ``simrec run ... --brain anthropic``.
+
+The CLI owns its parser; it calls three functions from here::
+
+    add_llm_arguments(run_parser)                   # --model, --cache, --cache-path ...
+    brain_kwargs = brain_kwargs_from_args(args)     # -> gym.make(..., brain_kwargs=...)
+    print(format_usage_report(usage_ledger(env)))   # tokens, latency, invalid, cost
+
+Options left unset are not passed, so the brain's documented defaults apply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simrec.errors import ConfigError
+from simrec.llm.accounting import UsageLedger, format_summary
+from simrec.llm.cache import MODES
+
+_FALLBACKS = ("raise", "utility", "skip")
+
+
+def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """Add the LLM brain options to ``parser`` (as one argument group) and return the group."""
+    group = parser.add_argument_group("LLM brain (--brain anthropic)")
+    group.add_argument("--model", help="model id (default: claude-haiku-5-5)")
+    group.add_argument(
+        "--cache",
+        choices=MODES,
+        help="response cache: off (default), record "
+        "(read-write) or replay (no API calls; a miss is an error)",
+    )
+    group.add_argument("--cache-path", help="the .sqlite cache file to record to or replay from")
+    group.add_argument("--concurrency", type=int, help="LLM calls in flight at once (default 8)")
+    group.add_argument(
+        "--on-invalid",
+        choices=_FALLBACKS,
+        help="after an invalid answer is repaired once without success, or the API "
+        "keeps failing: raise, use the utility brain (default) or skip the step",
+    )
+    group.add_argument(
+        "--max-retries", type=int, help="retries of 429/529/5xx/timeouts (default 4)"
+    )
+    group.add_argument("--timeout", type=float, help="seconds per API attempt (default 60)")
+    group.add_argument(
+        "--prices",
+        help="YAML/JSON file {model: {input, output, cache_read, "
+        "cache_write}} in USD per million tokens, overriding the built-in table",
+    )
+    return group
+
+
+def brain_kwargs_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``brain_kwargs`` for ``brain="anthropic"`` from parsed options (unset ones omitted).
+
+    Raises:
+        ConfigError: the ``--prices`` file is missing or not a mapping.
+    """
+    names = {
+        "model": "model",
+        "cache": "cache",
+        "cache_path": "cache_path",
+        "concurrency": "concurrency",
+        "on_invalid": "on_invalid",
+        "max_retries": "max_retries",
+        "timeout": "timeout",
+    }
+    out = {
+        key: getattr(args, attr)
+        for attr, key in names.items()
+        if getattr(args, attr, None) is not None
+    }
+    prices = getattr(args, "prices", None)
+    if prices is not None:
+        path = Path(prices)
+        if not path.is_file():
+            raise ConfigError(f"--prices: file {prices!r} not found")
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"{prices}: expected a mapping {{model: {{input: ..., output: ...}}}}"
+            )
+        out["prices"] = data
+    return out
+
+
+def usage_ledger(env: Any) -> UsageLedger | None:
+    """The usage ledger of ``env``'s brain (unwrapping Gymnasium wrappers), or ``None``."""
+    brain = getattr(getattr(env, "unwrapped", env), "brain", None)
+    return getattr(brain, "ledger", None)
+
+
+def format_usage_report(ledger: UsageLedger | None) -> str:
+    """The end-of-run LLM report: calls, tokens, latency percentiles, invalid answers, cost."""
+    if ledger is None:
+        return "LLM usage: none (the brain makes no LLM calls)"
+    return format_summary(ledger.summary())

@@ -1,0 +1,467 @@
+"""Turn a session and a slate into a Messages API request, from a named, versioned template.
+
+The prompt has three parts, ordered for prompt caching (the API caches a prefix):
+
+1. **System**: fixed instructions plus the persona card (who the user is, in words). It is
+   identical on every turn of a persona, so it carries a ``cache_control`` breakpoint.
+2. **Tool**: ``react_to_slate``, a strict tool the model is forced to call; its input is
+   the reaction (ids clicked / purchased / dismissed, reply, leave, satisfaction).
+3. **User message**: session memory (recent turns verbatim, older turns summarised), the
+   active request in the persona's own words, the recommender's message, and the slate.
+
+The hidden, machine-readable constraint of an intent is never rendered: the model only
+knows what the persona would know, i.e. the words it said. Item text is third-party data:
+each item is one JSON object per line between ``<slate>`` markers, with ``<`` and ``>``
+escaped so no description can close the block and pose as instructions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from simrec.catalog import Catalog
+from simrec.errors import ConfigError
+from simrec.persona import Persona
+from simrec.replies import default_templates
+from simrec.session import EMPTY, Session
+
+TEMPLATE_PACKAGE = "simrec.llm"
+REACTION_FIELDS = ("clicked", "purchased", "dismissed", "reply", "leave", "satisfaction")
+"""The keys of the tool input, in schema order."""
+
+TRAIT_ORDER = (
+    "price_sensitivity",
+    "novelty_seeking",
+    "boredom_rate",
+    "patience",
+    "purchase_propensity",
+    "chattiness",
+)
+PHRASES = (
+    "arrived",
+    "first_slate",
+    "history",
+    "summary",
+    "summary_bought",
+    "summary_dismissed",
+    "turn",
+    "turn_bought",
+    "turn_end",
+    "turn_dismissed",
+    "turn_said",
+    "nothing",
+    "satisfaction",
+    "request_new",
+    "request_standing",
+    "drift",
+    "voice",
+    "message",
+)
+"""The user-message pieces every template defines (``phrases:``)."""
+CARD_LINES = ("name", "bio", "likes", "strong_like", "dislikes", "temperament", "traits")
+"""The persona-card formats every template defines (``card:``)."""
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A named, versioned prompt (see ``simrec/llm/templates/*.yaml``).
+
+    Attributes:
+        name: the template's name (its file stem).
+        version: bumped on every change; part of the response-cache key.
+        tool_name, tool_description, tool_fields: the forced tool and its field docs.
+        system, user, repair: ``str.format`` texts.
+        card: the persona card's line formats, and ``traits``: three phrases per trait.
+        phrases: the pieces of the user message (memory, requests, recommender message).
+    """
+
+    name: str
+    version: int
+    tool_name: str
+    tool_description: str
+    tool_fields: Mapping[str, str]
+    system: str
+    user: str
+    repair: str
+    card: Mapping[str, Any]
+    phrases: Mapping[str, str]
+
+    @property
+    def tag(self) -> str:
+        """``name@version``, as written in cache entries and reports."""
+        return f"{self.name}@{self.version}"
+
+
+@lru_cache(maxsize=16)
+def load_template(name: str = "persona-reaction") -> PromptTemplate:
+    """Load the shipped template ``name`` (``simrec/llm/templates/<name>.yaml``).
+
+    Raises:
+        ConfigError: naming the template file and the missing field.
+    """
+    files = resources.files(TEMPLATE_PACKAGE) / "templates"
+    path = files / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(
+            p.name.removesuffix(".yaml") for p in files.iterdir() if p.name.endswith(".yaml")
+        )
+        raise ConfigError(f"unknown prompt template {name!r}; available: {', '.join(known)}")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    where = f"simrec/llm/templates/{name}.yaml"
+    try:
+        tool, card, phrases = data["tool"], data["card"], data["phrases"]
+        sections = (
+            ("tool.fields", tool["fields"], REACTION_FIELDS),
+            ("card", card, CARD_LINES),
+            ("card.traits", card["traits"], TRAIT_ORDER),
+            ("phrases", phrases, PHRASES),
+        )
+        template = PromptTemplate(
+            name=str(data["name"]),
+            version=int(data["version"]),
+            tool_name=str(tool["name"]),
+            tool_description=str(tool["description"]),
+            tool_fields=dict(tool["fields"]),
+            system=str(data["system"]),
+            user=str(data["user"]),
+            repair=str(data["repair"]),
+            card=dict(card),
+            phrases={k: str(v) for k, v in phrases.items()},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: missing or malformed field {exc}") from None
+    for section, have, need in sections:
+        missing = [k for k in need if k not in have]
+        if missing:
+            raise ConfigError(f"{where}: {section} lacks {', '.join(missing)}")
+    short = [t for t in TRAIT_ORDER if len(card["traits"][t]) != 3]
+    if short:
+        raise ConfigError(f"{where}: card.traits needs 3 phrases (low, middle, high) for {short}")
+    return template
+
+
+def tool_definition(template: PromptTemplate, verb: str) -> dict[str, Any]:
+    """The strict ``react_to_slate`` tool: the schema the API enforces on the model's answer.
+
+    Strict mode guarantees the shape (types, required keys, no extras); what it cannot say
+    (ids in the slate, purchase implies click, satisfaction in [0, 1]) is checked by
+    :mod:`simrec.llm.validation`.
+    """
+    f = {k: v.format(verb=verb).strip() for k, v in template.tool_fields.items()}
+    ids = {"type": "array", "items": {"type": "string"}}
+    return {
+        "name": template.tool_name,
+        "description": template.tool_description.format(verb=verb),
+        "strict": True,
+        "input_schema": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "clicked": {**ids, "description": f["clicked"]},
+                "purchased": {**ids, "description": f["purchased"]},
+                "dismissed": {**ids, "description": f["dismissed"]},
+                "reply": {"type": "string", "description": f["reply"]},
+                "leave": {"type": "boolean", "description": f["leave"]},
+                "satisfaction": {"type": "number", "description": f["satisfaction"]},
+            },
+            "required": list(REACTION_FIELDS),
+        },
+    }
+
+
+def purchase_verb(catalog: Catalog) -> str:
+    """The domain's purchase verb (``book`` a tee time, ``buy`` a book, ``order`` a product)."""
+    return default_templates().verb(catalog.domain)
+
+
+# -- persona card ------------------------------------------------------------------------
+def _band(value: float) -> int:
+    return 0 if value < 0.34 else (1 if value < 0.67 else 2)
+
+
+def _label(field: str, value: str) -> str:
+    return value if field in ("tags", "category") else f"{value} ({field.replace('_', ' ')})"
+
+
+def persona_card(persona: Persona, template: PromptTemplate | None = None) -> str:
+    """The persona in words: identity, bio, tastes, dislikes and temperament.
+
+    Traits become phrases (``patience`` 0.2 -> "you have very little patience") rather
+    than numbers, because a character is easier to play than a parameter vector. Intents
+    are not on the card: the persona voices them at their turn.
+    """
+    card = (template or load_template()).card
+    who = ", ".join(
+        str(x) for x in (persona.age, persona.occupation, persona.location) if x is not None
+    )
+    lines = [card["name"].format(name=persona.name, who=f" ({who})" if who else "")]
+    lines.append(card["bio"].format(bio=" ".join(persona.bio.split())))
+    weighted = [
+        (w, f, v) for f, values in persona.tastes.items() for v, w in values.items() if w > 0
+    ]
+    liked = [
+        card["strong_like"].format(value=_label(f, v)) if w >= 1.0 else _label(f, v)
+        for w, f, v in sorted(weighted, key=lambda x: (-x[0], x[1], x[2]))
+    ]
+    if liked:
+        lines.append(card["likes"].format(values=", ".join(liked)))
+    disliked = [_label(f, v) for f, values in persona.dislikes.items() for v in values]
+    if disliked:
+        lines.append(card["dislikes"].format(values=", ".join(disliked)))
+    traits = [card["traits"][t][_band(float(getattr(persona, t)))] for t in TRAIT_ORDER]
+    lines.append(card["temperament"].format(traits="; ".join(traits)))
+    return "\n".join(lines)
+
+
+# -- slate and memory --------------------------------------------------------------------
+def _data_json(value: Any) -> str:
+    """JSON with ``<``, ``>`` and ``&`` escaped, so item text can never close a data block."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_item(catalog: Catalog, index: int) -> str:
+    """One slate line: the item as a JSON object (data, never instructions)."""
+    item = catalog.item(index)
+    attributes = {
+        k: (int(v) if isinstance(v, float) and v.is_integer() else v)
+        for k, v in item.attributes.items()
+    }
+    return _data_json(
+        {
+            "id": item.item_id,
+            "title": item.title,
+            "category": item.category,
+            "price": round(item.price, 2),
+            "tags": list(item.tags),
+            "attributes": attributes,
+            "description": item.description,
+        }
+    )
+
+
+def render_slate(catalog: Catalog, slate: Sequence[int]) -> str:
+    """The slate, one JSON line per shown item (empty ``-1`` slots are not shown)."""
+    return "\n".join(render_item(catalog, i) for i in slate if i != EMPTY)
+
+
+def slate_ids(catalog: Catalog, slate: Sequence[int]) -> list[str | None]:
+    """The catalog id shown in each slot (``None`` for an empty slot)."""
+    return [None if i == EMPTY else str(catalog.item_ids[i]) for i in slate]
+
+
+def _text(value: str) -> str:
+    """A title, reply or request as a JSON string: quoted, with ``<`` and ``>`` escaped."""
+    return _data_json(" ".join(str(value).split()))
+
+
+def _titles(catalog: Catalog, items: Sequence[int], phrases: Mapping[str, str]) -> str:
+    return ", ".join(_text(catalog.titles[i]) for i in items) if items else phrases["nothing"]
+
+
+def _turn_line(
+    catalog: Catalog,
+    number: int,
+    slate: Sequence[int],
+    reaction: Any,
+    verb: str,
+    phrases: Mapping[str, str],
+) -> str:
+    def picked(flags: Sequence[bool]) -> str:
+        chosen = [i for i, f in zip(slate, flags, strict=True) if f and i != EMPTY]
+        return _titles(catalog, chosen, phrases)
+
+    shown = _titles(catalog, [i for i in slate if i != EMPTY], phrases)
+    text = phrases["turn"].format(number=number, shown=shown, clicked=picked(reaction.clicked))
+    if any(reaction.purchased):
+        text += phrases["turn_bought"].format(verb=verb, bought=picked(reaction.purchased))
+    text += phrases["turn_end"]
+    if any(reaction.dismissed):
+        text += phrases["turn_dismissed"].format(dismissed=picked(reaction.dismissed))
+    return text + phrases["turn_said"].format(reply=_text(reaction.reply))
+
+
+def _summary_line(
+    catalog: Catalog,
+    history: Sequence[tuple[list[int], Any]],
+    verb: str,
+    phrases: Mapping[str, str],
+) -> str:
+    shown = [i for slate, _ in history for i in slate if i != EMPTY]
+    counts = Counter(str(catalog.categories[i]) for i in shown)
+    top = ", ".join(
+        f"{c} ({n})" for c, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:3]
+    )
+    clicked, bought, dropped = [], [], []
+    for slate, r in history:
+        for pos, item in enumerate(slate):
+            if item == EMPTY:
+                continue
+            if r.clicked[pos]:
+                clicked.append(item)
+            if r.purchased[pos]:
+                bought.append(item)
+            if r.dismissed[pos]:
+                dropped.append(item)
+    text = phrases["summary"].format(
+        last=len(history), shown=len(shown), top=top, clicked=_titles(catalog, clicked, phrases)
+    )
+    if bought:
+        text += phrases["summary_bought"].format(
+            verb=verb, bought=_titles(catalog, bought, phrases)
+        )
+    if dropped:
+        text += phrases["summary_dismissed"].format(count=len(dropped))
+    return text
+
+
+def render_memory(
+    session: Session, recent_turns: int, verb: str, template: PromptTemplate | None = None
+) -> str:
+    """What the persona remembers: older slates summarised, the last few verbatim.
+
+    Summaries are computed, not generated, so memory costs no extra LLM call and replays
+    exactly. Titles and replies are inserted as escaped JSON strings (they are data too).
+    """
+    phrases = (template or load_template()).phrases
+    lines: list[str] = []
+    opening = session.replies[0] if session.replies else ""
+    if opening:
+        lines.append(phrases["arrived"].format(opening=_text(opening)))
+    history = session.history
+    if not history:
+        lines.append(phrases["first_slate"])
+        return "\n".join(lines)
+    lines.append(phrases["history"])
+    old = max(len(history) - recent_turns, 0)
+    if old > 0:
+        lines.append(_summary_line(session.catalog, history[:old], verb, phrases))
+    for number, (slate, reaction) in enumerate(history[old:], start=old + 1):
+        lines.append(_turn_line(session.catalog, number, slate, reaction, verb, phrases))
+    lines.append(phrases["satisfaction"].format(satisfaction=session.satisfaction))
+    return "\n".join(lines)
+
+
+def build_request(
+    template: PromptTemplate,
+    session: Session,
+    slate: Sequence[int],
+    message: str | None,
+    *,
+    model: str,
+    max_tokens: int,
+    recent_turns: int,
+) -> dict[str, Any]:
+    """The Messages API request body for ``session`` reacting to ``slate``.
+
+    Returns:
+        A JSON-serialisable dict (``model``, ``max_tokens``, ``system``, ``tools``,
+        ``tool_choice``, ``thinking``, ``messages``) that is both what is sent and, with
+        the prompt version and sample index, what the response cache hashes. No header
+        or key is ever part of it.
+    """
+    persona = session.persona
+    catalog = session.catalog
+    phrases = template.phrases
+    verb = purchase_verb(catalog)
+    slate_turn = session.turn + 1
+    request = ""
+    if session.active_intent is not None:
+        says = persona.intents[session.active_intent].says
+        if says:
+            just_said = says in session.bound.voiced_at(session.turn)
+            key = "request_new" if just_said else "request_standing"
+            request = phrases[key].format(says=_text(says))
+    if session.tastes_from >= 0 and session.taste_words:
+        request += phrases["drift"].format(words=", ".join(session.taste_words))
+    voiced = [v for v in session.bound.voiced_at(slate_turn) if v]
+    voice = phrases["voice"].format(says=" ".join(_text(v) for v in voiced)) if voiced else ""
+    msg = phrases["message"].format(data=_data_json({"text": message})) if message else ""
+    user = template.user.format(
+        memory=render_memory(session, recent_turns, verb, template),
+        slate_turn=slate_turn,
+        request=request,
+        voice=voice,
+        message=msg,
+        slate=render_slate(catalog, slate),
+        name=persona.name,
+    )
+    system = template.system.format(
+        domain=catalog.domain or "shopping", verb=verb, card=persona_card(persona, template)
+    )
+    return {
+        "model": model,
+        "max_tokens": max_tokens,
+        "system": [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
+        "tools": [tool_definition(template, verb)],
+        "tool_choice": {
+            "type": "tool",
+            "name": template.tool_name,
+            "disable_parallel_tool_use": True,
+        },
+        "thinking": {"type": "disabled"},
+        "messages": [{"role": "user", "content": user}],
+    }
+
+
+def _input_block(block: Mapping[str, Any]) -> dict[str, Any]:
+    """A response content block reduced to the fields the API accepts back as input."""
+    if block.get("type") == "text":
+        return {"type": "text", "text": str(block.get("text", "")) or "(empty)"}
+    return {
+        "type": "tool_use",
+        "id": block.get("id", ""),
+        "name": block.get("name", ""),
+        "input": block.get("input") if isinstance(block.get("input"), dict) else {},
+    }
+
+
+def build_repair(
+    template: PromptTemplate,
+    request: Mapping[str, Any],
+    response: Mapping[str, Any],
+    problems: str,
+    ids: Sequence[str | None],
+) -> dict[str, Any]:
+    """The follow-up request that shows the model its invalid answer and the reason.
+
+    The model's own content is replayed as the assistant turn; a tool call gets an error
+    ``tool_result`` (the API requires one per ``tool_use``), plain text gets a user turn.
+    """
+    content = [
+        _input_block(b)
+        for b in response.get("content", [])
+        if b.get("type") in ("text", "tool_use")
+    ]
+    if not content:
+        content = [{"type": "text", "text": "(empty answer)"}]
+    note = template.repair.format(problems=problems, ids=", ".join(i for i in ids if i is not None))
+    uses = [b for b in content if b.get("type") == "tool_use"]
+    if uses:
+        follow = [
+            {
+                "type": "tool_result",
+                "tool_use_id": b.get("id", ""),
+                "is_error": True,
+                "content": note,
+            }
+            for b in uses
+        ]
+    else:
+        follow = [{"type": "text", "text": note}]
+    return {
+        **request,
+        "messages": [
+            *request["messages"],
+            {"role": "assistant", "content": content},
+            {"role": "user", "content": follow},
+        ],
+    }

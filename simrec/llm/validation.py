@@ -1,0 +1,138 @@
+"""Parse and validate the model's answer into per-slot decisions, or say exactly what is wrong.
+
+The strict tool makes the API enforce the JSON shape, but a simulator must not trust
+that alone (older models, proxies, recorded cassettes, a fake server): every answer is
+checked here against the schema *and* the slate. Problems are collected, not raised one
+at a time, so the repair prompt can show the model all of them at once. Nothing is ever
+coerced: an id outside the slate, a purchase without a click or an empty reply makes the
+answer invalid; it is never quietly turned into "no click".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from simrec.llm.prompts import REACTION_FIELDS
+
+
+class InvalidAnswer(ValueError):
+    """The model's answer cannot be used; ``str(exc)`` lists every problem found."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class ParsedReaction:
+    """A validated answer, as per-slot flags aligned with the slate."""
+
+    clicked: list[bool]
+    purchased: list[bool]
+    dismissed: list[bool]
+    left: bool
+    satisfaction: float
+    reply: str
+
+
+def _tool_input(response: Mapping[str, Any], tool_name: str) -> Mapping[str, Any]:
+    content = response.get("content")
+    if not isinstance(content, list):
+        raise InvalidAnswer(["the response has no content list"])
+    calls = [b for b in content if isinstance(b, Mapping) and b.get("type") == "tool_use"]
+    if not calls:
+        text = " ".join(str(b.get("text", "")) for b in content if isinstance(b, Mapping))[:200]
+        hint = f"; it wrote text instead: {text!r}" if text.strip() else ""
+        raise InvalidAnswer([f"no {tool_name} tool call in the answer{hint}"])
+    if len(calls) > 1:
+        raise InvalidAnswer([f"{len(calls)} tool calls; expected exactly one {tool_name} call"])
+    call = calls[0]
+    if call.get("name") != tool_name:
+        raise InvalidAnswer([f"called tool {call.get('name')!r}; expected {tool_name!r}"])
+    data = call.get("input")
+    if not isinstance(data, Mapping):
+        raise InvalidAnswer(
+            [
+                f"the {tool_name} input is not a JSON object (got {type(data).__name__}: "
+                f"{str(data)[:80]!r})"
+            ]
+        )
+    return data
+
+
+def parse_reaction(
+    response: Mapping[str, Any], tool_name: str, ids: Sequence[str | None]
+) -> ParsedReaction:
+    """Validate the response (a Messages API response as a dict) against the slate ``ids``.
+
+    Args:
+        response: the API's JSON answer (``content`` blocks, ``stop_reason`` …).
+        tool_name: the forced tool's name.
+        ids: the catalog id of each slot, ``None`` for an empty slot.
+
+    Raises:
+        InvalidAnswer: listing every problem (missing or extra keys, wrong types, ids
+            not in the slate, purchase without click, clicked and dismissed, empty
+            reply, satisfaction outside [0, 1]).
+    """
+    data = _tool_input(response, tool_name)
+    problems: list[str] = []
+    missing = [k for k in REACTION_FIELDS if k not in data]
+    if missing:
+        problems.append(f"missing field(s): {', '.join(missing)}")
+    extra = sorted(str(k) for k in data if k not in REACTION_FIELDS)
+    if extra:
+        problems.append(f"unknown field(s): {', '.join(extra)}")
+    slot_of = {item_id: pos for pos, item_id in enumerate(ids) if item_id is not None}
+    flags: dict[str, list[bool]] = {}
+    for key in ("clicked", "purchased", "dismissed"):
+        flags[key] = [False] * len(ids)
+        if key not in data:
+            continue
+        value = data[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.append(f"{key} must be a list of item id strings, got {value!r:.80}")
+            continue
+        unknown = [v for v in value if v not in slot_of]
+        if unknown:
+            problems.append(f"{key} names id(s) not in this slate: {', '.join(map(repr, unknown))}")
+        repeated = sorted({v for v in value if value.count(v) > 1})
+        if repeated:
+            problems.append(f"{key} lists id(s) more than once: {', '.join(map(repr, repeated))}")
+        for v in value:
+            if v in slot_of:
+                flags[key][slot_of[v]] = True
+    for pos, item_id in enumerate(ids):
+        if flags["purchased"][pos] and not flags["clicked"][pos]:
+            problems.append(
+                f"purchased {item_id!r} without clicking it (a purchase implies a click)"
+            )
+        if flags["clicked"][pos] and flags["dismissed"][pos]:
+            problems.append(f"{item_id!r} is both clicked and dismissed")
+    reply = data.get("reply")
+    if "reply" in data and (not isinstance(reply, str) or not reply.strip()):
+        problems.append(f"reply must be a non-empty string, got {reply!r:.80}")
+    leave = data.get("leave")
+    if "leave" in data and not isinstance(leave, bool):
+        problems.append(f"leave must be true or false, got {leave!r:.40}")
+    sat = data.get("satisfaction")
+    if "satisfaction" in data and (
+        isinstance(sat, bool)
+        or not isinstance(sat, (int, float))
+        or not math.isfinite(sat)
+        or not 0.0 <= sat <= 1.0
+    ):
+        problems.append(f"satisfaction must be a number from 0 to 1, got {sat!r:.40}")
+    if problems:
+        raise InvalidAnswer(problems)
+    return ParsedReaction(
+        flags["clicked"],
+        flags["purchased"],
+        flags["dismissed"],
+        bool(leave),
+        float(sat),
+        str(reply).strip(),
+    )
