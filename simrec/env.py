@@ -153,11 +153,15 @@ class RecSessionEnv(gym.Env):
                 raise ConfigError(
                     f"reset options: unknown persona {persona_id!r}; pool has: {known}"
                 )
-        self.session = Session(
-            self._bound[persona_id], self.slate_size, self.history_window, self.dynamics
-        )
         wanted_id = (options or {}).get("session_id")
         self.session_id = int(wanted_id) if wanted_id is not None else self.session_id + 1
+        self.session = Session(
+            self._bound[persona_id],
+            self.slate_size,
+            self.history_window,
+            self.dynamics,
+            session_id=self.session_id,
+        )
         self._episode_over = False
         self._last_slate = None
         return self._observation(), self._info(None, 0, 0.0)
@@ -200,6 +204,13 @@ class RecSessionEnv(gym.Env):
             print(text)
             return None
         return text
+
+    def close(self) -> None:
+        """Release the brain's resources (an LLM brain's connections, threads and cache)."""
+        close = getattr(self.brain, "close", None)
+        if callable(close):
+            close()
+        super().close()
 
     # -- helpers ----------------------------------------------------------------------
     def validate_slate(self, action: Any) -> tuple[list[int], int]:

@@ -134,8 +134,12 @@ def register_envs() -> None:
         # written for the anthropic brain.
         llm = preset.kwargs.get("brain") == "anthropic"
         if preset.env_id not in gym.registry:
-            gym.register(id=preset.env_id, entry_point=ENTRY_POINT, kwargs=preset.kwargs,
-                         nondeterministic=llm)
+            gym.register(
+                id=preset.env_id,
+                entry_point=ENTRY_POINT,
+                kwargs=preset.kwargs,
+                nondeterministic=llm,
+            )
         llm_id = claude_env_id(preset.env_id)
         if llm_id not in gym.registry:
             brain_kwargs = preset.kwargs.get("brain_kwargs", {}) if llm else {}

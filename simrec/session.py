@@ -134,6 +134,7 @@ class Session:
     """One visit of one persona: everything the user model remembers between turns.
 
     Attributes:
+        session_id: the id the visit is logged under (set by the env or runner).
         turn: slates seen so far (the next slate is ``turn + 1``).
         satisfaction: in [0, 1]; low satisfaction makes users leave.
         fatigue: grows every turn, faster for impatient users.
@@ -149,10 +150,16 @@ class Session:
     """
 
     def __init__(
-        self, bound: BoundPersona, slate_size: int, history_window: int, dynamics: SessionDynamics
+        self,
+        bound: BoundPersona,
+        slate_size: int,
+        history_window: int,
+        dynamics: SessionDynamics,
+        session_id: int = 0,
     ) -> None:
         catalog = bound.catalog
         self.bound = bound
+        self.session_id = session_id
         self.persona = bound.persona
         self.catalog = catalog
         self.dynamics = dynamics

@@ -19,9 +19,25 @@ from tests.conftest import make_persona, small_catalog
 SIMREC_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("simrec/"))
 
 
-def make(env_id: str, **kwargs) -> gym.Env:
+@pytest.fixture(scope="module")
+def fake_claude():
+    """A fake Messages API for the LLM-played ids (no network; the brain talks to 127.0.0.1)."""
+    from simrec.llm.fake_server import FakeMessagesAPI
+
+    with FakeMessagesAPI() as server:
+        yield server
+
+
+def make(env_id: str, request: pytest.FixtureRequest | None = None, **kwargs) -> gym.Env:
     if env_id == "simrec/RecSession-v0":
         kwargs = {"catalog": small_catalog(), "personas": [make_persona()], **kwargs}
+    if gym.spec(env_id).nondeterministic:
+        assert request is not None, "LLM-played ids need the fake_claude fixture"
+        url = request.getfixturevalue("fake_claude").url
+        kwargs = {
+            "brain_kwargs": {"api_key": "sk-test", "base_url": url, "max_retries": 0},
+            **kwargs,
+        }
     return gym.make(env_id, **kwargs)
 
 
@@ -32,16 +48,16 @@ def test_presets_are_registered_on_import():
 
 
 @pytest.mark.parametrize("env_id", SIMREC_IDS)
-def test_check_env_passes_without_warnings(env_id):
-    env = make(env_id)
+def test_check_env_passes_without_warnings(env_id, request):
+    env = make(env_id, request)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_env(env.unwrapped, skip_render_check=True)
 
 
 @pytest.mark.parametrize("env_id", SIMREC_IDS)
-def test_observations_stay_in_the_observation_space(env_id):
-    env = make(env_id)
+def test_observations_stay_in_the_observation_space(env_id, request):
+    env = make(env_id, request)
     env.action_space.seed(0)
     obs, info = env.reset(seed=0)
     for _ in range(60):

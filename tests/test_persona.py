@@ -252,7 +252,9 @@ def test_duplicate_yaml_keys_are_rejected_not_silently_dropped(tmp_path):
 
 
 def test_unknown_disliked_value_names_its_own_line(tmp_path):
-    text = VALID.replace("  tags: [lively-clubhouse]", "  tags:\n    - quiet\n    - lively-clubhose")
+    text = VALID.replace(
+        "  tags: [lively-clubhouse]", "  tags:\n    - quiet\n    - lively-clubhose"
+    )
     persona = load_persona(write(tmp_path, text))
     with pytest.raises(PersonaError) as exc:
         persona.check_against(catalog("golf"))
