@@ -13,7 +13,13 @@ from pathlib import Path
 
 import gymnasium as gym
 
-from simrec.errors import SimrecError
+from simrec.errors import ConfigError, SimrecError
+from simrec.llm.cli_support import (
+    add_llm_arguments,
+    brain_kwargs_from_args,
+    format_usage_report,
+    usage_ledger,
+)
 
 
 def _positive(text: str) -> int:
@@ -51,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-turns", type=_positive, default=None, help="override the preset's turn limit"
     )
     run.add_argument("--quiet", action="store_true", help="print only the per-episode summaries")
+    run.add_argument(
+        "--brain",
+        choices=("utility", "anthropic"),
+        default=None,
+        help="who plays the users: utility (offline model, the presets' default) or anthropic (Claude)",
+    )
+    add_llm_arguments(run)
     run.set_defaults(handler=_run)
 
     personas = commands.add_parser("personas", help="persona library tools").add_subparsers(
@@ -93,6 +106,15 @@ def _run(args: argparse.Namespace) -> int:
     kwargs = dict(preset.kwargs)
     if args.max_turns is not None:
         kwargs["max_turns"] = args.max_turns
+    llm_options = brain_kwargs_from_args(args)
+    if args.brain == "anthropic":
+        kwargs.update(brain="anthropic", brain_kwargs=llm_options)
+    elif llm_options:
+        raise ConfigError(
+            f"--{next(iter(llm_options)).replace('_', '-')} applies only with --brain anthropic"
+        )
+    elif args.brain == "utility":
+        kwargs.update(brain="utility", brain_kwargs={})
     env = gym.make(preset.env_id, render_mode="ansi", **kwargs)
     policy = make_policy(args.policy, env, seed=args.seed)
     counts = {"episode": 0}
@@ -122,6 +144,9 @@ def _run(args: argparse.Namespace) -> int:
         f"purchases {interactions['purchased'].sum() / args.episodes:.1f}, "
         f"turns {sessions['turns'].mean():.1f}, left {sessions['left'].mean():.0%}"
     )
+    if args.brain == "anthropic":
+        print(format_usage_report(usage_ledger(env)))
+    env.close()
     return 0
 
 

@@ -103,3 +103,29 @@ def test_bad_option_values_exit_with_usage_errors(capsys):
         main(["run", "golf", "--episodes", "0"])
     assert exc.value.code == 2
     assert "expected a positive integer" in capsys.readouterr().err
+
+
+def test_run_with_claude_against_a_fake_api_records_then_replays(
+    tmp_path: Path, monkeypatch, capsys
+):
+    from simrec.llm.fake_server import FakeMessagesAPI
+
+    cache = tmp_path / "golf.sqlite"
+    args = ["run", "golf", "--brain", "anthropic", "--episodes", "1", "--max-turns", "2",
+            "--cache-path", str(cache)]  # fmt: skip
+    with FakeMessagesAPI() as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-cli")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        assert main([*args, "--cache", "record"]) == 0
+        recorded = capsys.readouterr().out
+        calls = api.calls
+    assert calls >= 1 and "LLM" in recorded and "turn 1:" in recorded
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    assert main([*args, "--cache", "replay"]) == 0
+    replayed = capsys.readouterr().out
+    assert replayed.split("LLM")[0] == recorded.split("LLM")[0]  # identical transcripts
+
+
+def test_llm_options_without_the_llm_brain_are_refused(capsys):
+    assert main(["run", "golf", "--cache", "replay"]) == 2
+    assert "--cache applies only with --brain anthropic" in capsys.readouterr().err
