@@ -36,19 +36,33 @@ COMPLY_SHARE = 0.5
 
 # -- shared views -------------------------------------------------------------------------
 def slates_frame(interactions: pd.DataFrame) -> pd.DataFrame:
-    """One row per shown slate: session, turn, shown items, clicks, purchases, dismissals."""
-    shown = interactions["item_index"] >= 0
-    frame = pd.DataFrame(
-        {
-            "session_id": interactions["session_id"],
-            "turn": interactions["turn"],
-            "shown": shown.astype("int64"),
-            "clicks": interactions["clicked"].astype("int64"),
-            "purchases": interactions["purchased"].astype("int64"),
-            "dismissals": interactions["dismissed"].astype("int64"),
-        }
-    )
-    out = frame.groupby(["session_id", "turn"], sort=True).sum().reset_index()
+    """One row per shown slate: session, turn, shown items, clicks, purchases, dismissals.
+
+    Sorted by session and turn. Computed with numpy (``reduceat`` over the slate
+    boundaries), since every metric starts from it.
+    """
+    session = interactions["session_id"].to_numpy(np.int64)
+    turn = interactions["turn"].to_numpy(np.int64)
+    order = np.lexsort((turn, session))
+    session, turn = session[order], turn[order]
+    columns = {
+        "shown": (interactions["item_index"].to_numpy() >= 0)[order],
+        "clicks": interactions["clicked"].to_numpy(bool)[order],
+        "purchases": interactions["purchased"].to_numpy(bool)[order],
+        "dismissals": interactions["dismissed"].to_numpy(bool)[order],
+    }
+    if len(order) == 0:
+        starts = np.zeros(0, dtype=np.int64)
+    else:
+        change = (np.diff(session) != 0) | (np.diff(turn) != 0)
+        starts = np.concatenate([[0], np.flatnonzero(change) + 1])
+    out = pd.DataFrame({"session_id": session[starts], "turn": turn[starts]})
+    for name, values in columns.items():
+        out[name] = (
+            np.add.reduceat(values.astype(np.int64), starts)
+            if len(starts)
+            else np.zeros(0, np.int64)
+        )
     out["clicked"] = out["clicks"] > 0
     out["purchased"] = out["purchases"] > 0
     return out
@@ -64,24 +78,41 @@ def turn_curves(interactions: pd.DataFrame, turns: pd.DataFrame) -> pd.DataFrame
         turn) and ``left`` (share of the turn's users who left after it).
     """
     slates = slates_frame(interactions)
-    by_turn = slates.groupby("turn")
-    curves = pd.DataFrame(
-        {
-            "sessions": by_turn.size(),
-            "ctr": by_turn["clicked"].mean(),
-            "purchase_rate": by_turn["purchased"].mean(),
-            "dismissal_rate": by_turn["dismissals"].sum() / by_turn["shown"].sum().clip(lower=1),
-        }
-    )
-    turn_stats = turns.groupby("turn")
-    curves["satisfaction"] = turn_stats["satisfaction"].mean()
-    curves["left"] = turn_stats["left"].mean()
+    turn = slates["turn"].to_numpy()
+    width = int(turn.max()) + 1 if len(turn) else 1
+
+    def per_turn(values: np.ndarray, t: np.ndarray = turn) -> np.ndarray:
+        return np.bincount(t, weights=values.astype(float), minlength=width)
+
+    n = per_turn(np.ones(len(turn)))
+    present = np.flatnonzero(n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        curves = pd.DataFrame(
+            {
+                "sessions": n.astype(np.int64),
+                "ctr": per_turn(slates["clicked"].to_numpy()) / n,
+                "purchase_rate": per_turn(slates["purchased"].to_numpy()) / n,
+                "dismissal_rate": per_turn(slates["dismissals"].to_numpy())
+                / np.maximum(per_turn(slates["shown"].to_numpy()), 1),
+            }
+        ).iloc[present]
+        t_turn = turns["turn"].to_numpy(np.int64)
+        users = per_turn(np.ones(len(t_turn)), t_turn)
+        curves["satisfaction"] = (per_turn(turns["satisfaction"].to_numpy(float), t_turn) / users)[
+            present
+        ]
+        curves["left"] = (per_turn(turns["left"].to_numpy(bool), t_turn) / users)[present]
+    curves.index = pd.Index(present, name="turn")
     return curves
 
 
-def _first_turn(slates: pd.DataFrame, column: str, sessions: pd.Index, horizon: int) -> pd.Series:
-    hits = slates[slates[column]].groupby("session_id")["turn"].min()
-    return hits.reindex(sessions).fillna(horizon + 1).astype(float)
+def _first_turn(slates: pd.DataFrame, column: str, sessions: pd.Index, horizon: int) -> np.ndarray:
+    """Per session (in ``sessions`` order), the first turn with ``column``, else ``horizon + 1``."""
+    hit = slates[column].to_numpy(bool)
+    where = np.searchsorted(sessions.to_numpy(), slates["session_id"].to_numpy()[hit])
+    first = np.full(len(sessions), float(horizon + 1))
+    np.minimum.at(first, where, slates["turn"].to_numpy(float)[hit])
+    return first
 
 
 def _ctr(slates: pd.DataFrame, low: int, high: int) -> float:
@@ -98,15 +129,37 @@ def _slope(x: np.ndarray, y: np.ndarray) -> float:
     return float((xc * (y - y.mean())).sum() / (xc * xc).sum())
 
 
+def _herfindahl(sessions: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per session, the sum of squared shares of each category among its impressions."""
+    if len(sessions) == 0:
+        return np.zeros(0)
+    _, session_of = np.unique(sessions, return_inverse=True)
+    width = int(codes.max()) + 1
+    counts = np.bincount(session_of * width + codes, minlength=(session_of.max() + 1) * width)
+    counts = counts.reshape(-1, width).astype(float)
+    shares = counts / counts.sum(axis=1, keepdims=True)
+    return (shares**2).sum(axis=1)
+
+
 def _sessions(turns: pd.DataFrame) -> pd.DataFrame:
-    grouped = turns.groupby("session_id", sort=True)
+    """Per session (sorted by id): slates seen, return, whether the user left, final satisfaction."""
+    sid = turns["session_id"].to_numpy(np.int64)
+    turn = turns["turn"].to_numpy(np.int64)
+    order = np.lexsort((turn, sid))
+    sid = sid[order]
+    if len(sid) == 0:
+        empty = pd.DataFrame({"turns": [], "return": [], "left": [], "final_satisfaction": []})
+        return empty.set_index(pd.Index([], name="session_id", dtype="int64"))
+    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+    ends = np.r_[starts[1:], len(sid)] - 1
     return pd.DataFrame(
         {
-            "turns": grouped["turn"].max(),
-            "return": grouped["reward"].sum(),
-            "left": grouped["left"].any(),
-            "final_satisfaction": grouped["satisfaction"].last(),
-        }
+            "turns": turn[order][ends],
+            "return": np.add.reduceat(turns["reward"].to_numpy(float)[order], starts),
+            "left": np.add.reduceat(turns["left"].to_numpy(bool)[order].astype(int), starts) > 0,
+            "final_satisfaction": turns["satisfaction"].to_numpy(float)[order][ends],
+        },
+        index=pd.Index(sid[starts], name="session_id"),
     )
 
 
@@ -149,9 +202,12 @@ def intra_list_diversity(interactions: pd.DataFrame, features: np.ndarray) -> fl
     norms = np.linalg.norm(features, axis=1, keepdims=True)
     unit = features / np.where(norms > 0, norms, 1.0)
     vectors = unit[shown["item_index"].to_numpy()]
-    n_slates = int(slate_of.max()) + 1
-    sums = np.zeros((n_slates, features.shape[1]))
-    np.add.at(sums, slate_of, vectors)
+    order = np.argsort(slate_of, kind="stable")
+    slate_of, vectors = slate_of[order], vectors[order]
+    starts = np.flatnonzero(np.r_[True, slate_of[1:] != slate_of[:-1]])
+    n_slates = len(starts)
+    sums = np.add.reduceat(vectors, starts, axis=0)
+    slate_of = np.repeat(np.arange(n_slates), np.diff(np.r_[starts, len(slate_of)]))
     counts = np.bincount(slate_of, minlength=n_slates).astype(float)
     # sum over ordered pairs i != j of u_i . u_j = |sum u|^2 - sum |u|^2
     self_dot = np.bincount(slate_of, weights=(vectors * vectors).sum(axis=1), minlength=n_slates)
@@ -185,18 +241,15 @@ def novelty_metrics(
     items = shown["item_index"].to_numpy()
     slates = slates_frame(interactions)
     sessions = _sessions(turns)
-    ordered = shown.sort_values(["session_id", "turn", "position"])
-    repeats = ordered.duplicated(subset=["session_id", "item_index"])
-    cats = pd.DataFrame(
-        {"session_id": shown["session_id"].to_numpy(), "cat": catalog.category_codes[items]}
-    )
-    shares = cats.groupby("session_id")["cat"].value_counts(normalize=True)
-    hhi = (shares**2).groupby(level=0).sum()
+    # An impression repeats when its (session, item) pair was seen before: all but the first.
+    pairs = shown["session_id"].to_numpy(np.int64) * (len(catalog) + 1) + items
+    repetition = 1.0 - len(np.unique(pairs)) / len(pairs) if len(pairs) else math.nan
+    hhi = _herfindahl(shown["session_id"].to_numpy(), catalog.category_codes[items])
     return {
         "ild": intra_list_diversity(interactions, catalog.features),
         "coverage": len(np.unique(items)) / len(catalog),
         "novelty": float(catalog.self_information[items].mean()) if len(items) else math.nan,
-        "repetition": float(repeats.mean()) if len(repeats) else math.nan,
+        "repetition": repetition,
         "concentration": float(hhi.mean()) if len(hhi) else math.nan,
         f"ctr_at_{first_turns}": _ctr(slates, 1, first_turns),
         "ctr_decay": _slope(slates["turn"].to_numpy(float), slates["clicked"].to_numpy(float)),
@@ -230,55 +283,74 @@ def steering_events(
         "session_id", "onset", "constraint", "compliance", "turns_to_comply",
         "followed", "satisfaction", "left",
     ]  # fmt: skip
-    t = turns.sort_values(["session_id", "turn"])
-    constraint = t["constraint"].fillna("")
-    previous = constraint.groupby(t["session_id"]).shift(1, fill_value="")
-    onsets = t.loc[(constraint != "") & (constraint != previous), ["session_id", "turn"]]
-    if onsets.empty:
+    t = turns.sort_values(["session_id", "turn"], kind="stable")
+    sid = t["session_id"].to_numpy(np.int64)
+    turn = t["turn"].to_numpy(np.int64)
+    text = t["constraint"].fillna("").to_numpy(object)
+    new_session = np.r_[True, sid[1:] != sid[:-1]] if len(sid) else np.zeros(0, bool)
+    changed = np.r_[True, text[1:] != text[:-1]] if len(sid) else np.zeros(0, bool)
+    is_onset = (text != "") & (new_session | changed)
+    onset_rows = np.flatnonzero(is_onset)
+    if len(onset_rows) == 0:
         return pd.DataFrame({c: [] for c in columns})
-    onsets = onsets.rename(columns={"turn": "onset"}).astype("int64")
-    keys = ["session_id", "onset"]
+    # Each turn belongs to the latest onset at or before it in the same session, if any.
+    latest = np.maximum.accumulate(np.where(is_onset, np.arange(len(sid)), -1))
+    owner = np.where(latest >= 0, latest, 0)
+    inside = (latest >= 0) & (sid[owner] == sid) & (turn - turn[owner] < window)
+    event = np.searchsorted(onset_rows, owner)  # index of the owning onset
+    rows = np.flatnonzero(inside)
+    ev = event[rows]
+    n_events = len(onset_rows)
 
-    slots = interactions.loc[
-        interactions["satisfies_constraint"].notna(), ["session_id", "turn"]
-    ].assign(ok=interactions["satisfies_constraint"].dropna().astype(float))
-    per_slate = slots.groupby(["session_id", "turn"], as_index=False)["ok"].agg(["sum", "count"])
-    per_slate = _in_window(per_slate, onsets, window)
-    per_slate["complies"] = per_slate["sum"] >= COMPLY_SHARE * per_slate["count"]
-    per_slate["offset"] = (per_slate["turn"] - per_slate["onset"] + 1).astype(float)
-    grouped = per_slate.groupby(keys)
-    scored = pd.DataFrame(
+    ok, count = _per_turn_compliance(interactions, sid, turn)
+    ok_sum = np.bincount(ev, weights=ok[rows], minlength=n_events)
+    shown = np.bincount(ev, weights=count[rows], minlength=n_events)
+    complies = (count[rows] > 0) & (ok[rows] >= COMPLY_SHARE * count[rows])
+    first = np.full(n_events, float(window + 1))
+    offset = (turn[rows] - turn[onset_rows][ev] + 1).astype(float)
+    np.minimum.at(first, ev[complies], offset[complies])
+    last_row = np.zeros(n_events, dtype=np.int64)
+    np.maximum.at(last_row, ev, rows)
+    left = np.bincount(ev, weights=t["left"].to_numpy(bool)[rows], minlength=n_events) > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        compliance = np.where(shown > 0, ok_sum / shown, np.nan)
+    return pd.DataFrame(
         {
-            "compliance": grouped["sum"].sum() / grouped["count"].sum(),
-            "turns_to_comply": per_slate[per_slate["complies"]].groupby(keys)["offset"].min(),
-        }
+            "session_id": sid[onset_rows],
+            "onset": turn[onset_rows],
+            "constraint": [json.loads(c) for c in text[onset_rows]],
+            "compliance": compliance,
+            "turns_to_comply": first,
+            "followed": np.nan_to_num(compliance, nan=0.0) >= COMPLY_SHARE,
+            "satisfaction": t["satisfaction"].to_numpy(float)[last_row],
+            "left": left,
+        },
+        columns=columns,
     )
-    after = _in_window(t[["session_id", "turn", "satisfaction", "left"]], onsets, window)
-    reaction = after.groupby(keys).agg(satisfaction=("satisfaction", "last"), left=("left", "any"))
-    out = onsets.set_index(keys).join(scored).join(reaction).reset_index()
-    out["turns_to_comply"] = out["turns_to_comply"].fillna(float(window + 1))
-    out["followed"] = out["compliance"].fillna(0.0) >= COMPLY_SHARE
-    text = t.set_index(["session_id", "turn"])["constraint"]
-    out["constraint"] = [
-        json.loads(text[(s, o)]) for s, o in zip(out["session_id"], out["onset"], strict=True)
-    ]
-    out["left"] = out["left"].astype(bool)
-    return out[columns]
 
 
-def _in_window(frame: pd.DataFrame, onsets: pd.DataFrame, window: int) -> pd.DataFrame:
-    """Rows of ``frame`` tagged with the latest onset at or before their turn, within ``window``."""
-    tagged = pd.merge_asof(
-        frame.sort_values("turn").astype({"turn": "int64", "session_id": "int64"}),
-        onsets.sort_values("onset"),
-        left_on="turn",
-        right_on="onset",
-        by="session_id",
-        direction="backward",
-    ).dropna(subset=["onset"])
-    tagged["onset"] = tagged["onset"].astype("int64")
-    inside = tagged[tagged["turn"] < tagged["onset"] + window]
-    return inside.sort_values(["session_id", "turn"]).reset_index(drop=True)
+def _per_turn_compliance(
+    interactions: pd.DataFrame, sid: np.ndarray, turn: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each (sid, turn): items satisfying the active constraint, and items scored."""
+    flags = interactions["satisfies_constraint"]
+    scored = flags.notna().to_numpy()
+    width = int(turn.max()) + 2 if len(turn) else 1
+    row_key = sid * width + turn
+    key = (
+        interactions["session_id"].to_numpy(np.int64)[scored] * width
+        + interactions["turn"].to_numpy(np.int64)[scored]
+    )
+    where = np.searchsorted(row_key, key)
+    where = np.clip(where, 0, max(len(row_key) - 1, 0))
+    valid = row_key[where] == key if len(row_key) else np.zeros(0, bool)
+    ok = np.bincount(
+        where[valid],
+        weights=flags[scored].to_numpy(bool)[valid].astype(float),
+        minlength=len(row_key),
+    )
+    count = np.bincount(where[valid], minlength=len(row_key)).astype(float)
+    return ok, count
 
 
 def steerability_metrics(

@@ -46,6 +46,7 @@ class OraclePolicy(ScoringPolicy):
         self.novel = (info - info.mean()) / (info.std() or 1.0)
         self.price = catalog.log_price_ratio
         self.codes = catalog.category_codes
+        self.all_items = list(range(len(catalog)))
 
     def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         """The hidden utility of every item for the user in the env right now."""
@@ -60,7 +61,7 @@ class OraclePolicy(ScoringPolicy):
         )
         if session.constraint_on:
             utility = utility + np.where(session.constraint_mask, p.intent_bonus, -p.intent_penalty)
-        exposure = np.array([session.exposure(i) for i in range(self.n_items)])
+        exposure = np.asarray(session.exposures(self.all_items))
         category = np.asarray(session.category_exposure)[self.codes]
         utility = utility - t["boredom_rate"] * (
             p.repeat_weight * exposure + p.category_weight * category

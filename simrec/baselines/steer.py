@@ -29,7 +29,7 @@ from simrec.catalog import Catalog
 from simrec.reaction import Reaction
 
 _WORD = re.compile(r"[a-z0-9]+")
-_SENTENCE = re.compile(r"[.!?;:]+|\s[-—–]\s")
+_SENTENCE = re.compile(r"[.!?;:]+")
 _NUMBERS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty"
