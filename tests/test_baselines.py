@@ -76,7 +76,10 @@ def test_in_session_learners_find_a_loved_tag_that_random_slates_do_not(name):
         late = interactions[(interactions["turn"] >= 4) & (interactions["item_index"] >= 0)]
         return float(loud[late["item_index"]].mean())
 
-    learned, blind = late_share(make_policy(name, env, seed=0)), late_share(make_policy("random", env))
+    learned, blind = (
+        late_share(make_policy(name, env, seed=0)),
+        late_share(make_policy("random", env)),
+    )
     assert learned > blind + 0.2, (learned, blind)
 
 

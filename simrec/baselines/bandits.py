@@ -99,7 +99,13 @@ class LinUCBPolicy(ScoringPolicy):
         x = self.x[items]
         self.a = self.a + x.T @ x
         self.b = self.b + x.T @ rewards
-        self._refresh()
+        if self.discount < 1.0:
+            self._refresh()
+            return
+        # Woodbury: a rank-k update of the inverse costs a k x k solve, not a d x d inverse.
+        ax = self.a_inv @ x.T
+        self.a_inv = self.a_inv - ax @ np.linalg.solve(np.eye(len(items)) + x @ ax, ax.T)
+        self.theta = self.a_inv @ self.b
 
 
 class GreedyPolicy(LinUCBPolicy):

@@ -7,6 +7,8 @@ import numpy as np
 
 from simrec.baselines.bandits import LinUCBPolicy
 
+_PRECOMPUTE_UP_TO = 3000
+
 
 class MMRPolicy(LinUCBPolicy):
     """MMR diversifier over an in-session relevance model (ridge regression on features).
@@ -48,6 +50,9 @@ class MMRPolicy(LinUCBPolicy):
         norms = np.linalg.norm(features, axis=1, keepdims=True)
         self.unit = features / np.where(norms > 0, norms, 1.0)
         self.codes = env.unwrapped.catalog.category_codes
+        # All pairwise similarities once for catalogs up to a few thousand items.
+        small = self.n_items <= _PRECOMPUTE_UP_TO
+        self._all = self._similarity(np.arange(self.n_items)) if small else None
 
     def begin_session(self) -> None:
         super().begin_session()
@@ -74,6 +79,11 @@ class MMRPolicy(LinUCBPolicy):
 
     def similarity(self, items: list[int]) -> np.ndarray:
         """``(n_items, len(items))`` similarity of every item to each of ``items``."""
+        if self._all is not None:
+            return self._all[:, items]
+        return self._similarity(np.asarray(items))
+
+    def _similarity(self, items: np.ndarray) -> np.ndarray:
         cosine = self.unit @ self.unit[items].T
         same = self.codes[:, None] == self.codes[items][None, :]
         return (1.0 - self.category_share) * cosine + self.category_share * same
