@@ -29,6 +29,7 @@ Schema (all fields optional unless marked)::
                  constraint: {field: tags, op: has, value: dog-friendly}}
       - drift: {at_turn: 8, tastes: {category: {desert: 2.0}}}
     metrics: {first_turns: 5, novelty_turns: 3, steer_window: 5, drift_window: 4, drift_lag: 2}
+    report: [cold_start, novelty]    # behaviours to print (default: all); JSON/CSV have all
     policies:                        # label: built-in name, dotted path, or a mapping
       random: random
       mmr: {policy: mmr, lam: 0.3}
@@ -63,7 +64,7 @@ TOP_LEVEL = frozenset(
     {
         "name", "description", "env", "catalog", "personas", "persona_events", "brain",
         "brain_kwargs", "cache", "dynamics", "episodes", "seeds", "horizon", "slate_size",
-        "events", "metrics", "policies", "assertions",
+        "events", "metrics", "policies", "assertions", "report",
     }
 )  # fmt: skip
 METRIC_SETTINGS = {
@@ -134,6 +135,7 @@ class Scenario:
     settings: dict[str, int]
     policies: dict[str, PolicySpec]
     assertions: list[Assertion] = field(default_factory=list)
+    report: tuple[str, ...] = BEHAVIOURS
 
     @property
     def drift_turn(self) -> int | None:
@@ -216,6 +218,7 @@ def scenario_from_doc(doc: YamlDoc, base_dir: Path, default_name: str) -> Scenar
         events=events,
         settings=settings,
         policies=_policies(f, base_dir),
+        report=_report(f),
     )
     assertions = [_assertion(f, i, v, scenario) for i, v in f.items_of("assertions", [])]
     return dataclasses.replace(scenario, assertions=assertions)
@@ -344,6 +347,16 @@ def _settings(f: Fields) -> dict[str, int]:
     m = f.child("metrics", {})
     m.reject_unknown(set(METRIC_SETTINGS))
     return {k: m.integer(k, default, low=1) for k, default in METRIC_SETTINGS.items()}
+
+
+def _report(f: Fields) -> tuple[str, ...]:
+    chosen = f.string_list("report", list(BEHAVIOURS))
+    for i, name in enumerate(chosen):
+        if name not in BEHAVIOURS:
+            f.element("report", i, {}).fail_here(
+                f"unknown behaviour {name!r}; expected one of: {', '.join(BEHAVIOURS)}"
+            )
+    return tuple(chosen)
 
 
 def _seeds(f: Fields) -> list[int]:

@@ -25,7 +25,9 @@ def print_report(result: ScenarioResult, console: Console | None = None) -> None
     )
     summary = result.summary()
     for behaviour, metrics in scenario.metric_names().items():
-        if all(math.isnan(summary[p][behaviour][m].mean) for p in summary for m in metrics):
+        measured = [m for m in metrics if m != "requests"]
+        empty = all(math.isnan(summary[p][behaviour][m].mean) for p in summary for m in measured)
+        if behaviour not in scenario.report or empty:
             continue
         table = Table(
             title=f"{behaviour} (mean ± 95% CI half-width over seeds)", title_justify="left"

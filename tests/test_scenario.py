@@ -75,6 +75,8 @@ def error_of(tmp_path: Path, text: str) -> str:
         ("persona_events: drop",
          "persona_events: drop\nevents:\n  - drift: {at_turn: 2, tastes: {category: {moon: 1.0}}}",
          "field 'events[0].drift.tastes.category.moon': 'moon' is not a category in the catalog"),
+        ("horizon: 4", "horizon: 4\nreport: [vibes]",
+         "s.yaml:8: field 'report[0]': unknown behaviour 'vibes'; expected one of: cold_start"),
         ("persona_events: drop", "persona_events: drop\nevents:\n  - shout: {at_turn: 2}",
          "s.yaml:6: field 'events[0]': expected {intent: {...}} or {drift: {...}}"),
     ],
