@@ -220,8 +220,35 @@ def scenario_from_doc(doc: YamlDoc, base_dir: Path, default_name: str) -> Scenar
         policies=_policies(f, base_dir),
         report=_report(f),
     )
+    _check_env(f, scenario)
     assertions = [_assertion(f, i, v, scenario) for i, v in f.items_of("assertions", [])]
     return dataclasses.replace(scenario, assertions=assertions)
+
+
+def _check_env(f: Fields, scenario: Scenario) -> None:
+    """Build the env and every built-in policy once, so bad settings fail at load time
+    with a line number rather than mid-run (dotted-path policies are imported only)."""
+    from simrec.adapters import import_object
+    from simrec.brains import make_brain
+    from simrec.env import RecSessionEnv
+    from simrec.policies import make_policy
+
+    kwargs = dict(scenario.env_kwargs)
+    key = "brain_kwargs" if "brain_kwargs" in f else ("brain" if "brain" in f else "env")
+    brain = _located(
+        f, key, lambda: make_brain(kwargs.pop("brain", "utility"), **kwargs.pop("brain_kwargs", {}))
+    )
+    try:
+        env = RecSessionEnv(scenario.catalog, scenario.personas, brain=brain, **kwargs)
+    except SimrecError as exc:
+        field = str(exc).split(":", 1)[0]
+        f.fail(field if field in ("slate_size", "history_window") else "env", str(exc))
+    policies = f.child("policies")
+    for label, spec in scenario.policies.items():
+        if ":" in spec.policy:
+            _located(policies, label, lambda s=spec: import_object(s.policy))
+        else:
+            _located(policies, label, lambda s=spec: make_policy(s.policy, env, 0, **s.params))
 
 
 # -- sections ---------------------------------------------------------------------------
@@ -259,7 +286,10 @@ def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
         kwargs["brain"] = f.string("brain")
     if "brain_kwargs" in f:
         brain_kwargs = f.child("brain_kwargs")
-        kwargs["brain_kwargs"] = {k: brain_kwargs.raw(k) for k in brain_kwargs}
+        numeric = kwargs.get("brain", "utility") == "utility"  # UtilityParams are all numbers
+        kwargs["brain_kwargs"] = {
+            k: brain_kwargs.number(k) if numeric else brain_kwargs.raw(k) for k in brain_kwargs
+        }
     if "cache" in f:
         kwargs.setdefault("brain_kwargs", {})
         kwargs["brain_kwargs"] = {

@@ -42,6 +42,8 @@ MUST_SHOW = {
         "adaptive.drift.ctr_after > frozen.drift.ctr_after",
         "adaptive.drift.recovery > frozen.drift.recovery",
         "frozen.drift.recovery < 0",
+        "adaptive.drift.recovery > -0.3",
+        "frozen.drift.recovery < -0.3",
     ],
 }
 
