@@ -14,6 +14,8 @@ import pytest
 from simrec.scenario import load_scenario
 from simrec.scenario_run import run_scenario
 
+pytest_plugins = ["pytester"]
+
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 MUST_SHOW = {
@@ -78,6 +80,3 @@ def test_the_plugin_collects_one_item_per_shipped_assertion(pytester, monkeypatc
     )
     expected = sum(len(load_scenario(p).assertions) for p in SCENARIOS.glob("*.yaml"))
     result.stdout.fnmatch_lines([f"{expected} tests collected*"])
-
-
-pytest_plugins = ["pytester"]
