@@ -39,6 +39,8 @@ def print_report(result: ScenarioResult, console: Console | None = None) -> None
         for metric in metrics:
             table.add_row(metric, *(str(summary[p][behaviour][metric]) for p in summary))
         console.print(table)
+    if "cold_start" in scenario.report:
+        console.print(_curve_table(result, "ctr", turns=12))
     for outcome in result.outcomes:
         style = "green" if outcome.passed else "red"
         console.print(outcome.message, style=style, highlight=False)
@@ -48,6 +50,20 @@ def print_report(result: ScenarioResult, console: Console | None = None) -> None
             f"{len(result.outcomes) - failed} of {len(result.outcomes)} assertions passed",
             style="green" if not failed else "red bold",
         )
+
+
+def _curve_table(result: ScenarioResult, column: str, turns: int) -> Table:
+    """Per-turn ``column`` (mean over seeds) of every policy for the first ``turns`` turns."""
+    table = Table(title=f"{column} by turn (mean over seeds)", title_justify="left")
+    table.add_column("policy", style="bold")
+    longest = max((int(c.index.max()) for c in result.curves.values() if len(c)), default=1)
+    shown = range(1, min(turns, longest) + 1)
+    for turn in shown:
+        table.add_column(str(turn), justify="right")
+    for policy, curve in result.curves.items():
+        values = curve[column].reindex(shown)
+        table.add_row(policy, *("" if math.isnan(v) else f"{v:.2f}" for v in values))
+    return table
 
 
 def result_json(result: ScenarioResult) -> dict[str, Any]:

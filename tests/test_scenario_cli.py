@@ -23,6 +23,7 @@ def test_run_prints_tables_writes_json_and_csv_and_exits_zero(tmp_path: Path, ca
     assert "cold_start (mean ± 95% CI half-width over seeds)" in out
     assert "oracle (cheats)" in out and "PASSED: oracle.cold_start.ctr_at_5" in out
     assert "1 of 1 assertions passed" in out
+    assert "ctr by turn (mean over seeds)" in out
     data = json.loads((tmp_path / "out" / "tiny.json").read_text())
     figure = data["results"]["oracle"]["cold_start"]["ctr_at_5"]
     assert len(figure["per_seed"]) == 5 and figure["ci_low"] <= figure["mean"] <= figure["ci_high"]
