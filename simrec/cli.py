@@ -13,6 +13,7 @@ from pathlib import Path
 
 import gymnasium as gym
 
+from simrec import scenario_cli
 from simrec.errors import ConfigError, SimrecError
 from simrec.llm.cli_support import (
     add_llm_arguments,
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     cgen.add_argument("--seed", type=int, default=0)
     cgen.add_argument("--out", type=Path, required=True, help=".csv, .parquet, .jsonl or .yaml")
     cgen.set_defaults(handler=_catalog_generate)
+    scenario_cli.register(commands)
     return parser
 
 

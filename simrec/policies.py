@@ -24,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
+from simrec.baselines import SCORING_POLICIES
 from simrec.errors import ConfigError
 
 
@@ -89,12 +90,17 @@ def as_policy(policy: Any) -> Policy:
 POLICIES: dict[str, Callable[..., Policy]] = {
     "random": RandomPolicy,
     "popularity": PopularityPolicy,
+    **SCORING_POLICIES,
 }
-"""Built-in policies by name (each takes ``(env, seed=None)``)."""
+"""Built-in policies by name (each takes ``(env, seed=None, **params)``; see
+:mod:`simrec.baselines` for the learning ones and the cheating ``oracle``)."""
 
 
-def make_policy(name: str, env: gym.Env, seed: int | None = None) -> Policy:
-    """The built-in policy called ``name`` for ``env``."""
+def make_policy(name: str, env: gym.Env, seed: int | None = None, **params: Any) -> Policy:
+    """The built-in policy called ``name`` for ``env``, with optional ``params``."""
     if name not in POLICIES:
         raise ConfigError(f"unknown policy {name!r}; expected one of: {', '.join(POLICIES)}")
-    return POLICIES[name](env, seed=seed)
+    try:
+        return POLICIES[name](env, seed=seed, **params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"policy {name!r}: bad parameters {params!r}: {exc}") from None

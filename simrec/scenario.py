@@ -1,0 +1,480 @@
+"""Scenario files: which users, which policies, which behaviour checks (YAML, schema-validated).
+
+A scenario names an env (a preset, or a catalog and a persona pool), the brain, the
+seeds and sessions to run, scripted events applied to every persona, the policies to
+compare and the assertions that must hold. Every field is validated; an error names the
+file, the line and the field::
+
+    scenarios/x.yaml:12: field 'policies.mmr.lam': ...
+
+Schema (all fields optional unless marked)::
+
+    name: novelty_trap               # default: the file name
+    description: ...
+    env: golf                        # a preset: name, Gymnasium id or preset file
+    catalog: {generate: {domain: golf, n_items: 200, seed: 0}}   # or a file; overrides env
+    personas: personas/narrow        # dir/file (relative to this file), or
+                                     # {generate: {domain: golf, n: 40, seed: 1}}
+    persona_events: keep             # keep | drop the personas' own intents and drifts
+    brain: utility
+    brain_kwargs: {category_weight: 0.5}
+    cache: cache/run.jsonl           # an LLM brain's response cache (brain_kwargs.cache)
+    dynamics: {category_decay: 0.9}  # SessionDynamics overrides
+    episodes: 30                     # sessions per seed
+    seeds: 10                        # 10 = seeds 0..9, or an explicit list
+    horizon: 20                      # turns per session at most
+    slate_size: 5
+    events:                          # applied to every persona of the pool
+      - intent: {at_turn: 3, says: "Only dog-friendly courses, please.",
+                 constraint: {field: tags, op: has, value: dog-friendly}}
+      - drift: {at_turn: 8, tastes: {category: {desert: 2.0}}}
+    metrics: {first_turns: 5, novelty_turns: 3, steer_window: 5, drift_window: 4, drift_lag: 2}
+    report: [cold_start, novelty]    # behaviours to print (default: all); JSON/CSV have all
+    policies:                        # label: built-in name, dotted path, or a mapping
+      random: random
+      mmr: {policy: mmr, lam: 0.3}
+      mine: {policy: "mypkg.policies:MyPolicy", some_param: 1}
+      ppo: {policy: "stable_baselines3:PPO", load: models/ppo.zip}
+    assertions:                      # hold on the 95% interval over seeds
+      - linucb.cold_start.ctr_at_5 > random.cold_start.ctr_at_5
+      - mmr.novelty.return >= 10
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simrec.catalog import Catalog
+from simrec.constraints import Constraint
+from simrec.env import resolve_catalog
+from simrec.errors import ConfigError, SimrecError, located
+from simrec.persona import Drift, Intent, Persona, load_personas
+from simrec.persona import _tastes as parse_tastes
+from simrec.session import SessionDynamics
+from simrec.validation import Fields
+from simrec.yamlio import YamlDoc, load_yaml, parse_yaml
+
+BEHAVIOURS = ("cold_start", "novelty", "steerability", "drift")
+TOP_LEVEL = frozenset(
+    {
+        "name", "description", "env", "catalog", "personas", "persona_events", "brain",
+        "brain_kwargs", "cache", "dynamics", "episodes", "seeds", "horizon", "slate_size",
+        "events", "metrics", "policies", "assertions", "report",
+    }
+)  # fmt: skip
+METRIC_SETTINGS = {
+    "first_turns": 5,
+    "novelty_turns": 3,
+    "steer_window": 5,
+    "drift_window": 4,
+    "drift_lag": 2,
+}
+OPS = (">=", "<=", ">", "<")
+_REF = r"[A-Za-z_][\w-]*\.[a-z_]+\.[a-z_0-9]+"
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_ASSERTION = re.compile(rf"^\s*({_REF})\s*(>=|<=|>|<)\s*({_REF}|{_NUMBER})\s*$")
+_LABEL = re.compile(r"^[A-Za-z_][\w-]*$")
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """One policy of a scenario: its label, what to build and how."""
+
+    label: str
+    policy: str
+    params: dict[str, Any]
+    load: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricRef:
+    """``policy.behaviour.metric``: one figure of a scenario's results."""
+
+    policy: str
+    behaviour: str
+    metric: str
+
+    def __str__(self) -> str:
+        return f"{self.policy}.{self.behaviour}.{self.metric}"
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """A check on the results: ``left op right`` where right is a figure or a number.
+
+    Comparisons hold on the interval: ``a > b`` needs the lower bound of ``a`` above the
+    upper bound of ``b``; ``a >= 0.3`` needs the lower bound of ``a`` at least 0.3.
+    """
+
+    text: str
+    left: MetricRef
+    op: str
+    right: MetricRef | float
+    line: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario, ready to run (see :func:`simrec.scenario_run.run_scenario`)."""
+
+    name: str
+    description: str
+    source: str
+    catalog: Catalog
+    personas: list[Persona]
+    env_kwargs: dict[str, Any]
+    episodes: int
+    seeds: list[int]
+    events: tuple[Intent | Drift, ...]
+    settings: dict[str, int]
+    policies: dict[str, PolicySpec]
+    assertions: list[Assertion] = field(default_factory=list)
+    report: tuple[str, ...] = BEHAVIOURS
+
+    @property
+    def drift_turn(self) -> int | None:
+        """The turn of the scenario's first drift event (drift metrics need one)."""
+        drifts = [e.at_turn for e in self.events if isinstance(e, Drift)]
+        return min(drifts) if drifts else None
+
+    def metric_names(self) -> dict[str, tuple[str, ...]]:
+        """The metrics each behaviour reports under this scenario's settings."""
+        t, n = self.settings["first_turns"], self.settings["novelty_turns"]
+        names = {
+            "cold_start": (
+                f"ctr_at_{t}", f"purchase_rate_at_{t}", "turns_to_click", "turns_to_purchase",
+                "return", "normalized_return",
+            ),
+            "novelty": (
+                "ild", "coverage", "novelty", "repetition", "concentration", f"ctr_at_{n}",
+                "ctr_decay", "satisfaction_slope", "final_satisfaction", "churn",
+                "session_length", "return",
+            ),
+            "steerability": (
+                "compliance", "turns_to_comply", "followed", "satisfaction_followed",
+                "satisfaction_ignored", "churn_followed", "churn_ignored", "requests",
+            ),
+            "drift": ("ctr_before", "ctr_dip", "ctr_after", "recovery"),
+        }  # fmt: skip
+        if self.drift_turn is None:
+            del names["drift"]
+        return names
+
+    @property
+    def oracle_label(self) -> str | None:
+        """The label of the scenario's (first) oracle policy, used to normalise returns."""
+        return next((s.label for s in self.policies.values() if s.policy == "oracle"), None)
+
+    def session_seed(self, seed: int) -> int:
+        """First session seed of ``seed``: seeds own disjoint blocks of ``episodes`` sessions."""
+        return seed * self.episodes
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Raises:
+        ConfigError: naming the file, the line and the field of the first problem.
+    """
+    doc = load_yaml(path, ConfigError)
+    return scenario_from_doc(doc, Path(path).resolve().parent, Path(path).stem)
+
+
+def parse_scenario(text: str, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+    """Validate scenario YAML text (relative paths resolve against ``base_dir``)."""
+    doc = parse_yaml(text, source, ConfigError)
+    return scenario_from_doc(doc, base_dir or Path.cwd(), Path(source).stem)
+
+
+def scenario_from_doc(doc: YamlDoc, base_dir: Path, default_name: str) -> Scenario:
+    """Validate a parsed scenario document (see the module docstring for the schema)."""
+    f = Fields.from_doc(doc, ConfigError)
+    f.reject_unknown(TOP_LEVEL)
+    env_kwargs = _env_kwargs(f, base_dir)
+    catalog = _located(f, "catalog", lambda: resolve_catalog(env_kwargs.pop("catalog")))
+    personas = _personas(f, env_kwargs.pop("personas"), base_dir)
+    events = tuple(_event(f.element("events", i, v), catalog) for i, v in f.items_of("events", []))
+    if f.choice("persona_events", ("keep", "drop"), "keep") == "drop":
+        personas = [dataclasses.replace(p, intents=(), drifts=()) for p in personas]
+    personas = _with_events(personas, events)
+    for persona in personas:
+        _located(f, "personas", lambda p=persona: p.check_against(catalog))
+    settings = _settings(f)
+    scenario = Scenario(
+        name=f.string("name", default_name),
+        description=f.string("description", ""),
+        source=str(doc.source),
+        catalog=catalog,
+        personas=personas,
+        env_kwargs=env_kwargs,
+        episodes=f.integer("episodes", 20, low=1, high=100_000),
+        seeds=_seeds(f),
+        events=events,
+        settings=settings,
+        policies=_policies(f, base_dir),
+        report=_report(f),
+    )
+    _check_env(f, scenario)
+    assertions = [_assertion(f, i, v, scenario) for i, v in f.items_of("assertions", [])]
+    return dataclasses.replace(scenario, assertions=assertions)
+
+
+def _check_env(f: Fields, scenario: Scenario) -> None:
+    """Build the env and every built-in policy once, so bad settings fail at load time
+    with a line number rather than mid-run (dotted-path policies are imported only)."""
+    from simrec.adapters import import_object
+    from simrec.brains import make_brain
+    from simrec.env import RecSessionEnv
+    from simrec.policies import make_policy
+
+    kwargs = dict(scenario.env_kwargs)
+    key = "brain_kwargs" if "brain_kwargs" in f else ("brain" if "brain" in f else "env")
+    brain = _located(
+        f, key, lambda: make_brain(kwargs.pop("brain", "utility"), **kwargs.pop("brain_kwargs", {}))
+    )
+    try:
+        env = RecSessionEnv(scenario.catalog, scenario.personas, brain=brain, **kwargs)
+    except SimrecError as exc:
+        field = str(exc).split(":", 1)[0]
+        f.fail(field if field in ("slate_size", "history_window") else "env", str(exc))
+    policies = f.child("policies")
+    for label, spec in scenario.policies.items():
+        if ":" in spec.policy:
+            _located(policies, label, lambda s=spec: import_object(s.policy))
+        else:
+            _located(policies, label, lambda s=spec: make_policy(s.policy, env, 0, **s.params))
+
+
+# -- sections ---------------------------------------------------------------------------
+def _located(f: Fields, key: str, build: Any) -> Any:
+    """Run ``build``; a simrec error becomes a ConfigError at ``key``'s line."""
+    try:
+        return build()
+    except ConfigError as exc:
+        if f.source and str(exc).startswith(f.source):
+            raise
+        f.fail(key, str(exc))
+    except SimrecError as exc:
+        f.fail(key, str(exc))
+
+
+def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if "env" in f:
+        from simrec.presets import find_preset
+
+        name = f.string("env")
+        preset = _located(f, "env", lambda: find_preset(_maybe_relative(name, base_dir)))
+        kwargs.update(preset.kwargs)
+    for key in ("catalog", "personas"):
+        if key in f:
+            value = f.raw(key)
+            kwargs[key] = str(_path(base_dir, value)) if isinstance(value, str) else value
+        elif key not in kwargs:
+            f.fail(key, "required field is missing (give it, or an env preset with 'env:')")
+    if "horizon" in f:
+        kwargs["max_turns"] = f.integer("horizon", low=1, high=10_000)
+    if "slate_size" in f:
+        kwargs["slate_size"] = f.integer("slate_size", low=1)
+    if "brain" in f:
+        kwargs["brain"] = f.string("brain")
+    if "brain_kwargs" in f:
+        brain_kwargs = f.child("brain_kwargs")
+        numeric = kwargs.get("brain", "utility") == "utility"  # UtilityParams are all numbers
+        kwargs["brain_kwargs"] = {
+            k: brain_kwargs.number(k) if numeric else brain_kwargs.raw(k) for k in brain_kwargs
+        }
+    if "cache" in f:
+        kwargs.setdefault("brain_kwargs", {})
+        kwargs["brain_kwargs"] = {
+            **kwargs["brain_kwargs"],
+            "cache": str(_path(base_dir, f.string("cache"))),
+        }
+    if "dynamics" in f:
+        dyn = f.child("dynamics")
+        known = {x.name for x in dataclasses.fields(SessionDynamics)}
+        dyn.reject_unknown(known)
+        kwargs["dynamics"] = SessionDynamics(**{k: dyn.number(k, low=0.0) for k in dyn})
+    return kwargs
+
+
+def _maybe_relative(name: str, base_dir: Path) -> str:
+    if name.endswith((".yaml", ".yml")) and not Path(name).is_absolute():
+        return str(base_dir / name)
+    return name
+
+
+def _path(base_dir: Path, value: str) -> Path:
+    p = Path(value)
+    return p if p.is_absolute() else base_dir / p
+
+
+def _personas(f: Fields, value: Any, base_dir: Path) -> list[Persona]:
+    if isinstance(value, Mapping) and "generate" in value:
+        from simrec.persona_gen import generate_personas
+
+        gen = f.child("personas").child("generate")
+        gen.reject_unknown({"domain", "n", "seed"})
+        domain, n, seed = gen.string("domain"), gen.integer("n", low=1), gen.integer("seed", 0)
+        return _located(f, "personas", lambda: generate_personas(domain, n, seed))
+    if not isinstance(value, str):
+        f.fail("personas", f"expected a file or directory path or {{generate: ...}}, got {value!r}")
+    return _located(f, "personas", lambda: load_personas(value))
+
+
+def _event(f: Fields, catalog: Catalog) -> Intent | Drift:
+    if set(f) not in ({"intent"}, {"drift"}):
+        f.fail_here("expected {intent: {...}} or {drift: {...}}")
+    if "intent" in f:
+        e = f.child("intent")
+        e.reject_unknown({"at_turn", "says", "constraint", "until_turn"})
+        at_turn = e.integer("at_turn", low=0)
+        constraint = Constraint.from_fields(_as_config(e.child("constraint")))
+        try:
+            constraint.check_against(catalog)
+        except SimrecError as exc:
+            e.fail("constraint", str(exc))
+        return Intent(
+            at_turn=at_turn,
+            says=e.string("says"),
+            constraint=constraint,
+            until_turn=e.integer("until_turn", None, low=at_turn + 1),
+        )
+    e = f.child("drift")
+    e.reject_unknown({"at_turn", "tastes", "says"})
+    tastes = parse_tastes(_as_config(e.child("tastes")))
+    for fld, values in tastes.items():
+        for value in values:
+            if f"{fld}={value}" not in catalog.token_index:
+                e.child("tastes").child(fld).fail(value, f"{value!r} is not a {fld} in the catalog")
+    return Drift(at_turn=e.integer("at_turn", low=0), tastes=tastes, says=e.string("says", None))
+
+
+def _as_config(f: Fields) -> Fields:
+    """The same fields, raising ConfigError (persona parsers default to PersonaError)."""
+    return Fields(f.data, ConfigError, f.source, f.doc, f.path)
+
+
+def _with_events(personas: list[Persona], events: tuple[Intent | Drift, ...]) -> list[Persona]:
+    """Every persona with the scenario's intents and drifts added (the env is unchanged)."""
+    intents = tuple(e for e in events if isinstance(e, Intent))
+    drifts = tuple(e for e in events if isinstance(e, Drift))
+    if not events:
+        return personas
+    return [
+        dataclasses.replace(p, intents=p.intents + intents, drifts=p.drifts + drifts)
+        for p in personas
+    ]
+
+
+def _settings(f: Fields) -> dict[str, int]:
+    m = f.child("metrics", {})
+    m.reject_unknown(set(METRIC_SETTINGS))
+    return {k: m.integer(k, default, low=1) for k, default in METRIC_SETTINGS.items()}
+
+
+def _report(f: Fields) -> tuple[str, ...]:
+    chosen = f.string_list("report", list(BEHAVIOURS))
+    for i, name in enumerate(chosen):
+        if name not in BEHAVIOURS:
+            f.element("report", i, {}).fail_here(
+                f"unknown behaviour {name!r}; expected one of: {', '.join(BEHAVIOURS)}"
+            )
+    return tuple(chosen)
+
+
+def _seeds(f: Fields) -> list[int]:
+    raw = f.raw("seeds", 5)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if raw < 2:
+            f.fail("seeds", f"expected at least 2 seeds (intervals need them), got {raw}")
+        return list(range(raw))
+    if not isinstance(raw, list):
+        f.fail("seeds", f"expected a count or a list of integers, got {raw!r}")
+    for i, seed in enumerate(raw):
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            f.element("seeds", i, {}).fail_here(f"expected a non-negative integer, got {seed!r}")
+    if len(set(raw)) != len(raw) or len(raw) < 2:
+        f.fail("seeds", f"expected at least 2 distinct seeds, got {raw!r}")
+    return list(raw)
+
+
+def _policies(f: Fields, base_dir: Path) -> dict[str, PolicySpec]:
+    p = f.child("policies")
+    out = {}
+    for label in p:
+        if not _LABEL.match(str(label)):
+            p.fail(str(label), "expected a label of letters, digits, '_' or '-'")
+        value = p.raw(label)
+        if isinstance(value, str):
+            out[label] = PolicySpec(label, value, {})
+            continue
+        spec = p.child(label)
+        name = spec.string("policy")
+        load = spec.string("load", None)
+        params = {k: spec.raw(k) for k in spec if k not in ("policy", "load")}
+        out[label] = PolicySpec(label, name, params, str(_path(base_dir, load)) if load else None)
+    if not out:
+        f.fail("policies", "expected at least one policy")
+    from simrec.policies import POLICIES
+
+    for label, spec in out.items():
+        if ":" not in spec.policy and spec.policy not in POLICIES:
+            p.fail(
+                label,
+                f"unknown policy {spec.policy!r}; expected one of: {', '.join(POLICIES)} "
+                "or a dotted path 'package.module:Name'",
+            )
+    return out
+
+
+def _assertion(f: Fields, index: int, value: Any, scenario: Scenario) -> Assertion:
+    name = None
+    if isinstance(value, Mapping):
+        a = f.element("assertions", index, value)
+        a.reject_unknown({"check", "name"})
+        name, value = a.string("name", None), a.string("check")
+    line = f.doc.line(("assertions", index)) if f.doc else None
+
+    def fail(message: str) -> None:
+        raise ConfigError(located(f.source, f"field 'assertions[{index}]': {message}", line))
+
+    if not isinstance(value, str):
+        fail(f"expected a check such as 'a.novelty.return > b.novelty.return', got {value!r}")
+    match = _ASSERTION.match(value)
+    if not match:
+        fail(
+            f"cannot read {value!r}; expected '<policy>.<behaviour>.<metric> <op> "
+            f"<policy>.<behaviour>.<metric> or number>' with op one of {', '.join(OPS)}"
+        )
+    left = _ref(match.group(1), scenario, fail)
+    right_text = match.group(3)
+    right: MetricRef | float = (
+        float(right_text) if re.fullmatch(_NUMBER, right_text) else _ref(right_text, scenario, fail)
+    )
+    return Assertion(value.strip(), left, match.group(2), right, line, name)
+
+
+def _ref(text: str, scenario: Scenario, fail: Any) -> MetricRef:
+    policy, behaviour, metric = text.split(".")
+    if policy not in scenario.policies:
+        fail(
+            f"unknown policy {policy!r}; the scenario's policies are: {', '.join(scenario.policies)}"
+        )
+    names = scenario.metric_names()
+    if behaviour not in names:
+        extra = " (drift metrics need a drift event)" if behaviour == "drift" else ""
+        fail(f"unknown behaviour {behaviour!r}; expected one of: {', '.join(names)}{extra}")
+    if metric not in names[behaviour]:
+        fail(
+            f"unknown {behaviour} metric {metric!r}; expected one of: {', '.join(names[behaviour])}"
+        )
+    if metric == "normalized_return" and scenario.oracle_label is None:
+        fail("normalized_return needs an oracle policy in the scenario (policy: oracle)")
+    return MetricRef(policy, behaviour, metric)

@@ -1,0 +1,218 @@
+"""Running a scenario: every policy over every seed, metrics with intervals, assertions.
+
+Seed ``s`` runs ``episodes`` sessions with session seeds ``s * episodes + i``, so every
+policy meets the same users in the same order (paired comparisons) and seeds never
+overlap. Each (policy, seed) batch is scored with :mod:`simrec.metrics`; each figure is
+then summarised over seeds by its mean and 95% interval (:mod:`simrec.stats`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from simrec.adapters import load_policy
+from simrec.env import RecSessionEnv
+from simrec.metrics import (
+    cold_start_metrics,
+    drift_metrics,
+    novelty_metrics,
+    steerability_metrics,
+    turn_curves,
+)
+from simrec.runner import run_sessions
+from simrec.scenario import Assertion, MetricRef, Scenario
+from simrec.stats import Interval, interval
+
+PerSeed = dict[str, dict[str, list[float]]]
+"""behaviour -> metric -> one value per seed."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Whether one assertion held, and by how much (positive margin = held)."""
+
+    assertion: Assertion
+    passed: bool
+    margin: float
+    message: str
+
+
+@dataclass
+class ScenarioResult:
+    """Everything a scenario run measured."""
+
+    scenario: Scenario
+    per_seed: dict[str, PerSeed]
+    curves: dict[str, pd.DataFrame]
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def figure(self, ref: MetricRef) -> Interval:
+        """Mean and 95% interval of ``policy.behaviour.metric``."""
+        return interval(self.per_seed[ref.policy][ref.behaviour][ref.metric])
+
+    def summary(self) -> dict[str, dict[str, dict[str, Interval]]]:
+        """policy -> behaviour -> metric -> interval."""
+        return {
+            policy: {
+                b: {m: interval(v) for m, v in metrics.items()} for b, metrics in seeds.items()
+            }
+            for policy, seeds in self.per_seed.items()
+        }
+
+    @property
+    def passed(self) -> bool:
+        """True when every assertion held."""
+        return all(o.passed for o in self.outcomes)
+
+    @property
+    def failures(self) -> list[Outcome]:
+        """The assertions that did not hold."""
+        return [o for o in self.outcomes if not o.passed]
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def run_scenario(scenario: Scenario, progress: Progress | None = None) -> ScenarioResult:
+    """Run every policy of ``scenario`` on every seed, then check the assertions.
+
+    Args:
+        scenario: a loaded scenario.
+        progress: called with ``(policy label, seed index, number of seeds)`` before
+            each batch (progress bars, logs).
+    """
+    env = RecSessionEnv(scenario.catalog, scenario.personas, **scenario.env_kwargs)
+    horizon = env.max_turns
+    per_seed: dict[str, PerSeed] = {}
+    curves: dict[str, pd.DataFrame] = {}
+    for label, spec in scenario.policies.items():
+        values: PerSeed = {}
+        seed_curves = []
+        for k, seed in enumerate(scenario.seeds):
+            if progress is not None:
+                progress(label, k, len(scenario.seeds))
+            policy = load_policy(spec.policy, env, seed=seed, params=spec.params, load=spec.load)
+            log = run_sessions(env, policy, scenario.episodes, seed=scenario.session_seed(seed))
+            interactions, turns = log.frames()
+            for behaviour, metrics in _score(scenario, interactions, turns, horizon).items():
+                for name, value in metrics.items():
+                    values.setdefault(behaviour, {}).setdefault(name, []).append(value)
+            seed_curves.append(turn_curves(interactions, turns))
+        per_seed[label] = values
+        curves[label] = pd.concat(seed_curves).groupby(level=0).mean()
+    _normalise_returns(scenario, per_seed)
+    result = ScenarioResult(scenario, per_seed, curves)
+    result.outcomes = [check(a, result) for a in scenario.assertions]
+    return result
+
+
+def _score(
+    scenario: Scenario, interactions: pd.DataFrame, turns: pd.DataFrame, horizon: int
+) -> dict[str, dict[str, float]]:
+    s = scenario.settings
+    out = {
+        "cold_start": cold_start_metrics(interactions, turns, s["first_turns"], horizon),
+        "novelty": novelty_metrics(interactions, turns, scenario.catalog, s["novelty_turns"]),
+        "steerability": steerability_metrics(interactions, turns, s["steer_window"]),
+    }
+    if scenario.drift_turn is not None:
+        out["drift"] = drift_metrics(
+            interactions, turns, scenario.drift_turn, s["drift_window"], s["drift_lag"]
+        )
+    return out
+
+
+def _normalise_returns(scenario: Scenario, per_seed: dict[str, PerSeed]) -> None:
+    """Add ``cold_start.normalized_return``: return / the oracle's return on the same seed."""
+    oracle = scenario.oracle_label
+    reference = per_seed[oracle]["cold_start"]["return"] if oracle else None
+    for values in per_seed.values():
+        own = values["cold_start"]["return"]
+        values["cold_start"]["normalized_return"] = [
+            r / o if reference is not None and o > 0 else math.nan
+            for r, o in zip(own, reference or [math.nan] * len(own), strict=True)
+        ]
+
+
+# -- assertions ---------------------------------------------------------------------------
+def check(assertion: Assertion, result: ScenarioResult) -> Outcome:
+    """Evaluate ``assertion`` on the intervals of ``result``.
+
+    ``a > b`` / ``a >= b`` hold when the lower bound of ``a`` is above (at least) the
+    upper bound of ``b``; ``a < b`` / ``a <= b`` when the upper bound of ``a`` is below
+    (at most) the lower bound of ``b``. A number is an interval of width zero. The
+    margin is the gap between those bounds: positive when the check holds, and its
+    absolute value is "by how much" when it fails.
+    """
+    left = result.figure(assertion.left)
+    right = (
+        result.figure(assertion.right)
+        if isinstance(assertion.right, MetricRef)
+        else Interval(assertion.right, assertion.right, assertion.right, 0)
+    )
+    if assertion.op in (">", ">="):
+        margin, mine, theirs = left.low - right.high, "lower", "upper"
+    else:
+        margin, mine, theirs = right.low - left.high, "upper", "lower"
+    if math.isnan(margin) or math.isnan(left.mean) or math.isnan(right.mean):
+        passed, margin = False, math.nan
+    else:
+        passed = margin > 0 or (assertion.op in (">=", "<=") and margin == 0)
+    return Outcome(
+        assertion, passed, margin, _message(assertion, left, right, passed, margin, mine, theirs)
+    )
+
+
+def _describe(ref: MetricRef | float, figure: Interval) -> str:
+    if not isinstance(ref, MetricRef):
+        return f"{ref:g}"
+    if figure.n == 0:
+        return f"{ref} = n/a (nothing to measure)"
+    return (
+        f"{ref} = {figure.mean:.4g} [95% CI {figure.low:.4g}, {figure.high:.4g}; {figure.n} seeds]"
+    )
+
+
+def _message(
+    assertion: Assertion,
+    left: Interval,
+    right: Interval,
+    passed: bool,
+    margin: float,
+    mine: str,
+    theirs: str,
+) -> str:
+    head = f"{'PASSED' if passed else 'FAILED'}: {assertion.text}"
+    detail = f"{_describe(assertion.left, left)} vs {_describe(assertion.right, right)}"
+    if math.isnan(margin):
+        return f"{head}\n  {detail}\n  cannot decide: a figure has no value"
+    relation = {">": "above", ">=": "at least", "<": "below", "<=": "at most"}[assertion.op]
+    bound = f"the {mine} bound {_bound(left, mine):.4g} must be {relation} "
+    bound += (
+        f"the {theirs} bound {_bound(right, theirs):.4g}"
+        if isinstance(assertion.right, MetricRef)
+        else f"{assertion.right:g}"
+    )
+    verdict = f"holds by {margin:.4g}" if passed else f"short by {-margin:.4g}"
+    return f"{head}\n  {detail}\n  {bound}: {verdict}"
+
+
+def _bound(figure: Interval, which: str) -> float:
+    return figure.low if which == "lower" else figure.high
+
+
+def result_rows(result: ScenarioResult) -> list[dict[str, Any]]:
+    """One row per (policy, behaviour, metric): mean, interval, seeds (the CSV layout)."""
+    rows = []
+    for policy, behaviours in result.summary().items():
+        for behaviour, metrics in behaviours.items():
+            for metric, figure in metrics.items():
+                rows.append(
+                    {"policy": policy, "behaviour": behaviour, "metric": metric, **figure.to_dict()}
+                )
+    return rows

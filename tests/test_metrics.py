@@ -1,0 +1,192 @@
+"""Behaviour metrics computed from hand-written event logs with known answers."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simrec.events import INTERACTION_DTYPES, TURN_DTYPES
+from simrec.metrics import (
+    cold_start_metrics,
+    drift_metrics,
+    intra_list_diversity,
+    novelty_metrics,
+    slates_frame,
+    steerability_metrics,
+    steering_events,
+    turn_curves,
+)
+from simrec.stats import interval, t_quantile_975
+from tests.conftest import small_catalog
+
+STEER = {"field": "category", "op": "==", "value": "alpha"}
+
+
+def log(sessions: dict[int, list[dict[str, Any]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Event tables from ``{session_id: [turn, ...]}``; a turn is a dict with ``items``
+    (indices, -1 = empty), optional ``click`` / ``buy`` (slot), ``dismiss`` (slots),
+    ``ok`` (per-slot constraint flags), ``steer`` (constraint), ``left``, ``sat``."""
+    rows: dict[str, list] = {c: [] for c in INTERACTION_DTYPES}
+    turns: dict[str, list] = {c: [] for c in TURN_DTYPES}
+    for sid, steps in sessions.items():
+        for t, step in enumerate(steps, start=1):
+            reward = 0.0
+            for pos, item in enumerate(step["items"]):
+                clicked = step.get("click") == pos
+                bought = step.get("buy") == pos
+                dismissed = pos in step.get("dismiss", ())
+                slot = float(clicked) + 2.0 * bought - 0.25 * dismissed
+                reward += slot
+                ok = step.get("ok")
+                for column, value in (
+                    ("session_id", sid), ("persona_id", "p"), ("turn", t), ("position", pos),
+                    ("item_id", None if item < 0 else f"it-{item:03d}"), ("item_index", item),
+                    ("clicked", clicked), ("purchased", bought), ("dismissed", dismissed),
+                    ("reward", slot), ("satisfies_constraint", None if ok is None else ok[pos]),
+                ):  # fmt: skip
+                    rows[column].append(value)
+            steer = step.get("steer")
+            for column, value in (
+                ("session_id", sid), ("persona_id", "p"), ("turn", t), ("reply", ""),
+                ("left", step.get("left", False)), ("satisfaction", step.get("sat", 0.5)),
+                ("reward", reward), ("duplicates", 0),
+                ("constraint", json.dumps(steer) if steer else None), ("brain", "test"),
+                ("latency_ms", 0.0), ("input_tokens", 0), ("output_tokens", 0),
+                ("cache_read_tokens", 0), ("cache_write_tokens", 0), ("invalid_response", False),
+            ):  # fmt: skip
+                turns[column].append(value)
+    frame = lambda cols, dtypes: pd.DataFrame(  # noqa: E731
+        {c: pd.array(cols[c], dtype=d) for c, d in dtypes.items()}
+    )
+    return frame(rows, INTERACTION_DTYPES), frame(turns, TURN_DTYPES)
+
+
+def test_slates_and_turn_curves_count_clicks_per_slate_and_dismissals_per_item():
+    interactions, turns = log(
+        {
+            1: [{"items": [0, 1], "click": 0, "buy": 0}, {"items": [2, 3], "dismiss": [0, 1]}],
+            2: [{"items": [4, -1]}, {"items": [5, 6], "click": 1, "left": True, "sat": 0.1}],
+        }
+    )
+    slates = slates_frame(interactions)
+    assert slates["shown"].tolist() == [2, 2, 1, 2]
+    assert slates["clicked"].tolist() == [True, False, False, True]
+    curves = turn_curves(interactions, turns)
+    assert curves.loc[1, "ctr"] == 0.5 and curves.loc[1, "purchase_rate"] == 0.5
+    assert curves.loc[2, "dismissal_rate"] == pytest.approx(2 / 4)
+    assert curves.loc[2, "left"] == 0.5
+    assert curves.loc[2, "satisfaction"] == pytest.approx(0.3)
+
+
+def test_cold_start_censors_sessions_without_a_click_at_horizon_plus_one():
+    interactions, turns = log(
+        {
+            1: [{"items": [0, 1]}, {"items": [2, 3], "click": 1, "buy": 1}],
+            2: [{"items": [4, 5]}, {"items": [6, 7], "left": True}],
+        }
+    )
+    m = cold_start_metrics(interactions, turns, first_turns=1, horizon=10)
+    assert m["ctr_at_1"] == 0.0
+    assert m["turns_to_click"] == (2 + 11) / 2
+    assert m["turns_to_purchase"] == (2 + 11) / 2
+    assert m["return"] == pytest.approx(3.0 / 2)
+
+
+def test_novelty_metrics_see_repetition_concentration_coverage_and_churn():
+    catalog = small_catalog()  # categories cycle alpha, beta, gamma by index
+    same = [0, 3, 6]  # all alpha
+    interactions, turns = log(
+        {
+            1: [{"items": same, "click": 0}, {"items": same}, {"items": same, "left": True}],
+            2: [{"items": [0, 1, 2], "click": 0}, {"items": [4, 5, 9]}, {"items": [7, 8, 10]}],
+        }
+    )
+    m = novelty_metrics(interactions, turns, catalog, first_turns=1)
+    assert m["repetition"] == pytest.approx(6 / 18)  # session 1 shows its slate twice more
+    # session 2 shows alpha x2, beta x4, gamma x3 of 9 items
+    assert m["concentration"] == pytest.approx((1.0 + (4 + 16 + 9) / 81) / 2)
+    assert m["coverage"] == pytest.approx(len({0, 3, 6, 1, 2, 4, 5, 9, 7, 8, 10}) / 60)
+    assert m["churn"] == 0.5 and m["session_length"] == 3
+    assert m["ctr_at_1"] == 1.0 and m["ctr_decay"] < 0
+    shown = [0, 3, 6] * 3 + [0, 1, 2, 4, 5, 9, 7, 8, 10]
+    assert m["novelty"] == pytest.approx(catalog.self_information[shown].mean())
+
+
+def test_intra_list_diversity_is_lower_for_a_one_category_slate():
+    catalog = small_catalog()
+    one, _ = log({1: [{"items": [0, 3, 6, 9]}]})
+    mixed, _ = log({1: [{"items": [0, 1, 2, 5]}]})
+    assert intra_list_diversity(one, catalog.features) < intra_list_diversity(
+        mixed, catalog.features
+    )
+    pair, _ = log({1: [{"items": [0, 1]}]})
+    f = catalog.features.astype(float)
+    cos = f[0] @ f[1] / np.linalg.norm(f[0]) / np.linalg.norm(f[1])
+    assert intra_list_diversity(pair, catalog.features) == pytest.approx(1 - cos)
+
+
+def test_steering_events_score_compliance_time_to_comply_and_the_users_reaction():
+    before = {"items": [0, 1]}
+    sessions = {
+        # followed from the second constrained slate: 0/2, 2/2, 2/2 -> 4/6
+        1: [before]
+        + [{"items": [1, 2], "steer": STEER, "ok": [False, False], "sat": 0.5}]
+        + [{"items": [0, 3], "steer": STEER, "ok": [True, True], "sat": 0.8}] * 2,
+        # ignored, user leaves at the second constrained slate
+        2: [before]
+        + [{"items": [1, 2], "steer": STEER, "ok": [False, False], "sat": 0.4}]
+        + [{"items": [4, 5], "steer": STEER, "ok": [False, True], "sat": 0.2, "left": True}],
+        3: [before, before],  # never steered
+    }
+    interactions, turns = log(sessions)
+    events = steering_events(interactions, turns, window=5)
+    assert events["session_id"].tolist() == [1, 2]
+    assert events["onset"].tolist() == [2, 2]
+    assert events["compliance"].tolist() == pytest.approx([4 / 6, 1 / 4])
+    assert events["turns_to_comply"].tolist() == [2.0, 2.0]  # 1 of 2 is the threshold
+    assert events["followed"].tolist() == [True, False]
+    assert events["constraint"].tolist() == [STEER, STEER]
+    m = steerability_metrics(interactions, turns, window=5)
+    assert m["satisfaction_followed"] == 0.8 and m["satisfaction_ignored"] == 0.2
+    assert m["churn_followed"] == 0.0 and m["churn_ignored"] == 1.0
+    assert m["requests"] == 2 and m["followed"] == 0.5
+
+
+def test_steering_window_limits_what_is_scored():
+    sessions = {
+        1: [{"items": [0, 1]}]
+        + [{"items": [1, 2], "steer": STEER, "ok": [False, False]}] * 2
+        + [{"items": [0, 3], "steer": STEER, "ok": [True, True]}] * 3
+    }
+    interactions, turns = log(sessions)
+    short = steerability_metrics(interactions, turns, window=2)
+    assert short["compliance"] == 0.0 and short["turns_to_comply"] == 3.0  # censored
+    assert steerability_metrics(interactions, turns, window=5)["compliance"] == 0.6
+
+
+def test_no_steering_gives_nan_not_zero():
+    interactions, turns = log({1: [{"items": [0, 1], "click": 0}]})
+    m = steerability_metrics(interactions, turns)
+    assert math.isnan(m["compliance"]) and m["requests"] == 0
+
+
+def test_drift_metrics_compare_ctr_before_and_after_the_shift():
+    clicked, missed = {"items": [0, 1], "click": 0}, {"items": [0, 1]}
+    interactions, turns = log({1: [clicked] * 4 + [missed] * 2 + [clicked, missed] * 2})
+    m = drift_metrics(interactions, turns, at_turn=4, window=4, lag=2)
+    assert m == {"ctr_before": 1.0, "ctr_dip": 0.0, "ctr_after": 0.5, "recovery": -0.5}
+
+
+def test_interval_is_student_t_and_ignores_nan():
+    iv = interval([1.0, 2.0, 3.0, math.nan])
+    assert iv.n == 3 and iv.mean == 2.0
+    assert iv.high - iv.mean == pytest.approx(4.303 * 1.0 / math.sqrt(3))
+    assert interval([5.0]).low == -math.inf
+    assert math.isnan(interval([]).mean)
+    assert t_quantile_975(1000) == pytest.approx(1.962, abs=1e-3)
+    assert t_quantile_975(31) == pytest.approx(2.040, abs=2e-3)

@@ -1,0 +1,195 @@
+"""Scenario files: schema errors name file, line and field; events reach every persona;
+assertions are judged on intervals and say by how much they fail."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from simrec.errors import ConfigError
+from simrec.persona import Drift, Intent
+from simrec.scenario import Assertion, MetricRef, load_scenario
+from simrec.scenario_run import ScenarioResult, check, run_scenario
+
+TINY = """\
+name: tiny
+env: golf
+personas: {generate: {domain: golf, n: 4, seed: 0}}
+persona_events: drop
+episodes: 8
+seeds: 5
+horizon: 4
+policies:
+  random: random
+  oracle: oracle
+assertions:
+  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    return str(info.value).replace(str(path), "s.yaml")
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "expected"),
+    [
+        ("episodes: 8", "episodes: 8\nepisodez: 4",
+         "s.yaml:6: field 'episodez': unknown field; expected one of:"),
+        ("seeds: 5", "seeds: 1", "s.yaml:6: field 'seeds': expected at least 2 seeds"),
+        ("seeds: 5", "seeds: [1, 1]", "s.yaml:6: field 'seeds': expected at least 2 distinct seeds"),
+        ("episodes: 8", "episodes: three", "s.yaml:5: field 'episodes': expected an integer >= 1"),
+        ("random: random", "random: randomm", "s.yaml:9: field 'policies.random': unknown policy 'randomm'"),
+        ("env: golf", "env: golff", "s.yaml:2: field 'env': unknown preset 'golff'"),
+        ("horizon: 4", "horizon: 4\ndynamics: {category_decayy: 0.5}",
+         "s.yaml:8: field 'dynamics.category_decayy': unknown field"),
+        ("  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5", "  - oracle is better",
+         "s.yaml:12: field 'assertions[0]': cannot read 'oracle is better'"),
+        ("  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+         "  - oracle.cold_start.ctr_at_9 > 0.5",
+         "s.yaml:12: field 'assertions[0]': unknown cold_start metric 'ctr_at_9'"),
+        ("  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+         "  - linucb.cold_start.ctr_at_5 > 0.5",
+         "s.yaml:12: field 'assertions[0]': unknown policy 'linucb'"),
+        ("  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+         "  - oracle.drift.recovery > 0",
+         "unknown behaviour 'drift'; expected one of: cold_start, novelty, steerability "
+         "(drift metrics need a drift event)"),
+        ("oracle: oracle", "greedy: greedy",
+         "field 'assertions[0]': unknown policy 'oracle'"),
+        ("persona_events: drop",
+         "persona_events: drop\nevents:\n  - intent: {at_turn: 2, says: hi, constraint: {field: colour, op: '==', value: red}}",
+         "s.yaml:6: field 'events[0].intent.constraint': catalog has no field 'colour'"),
+        ("persona_events: drop",
+         "persona_events: drop\nevents:\n  - drift: {at_turn: 2, tastes: {category: {moon: 1.0}}}",
+         "field 'events[0].drift.tastes.category.moon': 'moon' is not a category in the catalog"),
+        ("horizon: 4", "horizon: 4\nbrain_kwargs: {outside_utilty: 2.0}",
+         "s.yaml:8: field 'brain_kwargs': brain 'utility': bad brain_kwargs: unknown UtilityParams field(s): outside_utilty"),
+        ("horizon: 4", "horizon: 4\nbrain_kwargs: {outside_utility: high}",
+         "s.yaml:8: field 'brain_kwargs.outside_utility': expected a number, got 'high'"),
+        ("horizon: 4", "horizon: 4\nslate_size: 500",
+         "s.yaml:8: field 'slate_size': slate_size: expected an integer in [1, 200], got 500"),
+        ("oracle: oracle", "oracle: oracle\n  mmr: {policy: mmr, lam: 3}",
+         "s.yaml:11: field 'policies.mmr': policy 'mmr': bad parameters {'lam': 3}"),
+        ("oracle: oracle", "oracle: oracle\n  mine: {policy: 'nowhere.policies:Mine'}",
+         "s.yaml:11: field 'policies.mine': policy 'nowhere.policies:Mine': cannot import 'nowhere.policies'"),
+        ("horizon: 4", "horizon: 4\nreport: [vibes]",
+         "s.yaml:8: field 'report[0]': unknown behaviour 'vibes'; expected one of: cold_start"),
+        ("persona_events: drop", "persona_events: drop\nevents:\n  - shout: {at_turn: 2}",
+         "s.yaml:6: field 'events[0]': expected {intent: {...}} or {drift: {...}}"),
+    ],
+)  # fmt: skip
+def test_malformed_scenarios_name_file_line_and_field(tmp_path, replace, by, expected):
+    assert replace in TINY
+    message = error_of(tmp_path, TINY.replace(replace, by))
+    assert expected in message, message
+
+
+def test_broken_yaml_and_missing_personas_are_reported_with_their_location(tmp_path):
+    assert error_of(tmp_path, "name: [unclosed\n").startswith("s.yaml:2: invalid YAML")
+    message = error_of(
+        tmp_path, TINY.replace("{generate: {domain: golf, n: 4, seed: 0}}", "nowhere/")
+    )
+    assert message.startswith("s.yaml:3: field 'personas':") and "not found" in message
+    message = error_of(tmp_path, TINY.replace("env: golf\n", ""))
+    assert "field 'catalog': required field is missing" in message
+
+
+def test_normalized_return_needs_an_oracle(tmp_path):
+    text = TINY.replace("oracle: oracle", "greedy: greedy").replace(
+        "oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+        "greedy.cold_start.normalized_return > 0.5",
+    )
+    assert "normalized_return needs an oracle policy" in error_of(tmp_path, text)
+
+
+def test_scenario_events_are_added_to_every_persona_and_paths_resolve_next_to_the_file(tmp_path):
+    personas = tmp_path / "pool"
+    personas.mkdir()
+    for pid in ("a", "b"):
+        (personas / f"{pid}.yaml").write_text(
+            f"id: {pid}\ndomain: golf\nbio: x\ntastes: {{category: {{links: 1.0}}}}\n"
+            "intents:\n  - {at_turn: 1, says: cheaper, constraint: {field: price, op: '<=', value: 50}}\n"
+        )
+    text = TINY.replace("{generate: {domain: golf, n: 4, seed: 0}}", "pool").replace(
+        "persona_events: drop",
+        "events:\n  - intent: {at_turn: 2, says: 'Only links, please.', "
+        "constraint: {field: category, op: '==', value: links}}\n"
+        "  - drift: {at_turn: 3, tastes: {category: {desert: 2.0}}}",
+    )
+    scenario = load_scenario(write(tmp_path, text))
+    assert [p.persona_id for p in scenario.personas] == ["a", "b"]
+    for persona in scenario.personas:
+        assert [type(i) for i in persona.intents] == [Intent, Intent]
+        assert persona.intents[1].says == "Only links, please."
+        assert persona.drifts == (Drift(3, {"category": {"desert": 2.0}}),)
+    assert scenario.drift_turn == 3 and "drift" in scenario.metric_names()
+    dropped = load_scenario(
+        write(tmp_path, text.replace("events:", "persona_events: drop\nevents:"))
+    )
+    assert all(len(p.intents) == 1 for p in dropped.personas)
+
+
+def test_runs_are_reproducible_and_every_policy_meets_the_same_users(tmp_path):
+    scenario = load_scenario(write(tmp_path, TINY))
+    first, second = run_scenario(scenario), run_scenario(scenario)
+    assert first.per_seed == second.per_seed
+    assert first.per_seed["oracle"]["cold_start"]["normalized_return"] == [1.0] * 5
+    assert scenario.session_seed(1) == 8  # seed 1 owns sessions 8..15
+
+
+def fake_result(scenario, values: dict[str, list[float]]) -> ScenarioResult:
+    per_seed = {p: {"novelty": {"return": v}} for p, v in values.items()}
+    return ScenarioResult(scenario, per_seed, {})
+
+
+@pytest.mark.parametrize(
+    ("a", "op", "b", "passed", "margin"),
+    [
+        ([10, 11, 12], ">", [1, 2, 3], True, None),
+        ([10, 11, 12], "<", [1, 2, 3], False, None),
+        ([2, 3, 4], ">", [1, 2, 3], False, None),  # means differ, intervals overlap
+        ([2.0, 2.0], ">=", 2.0, True, 0.0),
+        ([2.0, 2.0], ">", 2.0, False, 0.0),
+        ([1.0, 1.2], "<", 5.0, True, None),
+    ],
+)
+def test_assertions_hold_on_the_interval_not_the_mean(tmp_path, a, op, b, passed, margin):
+    scenario = load_scenario(write(tmp_path, TINY))
+    right = MetricRef("random", "novelty", "return") if isinstance(b, list) else float(b)
+    result = fake_result(scenario, {"oracle": a, "random": b if isinstance(b, list) else [0, 0]})
+    text = f"oracle.novelty.return {op} {'random.novelty.return' if isinstance(b, list) else b}"
+    outcome = check(Assertion(text, MetricRef("oracle", "novelty", "return"), op, right), result)
+    assert outcome.passed is passed, outcome.message
+    if margin is not None:
+        assert outcome.margin == margin
+    if not passed:
+        assert "short by" in outcome.message and outcome.margin <= 0
+        assert f"FAILED: {text}" in outcome.message
+
+
+def test_an_assertion_on_a_missing_figure_fails_saying_why(tmp_path):
+    scenario = load_scenario(write(tmp_path, TINY))
+    result = fake_result(scenario, {"oracle": [math.nan, math.nan], "random": [1.0, 2.0]})
+    outcome = check(
+        Assertion(
+            "o > r",
+            MetricRef("oracle", "novelty", "return"),
+            ">",
+            MetricRef("random", "novelty", "return"),
+        ),
+        result,
+    )
+    assert not outcome.passed and "cannot decide" in outcome.message

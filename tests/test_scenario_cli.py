@@ -1,0 +1,80 @@
+"""``simrec scenario run``: tables, JSON and CSV results, exit status naming failed checks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from simrec.cli import main
+from tests.test_scenario import TINY
+
+FAILING = "  - random.cold_start.ctr_at_5 > oracle.cold_start.ctr_at_5\n"
+
+
+def test_run_prints_tables_writes_json_and_csv_and_exits_zero(tmp_path: Path, capsys):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY)
+    assert main(["scenario", "run", str(scenario), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "cold_start (mean ± 95% CI half-width over seeds)" in out
+    assert "oracle (cheats)" in out and "PASSED: oracle.cold_start.ctr_at_5" in out
+    assert "1 of 1 assertions passed" in out
+    assert "ctr by turn (mean over seeds)" in out
+    data = json.loads((tmp_path / "out" / "tiny.json").read_text())
+    figure = data["results"]["oracle"]["cold_start"]["ctr_at_5"]
+    assert len(figure["per_seed"]) == 5 and figure["ci_low"] <= figure["mean"] <= figure["ci_high"]
+    assert data["passed"] is True and data["assertions"][0]["margin"] > 0
+    assert data["curves"]["random"][0]["turn"] == 1
+    table = pd.read_csv(tmp_path / "out" / "tiny.csv")
+    assert list(table.columns) == [
+        "policy",
+        "behaviour",
+        "metric",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "n",
+    ]
+    assert set(table["behaviour"]) == {"cold_start", "novelty", "steerability"}
+
+
+def test_a_failing_assertion_exits_one_and_says_which_and_by_how_much(tmp_path: Path, capsys):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY + FAILING)
+    assert main(["scenario", "run", str(scenario), "--out", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "FAILED: random.cold_start.ctr_at_5 > oracle.cold_start.ctr_at_5" in captured.out
+    assert "short by" in captured.out and "1 of 2 assertions passed" in captured.out
+    assert captured.err.splitlines() == [
+        "1 assertion(s) failed:",
+        "  tiny: random.cold_start.ctr_at_5 > oracle.cold_start.ctr_at_5",
+    ]
+    data = json.loads((tmp_path / "tiny.json").read_text())
+    assert [a["passed"] for a in data["assertions"]] == [True, False]
+
+
+def test_a_malformed_scenario_is_one_line_on_stderr_with_status_two(tmp_path: Path):
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(TINY.replace("seeds: 5", "seeds: two"))
+    result = subprocess.run(
+        [sys.executable, "-m", "simrec.cli", "scenario", "run", str(scenario)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"simrec: error: {scenario}:6: field 'seeds': expected a count or a list of integers, got 'two'"
+    ]
+    assert not (tmp_path / "results").exists()
+
+
+def test_validate_checks_without_running(tmp_path: Path, capsys):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY)
+    assert main(["scenario", "validate", str(scenario)]) == 0
+    assert "ok (2 policies, 1 assertions)" in capsys.readouterr().out
