@@ -29,13 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from rich.console import Console
 
     from simrec.scenario import load_scenario
-    from simrec.scenario_report import print_report, write_results
+    from simrec.scenario_report import print_report, report_console, write_results
     from simrec.scenario_run import run_scenario
 
-    console = Console()
+    console = report_console()
     scenarios = [load_scenario(p) for p in args.paths]  # validate all before running any
     failed = []
     for scenario in scenarios:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,14 @@ from rich.table import Table
 from simrec.scenario_run import ScenarioResult, result_rows
 
 
+def report_console() -> Console:
+    """A console for reports: logs and CI have no terminal width, so give tables room."""
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
 def print_report(result: ScenarioResult, console: Console | None = None) -> None:
     """A table per behaviour (rows: policies; cells: mean ± 95% half-width), then assertions."""
-    console = console or Console()
+    console = console or report_console()
     scenario = result.scenario
     console.print(
         f"[bold]{scenario.name}[/bold]: {len(scenario.policies)} policies x "
