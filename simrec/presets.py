@@ -28,6 +28,7 @@ from simrec.validation import Fields
 from simrec.yamlio import load_yaml
 
 ENTRY_POINT = "simrec.env:RecSessionEnv"
+VECTOR_ENTRY_POINT = "simrec.vector:RecSessionVectorEnv"
 PRESET_FIELDS = frozenset(
     {
         "id",
@@ -125,7 +126,16 @@ def find_preset(name: str) -> Preset:
 def register_envs() -> None:
     """Register ``simrec/RecSession-v0`` and one id per shipped preset (idempotent)."""
     if "simrec/RecSession-v0" not in gym.registry:
-        gym.register(id="simrec/RecSession-v0", entry_point=ENTRY_POINT)
+        gym.register(
+            id="simrec/RecSession-v0",
+            entry_point=ENTRY_POINT,
+            vector_entry_point=VECTOR_ENTRY_POINT,
+        )
     for preset in shipped_presets().values():
         if preset.env_id not in gym.registry:
-            gym.register(id=preset.env_id, entry_point=ENTRY_POINT, kwargs=preset.kwargs)
+            gym.register(
+                id=preset.env_id,
+                entry_point=ENTRY_POINT,
+                vector_entry_point=VECTOR_ENTRY_POINT,
+                kwargs=preset.kwargs,
+            )

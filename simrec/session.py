@@ -288,6 +288,16 @@ class Session:
         self.replies.append(reaction.reply)
         self._apply_events()
 
+    def skip_to(self, turn: int) -> None:
+        """Jump to ``turn`` without showing slates, switching on the events on the way.
+
+        Used to tabulate a persona's event timeline (tastes, requests) turn by turn; the
+        session's boredom, fatigue and history are left as they are.
+        """
+        while self.turn < turn:
+            self.turn += 1
+            self._apply_events()
+
     def _apply_events(self) -> None:
         """Switch on the drifts and intents that apply to the next slate."""
         bound = self.bound
