@@ -118,7 +118,6 @@ class RecSessionVectorEnv(VectorEnv):
         self.persona = np.zeros(n, dtype=np.int64)
         self._needs_reset = np.zeros(n, dtype=bool)
         self._all = np.arange(n)
-        self._mask = np.ones(n, dtype=bool)
         self._reply_codes = np.full((n, REPLY_PARTS), -1, dtype=np.int64)
         self._replies = np.full(n, "", dtype=object)
         self._reply_vec = np.zeros((n, REPLY_DIM), dtype=np.float32)
@@ -318,8 +317,9 @@ class RecSessionVectorEnv(VectorEnv):
             if reaction is not None:
                 flags[rows] = reaction[name]
             info[name] = flags
+        present = np.ones(n, dtype=bool)
         for key in list(info):
-            info[f"_{key}"] = self._mask
+            info[f"_{key}"] = present
         info["ground_truth"] = {"satisfaction": satisfaction, "fatigue": fatigue}
-        info["_ground_truth"] = self._mask
+        info["_ground_truth"] = present
         return info

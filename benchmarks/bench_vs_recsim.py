@@ -1,0 +1,172 @@
+"""Throughput against RecSim: simrec's single env and native vector env vs interest_evolution.
+
+Run: ``python benchmarks/bench_vs_recsim.py [--seconds S] [--recsim-venv DIR]``.
+
+RecSim runs in its own virtual environment, in a subprocess: the script creates it on
+first use under ``~/.cache/simrec-bench/recsim-venv`` (or ``--recsim-venv``) with::
+
+    python -m venv DIR && DIR/bin/pip install recsim-no-tf six "numpy<2"
+
+(``numpy<2`` because RecSim's ``gym`` 0.26 predates NumPy 2). Settings: RecSim's
+``interest_evolution`` with 10 candidates per step and slates of 2; simrec's
+``simrec/Golf-v0`` (200 items) with slates of 2. Both are driven by a random policy whose
+slates are drawn before the clock starts (distinct items, cycled), so the figures time the
+environments, not the policy. Printed: steps/s of each, the ratios (targets: single env
+>= 3x RecSim; vector env at 1,024 sessions >= 100x RecSim in user-steps), the vector
+env's state bytes per session, and user-steps/s from 1 to 16,384 sessions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import simrec  # noqa: F401  (registers the envs)
+
+SLATE = 2
+CANDIDATES = 10
+SESSIONS = (1, 16, 256, 1024, 4096, 16384)
+DEFAULT_VENV = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "simrec-bench" / "recsim-venv"
+)
+
+RECSIM_SCRIPT = """
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+import numpy as np
+from recsim.environments import interest_evolution
+seconds, candidates, slate = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+env = interest_evolution.create_environment(
+    {"num_candidates": candidates, "slate_size": slate, "resample_documents": True, "seed": 0}
+)
+rng = np.random.default_rng(0)
+actions = [rng.choice(candidates, slate, replace=False) for _ in range(4096)]
+env.reset()
+for i in range(200):
+    _, _, done, _ = env.step(actions[i])
+    if done:
+        env.reset()
+steps, start = 0, time.perf_counter()
+while time.perf_counter() - start < seconds:
+    for _ in range(100):
+        _, _, done, _ = env.step(actions[steps % 4096])
+        steps += 1
+        if done:
+            env.reset()
+print(json.dumps({"steps_per_s": steps / (time.perf_counter() - start)}))
+"""
+
+
+def recsim_python(venv_dir: Path) -> Path:
+    """The RecSim venv's interpreter, creating the venv (and installing RecSim) if needed."""
+    python = venv_dir / "bin" / "python"
+    if python.exists():
+        return python
+    print(f"creating RecSim's environment in {venv_dir} (one time) ...", flush=True)
+    venv.EnvBuilder(with_pip=True).create(venv_dir)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "recsim-no-tf", "six", "numpy<2"],
+        check=True,
+    )
+    return python
+
+
+def bench_recsim(python: Path, seconds: float) -> float:
+    """RecSim interest_evolution steps/s (random slates of ``SLATE`` from ``CANDIDATES``)."""
+    out = subprocess.run(
+        [str(python), "-c", RECSIM_SCRIPT, str(seconds), str(CANDIDATES), str(SLATE)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["steps_per_s"])
+
+
+def random_slates(rng: np.random.Generator, rows: int, n_items: int, k: int) -> np.ndarray:
+    """``rows`` slates of ``k`` distinct random items."""
+    return np.argsort(rng.random((rows, n_items)), axis=1)[:, :k]
+
+
+def bench_single(seconds: float, slate_size: int) -> float:
+    """Steps/s of one ``simrec/Golf-v0`` env (``env.unwrapped``), resetting at episode ends."""
+    env = gym.make("simrec/Golf-v0", slate_size=slate_size).unwrapped
+    slates = random_slates(np.random.default_rng(0), 4096, len(env.catalog), slate_size)
+    env.reset(seed=0)
+    for i in range(2_000):  # warm the caches
+        _, _, terminated, truncated, _ = env.step(slates[i % 4096])
+        if terminated or truncated:
+            env.reset()
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(200):
+            _, _, terminated, truncated, _ = env.step(slates[steps % 4096])
+            steps += 1
+            if terminated or truncated:
+                env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def bench_vector(num_envs: int, seconds: float) -> tuple[float, float, int]:
+    """``(user-steps/s, ms per vector step, state bytes per session)`` of the native vector env."""
+    vec = gym.make_vec("simrec/Golf-v0", num_envs=num_envs, slate_size=SLATE)
+    base = vec.unwrapped
+    rng = np.random.default_rng(0)
+    batches = [random_slates(rng, num_envs, len(base.catalog), SLATE) for _ in range(16)]
+    vec.reset(seed=0)
+    warm = max(5, 20_000 // num_envs)
+    for i in range(warm):  # warm the reply cache
+        vec.step(batches[i % 16])
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds or steps < 3:
+        vec.step(batches[steps % 16])
+        steps += 1
+    elapsed = time.perf_counter() - start
+    per_session = base.batch.state_nbytes() // num_envs
+    return steps * num_envs / elapsed, elapsed / steps * 1e3, per_session
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="timing window per figure")
+    parser.add_argument("--recsim-venv", type=Path, default=DEFAULT_VENV)
+    parser.add_argument("--skip-recsim", action="store_true", help="simrec figures only")
+    args = parser.parse_args()
+
+    recsim = (
+        None if args.skip_recsim else bench_recsim(recsim_python(args.recsim_venv), args.seconds)
+    )
+    single = bench_single(args.seconds, SLATE)
+    single5 = bench_single(args.seconds, 5)
+    table = [(n, *bench_vector(n, args.seconds)) for n in SESSIONS]
+    vector_1024 = next(rate for n, rate, _, _ in table if n == 1024)
+
+    print(f"one core, random slates; python {sys.version.split()[0]}, numpy {np.__version__}")
+    if recsim is not None:
+        print(
+            f"RecSim interest_evolution ({CANDIDATES} candidates, slate {SLATE}): {recsim:12,.0f} steps/s"
+        )
+    print(f"simrec Golf-v0 single env (slate {SLATE}):        {single:12,.0f} steps/s", end="")
+    print(f"   ({single / recsim:.1f}x RecSim; target 3x)" if recsim else "")
+    print(f"simrec Golf-v0 single env (slate 5):           {single5:12,.0f} steps/s")
+    print(
+        f"simrec vector env, 1,024 sessions (slate {SLATE}): {vector_1024:12,.0f} user-steps/s",
+        end="",
+    )
+    print(f"   ({vector_1024 / recsim:.0f}x RecSim; target 100x)" if recsim else "")
+    print()
+    print(f"{'sessions':>9} {'user-steps/s':>14} {'ms/step':>9} {'state B/session':>16}")
+    for n, rate, ms, nbytes in table:
+        print(f"{n:>9,} {rate:>14,.0f} {ms:>9.2f} {nbytes:>16,}")
+
+
+if __name__ == "__main__":
+    main()
