@@ -313,6 +313,9 @@ class RecSessionVectorEnv(VectorEnv):
             "duplicates": duplicates,
         }
         for name in ("clicked", "purchased", "dismissed"):
+            if reaction is not None and len(rows) == n:
+                info[name] = reaction[name]
+                continue
             flags = np.zeros((n, k), dtype=bool)
             if reaction is not None:
                 flags[rows] = reaction[name]

@@ -67,16 +67,14 @@ class PhraseBook:
         self.counts = np.vstack([*self._rows, np.zeros(REPLY_DIM)])
         radix = len(self.texts) + 1
         self._radix = radix if radix**REPLY_PARTS < 2**62 else 0
+        self._powers = np.array([radix**i for i in reversed(range(REPLY_PARTS))], dtype=np.int64)
 
     def replies(self, codes: np.ndarray) -> np.ndarray:
         """Indices into :attr:`reply_texts` / :attr:`reply_vectors` of each row of ``codes``."""
         if len(self._reply_ids) > self._MAX_REPLIES:
             self._reply_ids.clear()
         if self._radix:
-            key = codes[:, 0] + 1
-            for part in range(1, codes.shape[1]):
-                key = key * self._radix + (codes[:, part] + 1)
-            keys: list = key.tolist()
+            keys: list = ((codes + 1) @ self._powers).tolist()
         else:
             keys = list(map(tuple, codes.tolist()))
         get = self._reply_ids.get
@@ -323,8 +321,9 @@ class UtilityBatch:
         at = self.draw_row[rows]
         refill = rows[at >= DRAW_BLOCK]
         if len(refill):
-            width = self.width
-            blocks = np.stack([rngs[i].random((DRAW_BLOCK, width)) for i in refill.tolist()])
+            blocks = np.empty((len(refill), DRAW_BLOCK, self.width))
+            for block, i in zip(blocks, refill.tolist(), strict=True):
+                rngs[i].random(out=block)
             with np.errstate(divide="ignore"):
                 self.logits[refill] = np.log(blocks / (1.0 - blocks))
             self.draws[refill] = blocks
