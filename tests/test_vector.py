@@ -204,3 +204,20 @@ def test_other_brains_get_one_batched_react_call_per_vector_step():
     # every sub-session that is not being reset.
     assert 15 <= len(brain.batch_sizes) <= 20 and max(brain.batch_sizes) == 5
     assert sum(brain.batch_sizes) == 5 * 20 - seen["resets"]
+
+
+def test_gymnasium_vector_wrappers_see_the_episodes_the_env_reports():
+    vec = gym.wrappers.vector.RecordEpisodeStatistics(gym.make_vec("simrec/Golf-v0", num_envs=6))
+    vec.reset(seed=4)
+    rng = np.random.default_rng(1)
+    running = np.zeros(6)
+    finished = 0
+    for _ in range(40):
+        obs, rewards, terminated, truncated, info = vec.step(rng.integers(0, 200, (6, 5)))
+        running += rewards
+        done = terminated | truncated
+        if done.any():
+            assert np.allclose(info["episode"]["r"][done], running[done])
+            finished += int(done.sum())
+        running[done] = 0.0
+    assert finished > 0
