@@ -149,38 +149,39 @@ class RecSessionVectorEnv(VectorEnv):
         self._needs_reset[:] = False
         self._refresh_replies()
         zeros = np.zeros(n)
-        return self._observation(), self._info(self._all, None, zeros.astype(np.int64))
+        return self._observation(), self._info(None, zeros.astype(np.int64))
 
     def step(self, actions: Any):
         """Show ``actions[i]`` to sub-env ``i``; returns batched ``(obs, rewards, terminated, truncated, info)``."""
         slates, duplicates = self.validate_slates(actions)
-        n = self.num_envs
-        rewards = np.zeros(n)
-        terminated = np.zeros(n, dtype=bool)
-        truncated = np.zeros(n, dtype=bool)
         resetting = self._needs_reset.copy()
-        rows = self._all[~resetting]
-        reaction = None
-        if len(rows):
-            if self.batch is not None:
-                reaction = self._step_batch(rows, slates[rows])
-            else:
-                reaction = self._step_sessions(rows, slates[rows])
-            w = self.env.reward_weights
-            rewards[rows] = (
-                w["click"] * reaction["clicked"].sum(axis=1)
-                + w["purchase"] * reaction["purchased"].sum(axis=1)
-                + w["dismiss"] * reaction["dismissed"].sum(axis=1)
-                + np.where(reaction["left"], w["leave"], 0.0)
-            )
-            terminated[rows] = reaction["left"]
-            truncated[rows] = ~reaction["left"] & (self._turns()[rows] >= self.max_turns)
+        active = ~resetting
+        if self.batch is not None:
+            # Every row goes through the kernel (whole-array operations); resetting rows
+            # draw nothing and are restarted below, so their results are dropped.
+            slates[resetting] = np.arange(self.slate_size)
+            reaction = self._step_batch(slates, active)
+        else:
+            reaction = self._step_sessions(self._all[active], slates[active])
+        for name in ("clicked", "purchased", "dismissed"):
+            reaction[name] &= active[:, None]
+        left = reaction["left"] & active
+        w = self.env.reward_weights
+        rewards = (
+            w["click"] * reaction["clicked"].sum(axis=1)
+            + w["purchase"] * reaction["purchased"].sum(axis=1)
+            + w["dismiss"] * reaction["dismissed"].sum(axis=1)
+            + np.where(left, w["leave"], 0.0)
+        )
+        rewards[resetting] = 0.0
+        terminated = left
+        truncated = ~left & active & (self._turns() >= self.max_turns)
         if resetting.any():
             self._start(self._all[resetting])
         duplicates[resetting] = 0
         self._needs_reset = terminated | truncated
         self._refresh_replies()
-        info = self._info(rows, reaction, duplicates)
+        info = self._info(reaction, duplicates)
         return self._observation(), rewards, terminated, truncated, info
 
     def close_extras(self, **kwargs: Any) -> None:
@@ -223,10 +224,10 @@ class RecSessionVectorEnv(VectorEnv):
         return slates, repeated.sum(axis=1)
 
     # -- the two stepping paths -------------------------------------------------------------
-    def _step_batch(self, rows: np.ndarray, slates: np.ndarray) -> dict[str, np.ndarray]:
+    def _step_batch(self, slates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
         assert self.batch is not None
-        r = self.batch.step(rows, slates, self.rngs)
-        self._reply_codes[rows] = r.reply_codes
+        r = self.batch.step(self._all, slates, self.rngs, active)
+        self._reply_codes = r.reply_codes
         return {
             "clicked": r.clicked,
             "purchased": r.purchased,
@@ -239,8 +240,10 @@ class RecSessionVectorEnv(VectorEnv):
         idx = rows.tolist()
         sessions = [self.sessions[i] for i in idx]
         slate_lists = slates.tolist()
-        reactions = self.brain.react(
-            sessions, slate_lists, [None] * len(idx), [self.rngs[i] for i in idx]
+        reactions = (
+            self.brain.react(sessions, slate_lists, [None] * len(idx), [self.rngs[i] for i in idx])
+            if idx
+            else []
         )
         if len(reactions) != len(idx):
             raise ConfigError(
@@ -251,10 +254,13 @@ class RecSessionVectorEnv(VectorEnv):
         for i, session in zip(idx, sessions, strict=True):
             self._replies[i] = session.last_reply
             self._reply_vec[i] = encode_reply(session.last_reply)
-        return {
-            name: np.array([getattr(r, name) for r in reactions], dtype=bool)
-            for name in ("clicked", "purchased", "dismissed", "left")
-        }
+        n, k = self.num_envs, self.slate_size
+        out = {name: np.zeros((n, k), dtype=bool) for name in ("clicked", "purchased", "dismissed")}
+        out["left"] = np.zeros(n, dtype=bool)
+        for name, array in out.items():
+            if reactions:
+                array[rows] = [getattr(r, name) for r in reactions]
+        return out
 
     def _start(self, rows: np.ndarray) -> None:
         """New visits in ``rows``: each draws its persona from its own generator."""
@@ -296,7 +302,7 @@ class RecSessionVectorEnv(VectorEnv):
         return {"turn": turn, "history_items": items, "history_feedback": feedback, "reply": reply}
 
     def _info(
-        self, rows: np.ndarray, reaction: dict[str, np.ndarray] | None, duplicates: np.ndarray
+        self, reaction: dict[str, np.ndarray] | None, duplicates: np.ndarray
     ) -> dict[str, Any]:
         n, k = self.num_envs, self.slate_size
         if self.batch is not None:
@@ -313,13 +319,7 @@ class RecSessionVectorEnv(VectorEnv):
             "duplicates": duplicates,
         }
         for name in ("clicked", "purchased", "dismissed"):
-            if reaction is not None and len(rows) == n:
-                info[name] = reaction[name]
-                continue
-            flags = np.zeros((n, k), dtype=bool)
-            if reaction is not None:
-                flags[rows] = reaction[name]
-            info[name] = flags
+            info[name] = reaction[name] if reaction is not None else np.zeros((n, k), dtype=bool)
         present = np.ones(n, dtype=bool)
         for key in list(info):
             info[f"_{key}"] = present

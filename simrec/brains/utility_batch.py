@@ -316,10 +316,14 @@ class UtilityBatch:
         codes[:, 0] = self.voiced[personas, 0]
         return codes
 
-    def _uniforms(self, rows: np.ndarray, rngs: Sequence[np.random.Generator]):
-        """This step's uniforms and logits of ``rows`` (blocks as in ``Session.uniforms``)."""
-        at = self.draw_row[rows]
-        refill = rows[at >= DRAW_BLOCK]
+    def _uniforms(self, rows: np.ndarray, sel, rngs: Sequence[np.random.Generator], active):
+        """This step's uniforms and logits of ``rows`` (blocks as in ``Session.uniforms``).
+
+        Rows outside ``active`` draw nothing from their generators (they get stale values).
+        """
+        at = self.draw_row[sel]
+        empty = at >= DRAW_BLOCK
+        refill = rows[empty if active is None else empty & active]
         if len(refill):
             blocks = np.empty((len(refill), DRAW_BLOCK, self.width))
             for block, i in zip(blocks, refill.tolist(), strict=True):
@@ -327,8 +331,8 @@ class UtilityBatch:
             with np.errstate(divide="ignore"):
                 self.logits[refill] = np.log(blocks / (1.0 - blocks))
             self.draws[refill] = blocks
-            at = np.where(at >= DRAW_BLOCK, 0, at)
-        self.draw_row[rows] = at + 1
+        at = np.where(empty, 0, at)
+        self.draw_row[sel] = at + 1
         flat = rows * DRAW_BLOCK + at
         shape = (-1, self.width)
         return self.draws.reshape(shape).take(flat, axis=0), self.logits.reshape(shape).take(
@@ -337,12 +341,23 @@ class UtilityBatch:
 
     # -- one step -------------------------------------------------------------------------
     def step(
-        self, rows: np.ndarray, slates: np.ndarray, rngs: Sequence[np.random.Generator]
+        self,
+        rows: np.ndarray,
+        slates: np.ndarray,
+        rngs: Sequence[np.random.Generator],
+        active: np.ndarray | None = None,
     ) -> BatchReaction:
-        """React to ``slates`` (``(m, k)``, ``-1`` = empty slot) in ``rows`` and move on."""
+        """React to ``slates`` (``(m, k)``, ``-1`` = empty slot) in ``rows`` and move on.
+
+        With ``active`` (a mask over ``rows``), inactive rows are computed but draw nothing
+        from their generators: their results are meaningless and their state must be
+        restarted (:meth:`start`) before it is read. Stepping every row this way lets the
+        vector env use whole-array operations while some sub-envs reset.
+        """
         p, k, n = self.params, self.k, self.exposure.shape[1]
-        draws, logits = self._uniforms(rows, rngs)
-        persona, turn = self.persona[rows], self.turn[rows]
+        sel = slice(None) if len(rows) == self.num_envs else rows
+        draws, logits = self._uniforms(rows, sel, rngs, active)
+        persona, turn = self.persona[sel], self.turn[sel]
         state = self.state_of[persona, turn]
         shown = slates != EMPTY
         items = np.where(shown, slates, 0)
@@ -356,7 +371,7 @@ class UtilityBatch:
         )
         seen = np.where(shown & (age < horizon), decayed, 0.0)
         boredom = self.boredom[persona]
-        fatigue = self.fatigue[rows]
+        fatigue = self.fatigue[sel]
         cat_at = rows[:, None] * self.category_exposure.shape[1] + self.codes.take(items)
         cat_seen = self.category_exposure.reshape(-1).take(cat_at)
         worn = boredom[:, None] * (p.repeat_weight * seen + p.category_weight * cat_seen)
@@ -394,7 +409,7 @@ class UtilityBatch:
         constrained = self.constrained[state]
         complying = (self.complies.reshape(-1).take(st) & shown).sum(axis=1)
         compliance = np.where(constrained & (n_shown > 0), complying / np.maximum(n_shown, 1), 1.0)
-        s = self.satisfaction[rows]
+        s = self.satisfaction[sel]
         s = (
             s
             + p.satisfaction_rate * ((total - 1.0) / total - s)
@@ -413,13 +428,13 @@ class UtilityBatch:
             persona, turn, state, items, shown, n_shown, worn, chose, bought, chosen_item,
             dismissed, constrained, compliance, left, draws,
         )  # fmt: skip
-        self._record(rows, slates, at, cat_at, shown, seen, clicked, purchased, dismissed, persona)
-        self.satisfaction[rows] = s
+        self._record(sel, slates, at, cat_at, shown, seen, clicked, purchased, dismissed, persona)
+        self.satisfaction[sel] = s
         return BatchReaction(clicked, purchased, dismissed, left, s, codes)
 
     def _record(
         self,
-        rows: np.ndarray,
+        sel: slice | np.ndarray,
         slates: np.ndarray,
         at: np.ndarray,
         cat_at: np.ndarray,
@@ -432,13 +447,13 @@ class UtilityBatch:
     ) -> None:
         """``Session.record`` for every row: exposure, categories, fatigue, turn, history."""
         d = self.dynamics
-        all_rows = len(rows) == self.num_envs
+        all_rows = isinstance(sel, slice)
         cats = self.category_exposure
         if all_rows:
             cats *= d.category_decay
         else:
-            cats[rows] = cats[rows] * d.category_decay
-        turn_after = self.turn[rows] + 1
+            cats[sel] = cats[sel] * d.category_decay
+        turn_after = self.turn[sel] + 1
         # Items in a slate are distinct, so exposure writes never collide.
         where = at[shown]
         bump = np.where(clicked, 1.0 + d.click_exposure, 1.0)
@@ -450,8 +465,8 @@ class UtilityBatch:
         for pos in range(self.k):
             cell = cat_at[:, pos]
             flat_cats[cell] = flat_cats[cell] + np.where(shown[:, pos], self.share, 0.0)
-        self.fatigue[rows] = self.fatigue[rows] + self.fatigue_step[persona]
-        self.turn[rows] = turn_after
+        self.fatigue[sel] = self.fatigue[sel] + self.fatigue_step[persona]
+        self.turn[sel] = turn_after
         k = self.k
         history = self.history_items
         feedback = np.stack([clicked, purchased, dismissed], axis=2).astype(np.float32)
@@ -461,9 +476,9 @@ class UtilityBatch:
             self.history_feedback[:, 1:] = self.history_feedback[:, :-1].copy()
             self.history_feedback[:, 0] = feedback
         else:
-            history[rows] = np.concatenate([slates, history[rows, :-k]], axis=1)
-            old = self.history_feedback[rows, :-1]
-            self.history_feedback[rows] = np.concatenate([feedback[:, None], old], axis=1)
+            history[sel] = np.concatenate([slates, history[sel, :-k]], axis=1)
+            old = self.history_feedback[sel, :-1]
+            self.history_feedback[sel] = np.concatenate([feedback[:, None], old], axis=1)
 
     def _reply_codes(
         self,
