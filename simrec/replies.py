@@ -54,18 +54,22 @@ def default_templates() -> ReplyTemplates:
 _WORD = re.compile(r"[a-z0-9$]+")
 
 
+@lru_cache(maxsize=1 << 16)
+def _word_hash(word: str) -> int:
+    return zlib.crc32(word.encode())
+
+
 def reply_counts(text: str, dim: int = REPLY_DIM) -> np.ndarray:
     """The signed word counts behind :func:`encode_reply` (whole numbers, not normalised).
 
     Counts of texts joined by spaces add up, so the vector env encodes a reply from the
-    counts of its parts.
+    counts of its parts. Word hashes are memoised: replies are new more often than words.
     """
-    hashes = [zlib.crc32(word.encode()) for word in _WORD.findall(text.lower())]
-    return np.bincount(
-        [h % dim for h in hashes],
-        weights=[1.0 if (h >> 16) & 1 else -1.0 for h in hashes],
-        minlength=dim,
-    )
+    counts = [0.0] * dim
+    for word in _WORD.findall(text.lower()):
+        h = _word_hash(word)
+        counts[h % dim] += 1.0 if (h >> 16) & 1 else -1.0
+    return np.array(counts)
 
 
 @lru_cache(maxsize=65536)
