@@ -270,8 +270,8 @@ class RecSessionEnv(gym.Env):
         assert s is not None
         return {
             "turn": np.array([min(s.turn / self.max_turns, 1.0)], dtype=np.float32),
-            "history_items": s._recent_items + 1,
-            "history_feedback": s._recent_feedback.copy(),
+            "history_items": s.history_items_flat + 1,
+            "history_feedback": s.history_feedback,
             "reply": encode_reply(s.last_reply).copy(),
         }
 
