@@ -15,6 +15,7 @@ from gymnasium import spaces
 
 from simrec.brains import make_brain
 from simrec.brains.base import Brain
+from simrec.brains.utility import UtilityBrain
 from simrec.catalog import Catalog, load_catalog
 from simrec.catalog_gen import cached_catalog
 from simrec.errors import ActionError, ConfigError
@@ -112,6 +113,7 @@ class RecSessionEnv(gym.Env):
         self.max_turns = max_turns
         self.reward_weights = resolve_reward_weights(reward_weights)
         self.brain = make_brain(brain, **dict(brain_kwargs or {}))
+        self._react_one = self.brain.react_one if type(self.brain) is UtilityBrain else None
         self.render_mode = render_mode
         self.history_window = history_window
         self.dynamics = dynamics or SessionDynamics()
@@ -172,7 +174,10 @@ class RecSessionEnv(gym.Env):
         if self._episode_over or session is None:
             raise ActionError("step() called on a finished episode; call reset() first")
         slate, duplicates = self.validate_slate(action)
-        reaction = self.brain.react([session], [slate], [None], [self.np_random])[0]
+        if self._react_one is not None:  # the utility brain: skip the batch of one
+            reaction = self._react_one(session, slate, self.np_random)
+        else:
+            reaction = self.brain.react([session], [slate], [None], [self.np_random])[0]
         reward = self.reward(reaction)
         if self.event_log is not None:
             self.event_log.record(

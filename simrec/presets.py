@@ -28,6 +28,7 @@ from simrec.validation import Fields
 from simrec.yamlio import load_yaml
 
 ENTRY_POINT = "simrec.env:RecSessionEnv"
+VECTOR_ENTRY_POINT = "simrec.vector:RecSessionVectorEnv"
 PRESET_FIELDS = frozenset(
     {
         "id",
@@ -125,7 +126,11 @@ def find_preset(name: str) -> Preset:
 def register_envs() -> None:
     """Register ``simrec/RecSession-v0`` and one id per shipped preset (idempotent)."""
     if "simrec/RecSession-v0" not in gym.registry:
-        gym.register(id="simrec/RecSession-v0", entry_point=ENTRY_POINT)
+        gym.register(
+            id="simrec/RecSession-v0",
+            entry_point=ENTRY_POINT,
+            vector_entry_point=VECTOR_ENTRY_POINT,
+        )
     for preset in shipped_presets().values():
         # Rule: an id whose brain is an LLM is registered nondeterministic=True, because a
         # live model answers differently run to run (a replayed cache is exact, but the id
@@ -137,6 +142,7 @@ def register_envs() -> None:
             gym.register(
                 id=preset.env_id,
                 entry_point=ENTRY_POINT,
+                vector_entry_point=VECTOR_ENTRY_POINT,
                 kwargs=preset.kwargs,
                 nondeterministic=llm,
             )
@@ -144,7 +150,13 @@ def register_envs() -> None:
         if llm_id not in gym.registry:
             brain_kwargs = preset.kwargs.get("brain_kwargs", {}) if llm else {}
             kwargs = {**preset.kwargs, "brain": "anthropic", "brain_kwargs": brain_kwargs}
-            gym.register(id=llm_id, entry_point=ENTRY_POINT, nondeterministic=True, kwargs=kwargs)
+            gym.register(
+                id=llm_id,
+                entry_point=ENTRY_POINT,
+                vector_entry_point=VECTOR_ENTRY_POINT,
+                nondeterministic=True,
+                kwargs=kwargs,
+            )
 
 
 def claude_env_id(env_id: str) -> str:

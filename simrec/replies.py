@@ -54,14 +54,27 @@ def default_templates() -> ReplyTemplates:
 _WORD = re.compile(r"[a-z0-9$]+")
 
 
+@lru_cache(maxsize=1 << 16)
+def _word_hash(word: str) -> int:
+    return zlib.crc32(word.encode())
+
+
+def reply_counts(text: str, dim: int = REPLY_DIM) -> np.ndarray:
+    """The signed word counts behind :func:`encode_reply` (whole numbers, not normalised).
+
+    Counts of texts joined by spaces add up, so the vector env encodes a reply from the
+    counts of its parts. Word hashes are memoised: replies are new more often than words.
+    """
+    counts = [0.0] * dim
+    for word in _WORD.findall(text.lower()):
+        h = _word_hash(word)
+        counts[h % dim] += 1.0 if (h >> 16) & 1 else -1.0
+    return np.array(counts)
+
+
 @lru_cache(maxsize=65536)
 def _encode(text: str, dim: int) -> np.ndarray:
-    hashes = [zlib.crc32(word.encode()) for word in _WORD.findall(text.lower())]
-    counts = np.bincount(
-        [h % dim for h in hashes],
-        weights=[1.0 if (h >> 16) & 1 else -1.0 for h in hashes],
-        minlength=dim,
-    )
+    counts = reply_counts(text, dim)
     norm = float(np.sqrt(counts @ counts))
     vec = (counts / norm if norm > 0 else counts).astype(np.float32)
     vec.setflags(write=False)

@@ -73,6 +73,7 @@ class BoundPersona:
         self.affinity = tokens @ persona.taste_vector(catalog)
         self.dislike = tokens @ persona.dislike_vector(catalog)
         self.traits = {t: float(getattr(persona, t)) for t in TRAITS}
+        self.category_codes: list[int] = catalog.category_codes.tolist()
         self.drift_affinity = {
             d.at_turn: tokens @ persona.taste_vector(catalog, d.tastes) for d in persona.drifts
         }
@@ -167,6 +168,9 @@ class Session:
         self.turn = 0
         self.satisfaction = dynamics.initial_satisfaction
         self.fatigue = 0.0
+        self._fatigue_step = dynamics.fatigue_base + dynamics.fatigue_impatience * (
+            1.0 - bound.traits["patience"]
+        )
         self.tastes_from = -1
         self.taste_words = bound.taste_words(1)
         self._draws: list[list[float]] = []
@@ -174,6 +178,7 @@ class Session:
         self._draw_row = 0
         n = len(catalog)
         self._exposure = [0.0] * n
+        self._exposures_memo: tuple[int, list[int], list[float]] | None = None
         self._exposed_at = [0] * n
         self.category_exposure = [0.0] * len(catalog.category_names)
         self.owned: set[int] = set()
@@ -244,7 +249,14 @@ class Session:
         return self._draws[row], self._logits[row]
 
     def exposures(self, slate: Sequence[int]) -> list[float]:
-        """:meth:`exposure` of every slot of ``slate`` (0 for empty slots)."""
+        """:meth:`exposure` of every slot of ``slate`` (0 for empty slots).
+
+        The last answer is remembered until the turn moves on: a brain asks for the slate
+        it reacts to and :meth:`record` asks again for the same slate.
+        """
+        memo = self._exposures_memo
+        if memo is not None and memo[0] == self.turn and type(slate) is list and memo[1] == slate:
+            return memo[2]
         table, at, value, turn = (
             self.dynamics.item_decay_table,
             self._exposed_at,
@@ -256,6 +268,7 @@ class Session:
         for item in slate:
             age = turn - at[item]
             out.append(value[item] * table[age] if item != EMPTY and age < horizon else 0.0)
+        self._exposures_memo = (turn, list(slate), out)
         return out
 
     def active_constraint(self) -> Constraint | None:
@@ -266,25 +279,25 @@ class Session:
     def record(self, slate: Sequence[int], reaction: Reaction) -> None:
         """Move past the turn whose ``slate`` got ``reaction``."""
         d = self.dynamics
-        codes = self.catalog.category_codes
+        codes = self.bound.category_codes
         decay = d.category_decay
-        self.category_exposure = [c * decay for c in self.category_exposure]
+        categories = [c * decay for c in self.category_exposure]
         share = 1.0 / self.slate_size
         seen = self.exposures(slate)
+        exposure, exposed_at, clicked = self._exposure, self._exposed_at, reaction.clicked
+        turn = self.turn + 1
         for pos, item in enumerate(slate):
             if item == EMPTY:
                 continue
-            bump = 1.0 + (d.click_exposure if reaction.clicked[pos] else 0.0)
-            self._exposure[item] = seen[pos] + bump
-            self._exposed_at[item] = self.turn + 1
-            self.category_exposure[codes[item]] += share
+            exposure[item] = seen[pos] + (1.0 + d.click_exposure if clicked[pos] else 1.0)
+            exposed_at[item] = turn
+            categories[codes[item]] += share
             if reaction.purchased[pos]:
                 self.owned.add(item)
-        self.fatigue += d.fatigue_base + d.fatigue_impatience * (
-            1.0 - self.bound.traits["patience"]
-        )
+        self.category_exposure = categories
+        self.fatigue += self._fatigue_step
         self.satisfaction = reaction.satisfaction
-        self.turn += 1
+        self.turn = turn
         k = self.slate_size
         items, feedback = self._recent_items, self._recent_feedback
         items[k:] = items[:-k]
@@ -294,6 +307,16 @@ class Session:
         self.history.append((list(slate), reaction))
         self.replies.append(reaction.reply)
         self._apply_events()
+
+    def skip_to(self, turn: int) -> None:
+        """Jump to ``turn`` without showing slates, switching on the events on the way.
+
+        Used to tabulate a persona's event timeline (tastes, requests) turn by turn; the
+        session's boredom, fatigue and history are left as they are.
+        """
+        while self.turn < turn:
+            self.turn += 1
+            self._apply_events()
 
     def _apply_events(self) -> None:
         """Switch on the drifts and intents that apply to the next slate."""

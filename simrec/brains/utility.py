@@ -198,17 +198,16 @@ class UtilityBrain:
         outside = p.outside_utility + p.fatigue_weight * session.fatigue
         cat_exposure, codes, owned = session.category_exposure, self._codes, session.owned
         utility, dismiss_logit, position = static.utility, static.dismiss_logit, self._position
-        repeat_w, category_w, dismiss_repeat_w = (
-            p.repeat_weight,
-            p.category_weight,
-            p.dismiss_repeat_weight,
-        )
+        repeat_w, category_w = p.repeat_weight, p.category_weight
 
-        shown = [pos for pos in range(k) if slate[pos] != EMPTY]
         seen = session.exposures(slate)
+        shown = []
         args = []
-        for pos in shown:
+        for pos in range(k):
             item = slate[pos]
+            if item == EMPTY:
+                continue
+            shown.append(pos)
             u = utility[item] - boredom * (
                 repeat_w * seen[pos] + category_w * cat_exposure[codes[item]]
             )
@@ -223,25 +222,27 @@ class UtilityBrain:
             total += e
         clicked, purchased, dismissed = [False] * k, [False] * k, [False] * k
         choice, running, bought = -1, 0.0, False
+        u_choice = draws[0]
         for j, pos in enumerate(shown):
             running += ex[j]
-            if draws[0] < running / total:
+            if u_choice < running / total:
                 choice = pos
                 clicked[pos] = True
                 bought = purchased[pos] = logits[1] < static.purchase_logit[slate[pos]]
                 break
         n_dismissed = 0
+        dismiss_w = p.dismiss_repeat_weight * boredom
         for pos in shown:
             if (
                 pos != choice
-                and logits[2 + pos]
-                < dismiss_logit[slate[pos]] + dismiss_repeat_w * boredom * seen[pos]
+                and logits[2 + pos] < dismiss_logit[slate[pos]] + dismiss_w * seen[pos]
             ):
                 dismissed[pos] = True
                 n_dismissed += 1
 
         compliance = 1.0
-        if session.constraint_on and shown:
+        constrained = session.constraint_on
+        if constrained and shown:
             mask = session.constraint_mask
             compliance = sum(1 for pos in shown if mask[slate[pos]]) / len(shown)
         s = session.satisfaction
@@ -251,7 +252,7 @@ class UtilityBrain:
             + (p.click_lift if choice >= 0 else 0.0)
             + (p.purchase_lift if bought else 0.0)
             - p.dismiss_drop * n_dismissed / k
-            + (p.compliance_weight * (compliance - 0.5) if session.constraint_on else 0.0)
+            + (p.compliance_weight * (compliance - 0.5) if constrained else 0.0)
         )
         s = min(max(s, 0.0), 1.0)
         left = logits[2 + k] < (
@@ -265,8 +266,8 @@ class UtilityBrain:
             slate,
             shown,
             seen,
-            clicked,
-            purchased,
+            choice,
+            bought,
             dismissed,
             compliance,
             left,
@@ -283,8 +284,8 @@ class UtilityBrain:
         slate: Sequence[int],
         shown: list[int],
         seen: list[float],
-        clicked: list[bool],
-        purchased: list[bool],
+        choice: int,
+        bought: bool,
         dismissed: list[bool],
         compliance: float,
         left: bool,
@@ -298,11 +299,11 @@ class UtilityBrain:
         bound = session.bound
         parts = []
         ignored = session.constraint_on and compliance < 0.5
-        if any(purchased):
-            title = catalog.titles[slate[purchased.index(True)]]
+        if bought:
+            title = catalog.titles[slate[choice]]
             parts.append(t.pick("purchase", u_pick, title=title, verb=t.verb(catalog.domain)))
-        elif any(clicked):
-            parts.append(t.pick("click", u_pick, title=catalog.titles[slate[clicked.index(True)]]))
+        elif choice >= 0:
+            parts.append(t.pick("click", u_pick, title=catalog.titles[slate[choice]]))
         elif ignored:
             parts.append(t.pick("ignored", u_pick, says=self._request(session)))
             ignored = False

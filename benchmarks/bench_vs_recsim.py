@@ -1,0 +1,184 @@
+"""Throughput against RecSim: simrec's single env and native vector env vs interest_evolution.
+
+Run: ``python benchmarks/bench_vs_recsim.py [--seconds S] [--recsim-venv DIR]``.
+
+RecSim runs in its own virtual environment, in a subprocess: the script creates it on
+first use under ``~/.cache/simrec-bench/recsim-venv`` (or ``--recsim-venv``) with::
+
+    python -m venv DIR && DIR/bin/pip install recsim-no-tf six "numpy<2"
+
+(``numpy<2`` because RecSim's ``gym`` 0.26 predates NumPy 2). Settings: RecSim's
+``interest_evolution`` with 10 candidates per step and slates of 2; simrec's
+``simrec/Golf-v0`` (200 items) with slates of 2. Both are driven by a random policy whose
+slates are drawn before the clock starts (distinct items, cycled), so the figures time the
+environments, not the policy. Rates are per second of CPU time of the timed process
+(``time.process_time``), so other programs competing for the cores do not count against
+either side; the compared figures are also the best of interleaved rounds. Printed:
+steps/s of each, the ratios (targets: single env >= 3x RecSim; vector env at 1,024
+sessions >= 100x RecSim in user-steps), the vector env's state bytes per session, and
+user-steps/s from 1 to 16,384 sessions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import simrec  # noqa: F401  (registers the envs)
+
+SLATE = 2
+CANDIDATES = 10
+SESSIONS = (1, 16, 256, 1024, 4096, 16384)
+DEFAULT_VENV = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "simrec-bench" / "recsim-venv"
+)
+
+RECSIM_SCRIPT = """
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+import numpy as np
+from recsim.environments import interest_evolution
+seconds, candidates, slate = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+env = interest_evolution.create_environment(
+    {"num_candidates": candidates, "slate_size": slate, "resample_documents": True, "seed": 0}
+)
+rng = np.random.default_rng(0)
+actions = [rng.choice(candidates, slate, replace=False) for _ in range(4096)]
+env.reset()
+for i in range(200):
+    _, _, done, _ = env.step(actions[i])
+    if done:
+        env.reset()
+steps, start = 0, time.process_time()
+while time.process_time() - start < seconds:
+    for _ in range(100):
+        _, _, done, _ = env.step(actions[steps % 4096])
+        steps += 1
+        if done:
+            env.reset()
+print(json.dumps({"steps_per_s": steps / (time.process_time() - start)}))
+"""
+
+
+def recsim_python(venv_dir: Path) -> Path:
+    """The RecSim venv's interpreter, creating the venv (and installing RecSim) if needed."""
+    python = venv_dir / "bin" / "python"
+    if python.exists():
+        return python
+    print(f"creating RecSim's environment in {venv_dir} (one time) ...", flush=True)
+    venv.EnvBuilder(with_pip=True).create(venv_dir)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "recsim-no-tf", "six", "numpy<2"],
+        check=True,
+    )
+    return python
+
+
+def bench_recsim(python: Path, seconds: float) -> float:
+    """RecSim interest_evolution steps/s (random slates of ``SLATE`` from ``CANDIDATES``)."""
+    out = subprocess.run(
+        [str(python), "-c", RECSIM_SCRIPT, str(seconds), str(CANDIDATES), str(SLATE)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["steps_per_s"])
+
+
+def random_slates(rng: np.random.Generator, rows: int, n_items: int, k: int) -> np.ndarray:
+    """``rows`` slates of ``k`` distinct random items."""
+    return np.argsort(rng.random((rows, n_items)), axis=1)[:, :k]
+
+
+def bench_single(seconds: float, slate_size: int) -> float:
+    """Steps/s of one ``simrec/Golf-v0`` env (``env.unwrapped``), resetting at episode ends."""
+    env = gym.make("simrec/Golf-v0", slate_size=slate_size).unwrapped
+    slates = random_slates(np.random.default_rng(0), 4096, len(env.catalog), slate_size)
+    env.reset(seed=0)
+    for i in range(2_000):  # warm the caches
+        _, _, terminated, truncated, _ = env.step(slates[i % 4096])
+        if terminated or truncated:
+            env.reset()
+    steps, start = 0, time.process_time()
+    while time.process_time() - start < seconds:
+        for _ in range(200):
+            _, _, terminated, truncated, _ = env.step(slates[steps % 4096])
+            steps += 1
+            if terminated or truncated:
+                env.reset()
+    return steps / (time.process_time() - start)
+
+
+def bench_vector(num_envs: int, seconds: float) -> tuple[float, float, int]:
+    """``(user-steps/s, ms per vector step, state bytes per session)`` of the native vector env."""
+    vec = gym.make_vec("simrec/Golf-v0", num_envs=num_envs, slate_size=SLATE)
+    base = vec.unwrapped
+    rng = np.random.default_rng(0)
+    batches = [random_slates(rng, num_envs, len(base.catalog), SLATE) for _ in range(16)]
+    vec.reset(seed=0)
+    warm = min(2_000, max(20, 200_000 // num_envs))
+    for i in range(warm):  # fill the reply cache: figures are for a long-running env
+        vec.step(batches[i % 16])
+    steps, start = 0, time.process_time()
+    while time.process_time() - start < seconds or steps < 3:
+        vec.step(batches[steps % 16])
+        steps += 1
+    elapsed = time.process_time() - start
+    per_session = base.batch.state_nbytes() // num_envs
+    return steps * num_envs / elapsed, elapsed / steps * 1e3, per_session
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="timing window per figure")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; best kept")
+    parser.add_argument("--recsim-venv", type=Path, default=DEFAULT_VENV)
+    parser.add_argument("--skip-recsim", action="store_true", help="simrec figures only")
+    args = parser.parse_args()
+
+    python = None if args.skip_recsim else recsim_python(args.recsim_venv)
+    # The compared figures are timed in interleaved rounds and the best of each kept, so
+    # other load on the machine hits RecSim and simrec alike.
+    best: dict[str, float] = {"recsim": 0.0, "single": 0.0, "single5": 0.0, "vector": 0.0}
+    for _ in range(args.rounds):
+        if python is not None:
+            best["recsim"] = max(best["recsim"], bench_recsim(python, args.seconds))
+        best["single"] = max(best["single"], bench_single(args.seconds, SLATE))
+        best["single5"] = max(best["single5"], bench_single(args.seconds, 5))
+        best["vector"] = max(best["vector"], bench_vector(1024, args.seconds)[0])
+    table = [(n, *bench_vector(n, args.seconds)) for n in SESSIONS]
+    recsim = best["recsim"] or None
+
+    print(
+        f"one core, random slates, per CPU-second, best of {args.rounds} interleaved rounds "
+        f"of {args.seconds:g} s; "
+        f"python {sys.version.split()[0]}, numpy {np.__version__}"
+    )
+    rows = [
+        (f"simrec Golf-v0 single env (slate {SLATE})", best["single"], "steps/s", 3),
+        ("simrec Golf-v0 single env (slate 5)", best["single5"], "steps/s", None),
+        (f"simrec vector env, 1,024 sessions (slate {SLATE})", best["vector"], "user-steps/s", 100),
+    ]
+    if recsim is not None:
+        label = f"RecSim interest_evolution ({CANDIDATES} candidates, slate {SLATE})"
+        print(f"  {label:<52} {recsim:>11,.0f} steps/s")
+    for label, rate, unit, target in rows:
+        ratio = f"  {rate / recsim:6.1f}x RecSim (target {target}x)" if recsim and target else ""
+        print(f"  {label:<52} {rate:>11,.0f} {unit}{ratio}")
+    print()
+    print(f"  {'sessions':>9} {'user-steps/s':>14} {'ms/step':>9} {'state B/session':>16}")
+    for n, rate, ms, nbytes in table:
+        print(f"  {n:>9,} {rate:>14,.0f} {ms:>9.2f} {nbytes:>16,}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,565 @@
+"""The utility brain over many sessions at once: struct-of-arrays state, one numpy pass.
+
+:class:`UtilityBatch` holds the state of ``num_envs`` visits as arrays (``(num_envs,
+n_items)`` exposure, ``(num_envs, n_categories)`` category exposure, satisfaction,
+fatigue ...) and steps all of them in one vectorised computation. It performs the same
+float operations in the same order as :meth:`UtilityBrain.react_one
+<simrec.brains.utility.UtilityBrain.react_one>` followed by :meth:`Session.record
+<simrec.session.Session.record>`, so a sub-session's reactions, replies and observations
+are bit for bit those of a single env with the same generator: sums run left to right
+over the slots (never numpy's pairwise ``sum``), item exposure decays through the same
+lazy table, and the one exponential goes through ``numpy.exp``, whose result for an
+element does not depend on its neighbours.
+
+Everything the model derives from events (drifts, steering intents) is tabulated once
+per persona and turn, and every phrase the templates can produce for the catalog and
+persona pool is numbered (:class:`PhraseBook`), so replies are chosen as integer codes
+in numpy; each distinct reply's text and encoding are built once and then looked up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from simrec.brains.utility import UtilityBrain
+from simrec.replies import REPLY_DIM, reply_counts
+from simrec.session import DRAW_BLOCK, EMPTY, BoundPersona, Session, SessionDynamics
+
+REPLY_PARTS = 5
+"""Reply slots: main reaction, repeated request, voiced events, taste remark, goodbye."""
+
+
+class PhraseBook:
+    """Numbered reply phrases, and a cache of the replies composed from them.
+
+    A reply is a row of :data:`REPLY_PARTS` phrase codes (``-1`` = no phrase). Its text
+    is the phrases joined by spaces; its :func:`~simrec.replies.encode_reply` vector is
+    computed from the phrases' word counts (counts of space-joined texts add up). Both
+    are built once per distinct reply and looked up afterwards.
+    """
+
+    _MAX_REPLIES = 1 << 20
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self._ids: dict[str, int] = {}
+        self._rows: list[np.ndarray] = []
+        self.counts = np.zeros((1, REPLY_DIM))
+        self._reply_ids: dict[object, int] = {}
+        self.reply_texts = np.empty(0, dtype=object)
+        self.reply_vectors = np.zeros((0, REPLY_DIM), dtype=np.float32)
+        self._radix = 0
+
+    def add(self, text: str) -> int:
+        """The code of ``text`` (numbered on first sight)."""
+        code = self._ids.get(text)
+        if code is None:
+            code = self._ids[text] = len(self.texts)
+            self.texts.append(text)
+            self._rows.append(reply_counts(text, REPLY_DIM))
+        return code
+
+    def freeze(self) -> None:
+        """No more phrases: build the count table (last row: zeros, for code ``-1``)."""
+        self.counts = np.vstack([*self._rows, np.zeros(REPLY_DIM)])
+        radix = len(self.texts) + 1
+        self._radix = radix if radix**REPLY_PARTS < 2**62 else 0
+        self._powers = np.array([radix**i for i in reversed(range(REPLY_PARTS))], dtype=np.int64)
+
+    def replies(self, codes: np.ndarray) -> np.ndarray:
+        """Indices into :attr:`reply_texts` / :attr:`reply_vectors` of each row of ``codes``."""
+        if len(self._reply_ids) > self._MAX_REPLIES:
+            self._reply_ids.clear()
+        if self._radix:
+            keys: list = ((codes + 1) @ self._powers).tolist()
+        else:
+            keys = list(map(tuple, codes.tolist()))
+        get = self._reply_ids.get
+        ids = np.array([get(key, -1) for key in keys], dtype=np.int64)
+        missing = np.flatnonzero(ids < 0)
+        if len(missing):
+            new_rows: list[int] = []
+            for j in missing.tolist():
+                code = self._reply_ids.get(keys[j], -1)
+                if code < 0:
+                    code = self._reply_ids[keys[j]] = len(self._reply_ids)
+                    new_rows.append(j)
+                ids[j] = code
+            self._store(ids[new_rows], codes[new_rows])
+        return ids
+
+    def _store(self, ids: np.ndarray, codes: np.ndarray) -> None:
+        """Text and encoding of new replies ``ids`` with phrase codes ``codes``."""
+        need = int(ids.max()) + 1
+        if need > len(self.reply_texts):
+            grow = max(4096, 2 * need)
+            texts = np.empty(grow, dtype=object)
+            texts[: len(self.reply_texts)] = self.reply_texts
+            vectors = np.zeros((grow, REPLY_DIM), dtype=np.float32)
+            vectors[: len(self.reply_vectors)] = self.reply_vectors
+            self.reply_texts, self.reply_vectors = texts, vectors
+        phrases = self.texts
+        for reply, row in zip(ids.tolist(), codes.tolist(), strict=True):
+            self.reply_texts[reply] = " ".join([phrases[c] for c in row if c >= 0])
+        counts = self.counts[codes[:, 0]]
+        for part in range(1, codes.shape[1]):
+            counts = counts + self.counts[codes[:, part]]
+        norm = np.sqrt((counts * counts).sum(axis=1))[:, None]
+        unit = np.divide(counts, norm, out=counts.copy(), where=norm > 0)
+        self.reply_vectors[ids] = unit.astype(np.float32)
+
+
+@dataclass
+class BatchReaction:
+    """Reactions of ``m`` sessions to their slates (arrays, first axis = session).
+
+    Attributes:
+        clicked, purchased, dismissed: ``(m, k)`` bool.
+        left: ``(m,)`` bool.
+        satisfaction: ``(m,)`` satisfaction after the turn.
+        reply_codes: ``(m, REPLY_PARTS)`` phrase codes (see :class:`PhraseBook`).
+    """
+
+    clicked: np.ndarray
+    purchased: np.ndarray
+    dismissed: np.ndarray
+    left: np.ndarray
+    satisfaction: np.ndarray
+    reply_codes: np.ndarray
+
+
+def _template_index(u: np.ndarray, n_options: int) -> np.ndarray:
+    """``ReplyTemplates.pick``'s choice: ``min(int(u * n), n - 1)``."""
+    return np.minimum((u * n_options).astype(np.int64), n_options - 1)
+
+
+class UtilityBatch:
+    """``num_envs`` utility-brain sessions over one catalog and persona pool, as arrays.
+
+    Args:
+        brain: the utility brain whose parameters and templates apply.
+        bounds: the persona pool, bound to the catalog (index = persona code).
+        slate_size, history_window, max_turns: the env's settings.
+        dynamics: how the session state moves.
+        num_envs: number of sessions.
+    """
+
+    def __init__(
+        self,
+        brain: UtilityBrain,
+        bounds: Sequence[BoundPersona],
+        slate_size: int,
+        history_window: int,
+        max_turns: int,
+        dynamics: SessionDynamics,
+        num_envs: int,
+    ) -> None:
+        catalog = bounds[0].catalog
+        self.brain, self.params, self.dynamics = brain, brain.params, dynamics
+        self.k, self.window, self.max_turns, self.num_envs = (
+            slate_size,
+            history_window,
+            max_turns,
+            num_envs,
+        )
+        self.width = slate_size + 5
+        n = len(catalog)
+        self.codes = catalog.category_codes.astype(np.int64)
+        self.price = np.asarray(catalog.log_price_ratio, dtype=np.float64)
+        self.position = np.array(brain._position[:slate_size])
+        self.decay_table = np.array(dynamics.item_decay_table)
+        self.share = 1.0 / slate_size
+        self._slots = np.arange(slate_size)[None, :]
+        self.phrases = PhraseBook()
+        self._persona_tables(bounds)
+        self._timeline_tables(bounds)
+        self._catalog_phrases(catalog)
+        self.phrases.freeze()
+        self._allocate(num_envs, n, len(catalog.category_names))
+
+    # -- tables built once --------------------------------------------------------------
+    def _persona_tables(self, bounds: Sequence[BoundPersona]) -> None:
+        p, d = self.params, self.dynamics
+        traits = [b.traits for b in bounds]
+        self.boredom = np.array([t["boredom_rate"] for t in traits])
+        self.chat_threshold = np.array([p.chat_rate * t["chattiness"] for t in traits])
+        self.fatigue_step = np.array(
+            [d.fatigue_base + d.fatigue_impatience * (1.0 - t["patience"]) for t in traits]
+        )
+        self.price_aversion = np.array([p.price_weight * t["price_sensitivity"] for t in traits])
+        self.disliked = np.stack([b.dislike > 0 for b in bounds])
+        templates, brain = self.brain.templates, self.brain
+        self.dislike_codes = np.full(
+            (len(templates.lines["dislike"]),) + self.disliked.shape, -1, dtype=np.int64
+        )
+        for pi, bound in enumerate(bounds):
+            probe = Session(bound, self.k, self.window, self.dynamics)
+            for item in np.flatnonzero(self.disliked[pi]).tolist():
+                value = brain._disliked_value(probe, item)
+                for t, line in enumerate(templates.lines["dislike"]):
+                    self.dislike_codes[t, pi, item] = self.phrases.add(line.format(value=value))
+
+    def _timeline_tables(self, bounds: Sequence[BoundPersona]) -> None:
+        """Per persona and turn: the event state (static scores, request, taste words)."""
+        templates, phrases = self.brain.templates, self.phrases
+        turns = self.max_turns + 1
+        n_taste = len(templates.lines["taste"])
+        self.state_of = np.zeros((len(bounds), turns), dtype=np.int64)
+        self.voiced = np.full((len(bounds), turns), -1, dtype=np.int64)
+        self.taste_codes = np.full((len(bounds), turns, n_taste, 3), -1, dtype=np.int64)
+        self.n_words = np.zeros((len(bounds), turns), dtype=np.int64)
+        keys: dict[tuple, int] = {}
+        utility, buy, dismiss, masks, constrained, ignored = [], [], [], [], [], []
+        for pi, bound in enumerate(bounds):
+            session = Session(bound, self.k, self.window, self.dynamics)
+            for turn in range(turns):
+                session.skip_to(turn)
+                said = bound.voiced_at(turn)
+                if said:
+                    self.voiced[pi, turn] = phrases.add(" ".join(said))
+                words = session.taste_words
+                self.n_words[pi, turn] = len(words)
+                for t, line in enumerate(templates.lines["taste"]):
+                    for w, word in enumerate(words):
+                        self.taste_codes[pi, turn, t, w] = phrases.add(line.format(value=word))
+                key = session.state_key
+                if key not in keys:
+                    keys[key] = len(utility)
+                    static = self.brain.static_scores(session)
+                    utility.append(static.utility)
+                    buy.append(static.purchase_logit)
+                    dismiss.append(static.dismiss_logit)
+                    masks.append(np.asarray(session.constraint_mask, dtype=bool))
+                    constrained.append(session.constraint_on)
+                    asked = session.active_intent is not None
+                    says = UtilityBrain._request(session) if asked else ""
+                    ignored.append(
+                        [
+                            phrases.add(line.format(says=says)) if asked else -1
+                            for line in templates.lines["ignored"]
+                        ]
+                    )
+                self.state_of[pi, turn] = keys[key]
+        self.utility = np.array(utility, dtype=np.float64)
+        self.buy_logit = np.array(buy, dtype=np.float64)
+        self.dismiss_logit = np.array(dismiss, dtype=np.float64)
+        self.complies = np.stack(masks)
+        self.constrained = np.array(constrained, dtype=bool)
+        self.ignored_codes = np.array(ignored, dtype=np.int64)
+
+    def _catalog_phrases(self, catalog) -> None:
+        templates, add = self.brain.templates, self.phrases.add
+        verb = templates.verb(catalog.domain)
+        titles = [str(t) for t in catalog.titles]
+        self.purchase_codes = np.array(
+            [
+                [add(line.format(title=title, verb=verb)) for title in titles]
+                for line in templates.lines["purchase"]
+            ],
+            dtype=np.int64,
+        )
+        self.click_codes = np.array(
+            [
+                [add(line.format(title=title)) for title in titles]
+                for line in templates.lines["click"]
+            ],
+            dtype=np.int64,
+        )
+        self.plain_codes = {
+            kind: np.array([add(line) for line in templates.lines[kind]], dtype=np.int64)
+            for kind in ("bored", "pricey", "nothing", "leaving")
+        }
+
+    def _allocate(self, num_envs: int, n_items: int, n_categories: int) -> None:
+        k, w = self.k, self.width
+        self.persona = np.zeros(num_envs, dtype=np.int64)
+        self.turn = np.zeros(num_envs, dtype=np.int64)
+        self.satisfaction = np.zeros(num_envs)
+        self.fatigue = np.zeros(num_envs)
+        self.exposure = np.zeros((num_envs, n_items))
+        self.exposed_at = np.zeros((num_envs, n_items), dtype=np.int32)
+        self.owned = np.zeros((num_envs, n_items), dtype=bool)
+        self.category_exposure = np.zeros((num_envs, n_categories))
+        self.draws = np.zeros((num_envs, DRAW_BLOCK, w))
+        self.logits = np.zeros((num_envs, DRAW_BLOCK, w))
+        self.draw_row = np.full(num_envs, DRAW_BLOCK, dtype=np.int64)
+        self.history_items = np.full((num_envs, self.window * k), EMPTY, dtype=np.int64)
+        self.history_feedback = np.zeros((num_envs, self.window, k, 3), dtype=np.float32)
+
+    def state_nbytes(self) -> int:
+        """Bytes of per-session state arrays (all sessions; shared tables excluded)."""
+        arrays = (
+            self.persona, self.turn, self.satisfaction, self.fatigue, self.exposure,
+            self.exposed_at, self.owned, self.category_exposure, self.draws, self.logits,
+            self.draw_row, self.history_items, self.history_feedback,
+        )  # fmt: skip
+        return sum(a.nbytes for a in arrays)
+
+    # -- episodes -------------------------------------------------------------------------
+    def start(self, rows: np.ndarray, personas: np.ndarray) -> np.ndarray:
+        """Begin new visits in ``rows`` with persona codes ``personas``; returns the opening codes."""
+        self.persona[rows] = personas
+        self.turn[rows] = 0
+        self.satisfaction[rows] = self.dynamics.initial_satisfaction
+        self.fatigue[rows] = 0.0
+        self.exposure[rows] = 0.0
+        self.exposed_at[rows] = 0
+        self.owned[rows] = False
+        self.category_exposure[rows] = 0.0
+        self.draw_row[rows] = DRAW_BLOCK
+        self.history_items[rows] = EMPTY
+        self.history_feedback[rows] = 0.0
+        codes = np.full((len(rows), REPLY_PARTS), -1, dtype=np.int64)
+        codes[:, 0] = self.voiced[personas, 0]
+        return codes
+
+    def _uniforms(self, rows: np.ndarray, sel, rngs: Sequence[np.random.Generator], active):
+        """This step's uniforms and logits of ``rows`` (blocks as in ``Session.uniforms``).
+
+        Rows outside ``active`` draw nothing from their generators (they get stale values).
+        """
+        at = self.draw_row[sel]
+        empty = at >= DRAW_BLOCK
+        refill = rows[empty if active is None else empty & active]
+        if len(refill):
+            blocks = np.empty((len(refill), DRAW_BLOCK, self.width))
+            for block, i in zip(blocks, refill.tolist(), strict=True):
+                rngs[i].random(out=block)
+            with np.errstate(divide="ignore"):
+                self.logits[refill] = np.log(blocks / (1.0 - blocks))
+            self.draws[refill] = blocks
+        at = np.where(empty, 0, at)
+        self.draw_row[sel] = at + 1
+        flat = rows * DRAW_BLOCK + at
+        shape = (-1, self.width)
+        return self.draws.reshape(shape).take(flat, axis=0), self.logits.reshape(shape).take(
+            flat, axis=0
+        )
+
+    # -- one step -------------------------------------------------------------------------
+    def step(
+        self,
+        rows: np.ndarray,
+        slates: np.ndarray,
+        rngs: Sequence[np.random.Generator],
+        active: np.ndarray | None = None,
+    ) -> BatchReaction:
+        """React to ``slates`` (``(m, k)``, ``-1`` = empty slot) in ``rows`` and move on.
+
+        With ``active`` (a mask over ``rows``), inactive rows are computed but draw nothing
+        from their generators: their results are meaningless and their state must be
+        restarted (:meth:`start`) before it is read. Stepping every row this way lets the
+        vector env use whole-array operations while some sub-envs reset.
+        """
+        p, k, n = self.params, self.k, self.exposure.shape[1]
+        sel = slice(None) if len(rows) == self.num_envs else rows
+        draws, logits = self._uniforms(rows, sel, rngs, active)
+        persona, turn = self.persona[sel], self.turn[sel]
+        state = self.state_of[persona, turn]
+        shown = slates != EMPTY
+        items = np.where(shown, slates, 0)
+        at = rows[:, None] * n + items  # flat (session, item) index
+        st = state[:, None] * n + items  # flat (event state, item) index
+
+        age = turn[:, None] - self.exposed_at.reshape(-1).take(at)
+        horizon = len(self.decay_table)
+        decayed = self.exposure.reshape(-1).take(at) * self.decay_table.take(
+            np.minimum(age, horizon - 1)
+        )
+        seen = np.where(shown & (age < horizon), decayed, 0.0)
+        boredom = self.boredom[persona]
+        fatigue = self.fatigue[sel]
+        cat_at = rows[:, None] * self.category_exposure.shape[1] + self.codes.take(items)
+        cat_seen = self.category_exposure.reshape(-1).take(cat_at)
+        worn = boredom[:, None] * (p.repeat_weight * seen + p.category_weight * cat_seen)
+        u = self.utility.reshape(-1).take(st) - worn
+        u = np.where(self.owned.reshape(-1).take(at), u - p.owned_penalty, u)
+        outside = p.outside_utility + p.fatigue_weight * fatigue
+        args = np.where(shown, u - self.position - outside[:, None], -np.inf)
+        ex = np.exp(args)
+
+        m = len(rows)
+        total = 1.0 + ex[:, 0]
+        for pos in range(1, k):
+            total = total + ex[:, pos]
+        choice = np.full(m, -1, dtype=np.int64)
+        running = np.zeros(m)
+        u_choice = draws[:, 0]
+        for pos in range(k):
+            running = running + ex[:, pos]
+            hit = (u_choice < running / total) & shown[:, pos] & (choice < 0)
+            choice[hit] = pos
+        chose = choice >= 0
+        clicked = self._slots == choice[:, None]
+        chosen_item = items[np.arange(m), np.maximum(choice, 0)]
+        bought = chose & (logits[:, 1] < self.buy_logit.reshape(-1).take(state * n + chosen_item))
+        purchased = clicked & bought[:, None]
+        dismissed = (
+            logits[:, 2 : 2 + k]
+            < self.dismiss_logit.reshape(-1).take(st)
+            + p.dismiss_repeat_weight * boredom[:, None] * seen
+        )
+        dismissed &= shown & ~clicked
+        n_dismissed = dismissed.sum(axis=1)
+
+        n_shown = shown.sum(axis=1)
+        constrained = self.constrained[state]
+        complying = (self.complies.reshape(-1).take(st) & shown).sum(axis=1)
+        compliance = np.where(constrained & (n_shown > 0), complying / np.maximum(n_shown, 1), 1.0)
+        s = self.satisfaction[sel]
+        s = (
+            s
+            + p.satisfaction_rate * ((total - 1.0) / total - s)
+            + np.where(chose, p.click_lift, 0.0)
+            + np.where(bought, p.purchase_lift, 0.0)
+            - p.dismiss_drop * n_dismissed / k
+            + np.where(constrained, p.compliance_weight * (compliance - 0.5), 0.0)
+        )
+        s = np.minimum(np.maximum(s, 0.0), 1.0)
+        left = logits[:, 2 + k] < (
+            p.leave_base
+            + p.leave_slope * (p.leave_threshold - s)
+            + p.fatigue_leave_weight * fatigue
+        )
+        codes = self._reply_codes(
+            persona, turn, state, items, shown, n_shown, worn, chose, bought, chosen_item,
+            dismissed, constrained, compliance, left, draws,
+        )  # fmt: skip
+        self._record(sel, slates, at, cat_at, shown, seen, clicked, purchased, dismissed, persona)
+        self.satisfaction[sel] = s
+        return BatchReaction(clicked, purchased, dismissed, left, s, codes)
+
+    def _record(
+        self,
+        sel: slice | np.ndarray,
+        slates: np.ndarray,
+        at: np.ndarray,
+        cat_at: np.ndarray,
+        shown: np.ndarray,
+        seen: np.ndarray,
+        clicked: np.ndarray,
+        purchased: np.ndarray,
+        dismissed: np.ndarray,
+        persona: np.ndarray,
+    ) -> None:
+        """``Session.record`` for every row: exposure, categories, fatigue, turn, history."""
+        d = self.dynamics
+        all_rows = isinstance(sel, slice)
+        cats = self.category_exposure
+        if all_rows:
+            cats *= d.category_decay
+        else:
+            cats[sel] = cats[sel] * d.category_decay
+        turn_after = self.turn[sel] + 1
+        # Items in a slate are distinct, so exposure writes never collide.
+        where = at[shown]
+        bump = np.where(clicked, 1.0 + d.click_exposure, 1.0)
+        self.exposure.reshape(-1)[where] = (seen + bump)[shown]
+        self.exposed_at.reshape(-1)[where] = np.broadcast_to(turn_after[:, None], at.shape)[shown]
+        self.owned.reshape(-1)[at[purchased]] = True
+        # Categories repeat within a slate: add slot by slot, in slot order.
+        flat_cats = cats.reshape(-1)
+        for pos in range(self.k):
+            cell = cat_at[:, pos]
+            flat_cats[cell] = flat_cats[cell] + np.where(shown[:, pos], self.share, 0.0)
+        self.fatigue[sel] = self.fatigue[sel] + self.fatigue_step[persona]
+        self.turn[sel] = turn_after
+        k = self.k
+        history = self.history_items
+        feedback = np.stack([clicked, purchased, dismissed], axis=2).astype(np.float32)
+        if all_rows:
+            history[:, k:] = history[:, :-k].copy()
+            history[:, :k] = slates
+            self.history_feedback[:, 1:] = self.history_feedback[:, :-1].copy()
+            self.history_feedback[:, 0] = feedback
+        else:
+            history[sel] = np.concatenate([slates, history[sel, :-k]], axis=1)
+            old = self.history_feedback[sel, :-1]
+            self.history_feedback[sel] = np.concatenate([feedback[:, None], old], axis=1)
+
+    def _reply_codes(
+        self,
+        persona: np.ndarray,
+        turn: np.ndarray,
+        state: np.ndarray,
+        items: np.ndarray,
+        shown: np.ndarray,
+        n_shown: np.ndarray,
+        worn: np.ndarray,
+        chose: np.ndarray,
+        bought: np.ndarray,
+        chosen_item: np.ndarray,
+        dismissed: np.ndarray,
+        constrained: np.ndarray,
+        compliance: np.ndarray,
+        left: np.ndarray,
+        draws: np.ndarray,
+    ) -> np.ndarray:
+        """The phrase codes of each reply: ``UtilityBrain._reply``'s choices, as arrays."""
+        lines, k = self.brain.templates.lines, self.k
+        m = len(persona)
+        u_pick, u_chat = draws[:, 3 + k], draws[:, 4 + k]
+        codes = np.full((m, REPLY_PARTS), -1, dtype=np.int64)
+        ignored = constrained & (compliance < 0.5)
+        ignored_pick = self.ignored_codes[state, _template_index(u_pick, len(lines["ignored"]))]
+
+        # Why nothing was clicked: a disliked thing, boredom, price, or nothing.
+        complaint = self.plain_codes["nothing"][_template_index(u_pick, len(lines["nothing"]))]
+        bored = np.zeros(m)
+        pricey = np.zeros(m)
+        for pos in range(k):
+            bored = bored + np.where(shown[:, pos], worn[:, pos], 0.0)
+            pricey = pricey + np.where(shown[:, pos], self.price[items[:, pos]], 0.0)
+        safe_n = np.maximum(n_shown, 1)
+        bored = bored / safe_n
+        pricey = self.price_aversion[persona] * pricey / safe_n
+        too_pricey = pricey > 0.5
+        complaint = np.where(
+            too_pricey,
+            self.plain_codes["pricey"][_template_index(u_pick, len(lines["pricey"]))],
+            complaint,
+        )
+        is_bored = (bored > 0.6) & (bored >= pricey)
+        complaint = np.where(
+            is_bored,
+            self.plain_codes["bored"][_template_index(u_pick, len(lines["bored"]))],
+            complaint,
+        )
+        hated = dismissed & self.disliked[persona[:, None], items]
+        first_hated = items[np.arange(m), np.argmax(hated, axis=1)]
+        dislike_pick = self.dislike_codes[
+            _template_index(u_pick, len(lines["dislike"])), persona, first_hated
+        ]
+        complaint = np.where(hated.any(axis=1), dislike_pick, complaint)
+        nothing = self.plain_codes["nothing"][_template_index(u_pick, len(lines["nothing"]))]
+        complaint = np.where(n_shown > 0, complaint, nothing)
+
+        main = np.where(ignored, ignored_pick, complaint)
+        main = np.where(
+            chose, self.click_codes[_template_index(u_pick, len(lines["click"])), chosen_item], main
+        )
+        main = np.where(
+            bought,
+            self.purchase_codes[_template_index(u_pick, len(lines["purchase"])), chosen_item],
+            main,
+        )
+        codes[:, 0] = main
+        again = ignored & chose
+        codes[:, 1] = np.where(
+            again,
+            self.ignored_codes[state, _template_index(u_chat, len(lines["ignored"]))],
+            -1,
+        )
+        codes[:, 2] = self.voiced[persona, np.minimum(turn + 1, self.max_turns)]
+        n_words = self.n_words[persona, turn]
+        talks = (n_words > 0) & (u_chat < self.chat_threshold[persona])
+        word = np.minimum((u_pick * n_words).astype(np.int64), 2)
+        taste_t = _template_index(u_chat / self.params.chat_rate, len(lines["taste"]))
+        codes[:, 3] = np.where(talks, self.taste_codes[persona, turn, taste_t, word], -1)
+        codes[:, 4] = np.where(
+            left, self.plain_codes["leaving"][_template_index(u_chat, len(lines["leaving"]))], -1
+        )
+        return codes

@@ -1,0 +1,328 @@
+"""The native vector env: many simulated users stepped together in one batched computation.
+
+``gym.make_vec("simrec/Golf-v0", num_envs=1024)`` returns a :class:`RecSessionVectorEnv`
+(registered through ``vector_entry_point``, like Gymnasium's ``CartPoleVectorEnv``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from simrec.brains.base import Brain
+from simrec.brains.utility import UtilityBrain
+from simrec.brains.utility_batch import REPLY_PARTS, UtilityBatch
+from simrec.catalog import Catalog
+from simrec.env import RecSessionEnv
+from simrec.errors import ActionError, ConfigError
+from simrec.persona import Persona
+from simrec.replies import REPLY_DIM, encode_reply
+from simrec.session import EMPTY, Session, SessionDynamics
+
+
+class RecSessionVectorEnv(VectorEnv):
+    """``num_envs`` independent :class:`~simrec.env.RecSessionEnv` visits, stepped as one batch.
+
+    ## Description
+    Sub-env ``i`` behaves exactly like a single ``RecSessionEnv`` built with the same
+    arguments: reset with ``seed`` the vector env seeds sub-env ``i`` with ``seed + i``
+    (as ``gymnasium.utils.seeding.np_random(seed + i)``), draws its own persona from the
+    pool, and produces bit for bit the observations, rewards, ends and replies the single
+    env would for the same actions. With the default ``utility`` brain all sub-sessions
+    advance in one numpy computation over struct-of-arrays state
+    (:class:`~simrec.brains.utility_batch.UtilityBatch`); any other brain (an LLM) gets
+    every sub-session of a step in one ``brain.react(sessions, slates, messages, rngs)``
+    call, so a concurrent brain answers all of them in about one call's latency.
+
+    ## Spaces
+    ``single_action_space`` and ``single_observation_space`` are the single env's;
+    ``action_space`` and ``observation_space`` are their batches (``batch_space``).
+
+    ## Autoreset
+    ``metadata["autoreset_mode"]`` is ``AutoresetMode.NEXT_STEP``: the step after a
+    sub-env's episode ends resets it (its action is ignored; reward 0, not terminated or
+    truncated, the observation and info are the reset's), as Gymnasium's own vector envs do.
+
+    ## Info
+    Arrays with one entry per sub-env (each with its ``_key`` mask, all true): ``reply``
+    (str), ``persona_id`` (str), ``turn``, ``duplicates``, ``clicked`` / ``purchased`` /
+    ``dismissed`` (``(num_envs, slate_size)`` bool, all false on reset steps), and
+    ``ground_truth`` (``satisfaction``, ``fatigue``). The event log and rendering of the
+    single env are not available here.
+
+    ## Arguments
+    ``num_envs`` plus every argument of :class:`~simrec.env.RecSessionEnv` except
+    ``render_mode`` (rendering is per session: use the single env).
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        catalog: Catalog | str | Path | Mapping[str, Any] | None = None,
+        personas: Sequence[Persona] | str | Path | None = None,
+        slate_size: int = 5,
+        max_turns: int = 20,
+        history_window: int = 3,
+        reward_weights: Mapping[str, float] | None = None,
+        brain: str | Brain = "utility",
+        brain_kwargs: Mapping[str, Any] | None = None,
+        dynamics: SessionDynamics | None = None,
+    ) -> None:
+        if (
+            isinstance(num_envs, bool)
+            or not isinstance(num_envs, (int, np.integer))
+            or num_envs < 1
+        ):
+            raise ConfigError(f"num_envs: expected a positive integer, got {num_envs!r}")
+        if catalog is None or personas is None:
+            raise ConfigError(
+                "RecSessionVectorEnv needs a catalog and personas (or use a preset id)"
+            )
+        self.env = RecSessionEnv(
+            catalog,
+            personas,
+            slate_size=slate_size,
+            max_turns=max_turns,
+            history_window=history_window,
+            reward_weights=reward_weights,
+            brain=brain,
+            brain_kwargs=brain_kwargs,
+            dynamics=dynamics,
+        )
+        env = self.env
+        self.num_envs = int(num_envs)
+        self.catalog, self.personas, self.brain = env.catalog, env.personas, env.brain
+        self.slate_size, self.max_turns = env.slate_size, env.max_turns
+        self.single_action_space = env.action_space
+        self.single_observation_space = env.observation_space
+        self.action_space = batch_space(env.action_space, self.num_envs)
+        self.observation_space = batch_space(env.observation_space, self.num_envs)
+        self._bounds = [env._bound[p.persona_id] for p in self.personas]
+        self._persona_ids = np.array([p.persona_id for p in self.personas], dtype=object)
+        n = self.num_envs
+        self.batch: UtilityBatch | None = None
+        if type(self.brain) is UtilityBrain:
+            self.batch = UtilityBatch(
+                self.brain, self._bounds, slate_size, history_window, max_turns, env.dynamics, n
+            )
+        self.sessions: list[Session | None] = [None] * n
+        self.rngs: list[np.random.Generator] = []
+        self.persona = np.zeros(n, dtype=np.int64)
+        self._needs_reset = np.zeros(n, dtype=bool)
+        self._all = np.arange(n)
+        self._reply_codes = np.full((n, REPLY_PARTS), -1, dtype=np.int64)
+        self._replies = np.full(n, "", dtype=object)
+        self._reply_vec = np.zeros((n, REPLY_DIM), dtype=np.float32)
+        self._reply_idx = np.zeros(n, dtype=np.int64)
+
+    # -- gymnasium API ----------------------------------------------------------------------
+    def reset(
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ):
+        """Start a new visit in every sub-env; ``seed + i`` (or ``seed[i]``) seeds sub-env ``i``."""
+        if options:
+            raise ConfigError(f"reset options are not supported by the vector env, got {options!r}")
+        n = self.num_envs
+        if seed is None or isinstance(seed, (int, np.integer)):
+            seeds = [None if seed is None else int(seed) + i for i in range(n)]
+        else:
+            seeds = list(seed)
+            if len(seeds) != n:
+                raise ConfigError(f"reset seed: expected {n} seeds, got {len(seeds)}")
+        super().reset(seed=int(seed) if isinstance(seed, (int, np.integer)) else None)
+        self.rngs = [
+            seeding.np_random(s)[0] if s is not None or not self.rngs else self.rngs[i]
+            for i, s in enumerate(seeds)
+        ]
+        self._start(self._all)
+        self._needs_reset[:] = False
+        self._refresh_replies()
+        zeros = np.zeros(n)
+        return self._observation(), self._info(None, zeros.astype(np.int64))
+
+    def step(self, actions: Any):
+        """Show ``actions[i]`` to sub-env ``i``; returns batched ``(obs, rewards, terminated, truncated, info)``."""
+        slates, duplicates = self.validate_slates(actions)
+        resetting = self._needs_reset.copy()
+        active = ~resetting
+        if self.batch is not None:
+            # Every row goes through the kernel (whole-array operations); resetting rows
+            # draw nothing and are restarted below, so their results are dropped.
+            slates[resetting] = np.arange(self.slate_size)
+            reaction = self._step_batch(slates, active)
+        else:
+            reaction = self._step_sessions(self._all[active], slates[active])
+        for name in ("clicked", "purchased", "dismissed"):
+            reaction[name] &= active[:, None]
+        left = reaction["left"] & active
+        w = self.env.reward_weights
+        rewards = (
+            w["click"] * reaction["clicked"].sum(axis=1)
+            + w["purchase"] * reaction["purchased"].sum(axis=1)
+            + w["dismiss"] * reaction["dismissed"].sum(axis=1)
+            + np.where(left, w["leave"], 0.0)
+        )
+        rewards[resetting] = 0.0
+        terminated = left
+        truncated = ~left & active & (self._turns() >= self.max_turns)
+        if resetting.any():
+            self._start(self._all[resetting])
+        duplicates[resetting] = 0
+        self._needs_reset = terminated | truncated
+        self._refresh_replies()
+        info = self._info(reaction, duplicates)
+        return self._observation(), rewards, terminated, truncated, info
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Nothing to release (no subprocesses)."""
+
+    # -- actions --------------------------------------------------------------------------
+    def validate_slates(self, actions: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Check a ``(num_envs, slate_size)`` batch and de-duplicate each slate like the single env.
+
+        Returns ``(slates, duplicates)``: later copies of an index become ``-1`` (empty).
+
+        Raises:
+            ActionError: wrong shape, non-integer values, or indices out of range
+                (naming the sub-env and slot).
+        """
+        n, k = self.num_envs, self.slate_size
+        try:
+            array = np.asarray(actions)
+        except (TypeError, ValueError):
+            raise ActionError(
+                f"actions: expected ({n}, {k}) item indices, got {actions!r}"
+            ) from None
+        if array.shape != (n, k):
+            raise ActionError(f"actions: expected shape ({n}, {k}), got {array.shape}")
+        if array.dtype.kind not in "iu":
+            raise ActionError(f"actions: expected integer item indices, got {array.dtype}")
+        bad = (array < 0) | (array >= len(self.catalog))
+        bad &= ~self._needs_reset[:, None]
+        if bad.any():
+            env, pos = (int(v) for v in np.argwhere(bad)[0])
+            raise ActionError(
+                f"actions: sub-env {env} slot {pos} holds item index {array[env, pos]}, "
+                f"out of range [0, {len(self.catalog) - 1}]"
+            )
+        slates = array.astype(np.int64)
+        repeated = np.zeros((n, k), dtype=bool)
+        for pos in range(1, k):
+            repeated[:, pos] = (slates[:, :pos] == slates[:, pos : pos + 1]).any(axis=1)
+        slates[repeated] = EMPTY
+        return slates, repeated.sum(axis=1)
+
+    # -- the two stepping paths -------------------------------------------------------------
+    def _step_batch(self, slates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
+        assert self.batch is not None
+        r = self.batch.step(self._all, slates, self.rngs, active)
+        self._reply_codes = r.reply_codes
+        return {
+            "clicked": r.clicked,
+            "purchased": r.purchased,
+            "dismissed": r.dismissed,
+            "left": r.left,
+        }
+
+    def _step_sessions(self, rows: np.ndarray, slates: np.ndarray) -> dict[str, np.ndarray]:
+        """Any brain: one batched ``react`` call for every sub-session, then ``Session.record``."""
+        idx = rows.tolist()
+        sessions = [self.sessions[i] for i in idx]
+        slate_lists = slates.tolist()
+        reactions = (
+            self.brain.react(sessions, slate_lists, [None] * len(idx), [self.rngs[i] for i in idx])
+            if idx
+            else []
+        )
+        if len(reactions) != len(idx):
+            raise ConfigError(
+                f"brain {self.brain.name!r} returned {len(reactions)} reactions for {len(idx)} sessions"
+            )
+        for session, slate, reaction in zip(sessions, slate_lists, reactions, strict=True):
+            session.record(slate, reaction)
+        for i, session in zip(idx, sessions, strict=True):
+            self._replies[i] = session.last_reply
+            self._reply_vec[i] = encode_reply(session.last_reply)
+        n, k = self.num_envs, self.slate_size
+        out = {name: np.zeros((n, k), dtype=bool) for name in ("clicked", "purchased", "dismissed")}
+        out["left"] = np.zeros(n, dtype=bool)
+        for name, array in out.items():
+            if reactions:
+                array[rows] = [getattr(r, name) for r in reactions]
+        return out
+
+    def _start(self, rows: np.ndarray) -> None:
+        """New visits in ``rows``: each draws its persona from its own generator."""
+        n_pool = len(self.personas)
+        picks = np.array(
+            [int(self.rngs[i].integers(n_pool)) for i in rows.tolist()], dtype=np.int64
+        )
+        self.persona[rows] = picks
+        env = self.env
+        if self.batch is not None:
+            self._reply_codes[rows] = self.batch.start(rows, picks)
+            return
+        for i, pick in zip(rows.tolist(), picks.tolist(), strict=True):
+            session = Session(self._bounds[pick], env.slate_size, env.history_window, env.dynamics)
+            self.sessions[i] = session
+            self._replies[i] = session.last_reply
+            self._reply_vec[i] = encode_reply(session.last_reply)
+
+    # -- observation and info -----------------------------------------------------------------
+    def _refresh_replies(self) -> None:
+        if self.batch is not None:
+            self._reply_idx = self.batch.phrases.replies(self._reply_codes)
+
+    def _turns(self) -> np.ndarray:
+        if self.batch is not None:
+            return self.batch.turn
+        return np.array([s.turn for s in self.sessions], dtype=np.int64)
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        turn = np.minimum(self._turns() / self.max_turns, 1.0).astype(np.float32)[:, None]
+        if self.batch is not None:
+            b = self.batch
+            reply = b.phrases.reply_vectors[self._reply_idx]
+            items, feedback = b.history_items + 1, b.history_feedback.copy()
+        else:
+            reply = self._reply_vec.copy()
+            items = np.stack([s.history_items_flat for s in self.sessions]) + 1
+            feedback = np.stack([s.history_feedback for s in self.sessions])
+        return {"turn": turn, "history_items": items, "history_feedback": feedback, "reply": reply}
+
+    def _info(
+        self, reaction: dict[str, np.ndarray] | None, duplicates: np.ndarray
+    ) -> dict[str, Any]:
+        n, k = self.num_envs, self.slate_size
+        if self.batch is not None:
+            replies = self.batch.phrases.reply_texts[self._reply_idx]
+            satisfaction, fatigue = self.batch.satisfaction.copy(), self.batch.fatigue.copy()
+        else:
+            replies = self._replies.copy()
+            satisfaction = np.array([s.satisfaction for s in self.sessions])
+            fatigue = np.array([s.fatigue for s in self.sessions])
+        info: dict[str, Any] = {
+            "reply": replies,
+            "persona_id": self._persona_ids[self.persona],
+            "turn": self._turns().copy(),
+            "duplicates": duplicates,
+        }
+        for name in ("clicked", "purchased", "dismissed"):
+            info[name] = reaction[name] if reaction is not None else np.zeros((n, k), dtype=bool)
+        present = np.ones(n, dtype=bool)
+        for key in list(info):
+            info[f"_{key}"] = present
+        info["ground_truth"] = {"satisfaction": satisfaction, "fatigue": fatigue}
+        info["_ground_truth"] = present
+        return info

@@ -1,0 +1,223 @@
+"""The native vector env: Gymnasium's vector contract, and bit-identical to N single envs."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+import simrec  # noqa: F401  (registers the envs)
+from simrec.env import RecSessionEnv
+from simrec.errors import ActionError, ConfigError
+from simrec.reaction import Reaction
+from simrec.vector import RecSessionVectorEnv
+from tests.conftest import make_persona, small_catalog
+
+PRESETS = ["simrec/Golf-v0", "simrec/Books-v0", "simrec/Retail-v0"]
+
+
+def actions(rng: np.random.Generator, num_envs: int, n_items: int, step: int) -> np.ndarray:
+    """Random slates with some repeated indices (de-duplication must match too)."""
+    batch = rng.integers(0, n_items, size=(num_envs, 5))
+    if step % 4 == 0:
+        batch[:, 3] = batch[:, 1]
+    batch[:, 4] = rng.integers(0, 6, size=num_envs)  # popular-ish items repeat across turns
+    return batch
+
+
+def compare_with_single_envs(vec, singles, seed: int, steps: int) -> dict[str, int]:
+    """Step ``vec`` and the single envs side by side; assert every output is identical."""
+    n = len(singles)
+    obs, info = vec.reset(seed=seed)
+    done = np.zeros(n, dtype=bool)
+    seen = {"resets": 0, "terminated": 0, "truncated": 0, "purchases": 0, "dismissals": 0}
+    for i, env in enumerate(singles):
+        single_obs, single_info = env.reset(seed=seed + i)
+        assert info["reply"][i] == single_info["reply"]
+        for key in single_obs:
+            np.testing.assert_array_equal(obs[key][i], single_obs[key])
+    rng = np.random.default_rng(seed)
+    for step in range(steps):
+        batch = actions(rng, n, len(singles[0].catalog), step)
+        obs, rewards, terminated, truncated, info = vec.step(batch)
+        for i, env in enumerate(singles):
+            if done[i]:
+                single_obs, single_info = env.reset()
+                expected = (0.0, False, False)
+                seen["resets"] += 1
+            else:
+                single_obs, reward, term, trunc, single_info = env.step(batch[i])
+                expected = (reward, term, trunc)
+                r = single_info["reaction"]
+                assert info["clicked"][i].tolist() == r.clicked
+                assert info["purchased"][i].tolist() == r.purchased
+                assert info["dismissed"][i].tolist() == r.dismissed
+                seen["purchases"] += sum(r.purchased)
+                seen["dismissals"] += sum(r.dismissed)
+                seen["terminated"] += term
+                seen["truncated"] += trunc
+            done[i] = expected[1] or expected[2]
+            assert (rewards[i], bool(terminated[i]), bool(truncated[i])) == expected
+            for key in single_obs:
+                np.testing.assert_array_equal(obs[key][i], single_obs[key], err_msg=key)
+            assert info["reply"][i] == single_info["reply"]
+            assert info["persona_id"][i] == single_info["persona_id"]
+            assert info["turn"][i] == single_info["turn"]
+            assert info["duplicates"][i] == single_info["duplicates"]
+            truth = single_info["ground_truth"]
+            assert info["ground_truth"]["satisfaction"][i] == truth["satisfaction"]
+            assert info["ground_truth"]["fatigue"][i] == truth["fatigue"]
+    return seen
+
+
+@pytest.mark.parametrize("env_id", PRESETS)
+def test_vector_env_matches_single_envs_bit_for_bit_across_autoresets(env_id):
+    vec = gym.make_vec(env_id, num_envs=12, max_turns=8)
+    assert isinstance(vec, RecSessionVectorEnv)
+    singles = [gym.make(env_id, max_turns=8).unwrapped for _ in range(12)]
+    seen = compare_with_single_envs(vec, singles, seed=5, steps=40)
+    assert min(seen.values()) > 0, seen  # resets, both endings, purchases and dismissals happened
+
+
+def test_steering_requests_match_in_the_vector_env():
+    says = "Only alpha things from now on, please."
+    pool = [
+        make_persona(
+            id="steerer",
+            intents=[
+                {
+                    "at_turn": 2,
+                    "says": says,
+                    "constraint": {"field": "category", "op": "==", "value": "alpha"},
+                }
+            ],
+            drifts=[{"at_turn": 4, "tastes": {"tags": {"quiet": 2.0}}, "says": "Quiet now."}],
+            dislikes={"tags": ["loud"]},
+            chattiness=0.9,
+        ),
+        make_persona(id="plain", patience=0.9),
+    ]
+    catalog = small_catalog()
+    vec = RecSessionVectorEnv(6, catalog, pool, max_turns=10)
+    singles = [RecSessionEnv(catalog, pool, max_turns=10) for _ in range(6)]
+    compare_with_single_envs(vec, singles, seed=11, steps=40)
+    replies = " ".join(vec.batch.phrases.texts)
+    assert "As I said: " + says in replies and "Not loud, please." in replies
+
+
+def test_make_vec_declares_next_step_autoreset_and_honours_it():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vec = gym.make_vec("simrec/Golf-v0", num_envs=4, max_turns=2)
+    assert vec.metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP
+    vec.reset(seed=0)
+    batch = np.tile(np.arange(5), (4, 1))
+    vec.step(batch)
+    _, _, terminated, truncated, _ = vec.step(batch)
+    assert np.all(terminated | truncated)  # every visit ends by turn 2
+    obs, rewards, terminated, truncated, info = vec.step(np.zeros((4, 5), dtype=np.int64))
+    # The step after an end resets: its action (all-zero slates) is ignored.
+    assert np.all(rewards == 0.0) and not terminated.any() and not truncated.any()
+    assert np.all(info["turn"] == 0) and np.all(obs["history_items"] == 0)
+    assert np.all(info["duplicates"] == 0)
+
+
+def test_vector_env_keeps_gymnasium_vector_contract():
+    vec = gym.make_vec("simrec/Golf-v0", num_envs=8)
+    obs, info = vec.reset(seed=3)
+    assert vec.observation_space.contains(obs)
+    assert vec.single_observation_space == gym.make("simrec/Golf-v0").observation_space
+    vec.action_space.seed(0)
+    for _ in range(30):
+        obs, rewards, terminated, truncated, info = vec.step(vec.action_space.sample())
+        assert vec.observation_space.contains(obs)
+        assert rewards.shape == (8,) and rewards.dtype == np.float64
+        assert terminated.dtype == bool and truncated.dtype == bool
+        assert info["reply"].shape == (8,) and info["_reply"].all()
+    vec.close()
+    assert vec.closed
+
+
+def test_vector_env_seeding_is_reproducible_and_seed_dependent():
+    def run(seed: int) -> list:
+        vec = gym.make_vec("simrec/Golf-v0", num_envs=4)
+        obs, info = vec.reset(seed=seed)
+        out = [info["reply"].tolist()]
+        rng = np.random.default_rng(0)
+        for _ in range(15):
+            obs, rewards, term, trunc, info = vec.step(rng.integers(0, 200, (4, 5)))
+            out.append(
+                (rewards.tolist(), term.tolist(), info["reply"].tolist(), obs["reply"].tobytes())
+            )
+        return out
+
+    assert run(1) == run(1)
+    assert run(1) != run(2)
+
+
+def test_bad_vector_actions_name_the_sub_env_and_slot():
+    vec = gym.make_vec("simrec/Golf-v0", num_envs=3)
+    vec.reset(seed=0)
+    bad = np.zeros((3, 5), dtype=np.int64)
+    bad[2, 4] = 200
+    with pytest.raises(ActionError, match="sub-env 2 slot 4 holds item index 200"):
+        vec.step(bad)
+    with pytest.raises(ActionError, match="expected shape \\(3, 5\\)"):
+        vec.step(np.zeros((2, 5), dtype=np.int64))
+    with pytest.raises(ConfigError, match="num_envs"):
+        gym.make_vec("simrec/Golf-v0", num_envs=0)
+
+
+class CountingBrain:
+    """A stand-in for an LLM brain: clicks the slot its generator picks, records each call."""
+
+    name = "counting"
+    deterministic = True
+
+    def __init__(self) -> None:
+        self.batch_sizes: list[int] = []
+
+    def react(self, sessions, slates, messages, rngs):
+        self.batch_sizes.append(len(sessions))
+        out = []
+        for session, slate, rng in zip(sessions, slates, rngs, strict=True):
+            k = len(slate)
+            pick = int(rng.integers(k))
+            clicked = [pos == pick and slate[pos] != -1 for pos in range(k)]
+            left = session.turn >= 2 and rng.random() < 0.3
+            reply = f"turn {session.turn + 1}: I like {session.catalog.titles[slate[pick]]}"
+            out.append(Reaction(clicked, [False] * k, [False] * k, left, 0.5, reply, self.name))
+        return out
+
+
+def test_other_brains_get_one_batched_react_call_per_vector_step():
+    catalog, pool = small_catalog(), [make_persona(id="a"), make_persona(id="b")]
+    brain = CountingBrain()
+    vec = RecSessionVectorEnv(5, catalog, pool, max_turns=4, brain=brain)
+    assert vec.batch is None  # not the utility brain: the session path
+    singles = [RecSessionEnv(catalog, pool, max_turns=4, brain=CountingBrain()) for _ in range(5)]
+    seen = compare_with_single_envs(vec, singles, seed=2, steps=20)
+    # One call per vector step (steps where every sub-env resets need none), carrying
+    # every sub-session that is not being reset.
+    assert 15 <= len(brain.batch_sizes) <= 20 and max(brain.batch_sizes) == 5
+    assert sum(brain.batch_sizes) == 5 * 20 - seen["resets"]
+
+
+def test_gymnasium_vector_wrappers_see_the_episodes_the_env_reports():
+    vec = gym.wrappers.vector.RecordEpisodeStatistics(gym.make_vec("simrec/Golf-v0", num_envs=6))
+    vec.reset(seed=4)
+    rng = np.random.default_rng(1)
+    running = np.zeros(6)
+    finished = 0
+    for _ in range(40):
+        obs, rewards, terminated, truncated, info = vec.step(rng.integers(0, 200, (6, 5)))
+        running += rewards
+        done = terminated | truncated
+        if done.any():
+            assert np.allclose(info["episode"]["r"][done], running[done])
+            finished += int(done.sum())
+        running[done] = 0.0
+    assert finished > 0
