@@ -15,6 +15,7 @@ YAML forms::
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -65,6 +66,10 @@ class Constraint:
             return {"all": [c.to_dict() for c in self.all_of]}
         value = list(self.value) if isinstance(self.value, tuple) else self.value
         return {"field": self.field, "op": self.op, "value": value}
+
+    def to_json(self) -> str:
+        """The YAML/JSON form as canonical JSON text (sorted keys), as logged."""
+        return json.dumps(self.to_dict(), sort_keys=True)
 
     def check_against(self, catalog: Catalog) -> None:
         """Raise :class:`SimrecError` if the constraint cannot apply to ``catalog``.

@@ -56,7 +56,8 @@ class RecSessionEnv(gym.Env):
     * ``reply`` — ``Box(-1, 1, (32,))``: hashed bag-of-words encoding of the last reply.
 
     The reply text is in ``info["reply"]``. Hidden truth (satisfaction, fatigue, the
-    active steering constraint) is in ``info["ground_truth"]``: a policy that reads it
+    active steering constraint, as JSON text so Gymnasium's vector envs can stack it) is in
+    ``info["ground_truth"]``: a policy that reads it
     is cheating, visibly.
 
     ## Rewards
@@ -298,7 +299,7 @@ class RecSessionEnv(gym.Env):
             "ground_truth": {
                 "satisfaction": s.satisfaction,
                 "fatigue": s.fatigue,
-                "active_constraint": constraint.to_dict() if constraint is not None else None,
+                "active_constraint": constraint.to_json() if constraint is not None else None,
             },
         }
         if reaction is not None:

@@ -20,7 +20,6 @@ policy produce comparable results. Schema (column: dtype):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -118,7 +117,7 @@ class EventLog:
         t["reward"].append(float(reward))
         t["duplicates"].append(int(duplicates))
         t["constraint"].append(
-            json.dumps(constraint.to_dict(), sort_keys=True) if constraint else None
+            constraint.to_json() if constraint else None
         )
         t["brain"].append(reaction.brain)
         t["latency_ms"].append(float(reaction.latency_ms))

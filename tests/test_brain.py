@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import numpy as np
@@ -163,7 +164,7 @@ def test_followed_requests_please_and_ignored_ones_frustrate():
         if s["turn"] > 2
     )
     constraint = followed[-1]["info"]["ground_truth"]["active_constraint"]
-    assert constraint == {"field": "category", "op": "==", "value": "alpha"}
+    assert json.loads(constraint) == {"field": "category", "op": "==", "value": "alpha"}
 
 
 def test_drift_changes_what_the_user_clicks():

@@ -262,3 +262,14 @@ def test_ground_truth_is_kept_under_one_key():
 
 def test_version_is_exposed():
     assert simrec.__version__
+
+
+def test_gymnasium_sync_and_async_vectorisation_work_unchanged():
+    for mode in ("sync", "async"):
+        envs = gym.make_vec("simrec/Golf-v0", num_envs=3, vectorization_mode=mode)
+        envs.action_space.seed(0)
+        envs.reset(seed=0)
+        for _ in range(25):  # long enough for steering requests to switch on in some sessions
+            _, rewards, _, _, infos = envs.step(envs.action_space.sample())
+        assert rewards.shape == (3,) and "reply" in infos
+        envs.close()
