@@ -69,7 +69,7 @@ class Constraint:
 
     def to_json(self) -> str:
         """The YAML/JSON form as canonical JSON text (sorted keys), as logged."""
-        return json.dumps(self.to_dict(), sort_keys=True)
+        return _json(self)
 
     def check_against(self, catalog: Catalog) -> None:
         """Raise :class:`SimrecError` if the constraint cannot apply to ``catalog``.
@@ -159,6 +159,11 @@ class Constraint:
     def from_dict(cls, data: dict[str, Any], source: str | None = None) -> Constraint:
         """Parse a constraint from a plain mapping (errors name ``source``)."""
         return cls.from_fields(Fields(data, PersonaError, source=source))
+
+
+@lru_cache(maxsize=4096)
+def _json(constraint: Constraint) -> str:
+    return json.dumps(constraint.to_dict(), sort_keys=True)
 
 
 @lru_cache(maxsize=4096)
