@@ -13,6 +13,7 @@ from pathlib import Path
 
 import gymnasium as gym
 
+from simrec.datagen import cli as datagen_cli
 from simrec.errors import SimrecError
 
 
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     cgen.add_argument("--seed", type=int, default=0)
     cgen.add_argument("--out", type=Path, required=True, help=".csv, .parquet, .jsonl or .yaml")
     cgen.set_defaults(handler=_catalog_generate)
+    datagen_cli.register(commands)
     return parser
 
 
