@@ -21,6 +21,7 @@ from simrec.datagen import (
     PERSONA_DTYPES,
     SESSION_DTYPES,
     TABLES,
+    LaneStepper,
     TokenPrices,
     formats,
     generate,
@@ -283,3 +284,17 @@ def test_sessions_table_agrees_with_the_event_log_summary():
     pd.testing.assert_frame_equal(
         ds.sessions[list(summary.columns)], summary.astype(ds.sessions.dtypes[summary.columns])
     )
+
+
+def test_stepping_backend_is_pluggable():
+    built = []
+
+    def backend(env, policy_factory, lanes, cost):
+        built.append(lanes)
+        return LaneStepper(env, policy_factory, lanes=5, cost=cost)
+
+    custom = generate("golf", "random", 9, 1, shard_size=4, backend=backend, **SMALL)
+    default = generate("golf", "random", 9, 1, shard_size=4, **SMALL)
+    assert built == [1]
+    for name in TABLES:
+        pd.testing.assert_frame_equal(custom.table(name), default.table(name), check_exact=True)

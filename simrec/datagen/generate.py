@@ -32,7 +32,7 @@ import pandas as pd
 import simrec
 from simrec.datagen import formats, store
 from simrec.datagen.progress import Progress
-from simrec.datagen.stepper import LaneStepper, PolicyFactory
+from simrec.datagen.stepper import LaneStepper, PolicyFactory, SteppingBackend
 from simrec.datagen.tables import (
     SHARD_TABLES,
     USAGE_FIELDS,
@@ -188,24 +188,39 @@ def default_lanes(brain: Any) -> int:
     return 1
 
 
+BackendFactory = Callable[[RecSessionEnv, PolicyFactory, int, "CostModel | None"], SteppingBackend]
+"""``backend(env, policy_factory, lanes, cost) -> SteppingBackend`` (default :class:`LaneStepper`)."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How a run executes — not part of the dataset's identity (not hashed).
+
+    Attributes:
+        factory: ``factory(env, session_seed) -> policy``.
+        lanes: sessions in flight per worker (``None``: the brain's concurrency, else 1).
+        cost: per-reaction dollar estimate (``None``: the brain's ``reaction_cost``, if any).
+        backend: builds the stepping backend; any backend must produce the same rows as
+            :class:`LaneStepper` (e.g. a native vector env).
+    """
+
+    factory: PolicyFactory
+    lanes: int | None = None
+    cost: CostModel | None = None
+    backend: BackendFactory = LaneStepper
+
+
 class ShardRunner:
     """Builds the env once and turns shard indices into tables (and files)."""
 
-    def __init__(
-        self,
-        config: GenerationConfig,
-        factory: PolicyFactory,
-        out: Path | None,
-        lanes: int | None,
-        cost: CostModel | None,
-    ) -> None:
+    def __init__(self, config: GenerationConfig, runtime: Runtime, out: Path | None) -> None:
         self.config = config
+        self.runtime = runtime
         self.out = out
         self.env = RecSessionEnv(**config.env_kwargs)
-        self.cost = resolve_cost(self.env.brain, cost)
-        self.stepper = LaneStepper(
-            self.env, factory, lanes or default_lanes(self.env.brain), self.cost
-        )
+        self.cost = resolve_cost(self.env.brain, runtime.cost)
+        lanes = runtime.lanes or default_lanes(self.env.brain)
+        self.stepper = runtime.backend(self.env, runtime.factory, lanes, self.cost)
 
     def frames(self, index: int, on_step: Callable | None = None) -> dict[str, pd.DataFrame]:
         """The three tables of shard ``index``."""
@@ -257,19 +272,15 @@ def _die_with_parent() -> None:
 
 
 def _init_worker(
-    config: GenerationConfig,
-    factory: PolicyFactory,
-    out: Path,
-    lanes: int | None,
-    cost: CostModel | None,
-    updates: Any,
-    parent: int,
+    config: GenerationConfig, runtime: Runtime, out: Path, updates: Any, parent: int
 ) -> None:
     _die_with_parent()
-    if os.getppid() != parent:
+    try:  # the parent may have died before the death signal was armed
+        os.kill(parent, 0)
+    except ProcessLookupError:
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    _WORKER["runner"] = ShardRunner(config, factory, out, lanes, cost)
+    _WORKER["runner"] = ShardRunner(config, runtime, out)
     _WORKER["updates"] = updates
 
 
@@ -310,6 +321,7 @@ def generate(
     overwrite: bool = False,
     progress: bool = False,
     cost: CostModel | None = None,
+    backend: BackendFactory = LaneStepper,
     max_turns: int | None = None,
     slate_size: int | None = None,
     brain: str | None = None,
@@ -338,6 +350,7 @@ def generate(
         progress: draw a live progress bar on stderr.
         cost: per-reaction dollar estimate (default: the brain's ``reaction_cost`` hook,
             if any; none for offline brains), e.g. :class:`TokenPrices`.
+        backend: the stepping backend factory (see :class:`Runtime`).
         max_turns, slate_size, brain, brain_kwargs: env overrides.
 
     Raises:
@@ -367,9 +380,10 @@ def generate(
     config = GenerationConfig(
         label, env_kwargs, policy_name, sessions, int(seed), shard_size, format
     )
+    runtime = Runtime(factory, lanes, cost, backend)
     if out is None:
-        return _in_memory(config, factory, lanes, cost, progress)
-    return _to_disk(config, factory, Path(out), lanes, cost, workers, resume, overwrite, progress)
+        return _in_memory(config, runtime, progress)
+    return _to_disk(config, runtime, Path(out), workers, resume, overwrite, progress)
 
 
 def _static_frames(runner: ShardRunner) -> dict[str, tuple[pd.DataFrame, dict[str, str]]]:
@@ -380,14 +394,8 @@ def _static_frames(runner: ShardRunner) -> dict[str, tuple[pd.DataFrame, dict[st
     }
 
 
-def _in_memory(
-    config: GenerationConfig,
-    factory: PolicyFactory,
-    lanes: int | None,
-    cost: CostModel | None,
-    show: bool,
-) -> store.Dataset:
-    runner = ShardRunner(config, factory, None, lanes, cost)
+def _in_memory(config: GenerationConfig, runtime: Runtime, show: bool) -> store.Dataset:
+    runner = ShardRunner(config, runtime, None)
     bar = Progress(config.sessions, show=show, llm=runner.cost is not None)
     try:
         parts = [runner.frames(i, bar.add) for i in range(config.n_shards)]
@@ -420,10 +428,8 @@ def _locked(out: Path) -> Iterator[None]:
 
 def _to_disk(
     config: GenerationConfig,
-    factory: PolicyFactory,
+    runtime: Runtime,
     out: Path,
-    lanes: int | None,
-    cost: CostModel | None,
     workers: int,
     resume: bool,
     overwrite: bool,
@@ -438,7 +444,7 @@ def _to_disk(
             (out / store.LOCK).unlink(missing_ok=True)
             return store.load_dataset(out)
         state = _load_state(out, config)
-        runner = ShardRunner(config, factory, out, lanes, cost)
+        runner = ShardRunner(config, runtime, out)
         try:
             for name, (frame, dtypes) in _static_frames(runner).items():
                 if name not in state["static"]:
@@ -453,7 +459,7 @@ def _to_disk(
             done = sum(len(config.session_ids(int(i))) for i in state["shards"])
             bar = Progress(config.sessions, done, show=show, llm=runner.cost is not None)
             try:
-                _run_shards(runner, out, state, todo, workers, lanes, cost, factory, bar)
+                _run_shards(runner, out, state, todo, workers, bar)
             finally:
                 bar.close()
         except KeyboardInterrupt:
@@ -514,9 +520,6 @@ def _run_shards(
     state: dict[str, Any],
     todo: list[int],
     workers: int,
-    lanes: int | None,
-    cost: CostModel | None,
-    factory: PolicyFactory,
     bar: Progress,
 ) -> None:
     def commit(record: dict[str, Any]) -> None:
@@ -532,7 +535,7 @@ def _run_shards(
     pool = ctx.Pool(
         min(workers, len(todo)),
         initializer=_init_worker,
-        initargs=(runner.config, factory, out, lanes, cost, updates, os.getpid()),
+        initargs=(runner.config, runner.runtime, out, updates, os.getpid()),
     )
     try:
         results = pool.imap_unordered(_work, todo)
