@@ -6,6 +6,8 @@ temporary directory with ``simrec.generate`` — stepping, logging, encoding, ch
 fsync'd atomic writes and the manifest all included — and prints interaction rows/s,
 the ratio to the 200,000 rows/s target, and the peak resident memory of the parent and
 of the largest worker (memory stays bounded by the shard size, not the run size).
+It also prints rows per CPU-second (parent and workers, user + system): on a shared
+machine wall-clock rates drop with other load, CPU time much less.
 For context it also prints the single-process rate of the plain env loop
 (``run_sessions`` + ``EventLog``) on a slice of the same sessions.
 """
@@ -39,6 +41,12 @@ def env_loop_rate(policy: str, sessions: int, seed: int) -> float:
     return len(interactions) / (time.perf_counter() - start)
 
 
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=10_000)
@@ -50,6 +58,7 @@ def main() -> None:
 
     baseline = env_loop_rate(args.policy, min(1000, args.sessions), seed=10**6)
     with tempfile.TemporaryDirectory() as tmp:
+        cpu_before = _cpu_seconds()
         start = time.perf_counter()
         ds = simrec.generate(
             "golf",
@@ -62,6 +71,7 @@ def main() -> None:
             workers=args.workers,
         )
         elapsed = time.perf_counter() - start
+        cpu = _cpu_seconds() - cpu_before
         rows = ds.manifest["rows"]
         size = sum(f["bytes"] for t in ds.manifest["tables"].values() for f in t["files"])
     rate = rows["interactions"] / elapsed
@@ -78,6 +88,10 @@ def main() -> None:
     print(f"  wall time   : {elapsed:.2f} s")
     print(
         f"  throughput  : {rate:,.0f} interaction rows/s ({rate / TARGET:.2f}x the {TARGET:,} target)"
+    )
+    print(
+        f"  CPU time    : {cpu:.2f} s, {rows['interactions'] / cpu:,.0f} rows per CPU-second "
+        f"(so {rows['interactions'] / cpu * args.workers:,.0f} rows/s on {args.workers} idle cores)"
     )
     print(
         f"  env loop    : {baseline:,.0f} rows/s (run_sessions + EventLog, 1 process, no writing)"

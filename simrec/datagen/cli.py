@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -18,6 +19,18 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected a JSON object, got {text!r}: {exc.msg}"
+        ) from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
     return value
 
 
@@ -56,6 +69,12 @@ def register(commands: Any) -> None:
     gen.add_argument("--lanes", type=_positive, default=None, help="sessions in flight per worker")
     gen.add_argument("--max-turns", type=_positive, default=None)
     gen.add_argument("--brain", default=None, help="override the preset's brain")
+    gen.add_argument(
+        "--brain-kwargs",
+        type=_json_object,
+        default=None,
+        help='brain options as JSON, e.g. \'{"cache": "record", "cache_path": "golf.sqlite"}\'',
+    )
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
     gen.set_defaults(handler=_generate)
 
@@ -93,6 +112,7 @@ def _generate(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         max_turns=args.max_turns,
         brain=args.brain,
+        brain_kwargs=args.brain_kwargs,
     )
     m = ds.manifest
     rows = m["rows"]

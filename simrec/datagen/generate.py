@@ -446,6 +446,8 @@ def _to_disk(
         state = _load_state(out, config)
         runner = ShardRunner(config, runtime, out)
         try:
+            if not (out / store.PROGRESS).exists():  # from here on, the directory is ours
+                store.write_json(out / store.PROGRESS, state)
             for name, (frame, dtypes) in _static_frames(runner).items():
                 if name not in state["static"]:
                     record = write_table(

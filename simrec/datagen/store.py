@@ -80,7 +80,8 @@ def prepare_output(out: Path, resume: bool, overwrite: bool) -> None:
         raise DatasetError("--resume and --overwrite exclude each other; pick one")
     if out.exists() and not out.is_dir():
         raise DatasetError(f"{out}: exists and is not a directory")
-    non_empty = out.is_dir() and any(out.iterdir())
+    # a lock left by a run killed before it wrote anything does not make the directory ours
+    non_empty = out.is_dir() and any(child.name != LOCK for child in out.iterdir())
     if non_empty and overwrite:
         if not is_dataset_dir(out):
             raise DatasetError(
