@@ -222,6 +222,13 @@ class ShardRunner:
         lanes = runtime.lanes or default_lanes(self.env.brain)
         self.stepper = runtime.backend(self.env, runtime.factory, lanes, self.cost)
 
+    def close(self) -> None:
+        """Release the env and its brain (an LLM brain's threads, cache file, HTTP client)."""
+        close = getattr(self.env.brain, "close", None)
+        if callable(close):
+            close()
+        self.env.close()
+
     def frames(self, index: int, on_step: Callable | None = None) -> dict[str, pd.DataFrame]:
         """The three tables of shard ``index``."""
         return self.stepper.run(self.config.session_ids(index), on_step).tables()
@@ -401,6 +408,7 @@ def _in_memory(config: GenerationConfig, runtime: Runtime, show: bool) -> store.
         parts = [runner.frames(i, bar.add) for i in range(config.n_shards)]
     finally:
         bar.close()
+        runner.close()
     frames = {t: pd.concat([p[t] for p in parts], ignore_index=True) for t in SHARD_TABLES}
     static = _static_frames(runner)
     frames.update({name: frame for name, (frame, _) in static.items()})
@@ -464,6 +472,7 @@ def _to_disk(
                 _run_shards(runner, out, state, todo, workers, bar)
             finally:
                 bar.close()
+                runner.close()
         except KeyboardInterrupt:
             raise DatasetError(
                 f"{out}: interrupted; {len(state['shards'])} of {config.n_shards} shards are "

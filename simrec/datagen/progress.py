@@ -23,6 +23,7 @@ class Progress:
         self.tokens = 0
         self.dollars = 0.0
         self.start = time.perf_counter()
+        self._drawn = 0.0
         self._bar: Any = None
         self._task: Any = None
         if show:
@@ -61,7 +62,9 @@ class Progress:
         self.rows += rows
         self.tokens += tokens
         self.dollars += dollars
-        if self._bar is not None:
+        now = time.perf_counter()
+        if self._bar is not None and (now - self._drawn > 0.1 or self.sessions >= self.total):
+            self._drawn = now
             self._bar.update(
                 self._task,
                 completed=self.sessions,
