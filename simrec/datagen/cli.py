@@ -75,6 +75,12 @@ def register(commands: Any) -> None:
         default=None,
         help='brain options as JSON, e.g. \'{"cache": "record", "cache_path": "golf.sqlite"}\'',
     )
+    gen.add_argument(
+        "--batch",
+        action="store_true",
+        help="LLM brains: send each turn of all sessions in flight as one Message Batch "
+        "(half price, higher latency; resumable)",
+    )
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
     gen.set_defaults(handler=_generate)
 
@@ -113,6 +119,7 @@ def _generate(args: argparse.Namespace) -> int:
         max_turns=args.max_turns,
         brain=args.brain,
         brain_kwargs=args.brain_kwargs,
+        batch=args.batch,
     )
     m = ds.manifest
     rows = m["rows"]

@@ -202,12 +202,16 @@ class Runtime:
         cost: per-reaction dollar estimate (``None``: the brain's ``reaction_cost``, if any).
         backend: builds the stepping backend; any backend must produce the same rows as
             :class:`LaneStepper` (e.g. a native vector env).
+        batch: send each step's LLM calls as one Message Batch (see :mod:`.batches`).
+        batch_poll: seconds between batch status checks.
     """
 
     factory: PolicyFactory
     lanes: int | None = None
     cost: CostModel | None = None
     backend: BackendFactory = LaneStepper
+    batch: bool = False
+    batch_poll: float = 10.0
 
 
 class ShardRunner:
@@ -218,8 +222,11 @@ class ShardRunner:
         self.runtime = runtime
         self.out = out
         self.env = RecSessionEnv(**config.env_kwargs)
-        self.cost = resolve_cost(self.env.brain, runtime.cost)
         lanes = runtime.lanes or default_lanes(self.env.brain)
+        if runtime.batch:
+            self.env.brain = _batch_brain(self.env.brain, out, runtime.batch_poll)
+            lanes = runtime.lanes or config.shard_size
+        self.cost = resolve_cost(self.env.brain, runtime.cost)
         self.stepper = runtime.backend(self.env, runtime.factory, lanes, self.cost)
 
     def close(self) -> None:
@@ -264,6 +271,21 @@ def usage_of(turns: pd.DataFrame) -> dict[str, Any]:
     usage["cost_usd"] = float(turns["cost_usd"].sum())
     usage["invalid_responses"] = int(turns["invalid_response"].sum())
     return usage
+
+
+def _batch_brain(brain: Any, out: Path | None, poll: float) -> Any:
+    from simrec.datagen.batches import BatchBrain, BatchCapable
+
+    if not isinstance(brain, BatchCapable):
+        raise ConfigError(
+            f"brain {getattr(brain, 'name', brain)!r} cannot run in batch mode (it needs "
+            "batch_client, batch_request and batch_reaction: an LLM brain)"
+        )
+    if out is None:
+        raise ConfigError(
+            "batch mode needs an output directory (out=...): it records its batches there"
+        )
+    return BatchBrain(brain, out / store.BATCHES, poll_interval=poll)
 
 
 # -- worker processes -------------------------------------------------------------------
@@ -329,6 +351,8 @@ def generate(
     progress: bool = False,
     cost: CostModel | None = None,
     backend: BackendFactory = LaneStepper,
+    batch: bool = False,
+    batch_poll: float = 10.0,
     max_turns: int | None = None,
     slate_size: int | None = None,
     brain: str | None = None,
@@ -358,6 +382,9 @@ def generate(
         cost: per-reaction dollar estimate (default: the brain's ``reaction_cost`` hook,
             if any; none for offline brains), e.g. :class:`TokenPrices`.
         backend: the stepping backend factory (see :class:`Runtime`).
+        batch: send each step's LLM calls as one Message Batches request (half price;
+            one process: a batch already carries every session of the shard).
+        batch_poll: seconds between batch status checks.
         max_turns, slate_size, brain, brain_kwargs: env overrides.
 
     Raises:
@@ -387,7 +414,9 @@ def generate(
     config = GenerationConfig(
         label, env_kwargs, policy_name, sessions, int(seed), shard_size, format
     )
-    runtime = Runtime(factory, lanes, cost, backend)
+    runtime = Runtime(factory, lanes, cost, backend, batch, batch_poll)
+    if batch:
+        workers = 1
     if out is None:
         return _in_memory(config, runtime, progress)
     return _to_disk(config, runtime, Path(out), workers, resume, overwrite, progress)
@@ -489,6 +518,7 @@ def _to_disk(
         manifest = _final_manifest(config, runner, state)
         store.write_json(manifest_path, manifest, indent=2)
         (out / store.PROGRESS).unlink(missing_ok=True)
+        (out / store.BATCHES).unlink(missing_ok=True)
         (out / store.LOCK).unlink(missing_ok=True)
     return store.Dataset(manifest, out)
 

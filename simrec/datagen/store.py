@@ -9,6 +9,7 @@ Layout (``.parquet`` shown; ``.csv`` / ``.jsonl`` likewise)::
       turns/part-00000.parquet
       sessions/part-00000.parquet
       _progress.json                      # while running: committed shards (removed at the end)
+      _batches.json                       # batch mode, while running: submitted batch ids
 
 A shard is committed when its entry (rows, bytes, sha256 of each file) is in
 ``_progress.json``; files of uncommitted shards are removed and rewritten on resume, so
@@ -35,6 +36,7 @@ from simrec.errors import DatasetError
 MANIFEST = "manifest.json"
 PROGRESS = "_progress.json"
 LOCK = ".lock"
+BATCHES = "_batches.json"
 MANIFEST_VERSION = 1
 
 
