@@ -309,11 +309,17 @@ def _init_worker(
     except ProcessLookupError:
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    _WORKER["runner"] = ShardRunner(config, runtime, out)
+    updates.put(("hello", os.getpid()))  # more hellos than workers: one died and was replaced
     _WORKER["updates"] = updates
+    try:
+        _WORKER["runner"] = ShardRunner(config, runtime, out)
+    except Exception as exc:  # raised from _work: a failing initializer would respawn forever
+        _WORKER["error"] = exc
 
 
 def _work(index: int) -> dict[str, Any]:
+    if "error" in _WORKER:
+        raise _WORKER["error"]
     updates = _WORKER["updates"]
     pending = [0, 0, 0, 0.0]
     last = [time.perf_counter()]
@@ -325,12 +331,12 @@ def _work(index: int) -> dict[str, Any]:
         pending[3] += dollars
         now = time.perf_counter()
         if now - last[0] > 0.25:
-            updates.put(tuple(pending))
+            updates.put(("progress", tuple(pending)))
             pending[:] = [0, 0, 0, 0.0]
             last[0] = now
 
     record = _WORKER["runner"].write(index, on_step)
-    updates.put(tuple(pending))
+    updates.put(("progress", tuple(pending)))
     return record
 
 
@@ -573,20 +579,27 @@ def _run_shards(
         return
     ctx = multiprocessing.get_context()
     updates = ctx.Queue()
+    size = min(workers, len(todo))
     pool = ctx.Pool(
-        min(workers, len(todo)),
+        size,
         initializer=_init_worker,
         initargs=(runner.config, runner.runtime, out, updates, os.getpid()),
     )
     try:
         results = pool.imap_unordered(_work, todo)
-        remaining = len(todo)
+        remaining, started = len(todo), 0
         while remaining:
             try:
                 record = results.next(timeout=0.2)
             except multiprocessing.TimeoutError:
                 record = None
-            _drain(updates, bar)
+            started += _drain(updates, bar)
+            if started > size:
+                raise DatasetError(
+                    f"{out}: a worker process died (killed by a signal — out of memory?); "
+                    f"{len(state['shards'])} of {runner.config.n_shards} shards are complete. "
+                    "Run again with --resume (same options) to finish"
+                )
             if record is not None:
                 commit(record)
                 remaining -= 1
@@ -597,12 +610,18 @@ def _run_shards(
         pool.join()
 
 
-def _drain(updates: Any, bar: Progress) -> None:
+def _drain(updates: Any, bar: Progress) -> int:
+    """Apply workers' progress messages; returns how many workers announced their start."""
+    hellos = 0
     while True:
         try:
-            bar.add(*updates.get_nowait())
+            kind, payload = updates.get_nowait()
         except queue.Empty:
-            return
+            return hellos
+        if kind == "hello":
+            hellos += 1
+        else:
+            bar.add(*payload)
 
 
 def _versions() -> dict[str, str | None]:
