@@ -229,6 +229,11 @@ class ShardRunner:
         self.cost = resolve_cost(self.env.brain, runtime.cost)
         self.stepper = runtime.backend(self.env, runtime.factory, lanes, self.cost)
 
+    @property
+    def is_llm(self) -> bool:
+        """Whether to show tokens and dollars (a cost model, or a brain naming a model)."""
+        return self.cost is not None or brain_description(self.env.brain)["model"] is not None
+
     def close(self) -> None:
         """Release the env and its brain (an LLM brain's threads, cache file, HTTP client)."""
         close = getattr(self.env.brain, "close", None)
@@ -438,7 +443,7 @@ def _static_frames(runner: ShardRunner) -> dict[str, tuple[pd.DataFrame, dict[st
 
 def _in_memory(config: GenerationConfig, runtime: Runtime, show: bool) -> store.Dataset:
     runner = ShardRunner(config, runtime, None)
-    bar = Progress(config.sessions, show=show, llm=runner.cost is not None)
+    bar = Progress(config.sessions, show=show, llm=runner.is_llm)
     try:
         parts = [runner.frames(i, bar.add) for i in range(config.n_shards)]
     finally:
@@ -502,7 +507,7 @@ def _to_disk(
             store.write_json(out / store.PROGRESS, state)
             todo = [i for i in range(config.n_shards) if str(i) not in state["shards"]]
             done = sum(len(config.session_ids(int(i))) for i in state["shards"])
-            bar = Progress(config.sessions, done, show=show, llm=runner.cost is not None)
+            bar = Progress(config.sessions, done, show=show, llm=runner.is_llm)
             try:
                 _run_shards(runner, out, state, todo, workers, bar)
             finally:
