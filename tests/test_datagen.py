@@ -321,3 +321,16 @@ def test_a_worker_killed_mid_run_stops_the_run_cleanly_and_resume_finishes(tmp_p
     finally:
         _KILL_AT["session"] = 13
     assert dir_digest(out) == dir_digest(tmp_path / "reference")
+
+
+def test_two_runs_cannot_write_one_directory_at_once(tmp_path):
+    import fcntl
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(out / ".lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(DatasetError, match="another simrec generate is writing to it"):
+            generate("golf", "random", 2, out=out, resume=True)
+    generate("golf", "random", 2, out=out, resume=True, **SMALL)  # the lock is free again
+    assert not (out / ".lock").exists()
