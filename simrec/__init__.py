@@ -13,7 +13,14 @@ from simrec.catalog import Catalog, Item, load_catalog
 from simrec.catalog_gen import generate_catalog
 from simrec.constraints import Constraint
 from simrec.env import RecSessionEnv
-from simrec.errors import ActionError, CatalogError, ConfigError, PersonaError, SimrecError
+from simrec.errors import (
+    ActionError,
+    CatalogError,
+    ConfigError,
+    DatasetError,
+    PersonaError,
+    SimrecError,
+)
 from simrec.persona import Drift, Intent, Persona, load_persona, load_personas
 from simrec.presets import register_envs
 from simrec.reaction import Reaction
@@ -22,12 +29,16 @@ __version__ = "0.1.0"
 
 register_envs()
 
+from simrec.datagen import Dataset, generate, load_dataset  # noqa: E402 (needs the envs)
+
 __all__ = [
     "ActionError",
     "Catalog",
     "CatalogError",
     "ConfigError",
     "Constraint",
+    "Dataset",
+    "DatasetError",
     "Drift",
     "Intent",
     "Item",
@@ -36,8 +47,10 @@ __all__ = [
     "Reaction",
     "RecSessionEnv",
     "SimrecError",
+    "generate",
     "generate_catalog",
     "load_catalog",
+    "load_dataset",
     "load_persona",
     "load_personas",
 ]

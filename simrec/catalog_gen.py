@@ -109,7 +109,8 @@ def _draw_tags(spec: DomainSpec, category: str, rng: np.random.Generator) -> tup
 
 def _title(spec: DomainSpec, fake: Faker, rng: np.random.Generator) -> str:
     pattern = spec.title_patterns[int(rng.integers(len(spec.title_patterns)))]
-    # dict, not set: set order follows string hashing, which changes between processes.
+    # pattern order, not a set: set order follows the per-process string hash seed, which
+    # would change the draws (and the catalog) from one process to the next
     names = dict.fromkeys(name for _, name, _, _ in string.Formatter().parse(pattern) if name)
     values = {}
     for name in names:

@@ -14,6 +14,7 @@ from pathlib import Path
 import gymnasium as gym
 
 from simrec import scenario_cli
+from simrec.datagen import cli as datagen_cli
 from simrec.errors import ConfigError, SimrecError
 from simrec.llm.cli_support import (
     add_llm_arguments,
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     cgen.add_argument("--out", type=Path, required=True, help=".csv, .parquet, .jsonl or .yaml")
     cgen.set_defaults(handler=_catalog_generate)
     scenario_cli.register(commands)
+    datagen_cli.register(commands)
     return parser
 
 

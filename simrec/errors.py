@@ -28,6 +28,10 @@ class ActionError(SimrecError, ValueError):
     """A slate passed to ``step`` is not a valid action."""
 
 
+class DatasetError(SimrecError):
+    """A generated dataset cannot be written, resumed or read back (names the file)."""
+
+
 def located(source: str | None, message: str, line: int | None = None) -> str:
     """Prefix ``message`` with ``source`` (a file name) and ``line`` when known."""
     if source is None:

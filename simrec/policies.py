@@ -3,7 +3,9 @@
 A policy is any object with ``act(observation, info) -> slate`` (``slate``: item
 indices), optionally ``reset(seed)`` at the start of each session and
 ``update(observation, reward, info)`` after each step. A plain callable
-``f(observation, info) -> slate`` works too (:func:`as_policy` wraps it).
+``f(observation, info) -> slate`` works too (:func:`as_policy` wraps it). A policy whose
+``act`` ignores both arguments may say so with ``observes = False``: data generation then
+skips building observations for it (a large share of a step's cost).
 
 This module holds the simplest baselines; a new policy is one small class::
 
@@ -40,6 +42,8 @@ class Policy(Protocol):
 class RandomPolicy:
     """A uniformly random slate of distinct items every turn (the floor to beat)."""
 
+    observes = False
+
     def __init__(self, env: gym.Env, seed: int | None = None) -> None:
         base = env.unwrapped
         self.n_items = len(base.catalog)
@@ -58,6 +62,8 @@ class RandomPolicy:
 
 class PopularityPolicy:
     """The most popular items, always the same slate: the classic novelty trap."""
+
+    observes = False
 
     def __init__(self, env: gym.Env, seed: int | None = None) -> None:
         base = env.unwrapped

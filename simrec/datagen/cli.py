@@ -1,0 +1,151 @@
+"""``simrec generate`` and ``simrec export``: write datasets, convert them for other tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from simrec.datagen.formats import FORMATS
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected a JSON object, got {text!r}: {exc.msg}"
+        ) from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
+    return value
+
+
+def register(commands: Any) -> None:
+    """Add the ``generate`` and ``export`` subcommands to ``simrec``'s subparsers."""
+    from simrec.datagen.generate import DEFAULT_SHARD_SIZE
+    from simrec.policies import POLICIES
+
+    gen = commands.add_parser(
+        "generate",
+        help="generate a synthetic interaction dataset (sharded, resumable)",
+        description="Run sessions and write the interactions, turns, sessions, personas and "
+        "items tables plus a manifest. Interrupt at any time; --resume continues.",
+    )
+    gen.add_argument("preset", help="env preset: golf, books, retail, a Gymnasium id or a .yaml")
+    gen.add_argument("--policy", default="random", choices=sorted(POLICIES))
+    gen.add_argument("--sessions", type=_positive, required=True, help="number of sessions")
+    gen.add_argument("--seed", type=int, default=0, help="seed (and id) of the first session")
+    gen.add_argument("--out", type=Path, required=True, help="output directory")
+    gen.add_argument("--format", choices=list(FORMATS), default="parquet")
+    mode = gen.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    mode.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    gen.add_argument(
+        "--shard-size",
+        type=_positive,
+        default=DEFAULT_SHARD_SIZE,
+        help=f"sessions per shard file (default {DEFAULT_SHARD_SIZE})",
+    )
+    gen.add_argument(
+        "--workers",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        help="processes (default: one per CPU)",
+    )
+    gen.add_argument("--lanes", type=_positive, default=None, help="sessions in flight per worker")
+    gen.add_argument("--max-turns", type=_positive, default=None)
+    gen.add_argument("--brain", default=None, help="override the preset's brain")
+    gen.add_argument(
+        "--brain-kwargs",
+        type=_json_object,
+        default=None,
+        help='brain options as JSON, e.g. \'{"cache": "record", "cache_path": "golf.sqlite"}\'',
+    )
+    gen.add_argument(
+        "--batch",
+        action="store_true",
+        help="LLM brains: send each turn of all sessions in flight as one Message Batch "
+        "(half price, higher latency; resumable)",
+    )
+    gen.add_argument("--no-progress", action="store_true", help="no progress bar")
+    gen.set_defaults(handler=_generate)
+
+    export = commands.add_parser("export", help="convert a dataset for other tools")
+    export.add_argument("kind", choices=["recbole", "minari"])
+    export.add_argument("dataset", type=Path, help="a dataset directory (simrec generate --out)")
+    export.add_argument("--out", type=Path, required=True, help="output directory")
+    export.add_argument(
+        "--name", default=None, help="dataset name (default: the dataset directory's name)"
+    )
+    export.add_argument(
+        "--user",
+        choices=["session", "persona"],
+        default="session",
+        help="recbole: what a user is (default: each session)",
+    )
+    export.set_defaults(handler=_export)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from simrec.datagen.generate import generate
+
+    ds = generate(
+        args.preset,
+        args.policy,
+        args.sessions,
+        args.seed,
+        args.out,
+        format=args.format,
+        shard_size=args.shard_size,
+        workers=args.workers,
+        lanes=args.lanes,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        progress=not args.no_progress and sys.stderr.isatty(),
+        max_turns=args.max_turns,
+        brain=args.brain,
+        brain_kwargs=args.brain_kwargs,
+        batch=args.batch,
+    )
+    m = ds.manifest
+    rows = m["rows"]
+    usage = m["usage"]
+    print(
+        f"wrote {rows['sessions']:,} sessions, {rows['turns']:,} turns, "
+        f"{rows['interactions']:,} interactions to {args.out} ({m['format']})"
+    )
+    if usage["input_tokens"] or usage["output_tokens"]:
+        print(
+            f"tokens: input {usage['input_tokens']:,}, output {usage['output_tokens']:,}; "
+            f"estimated cost ${usage['cost_usd']:.4f}"
+        )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from simrec.datagen import exports
+    from simrec.datagen.store import load_dataset
+
+    ds = load_dataset(args.dataset)
+    name = args.name or args.dataset.resolve().name
+    if args.kind == "recbole":
+        paths = exports.to_recbole(ds, args.out, name, user=args.user)
+        print(f"wrote {', '.join(str(p) for p in paths)}")
+    else:
+        path = exports.to_minari(ds, args.out, name)
+        print(f"wrote Minari dataset {name!r} to {path}")
+    return 0

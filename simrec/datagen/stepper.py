@@ -1,0 +1,152 @@
+"""Step many independent sessions through one batched brain call per turn.
+
+Data generation needs two things the one-session env loop does not give: LLM brains must
+see many sessions at once (one ``brain.react`` call over every session in flight, so their
+calls run concurrently), and every session must be an independent unit keyed by its id
+(reset with seed ``session_id``, a fresh policy), so a dataset does not depend on how
+sessions were split into shards, processes or resumed runs.
+
+:class:`LaneStepper` keeps up to ``lanes`` sessions in flight. Each session is started by
+the env's own ``reset(seed=session_id)`` (same persona draw, same generator as
+:func:`simrec.runner.run_sessions`), and each step does what ``RecSessionEnv.step``
+does, in the same order, except that the brain is called once for all lanes. The result
+is row-for-row the event log ``run_sessions`` produces with the same seeds (tested).
+Observations and ``info`` are built only for policies that read them (a policy with
+``observes = False`` and no ``update`` gets ``None``).
+
+A stepping backend is anything with ``run(session_ids, on_step) -> ShardRecorder``; a
+native vector env can replace this one without touching sharding, resume or writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from simrec.datagen.tables import CostModel, ShardRecorder
+from simrec.env import RecSessionEnv
+from simrec.policies import Policy, as_policy
+from simrec.session import Session
+
+PolicyFactory = Callable[[RecSessionEnv, int], Any]
+"""``factory(env, session_seed) -> policy``: called once per session."""
+
+StepCallback = Callable[[int, int, int, float], None]
+"""``on_step(sessions_finished, rows, tokens, dollars)``: deltas since the last call."""
+
+
+class SteppingBackend(Protocol):
+    """Runs sessions and returns their logged steps (the pluggable part of generation)."""
+
+    def run(self, session_ids: Sequence[int], on_step: StepCallback | None = None) -> ShardRecorder:
+        """Run every session of ``session_ids`` to its end; returns the recorded steps."""
+        ...
+
+
+@dataclass
+class _Lane:
+    session_id: int
+    session: Session
+    rng: np.random.Generator
+    policy: Policy
+    obs: dict[str, np.ndarray] | None
+    info: dict[str, Any] | None
+    observes: bool
+
+
+class LaneStepper:
+    """The default stepping backend: ``lanes`` sessions in flight, one brain call per turn.
+
+    Args:
+        env: a :class:`RecSessionEnv` (its brain, catalog and settings are used; its own
+            session and event log are not touched between steps).
+        policy_factory: ``factory(env, session_seed) -> policy``; a fresh policy per
+            session keeps sessions independent (return a shared object for a frozen model).
+        lanes: sessions stepped together; LLM brains get this many concurrent calls.
+        cost: per-reaction dollar estimate (``None``: offline brain, every turn costs 0).
+    """
+
+    def __init__(
+        self,
+        env: RecSessionEnv,
+        policy_factory: PolicyFactory,
+        lanes: int = 1,
+        cost: CostModel | None = None,
+    ) -> None:
+        if lanes < 1:
+            raise ValueError(f"lanes: expected a positive integer, got {lanes}")
+        self.env = env
+        self.policy_factory = policy_factory
+        self.lanes = lanes
+        self.cost = cost
+
+    def run(self, session_ids: Sequence[int], on_step: StepCallback | None = None) -> ShardRecorder:
+        """Run every session of ``session_ids``; returns the recorder holding their steps."""
+        env = self.env
+        k = env.slate_size
+        recorder = ShardRecorder(env.catalog, k, env.reward_weights, self.cost)
+        pending = iter(session_ids)
+        lanes = [lane for lane in (self._start(pending) for _ in range(self.lanes)) if lane]
+        brain, max_turns = env.brain, env.max_turns
+        while lanes:
+            slates, duplicates = [], []
+            for lane in lanes:
+                slate, dup = env.validate_slate(lane.policy.act(lane.obs, lane.info))
+                slates.append(slate)
+                duplicates.append(dup)
+            reactions = brain.react(
+                [lane.session for lane in lanes],
+                slates,
+                [None] * len(lanes),
+                [lane.rng for lane in lanes],
+            )
+            finished = tokens = 0
+            dollars = 0.0
+            survivors = []
+            for lane, slate, dup, reaction in zip(
+                lanes, slates, duplicates, reactions, strict=True
+            ):
+                session = lane.session
+                dollars += recorder.add(lane.session_id, session, slate, reaction, dup)
+                tokens += reaction.input_tokens + reaction.output_tokens
+                session.record(slate, reaction)
+                if lane.observes:
+                    reward = env.reward(reaction)
+                    lane.obs, lane.info = self._observe(session, slate, reaction, dup, reward)
+                    if hasattr(lane.policy, "update"):
+                        lane.policy.update(lane.obs, reward, lane.info)
+                if reaction.left or session.turn >= max_turns:
+                    finished += 1
+                    lane = self._start(pending)
+                if lane is not None:
+                    survivors.append(lane)
+            lanes = survivors
+            if on_step is not None:
+                on_step(finished, len(reactions) * k, tokens, dollars)
+        return recorder
+
+    def _start(self, pending: Iterator[int]) -> _Lane | None:
+        session_id = next(pending, None)
+        if session_id is None:
+            return None
+        env = self.env
+        obs, info = env.reset(seed=session_id, options={"session_id": session_id})
+        policy = as_policy(self.policy_factory(env, session_id))
+        if hasattr(policy, "reset"):
+            policy.reset(seed=session_id)
+        assert env.session is not None
+        observes = getattr(policy, "observes", True) or hasattr(policy, "update")
+        return _Lane(session_id, env.session, env.np_random, policy, obs, info, observes)
+
+    def _observe(
+        self, session: Session, slate: list[int], reaction: Any, duplicates: int, reward: float
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        # The env builds observations and info from its current session; pointing it at
+        # this lane's session reuses exactly the code a policy sees through env.step.
+        env = self.env
+        env.session = session
+        env._last_slate = slate
+        return env._observation(), env._info(reaction, duplicates, reward)

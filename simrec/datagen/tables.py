@@ -1,0 +1,338 @@
+"""The five tables of a generated dataset, their dtypes, and the columnar shard recorder.
+
+``interactions`` and ``turns`` are the event-log tables of :mod:`simrec.events` (same
+columns, same dtypes, same values as :class:`~simrec.events.EventLog`); the dataset's
+``turns`` adds one column, ``cost_usd`` (float64: the estimated dollar cost of the
+turn's LLM call, 0 for offline brains). ``sessions`` is :func:`~simrec.events.sessions_frame`
+plus token and cost totals; ``personas`` and ``items`` describe the pool and catalog.
+
+:class:`ShardRecorder` is the fast logging path of data generation: per step it keeps
+references (the reaction, the slate), and turns them into typed columns once per shard
+with numpy, instead of appending eleven Python values per slot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simrec.catalog import TAG_SEPARATOR, Catalog
+from simrec.events import INTERACTION_DTYPES, TURN_DTYPES
+from simrec.persona import TRAITS, Persona
+from simrec.reaction import Reaction
+from simrec.session import EMPTY, Session
+
+DATASET_TURN_DTYPES: dict[str, str] = {**TURN_DTYPES, "cost_usd": "float64"}
+"""The event log's ``turns`` columns plus ``cost_usd``."""
+
+SESSION_DTYPES: dict[str, str] = {
+    "session_id": "int64",
+    "persona_id": "string",
+    "turns": "int64",
+    "return": "float64",
+    "left": "bool",
+    "final_satisfaction": "float64",
+    "invalid_responses": "int64",
+    "input_tokens": "int64",
+    "output_tokens": "int64",
+    "cost_usd": "float64",
+}
+PERSONA_DTYPES: dict[str, str] = {
+    "persona_id": "string",
+    "domain": "string",
+    "name": "string",
+    "age": "Int64",
+    "location": "string",
+    "occupation": "string",
+    "bio": "string",
+    **{t: "float64" for t in TRAITS},
+    "tastes": "string",
+    "dislikes": "string",
+    "intents": "string",
+    "drifts": "string",
+}
+SHARD_TABLES = ("interactions", "turns", "sessions")
+"""Tables written once per shard (one file each)."""
+STATIC_TABLES = ("personas", "items")
+"""Tables written once per run."""
+TABLES = SHARD_TABLES + STATIC_TABLES
+
+CostModel = Callable[[Reaction, Session], float]
+"""Estimated USD cost of one reaction (``cost(reaction, session) -> dollars``)."""
+
+USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+
+class ShardRecorder:
+    """Collects the steps of a shard's sessions and builds its three typed tables.
+
+    Args:
+        catalog: the env's catalog (item ids are looked up once per shard).
+        slate_size: slots per slate.
+        reward_weights: the env's reward weights (slot rewards are recomputed with numpy,
+            in the same order of operations as :meth:`RecSessionEnv.slot_rewards`).
+        cost: per-reaction dollar estimate, or ``None`` for offline brains.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        slate_size: int,
+        reward_weights: Mapping[str, float],
+        cost: CostModel | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.k = slate_size
+        self.weights = dict(reward_weights)
+        self.cost = cost
+        self._sids: list[int] = []
+        self._turns: list[int] = []
+        self._personas: list[str] = []
+        self._reactions: list[Reaction] = []
+        self._duplicates: list[int] = []
+        self._constraints: list[Any] = []
+        self._masks: list[np.ndarray | None] = []
+        self._slots: list[int] = []
+        self._costs: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._turns)
+
+    def add(
+        self,
+        session_id: int,
+        session: Session,
+        slate: Sequence[int],
+        reaction: Reaction,
+        duplicates: int,
+    ) -> float:
+        """Log one step — call before ``session.record`` moves the session on.
+
+        Returns the step's estimated dollar cost.
+        """
+        self._sids.append(session_id)
+        self._turns.append(session.turn + 1)
+        self._personas.append(session.persona.persona_id)
+        self._reactions.append(reaction)
+        self._duplicates.append(duplicates)
+        on = session.constraint_on
+        self._constraints.append(session.active_constraint() if on else None)
+        self._masks.append(session.constraint_mask if on else None)
+        self._slots.extend(slate)
+        dollars = self.cost(reaction, session) if self.cost is not None else 0.0
+        self._costs.append(dollars)
+        return dollars
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``interactions``, ``turns`` and ``sessions`` sorted by session, turn and slot."""
+        n, k = len(self._turns), self.k
+        sids = np.asarray(self._sids, dtype=np.int64)
+        turns = np.asarray(self._turns, dtype=np.int64)
+        order = np.lexsort((turns, sids))
+        reactions = [self._reactions[i] for i in order]
+        sids, turns = sids[order], turns[order]
+        personas = np.asarray(self._personas, dtype=object)[order]
+        items = np.asarray(self._slots, dtype=np.int64).reshape(n, k)[order]
+        flags = {
+            name: _flags(reactions, name, n, k) for name in ("clicked", "purchased", "dismissed")
+        }
+        w = self.weights
+        slot_reward = (
+            w["click"] * flags["clicked"]
+            + w["purchase"] * flags["purchased"]
+            + w["dismiss"] * flags["dismissed"]
+        )
+        left = np.fromiter((r.left for r in reactions), dtype=bool, count=n)
+        turn_reward = (
+            w["click"] * flags["clicked"].sum(axis=1)
+            + w["purchase"] * flags["purchased"].sum(axis=1)
+            + w["dismiss"] * flags["dismissed"].sum(axis=1)
+            + np.where(left, w["leave"], 0.0)
+        )
+        shown = items != EMPTY
+        ids = np.asarray(self.catalog.item_ids, dtype=object)[np.where(shown, items, 0)]
+        ids[~shown] = None
+        interactions = pd.DataFrame(
+            {
+                "session_id": pd.array(np.repeat(sids, k), dtype="int64"),
+                "persona_id": pd.array(np.repeat(personas, k), dtype="string"),
+                "turn": pd.array(np.repeat(turns, k), dtype="int64"),
+                "position": pd.array(np.tile(np.arange(k, dtype=np.int64), n), dtype="int64"),
+                "item_id": pd.array(ids.ravel(), dtype="string"),
+                "item_index": pd.array(items.ravel(), dtype="int64"),
+                "clicked": flags["clicked"].ravel(),
+                "purchased": flags["purchased"].ravel(),
+                "dismissed": flags["dismissed"].ravel(),
+                "reward": slot_reward.ravel(),
+                "satisfies_constraint": self._satisfies(order, items, shown),
+            }
+        )
+        turns_frame = self._turns_frame(order, reactions, sids, personas, turns, left, turn_reward)
+        return {
+            "interactions": interactions,
+            "turns": turns_frame,
+            "sessions": session_table(turns_frame),
+        }
+
+    def _satisfies(self, order: np.ndarray, items: np.ndarray, shown: np.ndarray) -> pd.Series:
+        n, k = items.shape
+        values = np.zeros((n, k), dtype=bool)
+        missing = np.ones((n, k), dtype=bool)
+        masks = [self._masks[i] for i in order]
+        by_mask: dict[int, tuple[np.ndarray, list[int]]] = {}
+        for row, mask in enumerate(masks):
+            if mask is not None:
+                by_mask.setdefault(id(mask), (mask, []))[1].append(row)
+        for mask, rows in by_mask.values():
+            picked = items[rows]
+            values[rows] = mask[np.where(picked == EMPTY, 0, picked)]
+            missing[rows] = picked == EMPTY
+        values[missing] = False
+        return pd.arrays.BooleanArray(values.ravel(), missing.ravel())
+
+    def _turns_frame(
+        self,
+        order: np.ndarray,
+        reactions: list[Reaction],
+        sids: np.ndarray,
+        personas: np.ndarray,
+        turns: np.ndarray,
+        left: np.ndarray,
+        reward: np.ndarray,
+    ) -> pd.DataFrame:
+        n = len(reactions)
+        json_of: dict[int, str | None] = {id(None): None}
+        constraints = []
+        for i in order:
+            c = self._constraints[i]
+            if id(c) not in json_of:
+                json_of[id(c)] = json.dumps(c.to_dict(), sort_keys=True)
+            constraints.append(json_of[id(c)])
+
+        def ints(name: str) -> np.ndarray:
+            return np.fromiter((getattr(r, name) for r in reactions), dtype=np.int64, count=n)
+
+        def floats(name: str) -> np.ndarray:
+            return np.fromiter((getattr(r, name) for r in reactions), dtype=np.float64, count=n)
+
+        return pd.DataFrame(
+            {
+                "session_id": pd.array(sids, dtype="int64"),
+                "persona_id": pd.array(personas, dtype="string"),
+                "turn": pd.array(turns, dtype="int64"),
+                "reply": pd.array([r.reply for r in reactions], dtype="string"),
+                "left": left,
+                "satisfaction": floats("satisfaction"),
+                "reward": reward,
+                "duplicates": np.asarray(self._duplicates, dtype=np.int64)[order],
+                "constraint": pd.array(constraints, dtype="string"),
+                "brain": pd.array([r.brain for r in reactions], dtype="string"),
+                "latency_ms": floats("latency_ms"),
+                **{name: ints(name) for name in USAGE_FIELDS},
+                "invalid_response": np.fromiter(
+                    (r.invalid_response for r in reactions), dtype=bool, count=n
+                ),
+                "cost_usd": np.asarray(self._costs, dtype=np.float64)[order],
+            }
+        )
+
+
+def _flags(reactions: list[Reaction], name: str, n: int, k: int) -> np.ndarray:
+    flat = chain.from_iterable(getattr(r, name) for r in reactions)
+    return np.fromiter(flat, dtype=bool, count=n * k).reshape(n, k)
+
+
+def session_table(turns: pd.DataFrame) -> pd.DataFrame:
+    """One row per session: :func:`~simrec.events.sessions_frame` plus tokens and cost.
+
+    ``turns`` must be sorted by session and turn (shards are); the totals are numpy
+    segment sums, equal to the pandas group-bys of ``sessions_frame`` (tested).
+    """
+    if turns.empty:
+        return empty_table(SESSION_DTYPES)
+    sids = turns["session_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, sids[1:] != sids[:-1]])
+    ends = np.r_[starts[1:], len(sids)] - 1
+
+    def total(column: str) -> np.ndarray:
+        return np.add.reduceat(turns[column].to_numpy(), starts)
+
+    return pd.DataFrame(
+        {
+            "session_id": sids[starts],
+            "persona_id": turns["persona_id"].array[starts],
+            "turns": turns["turn"].to_numpy()[ends],
+            "return": total("reward"),
+            "left": turns["left"].to_numpy()[ends],
+            "final_satisfaction": turns["satisfaction"].to_numpy()[ends],
+            "invalid_responses": total("invalid_response").astype(np.int64),
+            "input_tokens": total("input_tokens"),
+            "output_tokens": total("output_tokens"),
+            "cost_usd": total("cost_usd"),
+        }
+    ).astype(SESSION_DTYPES)
+
+
+def empty_table(dtypes: Mapping[str, str]) -> pd.DataFrame:
+    """A table with no rows and the given columns and dtypes."""
+    return pd.DataFrame({c: pd.array([], dtype=d) for c, d in dtypes.items()})
+
+
+def persona_table(personas: Sequence[Persona]) -> pd.DataFrame:
+    """One row per persona of the pool (tastes, dislikes, intents and drifts as JSON)."""
+    rows = []
+    for p in personas:
+        d = p.to_dict()
+        rows.append(
+            {
+                "persona_id": p.persona_id,
+                "domain": p.domain,
+                "name": p.name,
+                "age": p.age,
+                "location": p.location,
+                "occupation": p.occupation,
+                "bio": p.bio,
+                **{t: float(getattr(p, t)) for t in TRAITS},
+                "tastes": json.dumps(d["tastes"], sort_keys=True),
+                "dislikes": json.dumps(d["dislikes"], sort_keys=True),
+                "intents": json.dumps(d.get("intents", []), sort_keys=True),
+                "drifts": json.dumps(d.get("drifts", []), sort_keys=True),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=list(PERSONA_DTYPES))
+    return frame.astype(PERSONA_DTYPES)
+
+
+def item_table(catalog: Catalog) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The catalog with its ``item_index`` (tags joined by ``|``) and the table's dtypes.
+
+    The columns after the documented catalog ones are the catalog's own attributes, so
+    the dtypes are returned with the table (and written into the manifest).
+    """
+    frame = catalog.to_frame()
+    frame["tags"] = [TAG_SEPARATOR.join(t) for t in catalog.tags]
+    frame.insert(0, "item_index", np.arange(len(catalog), dtype=np.int64))
+    dtypes = {
+        c: "int64"
+        if c == "item_index"
+        else "float64"
+        if pd.api.types.is_numeric_dtype(frame[c])
+        else "string"
+        for c in frame.columns
+    }
+    return frame.astype(dtypes), dtypes
+
+
+def table_dtypes(name: str) -> dict[str, str]:
+    """The fixed dtypes of table ``name`` (``items`` depends on the catalog: see the manifest)."""
+    return {
+        "interactions": INTERACTION_DTYPES,
+        "turns": DATASET_TURN_DTYPES,
+        "sessions": SESSION_DTYPES,
+        "personas": PERSONA_DTYPES,
+    }[name]

@@ -1,0 +1,336 @@
+"""Data generation: same rows as the env loop, stable dtypes, formats, manifest, safe writes."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simrec
+from simrec.brains import UtilityBrain, register_brain
+from simrec.cli import main
+from simrec.datagen import (
+    DATASET_TURN_DTYPES,
+    PERSONA_DTYPES,
+    SESSION_DTYPES,
+    TABLES,
+    LaneStepper,
+    TokenPrices,
+    formats,
+    generate,
+    load_dataset,
+)
+from simrec.env import RecSessionEnv
+from simrec.errors import DatasetError
+from simrec.events import INTERACTION_DTYPES, sessions_frame
+from simrec.policies import make_policy
+from simrec.presets import find_preset
+from simrec.runner import run_sessions
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = {"max_turns": 6}
+
+
+def dir_digest(path: Path) -> dict[str, str]:
+    """sha256 of every file under ``path`` by relative name."""
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+
+
+def dtypes_of(frame: pd.DataFrame) -> dict[str, str]:
+    return {c: str(t) for c, t in frame.dtypes.items()}
+
+
+@pytest.mark.parametrize("policy", ["random", "popularity"])
+def test_generated_rows_equal_the_env_loop_with_the_same_seeds(policy):
+    ds = generate("golf", policy, sessions=24, seed=7, shard_size=5, lanes=3, **SMALL)
+    env = RecSessionEnv(**{**find_preset("golf").kwargs, **SMALL})
+    interactions, turns = run_sessions(env, make_policy(policy, env, seed=7), 24, seed=7).frames()
+    pd.testing.assert_frame_equal(ds.interactions, interactions, check_exact=True)
+    pd.testing.assert_frame_equal(ds.turns.drop(columns="cost_usd"), turns, check_exact=True)
+    assert sorted(ds.sessions["session_id"]) == list(range(7, 31))
+
+
+def test_tables_have_the_documented_dtypes_and_consistent_totals():
+    ds = generate("golf", "random", sessions=20, seed=0, shard_size=8, **SMALL)
+    assert dtypes_of(ds.interactions) == INTERACTION_DTYPES
+    assert dtypes_of(ds.turns) == DATASET_TURN_DTYPES
+    assert dtypes_of(ds.sessions) == SESSION_DTYPES
+    assert dtypes_of(ds.personas) == PERSONA_DTYPES
+    assert ds.manifest["rows"] == {t: len(ds.table(t)) for t in TABLES}
+    per_session = ds.turns.groupby("session_id")["reward"].sum().to_numpy()
+    np.testing.assert_allclose(ds.sessions["return"].to_numpy(), per_session)
+    assert set(ds.interactions["item_id"].dropna()) <= set(ds.items["item_id"])
+    assert set(ds.sessions["persona_id"]) <= set(ds.personas["persona_id"])
+    assert (ds.turns["cost_usd"] == 0).all() and ds.manifest["usage"]["cost_usd"] == 0
+
+
+def test_docs_list_every_column_of_every_table():
+    text = (ROOT / "docs" / "datasets.md").read_text()
+    for dtypes in (INTERACTION_DTYPES, DATASET_TURN_DTYPES, SESSION_DTYPES, PERSONA_DTYPES):
+        for column, dtype in dtypes.items():
+            assert f"| `{column}` | {dtype} |" in text, column
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_every_format_round_trips_values_and_dtypes_exactly(tmp_path, fmt):
+    memory = generate("golf", "random", sessions=12, seed=3, shard_size=5, **SMALL)
+    ds = generate("golf", "random", 12, 3, tmp_path / "run", format=fmt, shard_size=5, **SMALL)
+    loaded = load_dataset(tmp_path / "run")
+    for name in TABLES:
+        pd.testing.assert_frame_equal(loaded.table(name), memory.table(name), check_exact=True)
+        pd.testing.assert_frame_equal(ds.table(name), memory.table(name), check_exact=True)
+    assert sorted(p.name for p in (tmp_path / "run" / "turns").iterdir()) == [
+        f"part-0000{i}.{fmt}" for i in range(3)
+    ]
+    # awkward text survives: empty reply vs missing, quotes, commas, newlines, tabs
+    turns = memory.turns.head(3).copy()
+    turns["reply"] = pd.array(["", 'said "hi", then\nleft\t!', None], dtype="string")
+    file = tmp_path / f"t.{fmt}"
+    file.write_bytes(formats.encode(turns, fmt))
+    back = formats.decode(file, fmt, DATASET_TURN_DTYPES)
+    pd.testing.assert_frame_equal(back, turns.reset_index(drop=True), check_exact=True)
+
+
+def test_manifest_records_config_versions_usage_and_checksums(tmp_path):
+    ds = generate("golf", "popularity", 10, 5, tmp_path / "run", shard_size=4, **SMALL)
+    m = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert m == ds.manifest
+    assert m["seed"] == 5 and m["config"]["policy"] == "popularity"
+    assert m["config"]["env_kwargs"]["max_turns"] == 6
+    assert len(m["config_hash"]) == 64
+    assert m["brain"] == "utility" and m["model"] is None and m["prompt_version"] is None
+    assert m["simrec_version"] == simrec.__version__
+    assert m["dependencies"]["numpy"] == np.__version__
+    for spec in m["tables"].values():
+        for f in spec["files"]:
+            data = (tmp_path / "run" / f["path"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == f["sha256"] and len(data) == f["bytes"]
+    assert not (tmp_path / "run" / "_progress.json").exists()
+
+
+def test_workers_and_lanes_do_not_change_a_single_byte(tmp_path):
+    generate("golf", "random", 30, 1, tmp_path / "a", shard_size=7, **SMALL)
+    generate("golf", "random", 30, 1, tmp_path / "b", shard_size=7, workers=2, lanes=4, **SMALL)
+    assert dir_digest(tmp_path / "a") == dir_digest(tmp_path / "b")
+
+
+def test_load_detects_an_edited_file_naming_it(tmp_path):
+    generate("golf", "random", 6, 0, tmp_path / "run", format="csv", shard_size=3, **SMALL)
+    load_dataset(tmp_path / "run")
+    victim = tmp_path / "run" / "turns" / "part-00001.csv"
+    data = bytearray(victim.read_bytes())
+    at = data.index(b",False,") + 1
+    data[at : at + 5] = b"True "  # same size, different content
+    victim.write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match=r"part-00001\.csv: checksum mismatch"):
+        load_dataset(tmp_path / "run")
+    victim.write_bytes(bytes(data[:-10]))
+    with pytest.raises(DatasetError, match=r"part-00001\.csv: size .* differs"):
+        load_dataset(tmp_path / "run")
+    victim.unlink()
+    with pytest.raises(DatasetError, match=r"part-00001\.csv: listed in the manifest but missing"):
+        load_dataset(tmp_path / "run")
+    with pytest.raises(DatasetError, match="not a simrec dataset"):
+        load_dataset(tmp_path)
+
+
+def test_refuses_existing_output_without_resume_or_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["generate", "golf", "--sessions", "4", "--out", str(out), "--max-turns", "3"]
+    assert main(args) == 0
+    first = dir_digest(out)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "already exists and is not empty" in err and "--resume" in err and "--overwrite" in err
+    assert dir_digest(out) == first
+    assert main([*args, "--overwrite", "--seed", "9"]) == 0
+    assert load_dataset(out).manifest["seed"] == 9
+    assert main([*args, "--resume", "--seed", "9", "--policy", "popularity"]) == 2
+    assert "differing: policy" in capsys.readouterr().err
+    assert main([*args, "--resume", "--seed", "9"]) == 0  # a finished run: nothing to redo
+
+    stranger = tmp_path / "photos"
+    stranger.mkdir()
+    (stranger / "cat.jpg").write_bytes(b"meow")
+    with pytest.raises(DatasetError, match="not a simrec dataset.*refusing to delete"):
+        generate("golf", "random", 2, out=stranger, overwrite=True)
+    assert (stranger / "cat.jpg").read_bytes() == b"meow"
+
+
+def test_unwritable_output_fails_cleanly(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(DatasetError, match="cannot write the output directory"):
+        generate("golf", "random", 2, out=blocker / "run")
+    assert blocker.read_text() == "not a directory"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_read_only_directory_fails_cleanly(tmp_path):
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(DatasetError, match="cannot write"):
+            generate("golf", "random", 2, out=locked / "run")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_disk_full_mid_run_keeps_committed_shards_and_resume_completes(tmp_path, monkeypatch):
+    reference = tmp_path / "reference"
+    generate("golf", "random", 20, 2, reference, shard_size=4, **SMALL)
+    out = tmp_path / "run"
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if "turns/.part-00003" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(formats.os, "fsync", fsync)
+    with pytest.raises(DatasetError, match=r"No space left on device\. 3 of 5 shards are complete"):
+        generate("golf", "random", 20, 2, out, shard_size=4, **SMALL)
+    monkeypatch.undo()
+    state = json.loads((out / "_progress.json").read_text())
+    assert sorted(state["shards"]) == ["0", "1", "2"]
+    for shard in state["shards"].values():
+        for f in shard["files"].values():
+            assert hashlib.sha256((out / f["path"]).read_bytes()).hexdigest() == f["sha256"]
+    assert not list(out.rglob("*.tmp"))
+    with pytest.raises(DatasetError, match="has not finished.*--resume"):
+        load_dataset(out)
+    generate("golf", "random", 20, 2, out, shard_size=4, resume=True, **SMALL)
+    assert dir_digest(out) == dir_digest(reference)
+
+
+def test_resume_discards_uncommitted_leftovers(tmp_path):
+    reference = tmp_path / "reference"
+    generate("golf", "random", 12, 0, reference, shard_size=4, **SMALL)
+    out = tmp_path / "run"
+    generate("golf", "random", 12, 0, out, shard_size=4, **SMALL)
+    state = {
+        "config": load_dataset(out).manifest["config"],
+        "config_hash": "",
+        "static": {},
+        "shards": {},
+    }
+    (out / "manifest.json").unlink()
+    (out / "_progress.json").write_text(json.dumps(state))
+    (out / "turns" / "part-00001.parquet").write_bytes(b"torn")
+    (out / "turns" / ".part-00002.parquet.123.tmp").write_bytes(b"half")
+    generate("golf", "random", 12, 0, out, shard_size=4, resume=True, **SMALL)
+    assert dir_digest(out) == dir_digest(reference)
+
+
+class _TokenBrain(UtilityBrain):
+    """The utility brain plus the accounting an LLM brain reports, and batch sizes seen."""
+
+    name = "token-test"
+    model = "fake-model-1"
+    prompt_version = "persona-reaction@3"
+    concurrency = 4
+    batches: list[int] = []
+
+    def react(self, sessions, slates, messages, rngs):
+        _TokenBrain.batches.append(len(sessions))
+        return [
+            replace(r, input_tokens=1000, output_tokens=100, latency_ms=5.0)
+            for r in super().react(sessions, slates, messages, rngs)
+        ]
+
+
+register_brain("token-test", _TokenBrain)
+
+
+def test_llm_accounting_cost_hook_and_batched_brain_calls(tmp_path):
+    _TokenBrain.batches.clear()
+    prices = TokenPrices(input=2.0, output=10.0)
+    ds = generate(
+        "golf", "random", 10, 0, tmp_path / "run", brain="token-test", cost=prices, **SMALL
+    )
+    turns = ds.turns
+    np.testing.assert_allclose(turns["cost_usd"], 1000 * 2e-6 + 100 * 10e-6)
+    usage = ds.manifest["usage"]
+    assert usage["input_tokens"] == 1000 * len(turns)
+    assert usage["cost_usd"] == pytest.approx(turns["cost_usd"].sum())
+    assert ds.sessions["cost_usd"].sum() == pytest.approx(usage["cost_usd"])
+    assert ds.manifest["model"] == "fake-model-1"
+    assert ds.manifest["prompt_version"] == "persona-reaction@3"
+    assert max(_TokenBrain.batches) == 4  # the brain's concurrency: 4 sessions per call
+
+    _TokenBrain.reaction_cost = lambda self, reaction, session: 0.5
+    try:
+        hooked = generate("golf", "random", 3, 0, brain="token-test", **SMALL)
+    finally:
+        del _TokenBrain.reaction_cost
+    assert (hooked.turns["cost_usd"] == 0.5).all()
+
+
+def test_sessions_table_agrees_with_the_event_log_summary():
+    ds = generate("golf", "random", sessions=15, seed=2, shard_size=4, **SMALL)
+    summary = sessions_frame(ds.turns.drop(columns="cost_usd"))
+    pd.testing.assert_frame_equal(
+        ds.sessions[list(summary.columns)], summary.astype(ds.sessions.dtypes[summary.columns])
+    )
+
+
+def test_stepping_backend_is_pluggable():
+    built = []
+
+    def backend(env, policy_factory, lanes, cost):
+        built.append(lanes)
+        return LaneStepper(env, policy_factory, lanes=5, cost=cost)
+
+    custom = generate("golf", "random", 9, 1, shard_size=4, backend=backend, **SMALL)
+    default = generate("golf", "random", 9, 1, shard_size=4, **SMALL)
+    assert built == [1]
+    for name in TABLES:
+        pd.testing.assert_frame_equal(custom.table(name), default.table(name), check_exact=True)
+
+
+_KILL_AT = {"session": 13}
+
+
+def _random_or_die(env, seed):
+    if seed == _KILL_AT["session"]:
+        os.kill(os.getpid(), 9)  # what the out-of-memory killer does to a worker
+    return make_policy("random", env, seed=seed)
+
+
+def test_a_worker_killed_mid_run_stops_the_run_cleanly_and_resume_finishes(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(DatasetError, match=r"a worker process died.*--resume"):
+        generate("golf", _random_or_die, 20, 0, out, shard_size=4, workers=2, **SMALL)
+    assert not (out / "manifest.json").exists()
+    _KILL_AT["session"] = None
+    try:
+        generate("golf", _random_or_die, 20, 0, out, shard_size=4, workers=2, resume=True, **SMALL)
+        generate("golf", _random_or_die, 20, 0, tmp_path / "reference", shard_size=4, **SMALL)
+    finally:
+        _KILL_AT["session"] = 13
+    assert dir_digest(out) == dir_digest(tmp_path / "reference")
+
+
+def test_two_runs_cannot_write_one_directory_at_once(tmp_path):
+    import fcntl
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(out / ".lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(DatasetError, match="another simrec generate is writing to it"):
+            generate("golf", "random", 2, out=out, resume=True)
+    generate("golf", "random", 2, out=out, resume=True, **SMALL)  # the lock is free again
+    assert not (out / ".lock").exists()

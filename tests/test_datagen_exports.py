@@ -1,0 +1,93 @@
+"""Exports: RecBole atomic files and Minari episodes that those tools can read."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simrec.cli import main
+from simrec.datagen import generate, load_dataset
+from simrec.datagen.exports import to_minari, to_recbole
+from simrec.errors import DatasetError
+
+RECBOLE_TYPES = {"token", "token_seq", "float", "float_seq"}
+
+
+def read_atomic(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Read a RecBole atomic file the way RecBole does: tab-separated, ``field:type`` header."""
+    header = path.read_text(encoding="utf-8").split("\n", 1)[0].split("\t")
+    types = dict(h.split(":") for h in header)
+    assert set(types.values()) <= RECBOLE_TYPES, types
+    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3)
+    frame.columns = [h.split(":")[0] for h in header]
+    for field, kind in types.items():
+        if kind == "float":
+            frame[field] = frame[field].astype(float)
+    return frame, types
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "golf-run"
+    generate("golf", "random", 12, 3, out, max_turns=6, shard_size=5)
+    return out
+
+
+def test_recbole_files_hold_every_shown_item_with_its_feedback(dataset, tmp_path):
+    ds = load_dataset(dataset)
+    paths = to_recbole(ds, tmp_path, "golf")
+    assert [p.name for p in paths] == ["golf.inter", "golf.item", "golf.user"]
+    inter, types = read_atomic(tmp_path / "golf" / "golf.inter")
+    items, _ = read_atomic(tmp_path / "golf" / "golf.item")
+    users, _ = read_atomic(tmp_path / "golf" / "golf.user")
+    assert types["user_id"] == "token" and types["item_id"] == "token"
+    shown = ds.interactions[ds.interactions["item_index"] >= 0]
+    assert len(inter) == len(shown)
+    assert inter["clicked"].sum() == shown["clicked"].sum()
+    assert inter["reward"].sum() == pytest.approx(shown["reward"].sum())
+    assert set(inter["item_id"]) <= set(items["item_id"]) and len(items) == len(ds.items)
+    assert (
+        set(inter["user_id"]) == set(users["user_id"]) == set(ds.sessions["session_id"].astype(str))
+    )
+    assert (np.diff(inter["timestamp"]) > 0).all()
+    assert items["tags"].str.contains("|", regex=False).sum() == 0
+
+    to_recbole(ds, tmp_path, "golf-personas", user="persona")
+    by_persona, _ = read_atomic(tmp_path / "golf-personas" / "golf-personas.inter")
+    assert set(by_persona["user_id"]) == set(ds.sessions["persona_id"])
+
+
+def test_minari_export_replays_the_recorded_episodes(dataset, tmp_path, monkeypatch):
+    minari = pytest.importorskip("minari")
+    ds = load_dataset(dataset)
+    to_minari(ds, tmp_path, "golf-random")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    exported = minari.load_dataset("simrec/golf-random-v0")
+    assert exported.total_episodes == len(ds.sessions)
+    assert exported.total_steps == len(ds.turns)
+    turns = ds.turns.groupby("session_id", sort=True)
+    for episode, (sid, rows) in zip(exported.iterate_episodes(), turns, strict=True):
+        np.testing.assert_array_equal(episode.rewards, rows["reward"].to_numpy())
+        np.testing.assert_array_equal(episode.terminations, rows["left"].to_numpy())
+        truncated = ~rows["left"].to_numpy() & (rows["turn"].to_numpy() == 6)
+        np.testing.assert_array_equal(episode.truncations, truncated)
+        slates = ds.interactions[ds.interactions["session_id"] == sid]["item_index"]
+        slates = slates.to_numpy().reshape(-1, 5)
+        np.testing.assert_array_equal(episode.actions[slates >= 0], slates[slates >= 0])
+        np.testing.assert_allclose(episode.observations["turn"][:, 0], np.arange(len(rows) + 1) / 6)
+        np.testing.assert_array_equal(episode.observations["history_items"][1][:5], slates[0] + 1)
+    with pytest.raises(DatasetError, match="already exists"):
+        to_minari(ds, tmp_path, "golf-random")
+
+
+def test_export_command_writes_recbole_files(dataset, tmp_path, capsys):
+    assert main(["export", "recbole", str(dataset), "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "golf-run" / "golf-run.inter").exists()
+    assert "golf-run.inter" in capsys.readouterr().out
+    assert main(["export", "recbole", str(tmp_path), "--out", str(tmp_path)]) == 2
+    assert "not a simrec dataset" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == ["golf-run"]
