@@ -18,7 +18,9 @@ Schema (all fields optional unless marked)::
     persona_events: keep             # keep | drop the personas' own intents and drifts
     brain: utility
     brain_kwargs: {category_weight: 0.5}
-    cache: cache/run.jsonl           # an LLM brain's response cache (brain_kwargs.cache)
+    cache: cache/run.sqlite          # an LLM brain's response cache, replayed (no API calls);
+                                     # or {path: ..., mode: record|replay|off};
+                                     # SIMREC_CACHE_MODE=record re-records without editing
     dynamics: {category_decay: 0.9}  # SessionDynamics overrides
     episodes: 30                     # sessions per seed
     seeds: 10                        # 10 = seeds 0..9, or an explicit list
@@ -43,6 +45,7 @@ Schema (all fields optional unless marked)::
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -291,11 +294,7 @@ def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
             k: brain_kwargs.number(k) if numeric else brain_kwargs.raw(k) for k in brain_kwargs
         }
     if "cache" in f:
-        kwargs.setdefault("brain_kwargs", {})
-        kwargs["brain_kwargs"] = {
-            **kwargs["brain_kwargs"],
-            "cache": str(_path(base_dir, f.string("cache"))),
-        }
+        kwargs["brain_kwargs"] = {**kwargs.get("brain_kwargs", {}), **_cache_options(f, base_dir)}
     if "dynamics" in f:
         dyn = f.child("dynamics")
         known = {x.name for x in dataclasses.fields(SessionDynamics)}
@@ -478,3 +477,25 @@ def _ref(text: str, scenario: Scenario, fail: Any) -> MetricRef:
     if metric == "normalized_return" and scenario.oracle_label is None:
         fail("normalized_return needs an oracle policy in the scenario (policy: oracle)")
     return MetricRef(policy, behaviour, metric)
+
+
+CACHE_MODES = ("off", "record", "replay")
+
+
+def _cache_options(f: Fields, base_dir: Path) -> dict[str, str]:
+    """``cache: path`` or ``cache: {path, mode}`` as the LLM brain's cache options.
+
+    A scenario in CI must not call an API, so a bare path means ``replay``; the
+    ``SIMREC_CACHE_MODE`` environment variable overrides the mode (``record`` to refresh
+    a recording) without editing the file.
+    """
+    if isinstance(f.raw("cache"), dict):
+        spec = f.child("cache")
+        spec.reject_unknown({"path", "mode"})
+        path, mode = spec.string("path"), spec.choice("mode", CACHE_MODES, "replay")
+    else:
+        path, mode = f.string("cache"), "replay"
+    mode = os.environ.get("SIMREC_CACHE_MODE", mode)
+    if mode not in CACHE_MODES:
+        f.fail("cache", f"SIMREC_CACHE_MODE must be one of {', '.join(CACHE_MODES)}, got {mode!r}")
+    return {"cache": mode, "cache_path": str(_path(base_dir, path))}

@@ -193,3 +193,28 @@ def test_an_assertion_on_a_missing_figure_fails_saying_why(tmp_path):
         result,
     )
     assert not outcome.passed and "cannot decide" in outcome.message
+
+
+def test_llm_scenario_records_once_then_replays_identically_without_the_api(tmp_path, monkeypatch):
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.scenario import load_scenario
+    from simrec.scenario_run import run_scenario
+
+    path = tmp_path / "claude.yaml"
+    path.write_text(
+        "env: golf\nbrain: anthropic\ncache: recordings/claude.sqlite\n"
+        "episodes: 2\nseeds: 2\nhorizon: 2\n"
+        "policies: {random: random, popularity: popularity}\n"
+        "assertions: ['random.cold_start.ctr_at_5 >= 0.0']\n"
+    )
+    with FakeMessagesAPI() as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-scenario")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        monkeypatch.setenv("SIMREC_CACHE_MODE", "record")
+        recorded = run_scenario(load_scenario(path)).summary()
+        assert api.calls > 0
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "SIMREC_CACHE_MODE"):
+        monkeypatch.delenv(name)
+    replayed = run_scenario(load_scenario(path)).summary()  # no server, no key: replay only
+    assert str(replayed) == str(recorded)
+    assert (tmp_path / "recordings" / "claude.sqlite").is_file()
