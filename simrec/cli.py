@@ -14,6 +14,7 @@ from pathlib import Path
 import gymnasium as gym
 
 from simrec import scenario_cli
+from simrec.cli_args import positive_int
 from simrec.datagen import cli as datagen_cli
 from simrec.errors import ConfigError, SimrecError
 from simrec.llm.cli_support import (
@@ -22,16 +23,6 @@ from simrec.llm.cli_support import (
     format_usage_report,
     usage_ledger,
 )
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,10 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(POLICIES),
         help="policy to run (default: random)",
     )
-    run.add_argument("--episodes", type=_positive, default=3, help="sessions to run (default: 3)")
+    run.add_argument(
+        "--episodes", type=positive_int, default=3, help="sessions to run (default: 3)"
+    )
     run.add_argument("--seed", type=int, default=0, help="seed of the first session (default: 0)")
     run.add_argument(
-        "--max-turns", type=_positive, default=None, help="override the preset's turn limit"
+        "--max-turns", type=positive_int, default=None, help="override the preset's turn limit"
     )
     run.add_argument("--quiet", action="store_true", help="print only the per-episode summaries")
     run.add_argument(
@@ -73,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen = personas.add_parser("generate", help="generate reproducible personas as YAML files")
     gen.add_argument("--domain", required=True, help="golf, books or retail")
-    gen.add_argument("--n", type=_positive, required=True, help="how many personas")
+    gen.add_argument("--n", type=positive_int, required=True, help="how many personas")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument(
         "--out", type=Path, required=True, help="output directory (one <id>.yaml per persona)"
@@ -91,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cgen = catalog.add_parser("generate", help="generate a reproducible catalog file")
     cgen.add_argument("--domain", required=True, help="golf, books or retail")
-    cgen.add_argument("--n", type=_positive, default=200, help="number of items (default: 200)")
+    cgen.add_argument("--n", type=positive_int, default=200, help="number of items (default: 200)")
     cgen.add_argument("--seed", type=int, default=0)
     cgen.add_argument("--out", type=Path, required=True, help=".csv, .parquet, .jsonl or .yaml")
     cgen.set_defaults(handler=_catalog_generate)

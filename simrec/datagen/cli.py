@@ -9,17 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from simrec.cli_args import positive_int
 from simrec.datagen.formats import FORMATS
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -47,7 +38,7 @@ def register(commands: Any) -> None:
     )
     gen.add_argument("preset", help="env preset: golf, books, retail, a Gymnasium id or a .yaml")
     gen.add_argument("--policy", default="random", choices=sorted(POLICIES))
-    gen.add_argument("--sessions", type=_positive, required=True, help="number of sessions")
+    gen.add_argument("--sessions", type=positive_int, required=True, help="number of sessions")
     gen.add_argument("--seed", type=int, default=0, help="seed (and id) of the first session")
     gen.add_argument("--out", type=Path, required=True, help="output directory")
     gen.add_argument("--format", choices=list(FORMATS), default="parquet")
@@ -56,18 +47,20 @@ def register(commands: Any) -> None:
     mode.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
     gen.add_argument(
         "--shard-size",
-        type=_positive,
+        type=positive_int,
         default=DEFAULT_SHARD_SIZE,
         help=f"sessions per shard file (default {DEFAULT_SHARD_SIZE})",
     )
     gen.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=os.cpu_count() or 1,
         help="processes (default: one per CPU)",
     )
-    gen.add_argument("--lanes", type=_positive, default=None, help="sessions in flight per worker")
-    gen.add_argument("--max-turns", type=_positive, default=None)
+    gen.add_argument(
+        "--lanes", type=positive_int, default=None, help="sessions in flight per worker"
+    )
+    gen.add_argument("--max-turns", type=positive_int, default=None)
     gen.add_argument("--brain", default=None, help="override the preset's brain")
     gen.add_argument(
         "--brain-kwargs",
