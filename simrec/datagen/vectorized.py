@@ -214,12 +214,15 @@ class VectorStepper:
             session_id = next(pending, None)
             if session_id is None:
                 break
-            rng = seeding.np_random(session_id)[0]  # what RecSessionEnv.reset(seed=...) makes
+            rng = _session_rng(session_id)
             picks.append(int(rng.integers(n_pool)))
             policy = as_policy(self.policy_factory(self.env, session_id))
             if observes(policy):
                 if first:
-                    raise _ObservingPolicy(f"policy {policy!r} reads observations")
+                    raise _ObservingPolicy(
+                        f"policy {type(policy).__name__} reads observations (set "
+                        "observes = False on a policy that does not)"
+                    )
                 raise ConfigError(
                     f"policy factory: session {session_id}'s policy reads observations but the "
                     "shard's first sessions' did not; use backend 'single'"
@@ -255,6 +258,17 @@ class VectorStepper:
             repeated[:, pos] = (slates[:, :pos] == slates[:, pos : pos + 1]).any(axis=1)
         slates[repeated] = EMPTY
         return slates, repeated.sum(axis=1)
+
+
+def _session_rng(seed: int) -> np.random.Generator:
+    """The generator ``RecSessionEnv.reset(seed=seed)`` makes (``seeding.np_random``).
+
+    Built directly (the same ``PCG64(SeedSequence(seed))``) for valid seeds: gymnasium's
+    checks cost a fifth of a short session's time; anything else gets its error.
+    """
+    if isinstance(seed, int) and seed >= 0:
+        return np.random.Generator(np.random.PCG64(seed))
+    return seeding.np_random(seed)[0]
 
 
 def _constraint_texts(vec: RecSessionVectorEnv) -> np.ndarray:
