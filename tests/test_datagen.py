@@ -28,7 +28,7 @@ from simrec.datagen import (
     load_dataset,
 )
 from simrec.env import RecSessionEnv
-from simrec.errors import DatasetError
+from simrec.errors import ActionError, ConfigError, DatasetError
 from simrec.events import INTERACTION_DTYPES, sessions_frame
 from simrec.policies import make_policy
 from simrec.presets import find_preset
@@ -51,9 +51,12 @@ def dtypes_of(frame: pd.DataFrame) -> dict[str, str]:
     return {c: str(t) for c, t in frame.dtypes.items()}
 
 
+@pytest.mark.parametrize("backend", ["single", "vector"])
 @pytest.mark.parametrize("policy", ["random", "popularity"])
-def test_generated_rows_equal_the_env_loop_with_the_same_seeds(policy):
-    ds = generate("golf", policy, sessions=24, seed=7, shard_size=5, lanes=3, **SMALL)
+def test_generated_rows_equal_the_env_loop_with_the_same_seeds(policy, backend):
+    ds = generate(
+        "golf", policy, sessions=24, seed=7, shard_size=5, lanes=3, backend=backend, **SMALL
+    )
     env = RecSessionEnv(**{**find_preset("golf").kwargs, **SMALL})
     interactions, turns = run_sessions(env, make_policy(policy, env, seed=7), 24, seed=7).frames()
     pd.testing.assert_frame_equal(ds.interactions, interactions, check_exact=True)
@@ -119,10 +122,71 @@ def test_manifest_records_config_versions_usage_and_checksums(tmp_path):
     assert not (tmp_path / "run" / "_progress.json").exists()
 
 
-def test_workers_and_lanes_do_not_change_a_single_byte(tmp_path):
-    generate("golf", "random", 30, 1, tmp_path / "a", shard_size=7, **SMALL)
-    generate("golf", "random", 30, 1, tmp_path / "b", shard_size=7, workers=2, lanes=4, **SMALL)
+@pytest.mark.parametrize(("first", "second"), [("single", "single"), ("single", "vector")])
+def test_workers_lanes_and_backend_do_not_change_a_single_byte(tmp_path, first, second):
+    generate("golf", "random", 30, 1, tmp_path / "a", shard_size=7, backend=first, **SMALL)
+    generate(
+        "golf", "random", 30, 1, tmp_path / "b", shard_size=7, workers=2, lanes=4,
+        backend=second, **SMALL,
+    )  # fmt: skip
     assert dir_digest(tmp_path / "a") == dir_digest(tmp_path / "b")
+
+
+def test_vector_backend_matches_the_env_loop_over_long_sessions_with_requests():
+    # 20 turns: drifts and steering requests switch on (constraint, satisfies_constraint)
+    options = {"max_turns": 20, "shard_size": 40}
+    single = generate("golf", "random", 120, 11, backend="single", **options)
+    vector = generate("golf", "random", 120, 11, backend="vector", lanes=16, **options)
+    assert vector.turns["constraint"].notna().any()
+    assert vector.interactions["satisfies_constraint"].notna().any()
+    for name in TABLES:
+        pd.testing.assert_frame_equal(vector.table(name), single.table(name), check_exact=True)
+
+
+class _Repeating:
+    """Shows its first item twice (de-duplicated) and reads nothing."""
+
+    observes = False
+
+    def __init__(self, env, seed):
+        self.k = env.unwrapped.slate_size
+
+    def act(self, observation, info):
+        return np.array([3, 3, *range(10, 10 + self.k - 2)])
+
+
+def test_vector_backend_deduplicates_slates_like_the_env():
+    single = generate("golf", _Repeating, 8, 0, backend="single", **SMALL)
+    vector = generate("golf", _Repeating, 8, 0, backend="vector", **SMALL)
+    assert (vector.turns["duplicates"] == 1).all()
+    assert vector.interactions.loc[vector.interactions["position"] == 1, "item_id"].isna().all()
+    pd.testing.assert_frame_equal(vector.interactions, single.interactions, check_exact=True)
+
+
+class _OutOfRange(_Repeating):
+    def act(self, observation, info):
+        return np.array([0, 1, 2, 3, 10_000])
+
+
+def test_vector_backend_rejects_a_bad_action_like_the_env():
+    with pytest.raises(ActionError, match="slot 4 holds item index 10000, out of range"):
+        generate("golf", _OutOfRange, 4, 0, backend="vector", **SMALL)
+
+
+def test_auto_backend_runs_observing_policies_and_vector_refuses_them():
+    auto = generate("golf", "greedy", 6, 2, shard_size=3, **SMALL)
+    single = generate("golf", "greedy", 6, 2, shard_size=3, backend="single", **SMALL)
+    pd.testing.assert_frame_equal(auto.turns, single.turns, check_exact=True)
+    with pytest.raises(ConfigError, match="backend 'vector': policy 'greedy' reads observations"):
+        generate("golf", "greedy", 2, 0, backend="vector", **SMALL)
+    custom = generate("golf", lambda env, seed: make_policy("greedy", env, seed), 6, 2,
+                      shard_size=3, **SMALL)  # fmt: skip
+    pd.testing.assert_frame_equal(custom.turns, single.turns, check_exact=True)
+    with pytest.raises(ConfigError, match="backend 'vector'.*reads observations"):
+        generate("golf", lambda env, seed: make_policy("greedy", env, seed), 2, 0,
+                 backend="vector", **SMALL)  # fmt: skip
+    with pytest.raises(ConfigError, match="backend: expected one of auto, vector, single"):
+        generate("golf", "random", 2, 0, backend="fast")
 
 
 def test_load_detects_an_edited_file_naming_it(tmp_path):

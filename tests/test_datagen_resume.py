@@ -52,11 +52,21 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_dataset(tmp_path, workers):
+@pytest.mark.parametrize(
+    ("backend", "workers", "other"),
+    [
+        ("single", 1, "vector"),
+        ("single", 2, "single"),
+        ("vector", 1, "single"),
+        ("vector", 2, "vector"),
+    ],
+)
+def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_dataset(
+    tmp_path, backend, workers, other
+):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "simrec.cli", "generate", *ARGS, "--out", str(out)]
-    cmd += ["--shard-size", "10", "--workers", str(workers)]
+    cmd += ["--shard-size", "10", "--workers", str(workers), "--backend", backend]
     # another hash seed than this process: the dataset must not depend on it
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "12345"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -73,8 +83,12 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_dataset(tmp_path, w
     assert not [p for p in workers_pids if _alive(p)], "worker processes outlived the kill"
     assert not (out / "manifest.json").exists()
 
-    resumed = generate("golf", "random", 300, 4, out, resume=True, workers=workers, **OPTIONS)
-    reference = generate("golf", "random", 300, 4, tmp_path / "reference", **OPTIONS)
+    # resumed (and compared) with the other backend in two of the cases: the dataset
+    # does not depend on it, so a run may even switch backends on resume
+    resumed = generate(
+        "golf", "random", 300, 4, out, resume=True, workers=workers, backend=other, **OPTIONS
+    )
+    reference = generate("golf", "random", 300, 4, tmp_path / "reference", backend=other, **OPTIONS)
     assert dir_digest(out) == dir_digest(tmp_path / "reference")
     assert resumed.manifest == reference.manifest
     ds = load_dataset(out)

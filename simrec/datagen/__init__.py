@@ -15,6 +15,7 @@ from simrec.datagen.tables import (
     TABLES,
     ShardRecorder,
 )
+from simrec.datagen.vectorized import VectorBackend, VectorStepper
 
 __all__ = [
     "DATASET_TURN_DTYPES",
@@ -27,6 +28,8 @@ __all__ = [
     "SteppingBackend",
     "TABLES",
     "TokenPrices",
+    "VectorBackend",
+    "VectorStepper",
     "generate",
     "load_dataset",
 ]

@@ -60,6 +60,13 @@ def register(commands: Any) -> None:
     gen.add_argument(
         "--lanes", type=positive_int, default=None, help="sessions in flight per worker"
     )
+    gen.add_argument(
+        "--backend",
+        choices=["auto", "vector", "single"],
+        default="auto",
+        help="how sessions are stepped: vector (utility brain, batched numpy), single (one "
+        "env step at a time, any brain) or auto (vector where it applies); same dataset",
+    )
     gen.add_argument("--max-turns", type=positive_int, default=None)
     gen.add_argument("--brain", default=None, help="override the preset's brain")
     gen.add_argument(
@@ -106,6 +113,7 @@ def _generate(args: argparse.Namespace) -> int:
         shard_size=args.shard_size,
         workers=args.workers,
         lanes=args.lanes,
+        backend=args.backend,
         resume=args.resume,
         overwrite=args.overwrite,
         progress=not args.no_progress and sys.stderr.isatty(),

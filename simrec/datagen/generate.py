@@ -32,7 +32,7 @@ import pandas as pd
 import simrec
 from simrec.datagen import formats, store
 from simrec.datagen.progress import Progress
-from simrec.datagen.stepper import LaneStepper, PolicyFactory, SteppingBackend
+from simrec.datagen.stepper import LaneStepper, PolicyFactory, SteppingBackend, default_lanes
 from simrec.datagen.tables import (
     SHARD_TABLES,
     USAGE_FIELDS,
@@ -41,6 +41,7 @@ from simrec.datagen.tables import (
     persona_table,
     table_dtypes,
 )
+from simrec.datagen.vectorized import VectorBackend
 from simrec.env import RecSessionEnv
 from simrec.errors import ConfigError, DatasetError
 from simrec.policies import POLICIES, make_policy
@@ -179,15 +180,6 @@ def resolve_cost(brain: Any, cost: CostModel | None) -> CostModel | None:
     return getattr(brain, "reaction_cost", None)
 
 
-def default_lanes(brain: Any) -> int:
-    """Sessions in flight per worker: the brain's declared concurrency, else 1."""
-    for owner in (brain, getattr(brain, "config", None)):
-        value = getattr(owner, "concurrency", None)
-        if isinstance(value, int) and value >= 1:
-            return value
-    return 1
-
-
 BackendFactory = Callable[[RecSessionEnv, PolicyFactory, int, "CostModel | None"], SteppingBackend]
 """``backend(env, policy_factory, lanes, cost) -> SteppingBackend`` (default :class:`LaneStepper`)."""
 
@@ -201,7 +193,7 @@ class Runtime:
         lanes: sessions in flight per worker (``None``: the brain's concurrency, else 1).
         cost: per-reaction dollar estimate (``None``: the brain's ``reaction_cost``, if any).
         backend: builds the stepping backend; any backend must produce the same rows as
-            :class:`LaneStepper` (e.g. a native vector env).
+            :class:`LaneStepper` (the ``auto`` default: :class:`VectorBackend`).
         batch: send each step's LLM calls as one Message Batch (see :mod:`.batches`).
         batch_poll: seconds between batch status checks.
     """
@@ -209,9 +201,29 @@ class Runtime:
     factory: PolicyFactory
     lanes: int | None = None
     cost: CostModel | None = None
-    backend: BackendFactory = LaneStepper
+    backend: BackendFactory = field(default_factory=VectorBackend)
     batch: bool = False
     batch_poll: float = 10.0
+
+
+BACKENDS = ("auto", "vector", "single")
+"""Named stepping backends (``generate(backend=...)``, ``simrec generate --backend``)."""
+
+
+def resolve_backend(backend: str | BackendFactory, batch: bool = False) -> BackendFactory:
+    """The stepping backend factory of a name in :data:`BACKENDS` or a factory.
+
+    Batch mode needs per-session LLM calls, so ``auto`` means ``single`` there.
+    """
+    if callable(backend):
+        return backend
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "single" or (batch and backend == "auto"):
+        return LaneStepper
+    if batch:
+        raise ConfigError("backend 'vector' cannot run batch mode (an LLM brain); use 'auto'")
+    return VectorBackend(strict=backend == "vector")
 
 
 class ShardRunner:
@@ -222,7 +234,10 @@ class ShardRunner:
         self.runtime = runtime
         self.out = out
         self.env = RecSessionEnv(**config.env_kwargs)
-        lanes = runtime.lanes or default_lanes(self.env.brain)
+        defaults = getattr(runtime.backend, "default_lanes", None)
+        lanes = runtime.lanes or (
+            defaults(self.env, config.shard_size) if defaults else default_lanes(self.env.brain)
+        )
         if runtime.batch:
             self.env.brain = _batch_brain(self.env.brain, out, runtime.batch_poll)
             lanes = runtime.lanes or config.shard_size
@@ -361,7 +376,7 @@ def generate(
     overwrite: bool = False,
     progress: bool = False,
     cost: CostModel | None = None,
-    backend: BackendFactory = LaneStepper,
+    backend: str | BackendFactory = "auto",
     batch: bool = False,
     batch_poll: float = 10.0,
     max_turns: int | None = None,
@@ -392,7 +407,11 @@ def generate(
         progress: draw a live progress bar on stderr.
         cost: per-reaction dollar estimate (default: the brain's ``reaction_cost`` hook,
             if any; none for offline brains), e.g. :class:`TokenPrices`.
-        backend: the stepping backend factory (see :class:`Runtime`).
+        backend: how sessions are stepped — ``auto`` (the vector backend where it
+            applies: the utility brain, no cost model, a policy that does not read
+            observations; else ``single``), ``vector`` (that, or an error), ``single``
+            (:class:`LaneStepper`, sessions stepped one env step at a time), or a
+            stepping backend factory (see :class:`Runtime`). All give the same dataset.
         batch: send each step's LLM calls as one Message Batches request (half price;
             one process: a batch already carries every session of the shard).
         batch_poll: seconds between batch status checks.
@@ -425,7 +444,7 @@ def generate(
     config = GenerationConfig(
         label, env_kwargs, policy_name, sessions, int(seed), shard_size, format
     )
-    runtime = Runtime(factory, lanes, cost, backend, batch, batch_poll)
+    runtime = Runtime(factory, lanes, cost, resolve_backend(backend, batch), batch, batch_poll)
     if batch:
         workers = 1
     if out is None:

@@ -46,6 +46,15 @@ class SteppingBackend(Protocol):
         ...
 
 
+def default_lanes(brain: Any) -> int:
+    """Sessions in flight per worker: the brain's declared concurrency, else 1."""
+    for owner in (brain, getattr(brain, "config", None)):
+        value = getattr(owner, "concurrency", None)
+        if isinstance(value, int) and value >= 1:
+            return value
+    return 1
+
+
 @dataclass
 class _Lane:
     session_id: int

@@ -242,6 +242,142 @@ class ShardRecorder:
         )
 
 
+class ArrayRecorder:
+    """Collects whole steps of many sessions as arrays (the vector backend's recorder).
+
+    Builds the same three tables as :class:`ShardRecorder` (same columns, dtypes, values
+    and order) for the utility brain: no tokens, latency or cost.
+
+    Args:
+        catalog: the env's catalog.
+        slate_size: slots per slate.
+        reward_weights: the env's reward weights.
+        brain: the brain's name (the ``brain`` column).
+        personas: the persona pool (persona codes index it).
+        constraints: ``(n_personas, max_turns + 1)`` JSON of the constraint that applies
+            before each turn (``None``: none).
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        slate_size: int,
+        reward_weights: Mapping[str, float],
+        brain: str,
+        personas: Sequence[Persona],
+        constraints: np.ndarray,
+    ) -> None:
+        self.catalog = catalog
+        self.k = slate_size
+        self.weights = dict(reward_weights)
+        self.brain = brain
+        self.persona_ids = np.array([p.persona_id for p in personas], dtype=object)
+        self.constraints = constraints
+        self._steps: list[tuple[np.ndarray, ...]] = []
+
+    def __len__(self) -> int:
+        return sum(len(step[0]) for step in self._steps)
+
+    def add(
+        self,
+        session_ids: np.ndarray,
+        persona: np.ndarray,
+        turn: np.ndarray,
+        state: np.ndarray,
+        slates: np.ndarray,
+        duplicates: np.ndarray,
+        reaction: Any,
+        replies: np.ndarray,
+        batch: Any,
+    ) -> None:
+        """Log one step of ``len(session_ids)`` sessions (``turn``: 1 = first slate).
+
+        ``state`` is each session's event state before the step (constraint compliance
+        is read from ``batch.constrained`` / ``batch.complies``); ``reaction`` holds
+        ``clicked``, ``purchased``, ``dismissed``, ``left`` and ``satisfaction`` arrays.
+        """
+        shown = slates != EMPTY
+        constrained = batch.constrained[state]
+        complies = batch.complies[state[:, None], np.where(shown, slates, 0)]
+        unknown = ~(constrained[:, None] & shown)
+        self._steps.append(
+            (
+                session_ids.copy(), persona.copy(), turn.copy(), slates,
+                reaction.clicked.copy(), reaction.purchased.copy(), reaction.dismissed.copy(),
+                reaction.left.copy(), reaction.satisfaction.copy(), replies, duplicates,
+                complies & ~unknown, unknown,
+            )
+        )  # fmt: skip
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``interactions``, ``turns`` and ``sessions`` sorted by session, turn and slot."""
+        if not self._steps:
+            return {
+                "interactions": empty_table(INTERACTION_DTYPES),
+                "turns": empty_table(DATASET_TURN_DTYPES),
+                "sessions": empty_table(SESSION_DTYPES),
+            }
+        cols = [np.concatenate(parts) for parts in zip(*self._steps, strict=True)]
+        sids, persona, turns = cols[0], cols[1], cols[2]
+        order = np.lexsort((turns, sids))
+        (
+            sids, persona, turns, items, clicked, purchased, dismissed, left, satisfaction,
+            replies, duplicates, complies, unknown,
+        ) = (c[order] for c in cols)  # fmt: skip
+        n, k = len(sids), self.k
+        w = self.weights
+        slot_reward = w["click"] * clicked + w["purchase"] * purchased + w["dismiss"] * dismissed
+        turn_reward = (
+            w["click"] * clicked.sum(axis=1)
+            + w["purchase"] * purchased.sum(axis=1)
+            + w["dismiss"] * dismissed.sum(axis=1)
+            + np.where(left, w["leave"], 0.0)
+        )
+        personas = self.persona_ids[persona]
+        shown = items != EMPTY
+        ids = np.asarray(self.catalog.item_ids, dtype=object)[np.where(shown, items, 0)]
+        ids[~shown] = None
+        interactions = pd.DataFrame(
+            {
+                "session_id": pd.array(np.repeat(sids, k), dtype="int64"),
+                "persona_id": pd.array(np.repeat(personas, k), dtype="string"),
+                "turn": pd.array(np.repeat(turns, k), dtype="int64"),
+                "position": pd.array(np.tile(np.arange(k, dtype=np.int64), n), dtype="int64"),
+                "item_id": pd.array(ids.ravel(), dtype="string"),
+                "item_index": pd.array(items.ravel(), dtype="int64"),
+                "clicked": clicked.ravel(),
+                "purchased": purchased.ravel(),
+                "dismissed": dismissed.ravel(),
+                "reward": slot_reward.ravel(),
+                "satisfies_constraint": pd.arrays.BooleanArray(complies.ravel(), unknown.ravel()),
+            }
+        )
+        zeros = np.zeros(n, dtype=np.int64)
+        turns_frame = pd.DataFrame(
+            {
+                "session_id": pd.array(sids, dtype="int64"),
+                "persona_id": pd.array(personas, dtype="string"),
+                "turn": pd.array(turns, dtype="int64"),
+                "reply": pd.array(replies, dtype="string"),
+                "left": left,
+                "satisfaction": satisfaction.astype(np.float64),
+                "reward": turn_reward,
+                "duplicates": duplicates.astype(np.int64),
+                "constraint": pd.array(self.constraints[persona, turns - 1], dtype="string"),
+                "brain": pd.array(np.full(n, self.brain, dtype=object), dtype="string"),
+                "latency_ms": np.zeros(n, dtype=np.float64),
+                **{name: zeros.copy() for name in USAGE_FIELDS},
+                "invalid_response": np.zeros(n, dtype=bool),
+                "cost_usd": np.zeros(n, dtype=np.float64),
+            }
+        )
+        return {
+            "interactions": interactions,
+            "turns": turns_frame,
+            "sessions": session_table(turns_frame),
+        }
+
+
 def _flags(reactions: list[Reaction], name: str, n: int, k: int) -> np.ndarray:
     flat = chain.from_iterable(getattr(r, name) for r in reactions)
     return np.fromiter(flat, dtype=bool, count=n * k).reshape(n, k)
