@@ -601,7 +601,10 @@ def _run_shards(
         for index in todo:
             commit(runner.write(index, bar.add))
         return
-    ctx = multiprocessing.get_context()
+    # forkserver, not fork: forking a process that has threads (an LLM brain's pool, a
+    # progress bar, a test server) can copy a held lock into the child and hang it.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["simrec.datagen.generate"])
     updates = ctx.Queue()
     size = min(workers, len(todo))
     pool = ctx.Pool(
