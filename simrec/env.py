@@ -137,6 +137,10 @@ class RecSessionEnv(gym.Env):
         )
         self._last_slate: list[int] | None = None
         self._episode_over = True
+        self._n_items = n
+        self._turn_obs = [
+            np.array([min(t / max_turns, 1.0)], dtype=np.float32) for t in range(max_turns + 1)
+        ]
 
     # -- gymnasium API ------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -242,7 +246,7 @@ class RecSessionEnv(gym.Env):
                 f"action: expected integer item indices, got {array.dtype} values {array.tolist()}"
             )
         slate = array.tolist()
-        n = len(self.catalog)
+        n = self._n_items
         for pos, item in enumerate(slate):
             if not 0 <= item < n:
                 raise ActionError(
@@ -280,9 +284,10 @@ class RecSessionEnv(gym.Env):
     def _observation(self) -> dict[str, np.ndarray]:
         s = self.session
         assert s is not None
+        turn = self._turn_obs[s.turn] if s.turn <= self.max_turns else self._turn_obs[-1]
         return {
-            "turn": np.array([min(s.turn / self.max_turns, 1.0)], dtype=np.float32),
-            "history_items": s.history_items_flat + 1,
+            "turn": turn.copy(),
+            "history_items": s.history_items_flat_plus_one(),
             "history_feedback": s.history_feedback,
             "reply": encode_reply(s.last_reply).copy(),
         }

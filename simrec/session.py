@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 
@@ -112,18 +112,20 @@ class BoundPersona:
         return self._intent_at[slate_turn]
 
 
-@lru_cache(maxsize=4096)
-def _feedback_block(
-    clicked: tuple[bool, ...], purchased: tuple[bool, ...], dismissed: tuple[bool, ...]
-) -> np.ndarray:
-    return np.array([clicked, purchased, dismissed], dtype=np.float32).T
+_FEEDBACK_BLOCKS: dict[tuple[bool, ...], np.ndarray] = {}
 
 
 def _feedback_rows(reaction: Reaction) -> np.ndarray:
     """``(k, 3)`` clicked/purchased/dismissed of a reaction (few patterns, so cached)."""
-    return _feedback_block(
-        tuple(reaction.clicked), tuple(reaction.purchased), tuple(reaction.dismissed)
-    )
+    key = (*reaction.clicked, *reaction.purchased, *reaction.dismissed)
+    block = _FEEDBACK_BLOCKS.get(key)
+    if block is None:
+        block = np.array(
+            [reaction.clicked, reaction.purchased, reaction.dismissed], dtype=np.float32
+        ).T
+        if len(_FEEDBACK_BLOCKS) < 4096:
+            _FEEDBACK_BLOCKS[key] = block
+    return block
 
 
 def _top_values(tastes) -> list[str]:
@@ -215,6 +217,10 @@ class Session:
     def history_items_flat(self) -> np.ndarray:
         """:attr:`history_items` flattened, newest slate first (a fresh array)."""
         return self._recent_items.copy()
+
+    def history_items_flat_plus_one(self) -> np.ndarray:
+        """:attr:`history_items_flat` + 1 (0 = nothing), the env's observation (a fresh array)."""
+        return self._recent_items + 1
 
     @property
     def history_items(self) -> np.ndarray:

@@ -88,6 +88,8 @@ class _Static:
     purchase_logit: list[float]
     dismiss_logit: list[float]
     price_aversion: float
+    complies: list[bool]
+    disliked: list[bool]
 
 
 class UtilityBrain:
@@ -142,6 +144,7 @@ class UtilityBrain:
         self._novel = (info - info.mean()) / (info.std() or 1.0)
         self._price = catalog.log_price_ratio
         self._codes = catalog.category_codes.tolist()
+        self._price_list = np.asarray(self._price, dtype=np.float64).tolist()
 
     def static_scores(self, session: Session) -> _Static:
         """The event-dependent item scores of ``session``, rebuilt when it changes."""
@@ -181,6 +184,8 @@ class UtilityBrain:
             purchase_logit=np.asarray(buy_logit, dtype=np.float64).tolist(),
             dismiss_logit=np.broadcast_to(dismiss, utility.shape).astype(np.float64).tolist(),
             price_aversion=p.price_weight * t["price_sensitivity"],
+            complies=np.asarray(complies, dtype=bool).tolist(),
+            disliked=(dislike > 0).tolist(),
         )
         self._static[key] = (session.bound, static)
         return static
@@ -243,7 +248,7 @@ class UtilityBrain:
         compliance = 1.0
         constrained = session.constraint_on
         if constrained and shown:
-            mask = session.constraint_mask
+            mask = static.complies
             compliance = sum(1 for pos in shown if mask[slate[pos]]) / len(shown)
         s = session.satisfaction
         s = (
@@ -343,9 +348,7 @@ class UtilityBrain:
         t = self.templates
         if not shown:
             return t.pick("nothing", u_pick)
-        disliked = [
-            slate[pos] for pos in shown if dismissed[pos] and session.bound.dislike[slate[pos]] > 0
-        ]
+        disliked = [slate[pos] for pos in shown if dismissed[pos] and static.disliked[slate[pos]]]
         if disliked:
             return t.pick("dislike", u_pick, value=self._disliked_value(session, disliked[0]))
         p = self.params
@@ -359,7 +362,8 @@ class UtilityBrain:
             )
             for pos in shown
         ) / len(shown)
-        pricey = static.price_aversion * sum(self._price[slate[pos]] for pos in shown) / len(shown)
+        price = self._price_list
+        pricey = static.price_aversion * sum(price[slate[pos]] for pos in shown) / len(shown)
         if bored > 0.6 and bored >= pricey:
             return t.pick("bored", u_pick)
         if pricey > 0.5:
