@@ -249,7 +249,11 @@ class UtilityBrain:
         constrained = session.constraint_on
         if constrained and shown:
             mask = static.complies
-            compliance = sum(1 for pos in shown if mask[slate[pos]]) / len(shown)
+            n_complying = 0
+            for pos in shown:
+                if mask[slate[pos]]:
+                    n_complying += 1
+            compliance = n_complying / len(shown)
         s = session.satisfaction
         s = (
             s
@@ -259,7 +263,10 @@ class UtilityBrain:
             - p.dismiss_drop * n_dismissed / k
             + (p.compliance_weight * (compliance - 0.5) if constrained else 0.0)
         )
-        s = min(max(s, 0.0), 1.0)
+        if s < 0.0:  # min(max(s, 0.0), 1.0) without two builtin calls
+            s = 0.0
+        elif s > 1.0:
+            s = 1.0
         left = logits[2 + k] < (
             p.leave_base
             + p.leave_slope * (p.leave_threshold - s)
@@ -316,8 +323,7 @@ class UtilityBrain:
             parts.append(self._complaint(session, slate, shown, seen, dismissed, u_pick, static))
         if ignored:
             parts.append(t.pick("ignored", u_chat, says=self._request(session)))
-        turn = session.turn + 1
-        parts.extend(bound.voiced_at(turn))
+        parts.extend(bound.voiced_at(session.turn + 1))
         words = session.taste_words
         if words and u_chat < self.params.chat_rate * bound.traits["chattiness"]:
             parts.append(
