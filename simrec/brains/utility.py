@@ -36,6 +36,8 @@ from simrec.replies import ReplyTemplates, default_templates
 from simrec.session import EMPTY, Session
 
 _exp = np.exp
+_SLOTS = [list(range(k)) for k in range(1025)]
+"""``list(range(k))``: the shown slots of a slate without empty ones (never mutated)."""
 
 
 @dataclass(frozen=True)
@@ -206,19 +208,23 @@ class UtilityBrain:
         repeat_w, category_w = p.repeat_weight, p.category_weight
 
         seen = session.exposures(slate)
-        shown = []
-        args = []
-        for pos in range(k):
-            item = slate[pos]
-            if item == EMPTY:
-                continue
-            shown.append(pos)
-            u = utility[item] - boredom * (
-                repeat_w * seen[pos] + category_w * cat_exposure[codes[item]]
-            )
-            if item in owned:
-                u -= p.owned_penalty
-            args.append(u - position[pos] - outside)
+        shown = [pos for pos in range(k) if slate[pos] != EMPTY] if EMPTY in slate else _SLOTS[k]
+        args = [
+            utility[slate[pos]]
+            - boredom * (repeat_w * seen[pos] + category_w * cat_exposure[codes[slate[pos]]])
+            - position[pos]
+            - outside
+            for pos in shown
+        ]
+        if owned:  # rare: owned items carry a penalty (same float operations, in order)
+            for j, pos in enumerate(shown):
+                item = slate[pos]
+                if item in owned:
+                    u = utility[item] - boredom * (
+                        repeat_w * seen[pos] + category_w * cat_exposure[codes[item]]
+                    )
+                    u -= p.owned_penalty
+                    args[j] = u - position[pos] - outside
         ex = _exp(args).tolist() if args else []
 
         # Logit choice: the draw falls in one slot's share of the total, or in the outside option's.
