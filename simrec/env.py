@@ -247,11 +247,11 @@ class RecSessionEnv(gym.Env):
             )
         slate = array.tolist()
         n = self._n_items
-        for pos, item in enumerate(slate):
-            if not 0 <= item < n:
-                raise ActionError(
-                    f"action: slot {pos} holds item index {item}, out of range [0, {n - 1}]"
-                )
+        if min(slate) < 0 or max(slate) >= n:
+            pos, item = next((p, i) for p, i in enumerate(slate) if not 0 <= i < n)
+            raise ActionError(
+                f"action: slot {pos} holds item index {item}, out of range [0, {n - 1}]"
+            )
         if len(set(slate)) == self.slate_size:
             return slate, 0
         seen: set[int] = set()
