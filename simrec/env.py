@@ -137,6 +137,10 @@ class RecSessionEnv(gym.Env):
         )
         self._last_slate: list[int] | None = None
         self._episode_over = True
+        self._n_items = n
+        self._turn_obs = [
+            np.array([min(t / max_turns, 1.0)], dtype=np.float32) for t in range(max_turns + 1)
+        ]
 
     # -- gymnasium API ------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -242,12 +246,12 @@ class RecSessionEnv(gym.Env):
                 f"action: expected integer item indices, got {array.dtype} values {array.tolist()}"
             )
         slate = array.tolist()
-        n = len(self.catalog)
-        for pos, item in enumerate(slate):
-            if not 0 <= item < n:
-                raise ActionError(
-                    f"action: slot {pos} holds item index {item}, out of range [0, {n - 1}]"
-                )
+        n = self._n_items
+        if min(slate) < 0 or max(slate) >= n:
+            pos, item = next((p, i) for p, i in enumerate(slate) if not 0 <= i < n)
+            raise ActionError(
+                f"action: slot {pos} holds item index {item}, out of range [0, {n - 1}]"
+            )
         if len(set(slate)) == self.slate_size:
             return slate, 0
         seen: set[int] = set()
@@ -280,9 +284,10 @@ class RecSessionEnv(gym.Env):
     def _observation(self) -> dict[str, np.ndarray]:
         s = self.session
         assert s is not None
+        turn = self._turn_obs[s.turn] if s.turn <= self.max_turns else self._turn_obs[-1]
         return {
-            "turn": np.array([min(s.turn / self.max_turns, 1.0)], dtype=np.float32),
-            "history_items": s.history_items_flat + 1,
+            "turn": turn.copy(),
+            "history_items": s.history_items_flat_plus_one(),
             "history_feedback": s.history_feedback,
             "reply": encode_reply(s.last_reply).copy(),
         }

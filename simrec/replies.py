@@ -11,6 +11,7 @@ signed hashed bag of words, so the observation stays numeric and SB3-ready.
 
 from __future__ import annotations
 
+import math
 import re
 import zlib
 from dataclasses import dataclass
@@ -59,24 +60,37 @@ def _word_hash(word: str) -> int:
     return zlib.crc32(word.encode())
 
 
+@lru_cache(maxsize=1 << 16)
+def _word_slot(word: str, dim: int) -> tuple[int, float]:
+    """Where ``word`` lands in a ``dim``-long encoding and with which sign."""
+    h = _word_hash(word)
+    return h % dim, 1.0 if (h >> 16) & 1 else -1.0
+
+
+def _count_list(text: str, dim: int) -> list[float]:
+    counts = [0.0] * dim
+    for word in _WORD.findall(text.lower()):
+        slot, sign = _word_slot(word, dim)
+        counts[slot] += sign
+    return counts
+
+
 def reply_counts(text: str, dim: int = REPLY_DIM) -> np.ndarray:
     """The signed word counts behind :func:`encode_reply` (whole numbers, not normalised).
 
     Counts of texts joined by spaces add up, so the vector env encodes a reply from the
     counts of its parts. Word hashes are memoised: replies are new more often than words.
     """
-    counts = [0.0] * dim
-    for word in _WORD.findall(text.lower()):
-        h = _word_hash(word)
-        counts[h % dim] += 1.0 if (h >> 16) & 1 else -1.0
-    return np.array(counts)
+    return np.array(_count_list(text, dim))
 
 
 @lru_cache(maxsize=65536)
 def _encode(text: str, dim: int) -> np.ndarray:
-    counts = reply_counts(text, dim)
-    norm = float(np.sqrt(counts @ counts))
-    vec = (counts / norm if norm > 0 else counts).astype(np.float32)
+    # Plain floats: the counts are whole numbers, so the sum of squares is exact and
+    # math.sqrt and the divisions round exactly as numpy's would (one numpy call per text).
+    counts = _count_list(text, dim)
+    norm = math.sqrt(sum(c * c for c in counts))
+    vec = np.array([c / norm for c in counts] if norm > 0 else counts, dtype=np.float32)
     vec.setflags(write=False)
     return vec
 

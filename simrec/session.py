@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 
@@ -112,18 +112,20 @@ class BoundPersona:
         return self._intent_at[slate_turn]
 
 
-@lru_cache(maxsize=4096)
-def _feedback_block(
-    clicked: tuple[bool, ...], purchased: tuple[bool, ...], dismissed: tuple[bool, ...]
-) -> np.ndarray:
-    return np.array([clicked, purchased, dismissed], dtype=np.float32).T
+_FEEDBACK_BLOCKS: dict[tuple[bool, ...], np.ndarray] = {}
 
 
 def _feedback_rows(reaction: Reaction) -> np.ndarray:
     """``(k, 3)`` clicked/purchased/dismissed of a reaction (few patterns, so cached)."""
-    return _feedback_block(
-        tuple(reaction.clicked), tuple(reaction.purchased), tuple(reaction.dismissed)
-    )
+    key = (*reaction.clicked, *reaction.purchased, *reaction.dismissed)
+    block = _FEEDBACK_BLOCKS.get(key)
+    if block is None:
+        block = np.array(
+            [reaction.clicked, reaction.purchased, reaction.dismissed], dtype=np.float32
+        ).T
+        if len(_FEEDBACK_BLOCKS) < 4096:
+            _FEEDBACK_BLOCKS[key] = block
+    return block
 
 
 def _top_values(tastes) -> list[str]:
@@ -187,7 +189,9 @@ class Session:
         self.constraint_on = False
         self.constraint_mask = np.ones(n, dtype=bool)
         self.history_window = history_window
-        self._recent_items = np.full(history_window * slate_size, EMPTY, dtype=np.int64)
+        # Item index + 1 of the last slates (0 = nothing), newest first: the observation's form.
+        self._recent_list = [0] * (history_window * slate_size)
+        self._click_exposure = 1.0 + dynamics.click_exposure
         self._recent_feedback = np.zeros((history_window, slate_size, 3), dtype=np.float32)
         self.history: list[tuple[list[int], Reaction]] = []
         self._apply_events()
@@ -214,12 +218,16 @@ class Session:
     @property
     def history_items_flat(self) -> np.ndarray:
         """:attr:`history_items` flattened, newest slate first (a fresh array)."""
-        return self._recent_items.copy()
+        return np.array(self._recent_list, dtype=np.int64) - 1
+
+    def history_items_flat_plus_one(self) -> np.ndarray:
+        """:attr:`history_items_flat` + 1 (0 = nothing), the env's observation (a fresh array)."""
+        return np.array(self._recent_list, dtype=np.int64)
 
     @property
     def history_items(self) -> np.ndarray:
         """``(history_window, slate_size)`` item indices of the last slates, newest first."""
-        return self._recent_items.reshape(self.history_window, self.slate_size).copy()
+        return self.history_items_flat.reshape(self.history_window, self.slate_size)
 
     @property
     def history_feedback(self) -> np.ndarray:
@@ -278,30 +286,34 @@ class Session:
 
     def record(self, slate: Sequence[int], reaction: Reaction) -> None:
         """Move past the turn whose ``slate`` got ``reaction``."""
-        d = self.dynamics
         codes = self.bound.category_codes
-        decay = d.category_decay
+        decay = self.dynamics.category_decay
         categories = [c * decay for c in self.category_exposure]
         share = 1.0 / self.slate_size
         seen = self.exposures(slate)
-        exposure, exposed_at, clicked = self._exposure, self._exposed_at, reaction.clicked
+        exposure, exposed_at = self._exposure, self._exposed_at
+        clicked, purchased, click_exposure = (
+            reaction.clicked,
+            reaction.purchased,
+            self._click_exposure,
+        )
         turn = self.turn + 1
         for pos, item in enumerate(slate):
             if item == EMPTY:
                 continue
-            exposure[item] = seen[pos] + (1.0 + d.click_exposure if clicked[pos] else 1.0)
+            exposure[item] = seen[pos] + (click_exposure if clicked[pos] else 1.0)
             exposed_at[item] = turn
             categories[codes[item]] += share
-            if reaction.purchased[pos]:
+            if purchased[pos]:
                 self.owned.add(item)
         self.category_exposure = categories
         self.fatigue += self._fatigue_step
         self.satisfaction = reaction.satisfaction
         self.turn = turn
-        k = self.slate_size
-        items, feedback = self._recent_items, self._recent_feedback
-        items[k:] = items[:-k]
-        items[:k] = slate
+        recent = [item + 1 for item in slate]
+        recent += self._recent_list[: -self.slate_size]
+        self._recent_list = recent
+        feedback = self._recent_feedback
         feedback[1:] = feedback[:-1]
         feedback[0] = _feedback_rows(reaction)
         self.history.append((list(slate), reaction))

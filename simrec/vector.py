@@ -265,9 +265,8 @@ class RecSessionVectorEnv(VectorEnv):
     def _start(self, rows: np.ndarray) -> None:
         """New visits in ``rows``: each draws its persona from its own generator."""
         n_pool = len(self.personas)
-        picks = np.array(
-            [int(self.rngs[i].integers(n_pool)) for i in rows.tolist()], dtype=np.int64
-        )
+        rngs = self.rngs
+        picks = np.array([rngs[i].integers(n_pool) for i in rows.tolist()], dtype=np.int64)
         self.persona[rows] = picks
         env = self.env
         if self.batch is not None:

@@ -36,6 +36,8 @@ from simrec.replies import ReplyTemplates, default_templates
 from simrec.session import EMPTY, Session
 
 _exp = np.exp
+_SLOTS = [list(range(k)) for k in range(1025)]
+"""``list(range(k))``: the shown slots of a slate without empty ones (never mutated)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class _Static:
     purchase_logit: list[float]
     dismiss_logit: list[float]
     price_aversion: float
+    complies: list[bool]
+    disliked: list[bool]
 
 
 class UtilityBrain:
@@ -142,6 +146,7 @@ class UtilityBrain:
         self._novel = (info - info.mean()) / (info.std() or 1.0)
         self._price = catalog.log_price_ratio
         self._codes = catalog.category_codes.tolist()
+        self._price_list = np.asarray(self._price, dtype=np.float64).tolist()
 
     def static_scores(self, session: Session) -> _Static:
         """The event-dependent item scores of ``session``, rebuilt when it changes."""
@@ -181,6 +186,8 @@ class UtilityBrain:
             purchase_logit=np.asarray(buy_logit, dtype=np.float64).tolist(),
             dismiss_logit=np.broadcast_to(dismiss, utility.shape).astype(np.float64).tolist(),
             price_aversion=p.price_weight * t["price_sensitivity"],
+            complies=np.asarray(complies, dtype=bool).tolist(),
+            disliked=(dislike > 0).tolist(),
         )
         self._static[key] = (session.bound, static)
         return static
@@ -201,19 +208,23 @@ class UtilityBrain:
         repeat_w, category_w = p.repeat_weight, p.category_weight
 
         seen = session.exposures(slate)
-        shown = []
-        args = []
-        for pos in range(k):
-            item = slate[pos]
-            if item == EMPTY:
-                continue
-            shown.append(pos)
-            u = utility[item] - boredom * (
-                repeat_w * seen[pos] + category_w * cat_exposure[codes[item]]
-            )
-            if item in owned:
-                u -= p.owned_penalty
-            args.append(u - position[pos] - outside)
+        shown = [pos for pos in range(k) if slate[pos] != EMPTY] if EMPTY in slate else _SLOTS[k]
+        args = [
+            utility[slate[pos]]
+            - boredom * (repeat_w * seen[pos] + category_w * cat_exposure[codes[slate[pos]]])
+            - position[pos]
+            - outside
+            for pos in shown
+        ]
+        if owned:  # rare: owned items carry a penalty (same float operations, in order)
+            for j, pos in enumerate(shown):
+                item = slate[pos]
+                if item in owned:
+                    u = utility[item] - boredom * (
+                        repeat_w * seen[pos] + category_w * cat_exposure[codes[item]]
+                    )
+                    u -= p.owned_penalty
+                    args[j] = u - position[pos] - outside
         ex = _exp(args).tolist() if args else []
 
         # Logit choice: the draw falls in one slot's share of the total, or in the outside option's.
@@ -243,8 +254,12 @@ class UtilityBrain:
         compliance = 1.0
         constrained = session.constraint_on
         if constrained and shown:
-            mask = session.constraint_mask
-            compliance = sum(1 for pos in shown if mask[slate[pos]]) / len(shown)
+            mask = static.complies
+            n_complying = 0
+            for pos in shown:
+                if mask[slate[pos]]:
+                    n_complying += 1
+            compliance = n_complying / len(shown)
         s = session.satisfaction
         s = (
             s
@@ -254,7 +269,10 @@ class UtilityBrain:
             - p.dismiss_drop * n_dismissed / k
             + (p.compliance_weight * (compliance - 0.5) if constrained else 0.0)
         )
-        s = min(max(s, 0.0), 1.0)
+        if s < 0.0:  # min(max(s, 0.0), 1.0) without two builtin calls
+            s = 0.0
+        elif s > 1.0:
+            s = 1.0
         left = logits[2 + k] < (
             p.leave_base
             + p.leave_slope * (p.leave_threshold - s)
@@ -311,8 +329,7 @@ class UtilityBrain:
             parts.append(self._complaint(session, slate, shown, seen, dismissed, u_pick, static))
         if ignored:
             parts.append(t.pick("ignored", u_chat, says=self._request(session)))
-        turn = session.turn + 1
-        parts.extend(bound.voiced_at(turn))
+        parts.extend(bound.voiced_at(session.turn + 1))
         words = session.taste_words
         if words and u_chat < self.params.chat_rate * bound.traits["chattiness"]:
             parts.append(
@@ -343,9 +360,7 @@ class UtilityBrain:
         t = self.templates
         if not shown:
             return t.pick("nothing", u_pick)
-        disliked = [
-            slate[pos] for pos in shown if dismissed[pos] and session.bound.dislike[slate[pos]] > 0
-        ]
+        disliked = [slate[pos] for pos in shown if dismissed[pos] and static.disliked[slate[pos]]]
         if disliked:
             return t.pick("dislike", u_pick, value=self._disliked_value(session, disliked[0]))
         p = self.params
@@ -359,7 +374,8 @@ class UtilityBrain:
             )
             for pos in shown
         ) / len(shown)
-        pricey = static.price_aversion * sum(self._price[slate[pos]] for pos in shown) / len(shown)
+        price = self._price_list
+        pricey = static.price_aversion * sum(price[slate[pos]] for pos in shown) / len(shown)
         if bored > 0.6 and bored >= pricey:
             return t.pick("bored", u_pick)
         if pricey > 0.5:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
@@ -78,7 +79,7 @@ class PhraseBook:
         else:
             keys = list(map(tuple, codes.tolist()))
         get = self._reply_ids.get
-        ids = np.array([get(key, -1) for key in keys], dtype=np.int64)
+        ids = np.fromiter(map(get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
         missing = np.flatnonzero(ids < 0)
         if len(missing):
             new_rows: list[int] = []
@@ -325,9 +326,8 @@ class UtilityBatch:
         empty = at >= DRAW_BLOCK
         refill = rows[empty if active is None else empty & active]
         if len(refill):
-            blocks = np.empty((len(refill), DRAW_BLOCK, self.width))
-            for block, i in zip(blocks, refill.tolist(), strict=True):
-                rngs[i].random(out=block)
+            shape = (DRAW_BLOCK, self.width)
+            blocks = np.array([rngs[i].random(shape) for i in refill.tolist()])
             with np.errstate(divide="ignore"):
                 self.logits[refill] = np.log(blocks / (1.0 - blocks))
             self.draws[refill] = blocks
