@@ -148,30 +148,14 @@ class ShardRecorder:
             + w["dismiss"] * flags["dismissed"]
         )
         left = np.fromiter((r.left for r in reactions), dtype=bool, count=n)
-        turn_reward = (
-            w["click"] * flags["clicked"].sum(axis=1)
-            + w["purchase"] * flags["purchased"].sum(axis=1)
-            + w["dismiss"] * flags["dismissed"].sum(axis=1)
-            + np.where(left, w["leave"], 0.0)
+        turn_reward = _turn_rewards(
+            w, flags["clicked"], flags["purchased"], flags["dismissed"], left
         )
         shown = items != EMPTY
-        ids = np.asarray(self.catalog.item_ids, dtype=object)[np.where(shown, items, 0)]
-        ids[~shown] = None
-        interactions = pd.DataFrame(
-            {
-                "session_id": pd.array(np.repeat(sids, k), dtype="int64"),
-                "persona_id": pd.array(np.repeat(personas, k), dtype="string"),
-                "turn": pd.array(np.repeat(turns, k), dtype="int64"),
-                "position": pd.array(np.tile(np.arange(k, dtype=np.int64), n), dtype="int64"),
-                "item_id": pd.array(ids.ravel(), dtype="string"),
-                "item_index": pd.array(items.ravel(), dtype="int64"),
-                "clicked": flags["clicked"].ravel(),
-                "purchased": flags["purchased"].ravel(),
-                "dismissed": flags["dismissed"].ravel(),
-                "reward": slot_reward.ravel(),
-                "satisfies_constraint": self._satisfies(order, items, shown),
-            }
-        )
+        interactions = _interaction_frame(
+            self.catalog, sids, personas, turns, items, flags["clicked"], flags["purchased"],
+            flags["dismissed"], slot_reward, self._satisfies(order, items, shown),
+        )  # fmt: skip
         turns_frame = self._turns_frame(order, reactions, sids, personas, turns, left, turn_reward)
         return {
             "interactions": interactions,
@@ -324,34 +308,15 @@ class ArrayRecorder:
             sids, persona, turns, items, clicked, purchased, dismissed, left, satisfaction,
             replies, duplicates, complies, unknown,
         ) = (c[order] for c in cols)  # fmt: skip
-        n, k = len(sids), self.k
+        n = len(sids)
         w = self.weights
         slot_reward = w["click"] * clicked + w["purchase"] * purchased + w["dismiss"] * dismissed
-        turn_reward = (
-            w["click"] * clicked.sum(axis=1)
-            + w["purchase"] * purchased.sum(axis=1)
-            + w["dismiss"] * dismissed.sum(axis=1)
-            + np.where(left, w["leave"], 0.0)
-        )
+        turn_reward = _turn_rewards(w, clicked, purchased, dismissed, left)
         personas = self.persona_ids[persona]
-        shown = items != EMPTY
-        ids = np.asarray(self.catalog.item_ids, dtype=object)[np.where(shown, items, 0)]
-        ids[~shown] = None
-        interactions = pd.DataFrame(
-            {
-                "session_id": pd.array(np.repeat(sids, k), dtype="int64"),
-                "persona_id": pd.array(np.repeat(personas, k), dtype="string"),
-                "turn": pd.array(np.repeat(turns, k), dtype="int64"),
-                "position": pd.array(np.tile(np.arange(k, dtype=np.int64), n), dtype="int64"),
-                "item_id": pd.array(ids.ravel(), dtype="string"),
-                "item_index": pd.array(items.ravel(), dtype="int64"),
-                "clicked": clicked.ravel(),
-                "purchased": purchased.ravel(),
-                "dismissed": dismissed.ravel(),
-                "reward": slot_reward.ravel(),
-                "satisfies_constraint": pd.arrays.BooleanArray(complies.ravel(), unknown.ravel()),
-            }
-        )
+        interactions = _interaction_frame(
+            self.catalog, sids, personas, turns, items, clicked, purchased, dismissed,
+            slot_reward, pd.arrays.BooleanArray(complies.ravel(), unknown.ravel()),
+        )  # fmt: skip
         zeros = np.zeros(n, dtype=np.int64)
         turns_frame = pd.DataFrame(
             {
@@ -376,6 +341,56 @@ class ArrayRecorder:
             "turns": turns_frame,
             "sessions": session_table(turns_frame),
         }
+
+
+def _turn_rewards(
+    w: Mapping[str, float],
+    clicked: np.ndarray,
+    purchased: np.ndarray,
+    dismissed: np.ndarray,
+    left: np.ndarray,
+) -> np.ndarray:
+    """Each turn's reward from its ``(n, k)`` flags, as the env computes it."""
+    return (
+        w["click"] * clicked.sum(axis=1)
+        + w["purchase"] * purchased.sum(axis=1)
+        + w["dismiss"] * dismissed.sum(axis=1)
+        + np.where(left, w["leave"], 0.0)
+    )
+
+
+def _interaction_frame(
+    catalog: Catalog,
+    sids: np.ndarray,
+    personas: np.ndarray,
+    turns: np.ndarray,
+    items: np.ndarray,
+    clicked: np.ndarray,
+    purchased: np.ndarray,
+    dismissed: np.ndarray,
+    slot_reward: np.ndarray,
+    satisfies: Any,
+) -> pd.DataFrame:
+    """The ``interactions`` table of ``n`` turns of ``k`` slots, from ``(n, k)`` arrays."""
+    n, k = items.shape
+    shown = items != EMPTY
+    ids = np.asarray(catalog.item_ids, dtype=object)[np.where(shown, items, 0)]
+    ids[~shown] = None
+    return pd.DataFrame(
+        {
+            "session_id": pd.array(np.repeat(sids, k), dtype="int64"),
+            "persona_id": pd.array(np.repeat(personas, k), dtype="string"),
+            "turn": pd.array(np.repeat(turns, k), dtype="int64"),
+            "position": pd.array(np.tile(np.arange(k, dtype=np.int64), n), dtype="int64"),
+            "item_id": pd.array(ids.ravel(), dtype="string"),
+            "item_index": pd.array(items.ravel(), dtype="int64"),
+            "clicked": clicked.ravel(),
+            "purchased": purchased.ravel(),
+            "dismissed": dismissed.ravel(),
+            "reward": slot_reward.ravel(),
+            "satisfies_constraint": satisfies,
+        }
+    )
 
 
 def _flags(reactions: list[Reaction], name: str, n: int, k: int) -> np.ndarray:
