@@ -23,6 +23,8 @@ class Reaction:
         brain: name of the brain that produced the reaction.
         latency_ms, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens:
             cost of producing the reaction (zero for offline brains).
+        cost_usd: estimated dollars paid for the reaction: live and batch calls at their
+            prices, replayed ones free (zero for offline brains).
         invalid_response: the brain's raw output failed validation and a declared
             fallback produced this reaction.
     """
@@ -39,6 +41,7 @@ class Reaction:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cost_usd: float = 0.0
     invalid_response: bool = False
 
     def to_dict(self) -> dict:

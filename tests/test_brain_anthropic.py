@@ -312,7 +312,10 @@ def test_record_then_replay_gives_identical_event_logs(tmp_path):
     assert calls == rec_usage.api_calls > 3
     assert any(r["invalid_response"] for r in recorded)  # the fallback is part of the log
     replayed, usage = run_episodes({"cache": "replay", "cache_path": str(path)})  # server is down
+    paid = [r.pop("cost_usd") for r in recorded]
+    assert [r.pop("cost_usd") for r in replayed] == [0.0] * len(replayed)  # replays are free
     assert replayed == recorded
+    assert sum(paid) == pytest.approx(rec_usage.cost_usd) and rec_usage.cost_usd > 0
     assert usage.api_calls == 0 and usage.cache_hits == calls
     assert [p.name for p in tmp_path.iterdir()] == ["golf.sqlite"]  # one portable file
 

@@ -1,253 +1,162 @@
-"""Batch mode through the real anthropic SDK against a fake Message Batches API on 127.0.0.1.
+"""Claude-played datasets: priced turns, and batch mode through the real anthropic SDK.
 
-The fake server returns results in shuffled order, fails some items (once, or always),
-and ends a batch only after a few status checks, like the real service.
+The Messages and Message Batches APIs are faked on 127.0.0.1 by
+:class:`~simrec.llm.fake_server.FakeMessagesAPI`, which answers batch items like Messages
+calls, ends a batch only after a few status checks and returns results in shuffled order.
+Its default answer clicks the first item of the slate, so a result matched to the wrong
+request would name items outside the slate and fail validation.
 """
 
 from __future__ import annotations
 
 import json
-import random
-import threading
-from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from simrec.brains import UtilityBrain, register_brain
 from simrec.datagen import generate
 from simrec.datagen.batches import BatchBrain
+from simrec.errors import ConfigError
+from simrec.llm import fake_server as fake
+from simrec.llm.accounting import BATCH_DISCOUNT, DEFAULT_PRICES
+from tests.llm_support import SECRET
 
-anthropic = pytest.importorskip("anthropic")
+pytest.importorskip("anthropic")
 
-STAMP = "2026-11-22T00:00:00Z"
-
-
-class FakeBatches:
-    """State of the fake API: submitted batches, and which requests should fail."""
-
-    def __init__(self) -> None:
-        self.batches: dict[str, dict] = {}
-        self.created = 0
-        self.fail: str | None = None  # "once" or "always": the first request ever answered
-        self.victim: str | None = None
-        self.failures = 0
-        self.rng = random.Random(0)
-        self.lock = threading.Lock()
-
-    def answer(self, request: dict) -> dict:
-        params = request["params"]
-        step = json.loads(params["messages"][0]["content"])
-        if self.fail is not None and self.victim is None:
-            self.victim = step["key"]
-        if step["key"] == self.victim and (self.fail == "always" or self.failures == 0):
-            self.failures += 1
-            return {
-                "type": "errored",
-                "error": {
-                    "type": "error",
-                    "error": {"type": "overloaded_error", "message": "Overloaded"},
-                },
-            }
-        click = step["turn"] % len(step["slate"])  # a checkable, made-up decision
-        message = {
-            "id": f"msg_{request['custom_id']}",
-            "type": "message",
-            "role": "assistant",
-            "model": params["model"],
-            "content": [{"type": "text", "text": json.dumps({"click": click})}],
-            "stop_reason": "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": 120, "output_tokens": 12},
-        }
-        return {"type": "succeeded", "message": message}
+PRICE = DEFAULT_PRICES["claude-haiku-5-5"]  # the default model
 
 
-def batch_object(batch_id: str, status: str, base: str, n: int) -> dict:
+def dollars(usage: dict[str, int]) -> float:
+    return PRICE.cost(
+        usage["input_tokens"],
+        usage["output_tokens"],
+        usage["cache_read_input_tokens"],
+        usage["cache_creation_input_tokens"],
+    )
+
+
+def claude(api: fake.FakeMessagesAPI, **extra) -> dict:
+    """generate() options for Claude personas served by ``api``."""
     return {
-        "id": batch_id,
-        "type": "message_batch",
-        "processing_status": status,
-        "request_counts": {
-            "processing": 0 if status == "ended" else n,
-            "succeeded": 0,
-            "errored": 0,
-            "canceled": 0,
-            "expired": 0,
-        },
-        "created_at": STAMP,
-        "expires_at": STAMP,
-        "ended_at": STAMP if status == "ended" else None,
-        "archived_at": None,
-        "cancel_initiated_at": None,
-        "results_url": f"{base}/v1/messages/batches/{batch_id}/results"
-        if status == "ended"
-        else None,
+        "max_turns": 3,
+        "shard_size": 5,
+        "brain": "anthropic",
+        "brain_kwargs": {"base_url": api.url, "max_retries": 0, "timeout": 5.0, **extra},
     }
 
 
-def make_handler(api: FakeBatches, base: list[str]):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # quiet
-            pass
-
-        def _send(self, status: int, body: str, kind: str = "application/json") -> None:
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with api.lock:
-                api.created += 1
-                batch_id = f"msgbatch_{api.created:04d}"
-                api.batches[batch_id] = {"requests": body["requests"], "polls": 0}
-            self._send(
-                200,
-                json.dumps(batch_object(batch_id, "in_progress", base[0], len(body["requests"]))),
-            )
-
-        def do_GET(self):
-            parts = self.path.split("?")[0].strip("/").split("/")
-            batch = api.batches.get(parts[3]) if len(parts) >= 4 else None
-            if batch is None:
-                self._send(
-                    404,
-                    json.dumps(
-                        {
-                            "type": "error",
-                            "error": {"type": "not_found_error", "message": "no such batch"},
-                        }
-                    ),
-                )
-                return
-            if len(parts) == 5 and parts[4] == "results":
-                with api.lock:
-                    lines = [
-                        {"custom_id": r["custom_id"], "result": api.answer(r)}
-                        for r in batch["requests"]
-                    ]
-                    api.rng.shuffle(lines)  # results come back in any order
-                self._send(200, "".join(json.dumps(x) + "\n" for x in lines), "application/binary")
-                return
-            batch["polls"] += 1
-            status = "ended" if batch["polls"] >= 2 else "in_progress"
-            self._send(
-                200, json.dumps(batch_object(parts[3], status, base[0], len(batch["requests"])))
-            )
-
-    return Handler
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
 
 
-@pytest.fixture
-def fake_api():
-    api = FakeBatches()
-    base: list[str] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(api, base))
-    base.append(f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _ScriptedLLM.base_url = base[0]
-    yield api
-    server.shutdown()
+def assert_no_secret(path) -> None:
+    for file in path.rglob("*"):
+        if file.is_file():
+            assert SECRET.encode() not in file.read_bytes(), file
 
 
-def fingerprint(session, slate) -> str:
-    return f"{session.persona.persona_id}:{session.turn}:{','.join(map(str, slate))}"
+def test_a_claude_dataset_costs_what_the_api_reported(tmp_path):
+    with fake.FakeMessagesAPI() as api:
+        ds = generate("golf", "random", 5, 0, tmp_path / "run", **claude(api, concurrency=4))
+    turns = ds.turns
+    assert (turns["brain"] == "anthropic").all() and len(turns) == api.calls
+    assert turns["input_tokens"].sum() == api.usage["input_tokens"]
+    assert turns["cost_usd"].sum() == pytest.approx(dollars(api.usage))
+    assert ds.manifest["usage"]["cost_usd"] == pytest.approx(dollars(api.usage))
+    assert dollars(api.usage) > 0
+    assert_no_secret(tmp_path)
 
 
-class _ScriptedLLM(UtilityBrain):
-    """An LLM-like brain for batch mode: asks the fake API, falls back to utility on errors."""
-
-    name = "scripted-llm"
-    model = "claude-fake-1"
-    base_url = ""
-
-    def reaction_cost(self, reaction, session):
-        return (reaction.input_tokens * 1.0 + reaction.output_tokens * 5.0) / 1e6
-
-    def batch_client(self):
-        return anthropic.Anthropic(api_key="test-key", base_url=self.base_url, max_retries=0)
-
-    def batch_request(self, session, slate, message):
-        step = {"key": fingerprint(session, slate), "turn": session.turn, "slate": list(slate)}
-        return {
-            "model": self.model,
-            "max_tokens": 64,
-            "messages": [{"role": "user", "content": json.dumps(step)}],
-        }
-
-    def batch_reaction(self, session, slate, rng, result):
-        base = self.react_one(session, slate, rng)  # keeps the session's draws in step
-        if result.type != "succeeded":
-            return replace(base, brain=f"{self.name}->utility", invalid_response=True)
-        click = json.loads(result.message.content[0].text)["click"]
-        k = len(slate)
-        return replace(
-            base,
-            clicked=[pos == click for pos in range(k)],
-            purchased=[False] * k,
-            dismissed=[False] * k,
-            brain=self.name,
-            input_tokens=result.message.usage.input_tokens,
-            output_tokens=result.message.usage.output_tokens,
-        )
+def test_a_key_in_brain_kwargs_is_refused_because_the_manifest_records_them(tmp_path):
+    with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY"):
+        generate("golf", "random", 2, 0, tmp_path / "run", brain="anthropic",
+                 brain_kwargs={"api_key": SECRET})  # fmt: skip
+    assert not (tmp_path / "run").exists()
 
 
-register_brain("scripted-llm", _ScriptedLLM)
-OPTIONS = {"max_turns": 4, "brain": "scripted-llm", "batch": True, "batch_poll": 0.01}
-
-
-def test_batch_mode_matches_out_of_order_results_and_retries_failures(fake_api, tmp_path):
-    env_turn_click = {}
-    fake_api.fail = "once"
-    ds = generate("golf", "popularity", 6, 0, tmp_path / "run", shard_size=6, **OPTIONS)
+def test_batch_mode_matches_shuffled_results_retries_errors_and_repairs_at_half_price(tmp_path):
+    invalid = fake.tool({"clicked": ["not-in-the-slate"], "reply": "hm", "leave": False})
+    with fake.FakeMessagesAPI(script=[fake.error(529, kind="overloaded_error"), invalid]) as api:
+        ds = generate("golf", "popularity", 5, 0, tmp_path / "run", batch=True, batch_poll=0.01,
+                      **claude(api))  # fmt: skip
+        live_calls = api.calls - sum(len(b) for b in api.batches.values())
     turns, inter = ds.turns, ds.interactions
-    assert (turns["brain"] == "scripted-llm").all() and not turns["invalid_response"].any()
+    assert not turns["invalid_response"].any() and (turns["brain"] == "anthropic").all()
+    # one click per turn, on the first slot: every result reached its own request
     clicks = inter[inter["clicked"]]
-    for row in clicks.itertuples():
-        env_turn_click[(row.session_id, row.turn)] = row.position
-    # every turn got the click its own request asked for, though results were shuffled
-    assert env_turn_click == {(r.session_id, r.turn): (r.turn - 1) % 5 for r in turns.itertuples()}
-    steps = turns["turn"].max()
-    assert fake_api.created == steps + 1  # one batch per step, plus one retry of the failed item
-    assert ds.manifest["usage"]["input_tokens"] == 120 * len(turns)
-    assert turns["cost_usd"].tolist() == [0.5 * (120 + 12 * 5.0) / 1e6] * len(turns)  # half price
-    assert not (tmp_path / "run" / "_batches.json").exists()
+    assert len(clicks) == len(turns) and (clicks["position"] == 0).all()
+    steps = int(turns["turn"].max())
+    assert len(api.batches) == steps + 1  # one batch per step, plus the errored item again
+    assert live_calls == 1  # the invalid answer's repair
+    live = {k: api.usage[k] - api.batch_usage[k] for k in api.usage}
+    expected = BATCH_DISCOUNT * dollars(api.batch_usage) + dollars(live)
+    assert turns["cost_usd"].sum() == pytest.approx(expected)
+    assert ds.manifest["usage"]["cost_usd"] == pytest.approx(expected)
+    assert not (tmp_path / "run" / "_batches.json").exists()  # the ledger is cleaned up
+    assert_no_secret(tmp_path)
 
 
-def test_items_that_keep_failing_are_reported_and_handled_by_the_fallback(fake_api, tmp_path):
-    fake_api.fail = "always"
-    ds = generate("golf", "popularity", 6, 0, tmp_path / "run", shard_size=6, **OPTIONS)
+def test_items_that_keep_failing_are_reported_and_handled_by_the_fallback(tmp_path):
+    victim: list[str] = []
+
+    def overloaded_for_the_first_request(body, n):
+        key = json.dumps(body, sort_keys=True)
+        victim[:] = victim or [key]
+        if key == victim[0]:
+            return fake.error(529, kind="overloaded_error")(body, n)
+        return fake.react_first(body, n)
+
+    with fake.FakeMessagesAPI(default=overloaded_for_the_first_request) as api:
+        ds = generate("golf", "popularity", 5, 0, tmp_path / "run", batch=True, batch_poll=0.01,
+                      **claude(api))  # fmt: skip
     bad = ds.turns[ds.turns["invalid_response"]]
-    persona, turn = fake_api.victim.split(":")[:2]
-    assert len(bad) >= 1 and (bad["brain"] == "scripted-llm->utility").all()
-    assert (bad["turn"] == int(turn) + 1).all() and (bad["persona_id"] == persona).all()
-    assert fake_api.failures == 3 * len(bad)  # first try and two retries, then the fallback
+    # popularity shows the same first slate to every visit of a persona: same request
+    assert len(bad) >= 1 and (bad["brain"] == "anthropic->utility").all()
+    assert (bad["turn"] == 1).all() and bad["persona_id"].nunique() == 1
+    assert (bad["cost_usd"] == 0.0).all()
+    assert ds.manifest["usage"]["invalid_responses"] == len(bad)
+    tries = sum(victim[0] == json.dumps(r, sort_keys=True) for r in api.requests)
+    assert tries == 3 * len(bad)  # the first try and two resubmissions each
 
 
-def test_a_restart_mid_batch_picks_the_pending_batch_up(fake_api, tmp_path):
+def test_a_recorded_batch_run_regenerates_from_the_cache_at_no_cost(tmp_path, monkeypatch):
+    cache = str(tmp_path / "golf.sqlite")
+    with fake.FakeMessagesAPI() as api:
+        recorded = generate("golf", "popularity", 5, 0, tmp_path / "a", batch=True,
+                            batch_poll=0.01, **claude(api, cache="record", cache_path=cache))  # fmt: skip
+    monkeypatch.delenv("ANTHROPIC_API_KEY")  # replay needs neither key nor server
+    replayed = generate("golf", "popularity", 5, 0, tmp_path / "b", batch=True, batch_poll=0.01,
+                        brain="anthropic", max_turns=3, shard_size=5,
+                        brain_kwargs={"cache": "replay", "cache_path": cache})  # fmt: skip
+    assert recorded.turns["cost_usd"].sum() > 0 and replayed.turns["cost_usd"].sum() == 0
+    columns = [c for c in recorded.turns.columns if c != "cost_usd"]
+    assert replayed.turns[columns].equals(recorded.turns[columns])
+    assert replayed.interactions.equals(recorded.interactions)
+    assert_no_secret(tmp_path)
+
+
+def test_a_restart_mid_batch_picks_the_pending_batch_up(tmp_path):
     from simrec.env import RecSessionEnv
     from simrec.presets import find_preset
 
-    env = RecSessionEnv(**{**find_preset("golf").kwargs, "brain": "scripted-llm"})
-    env.reset(seed=3)
-    session, rng = env.session, env.np_random
-    slate = [0, 1, 2, 3, 4]
-    ledger = tmp_path / "_batches.json"
+    with fake.FakeMessagesAPI() as api:
+        options = {"base_url": api.url, "max_retries": 0}
 
-    def crash(batch_id):
-        raise KeyboardInterrupt(batch_id)
+        def step(on_submitted=None):
+            env = RecSessionEnv(
+                **{**find_preset("golf").kwargs, "brain": "anthropic", "brain_kwargs": options}
+            )
+            env.reset(seed=3)
+            brain = BatchBrain(env.brain, ledger, poll_interval=0.01, on_submitted=on_submitted)
+            return brain.react([env.session], [[0, 1, 2, 3, 4]], [None], [env.np_random])[0]
 
-    first = BatchBrain(env.brain, ledger, poll_interval=0.01, on_submitted=crash)
-    with pytest.raises(KeyboardInterrupt):
-        first.react([session], [slate], [None], [rng])
-    assert fake_api.created == 1 and json.loads(ledger.read_text())
+        def crash(batch_id):
+            raise KeyboardInterrupt(batch_id)
 
-    again = BatchBrain(env.brain, ledger, poll_interval=0.01)
-    reaction = again.react([session], [slate], [None], [rng])[0]
-    assert fake_api.created == 1  # no second submission: the pending batch was reused
-    assert reaction.clicked == [True, False, False, False, False]
+        ledger = tmp_path / "_batches.json"
+        with pytest.raises(KeyboardInterrupt):
+            step(on_submitted=crash)
+        assert len(api.batches) == 1 and json.loads(ledger.read_text())
+        reaction = step()  # a new process would build the same request again
+        assert len(api.batches) == 1  # no second submission: the pending batch was reused
+        assert reaction.clicked == [True, False, False, False, False]

@@ -29,6 +29,11 @@ A batch (many sessions) is processed by a thread pool of ``concurrency`` workers
 one SDK client, so the vector env and data generation keep that many calls in flight.
 Results, fallbacks and generator draws are applied in batch order, so runs are
 reproducible in replay mode whatever the completion order.
+
+Data generation can instead send each step of many sessions as one Message Batches
+request (``simrec generate --batch``, :mod:`simrec.datagen.batches`): the brain builds the
+same requests, skips those its cache answers, and validates, repairs, caches and counts
+the batch's answers like live ones, at the batch price.
 """
 
 from __future__ import annotations
@@ -270,6 +275,47 @@ class AnthropicBrain:
             for s, slate, rng, outcome in zip(sessions, slates, rngs, outcomes, strict=True)
         ]
 
+    # -- Message Batches (``generate(..., batch=True)``, see simrec.datagen.batches) -----------
+    def batch_client(self) -> Any:
+        """The SDK client (``None`` in replay mode: every step replays from the cache)."""
+        return self._client
+
+    def batch_request(self, session: Session, slate: Sequence[int], message: str | None) -> Any:
+        """The step's request as a ``BatchJob``: no ``params`` when the cache answers it.
+
+        Raises:
+            CacheMissError: in replay mode, a step that was not recorded.
+        """
+        from simrec.datagen.batches import BatchJob
+
+        job = self._job(session, list(slate), message)
+        request, sample, _, what = job
+        key = request_key(request, self.template.tag, sample)
+        cached = self.cache.get(key)
+        if cached is not None and (cached.response is not None or self.cache.mode == "replay"):
+            return BatchJob(None, job)
+        if self.cache.mode == "replay":
+            raise self.cache.miss(key, what, self.template.tag, str(request["model"]))
+        return BatchJob(request, job)
+
+    def batch_reaction(
+        self,
+        session: Session,
+        slate: Sequence[int],
+        rng: np.random.Generator,
+        job: Any,
+        result: Any,
+    ) -> Reaction:
+        """The reaction to a batch item's ``result`` (``None``: replay the job from the cache).
+
+        A succeeded answer is validated and repaired like a live one (the repair is a live
+        call); an errored, expired or canceled item gets the declared fallback.
+        """
+        outcome = self._run(*job.context, batch_result=result)
+        if outcome.fatal is not None:
+            raise outcome.fatal
+        return self._reaction(session, list(slate), rng, outcome)
+
     def close(self) -> None:
         """Stop the worker threads, close the cache file and the HTTP client (idempotent)."""
         self._finalizer()
@@ -314,42 +360,68 @@ class AnthropicBrain:
         return request, sample, slate_ids(session.catalog, slate), what
 
     def _run(
-        self, request: dict[str, Any], sample: int, ids: list[str | None], what: str
+        self,
+        request: dict[str, Any],
+        sample: int,
+        ids: list[str | None],
+        what: str,
+        batch_result: Any = None,
     ) -> _Outcome:
+        """The outcome of one step: its answer (a call, or ``batch_result``), validated."""
         calls: list[CallRecord] = []
-        tool = self.template.tool_name
         try:
-            response, error = self._call(request, sample, what, calls)
+            if batch_result is None:
+                first = self._call(request, sample, what, calls)
+            else:
+                first = self._from_batch(request, sample, batch_result, calls)
+            return self._settle(first, request, sample, ids, what, calls)
+        except (LLMConfigError, CacheMissError) as exc:
+            return _Outcome(None, str(exc), calls, fatal=exc)
+
+    def _settle(
+        self,
+        first: tuple[dict[str, Any] | None, dict[str, Any] | None],
+        request: dict[str, Any],
+        sample: int,
+        ids: list[str | None],
+        what: str,
+        calls: list[CallRecord],
+    ) -> _Outcome:
+        """Validate the first answer ``(response, error)``; repair it once if invalid."""
+        tool = self.template.tool_name
+        response, error = first
+        if error is not None:
+            retried = (
+                "in its message batch, after the batch retries"
+                if calls and calls[-1].source == "batch"
+                else f"after {self.config.max_retries} retries"
+            )
+            return _Outcome(
+                None,
+                f"the API call failed {retried}: {error['kind']}: {error['message']}",
+                calls,
+            )
+        try:
+            return _Outcome(parse_reaction(response, tool, ids), None, calls)
+        except InvalidAnswer as first_problem:
+            repair = build_repair(self.template, request, response, str(first_problem), ids)
+            response, error = self._call(repair, sample, what + " (repair)", calls)
             if error is not None:
                 return _Outcome(
                     None,
-                    f"the API call failed after {self.config.max_retries} retries: "
+                    f"invalid answer ({first_problem}); the repair call failed: "
                     f"{error['kind']}: {error['message']}",
                     calls,
                 )
             try:
-                return _Outcome(parse_reaction(response, tool, ids), None, calls)
-            except InvalidAnswer as first:
-                repair = build_repair(self.template, request, response, str(first), ids)
-                response, error = self._call(repair, sample, what + " (repair)", calls)
-                if error is not None:
-                    return _Outcome(
-                        None,
-                        f"invalid answer ({first}); the repair call failed: "
-                        f"{error['kind']}: {error['message']}",
-                        calls,
-                    )
-                try:
-                    return _Outcome(parse_reaction(response, tool, ids), None, calls, repaired=True)
-                except InvalidAnswer as second:
-                    return _Outcome(
-                        None,
-                        f"invalid answer ({first}); still invalid after one repair "
-                        f"attempt ({second})",
-                        calls,
-                    )
-        except (LLMConfigError, CacheMissError) as exc:
-            return _Outcome(None, str(exc), calls, fatal=exc)
+                return _Outcome(parse_reaction(response, tool, ids), None, calls, repaired=True)
+            except InvalidAnswer as second:
+                return _Outcome(
+                    None,
+                    f"invalid answer ({first_problem}); still invalid after one repair "
+                    f"attempt ({second})",
+                    calls,
+                )
 
     def _call(
         self, request: dict[str, Any], sample: int, what: str, calls: list[CallRecord]
@@ -408,6 +480,28 @@ class AnthropicBrain:
         self._count(calls, model, "api", call, retries)
         return response, error
 
+    def _from_batch(
+        self, request: dict[str, Any], sample: int, result: Any, calls: list[CallRecord]
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """A batch item's result as ``(response, error)``, cached and counted like a call."""
+        if result.type == "succeeded":
+            response, error = result.message.to_dict(mode="json"), None
+        else:
+            detail = getattr(getattr(result, "error", None), "error", None)
+            response, error = (
+                None,
+                {
+                    "kind": getattr(detail, "type", None) or result.type,
+                    "status": None,
+                    "message": str(getattr(detail, "message", None) or f"batch item {result.type}"),
+                },
+            )
+        call = CachedCall(response, error, 0.0)
+        key = request_key(request, self.template.tag, sample)
+        self.cache.put(key, request, call, prompt=self.template.tag, sample=sample)
+        self._count(calls, str(request["model"]), "batch", call)
+        return response, error
+
     def _count(
         self, calls: list[CallRecord], model: str, source: str, call: CachedCall, retries: int = 0
     ) -> None:
@@ -448,6 +542,9 @@ class AnthropicBrain:
             "output_tokens": sum(c.output_tokens for c in outcome.calls),
             "cache_read_tokens": sum(c.cache_read_tokens for c in outcome.calls),
             "cache_write_tokens": sum(c.cache_write_tokens for c in outcome.calls),
+            "cost_usd": sum(
+                self.ledger.cost_of(c) or 0.0 for c in outcome.calls if c.source != "cache"
+            ),
         }
         p = outcome.parsed
         if p is not None:

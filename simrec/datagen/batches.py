@@ -4,10 +4,11 @@ With ``generate(..., batch=True)`` (``simrec generate --batch``) the brain's cal
 step — one per session in flight — go out as a single Message Batches API request
 instead of concurrent Messages calls: half the price, hours instead of seconds.
 
-The LLM brain supplies three methods (:class:`BatchCapable`): its SDK client, the
-Messages API ``params`` of a step, and the reaction built from a batch item's result
-(succeeded, or errored / expired / canceled: the brain's declared fallback applies).
-:class:`BatchBrain` does the rest:
+The LLM brain supplies three methods (:class:`BatchCapable`): its SDK client, a
+:class:`BatchJob` per step (the Messages API ``params`` to send, or none when the brain
+can answer without a call, e.g. from its response cache), and the reaction built from a
+batch item's result (succeeded, or errored / expired / canceled: the brain's declared
+fallback applies). :class:`BatchBrain` does the rest:
 
 * each request gets a ``custom_id`` derived from its content, so results — which come
   back in any order — are matched by id, and a re-run produces the same ids;
@@ -25,6 +26,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -34,8 +36,19 @@ from simrec.datagen.store import read_json, write_json
 from simrec.reaction import Reaction
 from simrec.session import Session
 
-BATCH_DISCOUNT = 0.5
-"""Message Batches bill half the Messages API price."""
+
+@dataclass(frozen=True)
+class BatchJob:
+    """One step of one session in batch mode.
+
+    Attributes:
+        params: the Messages API ``params`` to submit, or ``None`` when the step needs no
+            call (the brain answers it itself, e.g. from its response cache).
+        context: the brain's own bookkeeping, handed back to ``batch_reaction``.
+    """
+
+    params: dict[str, Any] | None
+    context: Any = None
 
 
 @runtime_checkable
@@ -45,17 +58,26 @@ class BatchCapable(Protocol):
     name: str
 
     def batch_client(self) -> Any:
-        """An ``anthropic.Anthropic`` client (``client.messages.batches`` is used)."""
+        """An ``anthropic.Anthropic`` client (``client.messages.batches`` is used), or
+        ``None`` when every step will be answered without a call (replay)."""
         ...
 
-    def batch_request(self, session: Session, slate: Sequence[int], message: str | None) -> dict:
-        """The Messages API ``params`` for this step (model, system, messages, tools …)."""
+    def batch_request(
+        self, session: Session, slate: Sequence[int], message: str | None
+    ) -> BatchJob:
+        """The job of this step: what to submit (model, system, messages, tools …) if anything."""
         ...
 
     def batch_reaction(
-        self, session: Session, slate: Sequence[int], rng: np.random.Generator, result: Any
+        self,
+        session: Session,
+        slate: Sequence[int],
+        rng: np.random.Generator,
+        job: BatchJob,
+        result: Any,
     ) -> Reaction:
-        """The reaction for a batch item's ``result`` (``result.type``: succeeded, errored …)."""
+        """The reaction for a batch item's ``result`` (``result.type``: succeeded, errored …;
+        ``None`` for a job with no ``params``)."""
         ...
 
 
@@ -99,9 +121,6 @@ class BatchBrain:
         self.on_submitted = on_submitted
         self.client = inner.batch_client()
         self._batches: dict[str, str] = read_json(self.ledger) if self.ledger.exists() else {}
-        inner_cost = getattr(inner, "reaction_cost", None)
-        if callable(inner_cost):
-            self.reaction_cost = lambda r, s: BATCH_DISCOUNT * inner_cost(r, s)
 
     def __getattr__(self, name: str) -> Any:  # model, config, template … of the LLM brain
         return getattr(self.inner, name)
@@ -113,16 +132,21 @@ class BatchBrain:
         messages: Sequence[str | None],
         rngs: Sequence[np.random.Generator],
     ) -> list[Reaction]:
-        """One Message Batch for all ``sessions``; reactions in the order of ``sessions``."""
-        requests = [
+        """One Message Batch for all ``sessions``; reactions in the order of ``sessions``.
+
+        Steps whose job has no ``params`` are not submitted (no batch at all if none has).
+        """
+        jobs = [
             self.inner.batch_request(s, slate, m)
             for s, slate, m in zip(sessions, slates, messages, strict=True)
         ]
-        ids = custom_ids(requests)
-        results = self._results(dict(zip(ids, requests, strict=True)))
+        sent = [job for job in jobs if job.params is not None]
+        ids = dict(zip(map(id, sent), custom_ids([job.params for job in sent]), strict=True))
+        pending = {ids[id(job)]: job.params for job in sent}
+        results = self._results(pending) if pending else {}
         return [
-            self.inner.batch_reaction(s, slate, rng, results[cid])
-            for s, slate, rng, cid in zip(sessions, slates, rngs, ids, strict=True)
+            self.inner.batch_reaction(s, slate, rng, job, results.get(ids.get(id(job))))
+            for s, slate, rng, job in zip(sessions, slates, rngs, jobs, strict=True)
         ]
 
     def _results(self, pending: dict[str, dict]) -> dict[str, Any]:

@@ -182,6 +182,7 @@ def _sessions(
                 output_tokens=int(columns["output_tokens"][t]),
                 cache_read_tokens=int(columns["cache_read_tokens"][t]),
                 cache_write_tokens=int(columns["cache_write_tokens"][t]),
+                cost_usd=float(columns["cost_usd"][t]),
                 invalid_response=bool(columns["invalid_response"][t]),
             )
             for t in range(start, stop)

@@ -405,8 +405,9 @@ def generate(
         resume: continue an interrupted run in ``out`` (the options must be the same).
         overwrite: replace an existing dataset in ``out``.
         progress: draw a live progress bar on stderr.
-        cost: per-reaction dollar estimate (default: the brain's ``reaction_cost`` hook,
-            if any; none for offline brains), e.g. :class:`TokenPrices`.
+        cost: per-reaction dollar estimate, e.g. :class:`TokenPrices` (default: the
+            brain's ``reaction_cost`` hook if it has one, else what each reaction says it
+            cost — live Claude calls at list price, batch answers at half, replays free).
         backend: how sessions are stepped — ``auto`` (the vector backend where it
             applies: the utility brain, no cost model, a policy that does not read
             observations; else ``single``), ``vector`` (that, or an error), ``single``
@@ -431,6 +432,11 @@ def generate(
             raise ConfigError(f"{name}: expected an integer >= {low}, got {value!r}")
     if format not in formats.FORMATS or out is not None:
         formats.check_format(format)
+    if brain_kwargs is not None and "api_key" in brain_kwargs:
+        raise ConfigError(
+            "brain_kwargs.api_key: not accepted here, because brain options are recorded in "
+            "the dataset's manifest; set ANTHROPIC_API_KEY in the environment instead"
+        )
     label, env_kwargs = resolve_env(
         env,
         {

@@ -75,7 +75,7 @@ class LaneStepper:
         policy_factory: ``factory(env, session_seed) -> policy``; a fresh policy per
             session keeps sessions independent (return a shared object for a frozen model).
         lanes: sessions stepped together; LLM brains get this many concurrent calls.
-        cost: per-reaction dollar estimate (``None``: offline brain, every turn costs 0).
+        cost: per-reaction dollar estimate (``None``: each reaction's own ``cost_usd``).
     """
 
     def __init__(

@@ -76,7 +76,8 @@ class ShardRecorder:
         slate_size: slots per slate.
         reward_weights: the env's reward weights (slot rewards are recomputed with numpy,
             in the same order of operations as :meth:`RecSessionEnv.slot_rewards`).
-        cost: per-reaction dollar estimate, or ``None`` for offline brains.
+        cost: per-reaction dollar estimate, or ``None`` for the reaction's own
+            ``cost_usd`` (what an LLM brain paid; zero for offline brains).
     """
 
     def __init__(
@@ -124,7 +125,7 @@ class ShardRecorder:
         self._constraints.append(session.active_constraint() if on else None)
         self._masks.append(session.constraint_mask if on else None)
         self._slots.extend(slate)
-        dollars = self.cost(reaction, session) if self.cost is not None else 0.0
+        dollars = self.cost(reaction, session) if self.cost is not None else reaction.cost_usd
         self._costs.append(dollars)
         return dollars
 

@@ -53,6 +53,9 @@ DEFAULT_PRICES: dict[str, Price] = {
 }
 """Estimated list prices (5-minute cache writes). Override with ``prices=``."""
 
+BATCH_DISCOUNT = 0.5
+"""Message Batches bill half the Messages API price."""
+
 
 def resolve_prices(overrides: Mapping[str, Any] | None = None) -> dict[str, Price]:
     """:data:`DEFAULT_PRICES` updated with ``overrides`` (``{model: Price | {input: ..., ...}}``).
@@ -96,8 +99,10 @@ class CallRecord:
 
     Attributes:
         model: the model id.
-        source: ``api`` (sent now) or ``cache`` (replayed from the response cache).
-        latency_ms: wall time of the call (of the original call when replayed).
+        source: ``api`` (sent now), ``batch`` (answered in a Message Batch, billed at
+            :data:`BATCH_DISCOUNT`) or ``cache`` (replayed from the response cache).
+        latency_ms: wall time of the call (of the original call when replayed; 0 for
+            batch answers, which arrive together when their batch ends).
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens: the ``usage`` block.
         error: the failure kind (``rate_limit``, ``timeout`` …) or ``None`` for a response.
         retries: extra HTTP attempts the SDK made (429 / 529 / 5xx / timeouts); failed
@@ -187,7 +192,8 @@ class UsageLedger:
             t.cache_read_tokens += record.cache_read_tokens
             t.cache_write_tokens += record.cache_write_tokens
             t.cost_usd += cost or 0.0
-            self._latencies.append(record.latency_ms)
+            if record.source != "batch":
+                self._latencies.append(record.latency_ms)
 
     def add_step(self, *, repaired: bool = False, fallback: str | None = None) -> None:
         """Count one reaction: repaired after an invalid first answer, or made by ``fallback``."""
@@ -198,16 +204,19 @@ class UsageLedger:
                 self._fallbacks[fallback] += 1
 
     def cost_of(self, record: CallRecord) -> float | None:
-        """The dollar cost of ``record``, or ``None`` when its model has no price."""
+        """The dollar cost of ``record`` at list price (batch answers at the batch discount),
+        or ``None`` when its model has no price. Replayed calls are priced too: what the
+        cache saved."""
         price = self.prices.get(record.model)
         if price is None:
             return None
-        return price.cost(
+        dollars = price.cost(
             record.input_tokens,
             record.output_tokens,
             record.cache_read_tokens,
             record.cache_write_tokens,
         )
+        return dollars * BATCH_DISCOUNT if record.source == "batch" else dollars
 
     def summary(self) -> UsageSummary:
         """Totals, latency percentiles (live calls), invalid answers and estimated cost."""

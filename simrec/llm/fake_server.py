@@ -12,11 +12,17 @@ Each request consumes the next scripted reply (a dict, or a function of the requ
 returning one); when the script is empty, :func:`react_first` answers: a valid reaction
 that clicks the first item of the slate. The server totals the ``usage`` it reports, so
 tests can check accounting against it.
+
+It also serves the Message Batches endpoints (create, retrieve, results): each request of
+a batch is answered like a Messages call (script first), a batch ends after
+``batch_polls`` status checks, and results come back in shuffled order, with non-200
+replies as ``errored`` items — as the real service may do.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -142,6 +148,35 @@ def react_first(body: Mapping[str, Any], n: int) -> Reply:
     return tool(reaction)(body, n)
 
 
+def _not_found(what: str) -> Reply:
+    return {
+        "status": 404,
+        "json": {"type": "error", "error": {"type": "not_found_error", "message": what}},
+    }
+
+
+def _batch_object(batch_id: str, n: int, base: str, ended: bool) -> dict[str, Any]:
+    stamp = "2026-11-29T00:00:00Z"
+    return {
+        "id": batch_id,
+        "type": "message_batch",
+        "processing_status": "ended" if ended else "in_progress",
+        "request_counts": {
+            "processing": 0 if ended else n,
+            "succeeded": 0,
+            "errored": 0,
+            "canceled": 0,
+            "expired": 0,
+        },
+        "created_at": stamp,
+        "expires_at": stamp,
+        "ended_at": stamp if ended else None,
+        "archived_at": None,
+        "cancel_initiated_at": None,
+        "results_url": f"{base}/v1/messages/batches/{batch_id}/results" if ended else None,
+    }
+
+
 class _Server(ThreadingHTTPServer):
     # The default listen backlog (5) drops bursts of new connections, and a dropped SYN
     # is retried after a second: far more than the latency being measured.
@@ -153,13 +188,16 @@ class FakeMessagesAPI:
     """A threaded HTTP server speaking enough of ``POST /v1/messages`` for the SDK.
 
     Args:
-        latency: seconds added to every answer (to measure concurrency).
+        latency: seconds added to every Messages answer (to measure concurrency).
         script: replies for the first requests, in order.
         default: the responder once the script is used up.
+        batch_polls: status checks before a message batch ends.
 
     Attributes:
-        requests: every request body received, in arrival order.
+        requests: every request body received (batch items included), in arrival order.
         usage: totals of the ``usage`` reported in successful answers.
+        batch_usage: the part of ``usage`` answered inside message batches.
+        batches: ``{batch_id: [result lines]}`` of the message batches created.
     """
 
     def __init__(
@@ -167,12 +205,17 @@ class FakeMessagesAPI:
         latency: float = 0.0,
         script: Iterable[Reply | Responder] = (),
         default: Responder = react_first,
+        batch_polls: int = 2,
     ) -> None:
         self.latency = latency
         self.script = list(script)
         self.default = default
+        self.batch_polls = batch_polls
         self.requests: list[dict[str, Any]] = []
         self.usage = dict.fromkeys(USAGE_KEYS, 0)
+        self.batch_usage = dict.fromkeys(USAGE_KEYS, 0)
+        self.batches: dict[str, list[dict[str, Any]]] = {}
+        self._polls: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -204,30 +247,42 @@ class FakeMessagesAPI:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                arrived = time.perf_counter()
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                if self.path.split("?")[0] != "/v1/messages":
-                    self._send(
-                        {
-                            "status": 404,
-                            "json": {
-                                "type": "error",
-                                "error": {"type": "not_found_error", "message": self.path},
-                            },
-                        }
-                    )
-                    return
-                self._send(api.answer(body))
+                path = self.path.split("?")[0]
+                if path == "/v1/messages":
+                    reply = api.answer(body)
+                    # The latency counts from the request's arrival, so the server's own
+                    # work (parsing, answering) does not add to it on a busy machine.
+                    due = arrived + api.latency + float(reply.get("delay", 0.0))
+                    self._send({**reply, "delay": due - time.perf_counter()})
+                elif path == "/v1/messages/batches":
+                    self._send(api.create_batch(body, self._base()))
+                else:
+                    self._send(_not_found(self.path))
+
+            def do_GET(self) -> None:  # noqa: N802
+                parts = self.path.split("?")[0].strip("/").split("/")
+                if parts[:3] != ["v1", "messages", "batches"] or len(parts) not in (4, 5):
+                    self._send(_not_found(self.path))
+                elif len(parts) == 5 and parts[4] == "results":
+                    self._send(api.batch_results(parts[3]))
+                else:
+                    self._send(api.batch_status(parts[3], self._base()))
+
+            def _base(self) -> str:
+                return f"http://{self.headers.get('host')}"
 
             def _send(self, reply: Reply) -> None:
-                delay = api.latency + float(reply.get("delay", 0.0))
-                if delay:
+                delay = float(reply.get("delay", 0.0))
+                if delay > 0:
                     time.sleep(delay)
                 raw = reply.get("raw")
                 data = raw if raw is not None else json.dumps(reply.get("json")).encode()
                 try:
                     self.send_response(int(reply.get("status", 200)))
-                    self.send_header("content-type", "application/json")
+                    self.send_header("content-type", reply.get("type", "application/json"))
                     self.send_header("content-length", str(len(data)))
                     self.send_header("request-id", "req_fake")
                     for k, v in reply.get("headers", {}).items():
@@ -255,6 +310,45 @@ class FakeMessagesAPI:
                 for k in USAGE_KEYS:
                     self.usage[k] += int(usage.get(k) or 0)
         return reply
+
+    # -- Message Batches ---------------------------------------------------------------
+    def create_batch(self, body: Mapping[str, Any], base: str) -> Reply:
+        """``POST /v1/messages/batches``: answer every item now, report it in progress."""
+        items = body.get("requests") or []
+        results = []
+        for item in items:
+            reply = self.answer(item["params"])
+            if int(reply.get("status", 200)) == 200:
+                result = {"type": "succeeded", "message": reply["json"]}
+                with self._lock:
+                    for k in USAGE_KEYS:
+                        self.batch_usage[k] += int(reply["json"]["usage"].get(k) or 0)
+            else:
+                result = {"type": "errored", "error": reply.get("json")}
+            results.append({"custom_id": item["custom_id"], "result": result})
+        with self._lock:
+            batch_id = f"msgbatch_fake_{len(self.batches) + 1:04d}"
+            self.batches[batch_id] = results
+            self._polls[batch_id] = 0
+        return {"status": 200, "json": _batch_object(batch_id, len(items), base, ended=False)}
+
+    def batch_status(self, batch_id: str, base: str) -> Reply:
+        """``GET /v1/messages/batches/{id}``: ends after ``batch_polls`` checks."""
+        with self._lock:
+            if batch_id not in self.batches:
+                return _not_found(batch_id)
+            self._polls[batch_id] += 1
+            ended = self._polls[batch_id] >= self.batch_polls
+            n = len(self.batches[batch_id])
+        return {"status": 200, "json": _batch_object(batch_id, n, base, ended)}
+
+    def batch_results(self, batch_id: str) -> Reply:
+        """``GET .../results``: JSON lines, shuffled (the real order is arbitrary too)."""
+        with self._lock:
+            lines = list(self.batches.get(batch_id, []))
+        random.Random(batch_id).shuffle(lines)
+        data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+        return {"status": 200, "raw": data, "type": "application/binary"}
 
     def stop(self) -> None:
         """Stop serving (idempotent)."""
