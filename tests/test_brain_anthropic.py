@@ -381,6 +381,23 @@ def test_sixteen_sessions_in_flight_are_at_least_8x_faster():
     assert speedup >= 8, f"16 sessions took {batched:.2f}s vs {single:.2f}s for one: {speedup:.1f}x"
 
 
+def test_the_vector_env_sends_every_sub_sessions_call_at_once():
+    with fake.FakeMessagesAPI(latency=0.2) as api:
+        envs = gym.make_vec(
+            "simrec/GolfClaude-v0",
+            num_envs=8,
+            brain_kwargs=brain_kwargs(api.url, concurrency=8),
+        )
+        envs.reset(seed=0)
+        envs.action_space.seed(0)
+        for _ in range(2):
+            _, _, _, _, info = envs.step(envs.action_space.sample())
+        envs.close()
+    assert api.peak_in_flight == 8  # a vector step has all its sub-sessions' calls in flight
+    assert api.calls > 8  # (a sub-env whose user left resets instead of calling)
+    assert len(set(info["reply"].tolist())) > 1  # each sub-session got its own answer
+
+
 # -- accounting -------------------------------------------------------------------------------
 def test_tokens_and_cost_add_up_to_the_servers_usage(api):
     api.script = [fake.tool(GOOD), fake.text("no"), fake.tool(GOOD), fake.error(529)]

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from llm_support import SECRET
 
 from simrec.datagen import generate
 from simrec.datagen.batches import BatchBrain
 from simrec.errors import ConfigError
 from simrec.llm import fake_server as fake
 from simrec.llm.accounting import BATCH_DISCOUNT, DEFAULT_PRICES
-from tests.llm_support import SECRET
 
 pytest.importorskip("anthropic")
 

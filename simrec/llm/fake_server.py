@@ -197,6 +197,7 @@ class FakeMessagesAPI:
         requests: every request body received (batch items included), in arrival order.
         usage: totals of the ``usage`` reported in successful answers.
         batch_usage: the part of ``usage`` answered inside message batches.
+        peak_in_flight: the most Messages requests being answered at the same time.
         batches: ``{batch_id: [result lines]}`` of the message batches created.
     """
 
@@ -215,6 +216,8 @@ class FakeMessagesAPI:
         self.usage = dict.fromkeys(USAGE_KEYS, 0)
         self.batch_usage = dict.fromkeys(USAGE_KEYS, 0)
         self.batches: dict[str, list[dict[str, Any]]] = {}
+        self.peak_in_flight = 0
+        self._in_flight = 0
         self._polls: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -252,11 +255,15 @@ class FakeMessagesAPI:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 path = self.path.split("?")[0]
                 if path == "/v1/messages":
-                    reply = api.answer(body)
-                    # The latency counts from the request's arrival, so the server's own
-                    # work (parsing, answering) does not add to it on a busy machine.
-                    due = arrived + api.latency + float(reply.get("delay", 0.0))
-                    self._send({**reply, "delay": due - time.perf_counter()})
+                    api.enter()
+                    try:
+                        reply = api.answer(body)
+                        # The latency counts from the request's arrival, so the server's own
+                        # work (parsing, answering) does not add to it on a busy machine.
+                        due = arrived + api.latency + float(reply.get("delay", 0.0))
+                        self._send({**reply, "delay": due - time.perf_counter()})
+                    finally:
+                        api.leave()
                 elif path == "/v1/messages/batches":
                     self._send(api.create_batch(body, self._base()))
                 else:
@@ -310,6 +317,17 @@ class FakeMessagesAPI:
                 for k in USAGE_KEYS:
                     self.usage[k] += int(usage.get(k) or 0)
         return reply
+
+    def enter(self) -> None:
+        """A Messages request starts being answered."""
+        with self._lock:
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+
+    def leave(self) -> None:
+        """A Messages request has been answered."""
+        with self._lock:
+            self._in_flight -= 1
 
     # -- Message Batches ---------------------------------------------------------------
     def create_batch(self, body: Mapping[str, Any], base: str) -> Reply:
