@@ -67,6 +67,32 @@ def test_a_claude_dataset_costs_what_the_api_reported(tmp_path):
     assert_no_secret(tmp_path)
 
 
+def test_simrec_generate_reports_what_the_claude_run_cost(tmp_path, monkeypatch, capsys):
+    from simrec.cli import main
+
+    with fake.FakeMessagesAPI(default=fake.text("no tool call")) as api:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        args = [
+            "generate",
+            "golf",
+            "--brain",
+            "anthropic",
+            "--sessions",
+            "3",
+            "--max-turns",
+            "2",
+            "--workers",
+            "1",
+        ]
+        assert main([*args, "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    turns = out.split(" turns, ")[0].rsplit(" ", 1)[-1]
+    assert f"invalid responses: {turns} of {turns} turns" in out  # never a tool call
+    assert f"input {api.usage['input_tokens']:,}," in out
+    assert f"estimated cost: ${dollars(api.usage):.4f}" in out and "latency per turn ms" in out
+    assert SECRET not in out
+
+
 def test_a_key_in_brain_kwargs_is_refused_because_the_manifest_records_them(tmp_path):
     with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY"):
         generate("golf", "random", 2, 0, tmp_path / "run", brain="anthropic",

@@ -7,10 +7,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simrec.cli_args import positive_int
 from simrec.datagen.formats import FORMATS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -130,11 +133,27 @@ def _generate(args: argparse.Namespace) -> int:
         f"{rows['interactions']:,} interactions to {args.out} ({m['format']})"
     )
     if usage["input_tokens"] or usage["output_tokens"]:
-        print(
-            f"tokens: input {usage['input_tokens']:,}, output {usage['output_tokens']:,}; "
-            f"estimated cost ${usage['cost_usd']:.4f}"
-        )
+        print(_llm_report(ds.turns, usage))
     return 0
+
+
+def _llm_report(turns: pd.DataFrame, usage: dict) -> str:
+    """Tokens, per-turn latency percentiles, invalid responses and cost of an LLM run."""
+    import numpy as np
+
+    latency = turns["latency_ms"].to_numpy()
+    live = latency[latency > 0]  # batch answers and offline turns have no latency
+    p50, p90, p99 = np.percentile(live, [50, 90, 99]) if len(live) else (0.0, 0.0, 0.0)
+    return "\n".join(
+        [
+            f"tokens: input {usage['input_tokens']:,}, output {usage['output_tokens']:,}, "
+            f"cache read {usage['cache_read_tokens']:,}, "
+            f"cache write {usage['cache_write_tokens']:,}",
+            f"latency per turn ms: p50 {p50:.0f}, p90 {p90:.0f}, p99 {p99:.0f}",
+            f"invalid responses: {usage['invalid_responses']:,} of {len(turns):,} turns",
+            f"estimated cost: ${usage['cost_usd']:.4f} (replayed turns cost nothing)",
+        ]
+    )
 
 
 def _export(args: argparse.Namespace) -> int:
