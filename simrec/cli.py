@@ -16,11 +16,11 @@ import gymnasium as gym
 from simrec import scenario_cli
 from simrec.cli_args import positive_int
 from simrec.datagen import cli as datagen_cli
-from simrec.errors import ConfigError, SimrecError
+from simrec.errors import SimrecError
 from simrec.llm.cli_support import (
     add_llm_arguments,
-    brain_kwargs_from_args,
     format_usage_report,
+    llm_options,
     usage_ledger,
 )
 
@@ -103,13 +103,9 @@ def _run(args: argparse.Namespace) -> int:
     kwargs = dict(preset.kwargs)
     if args.max_turns is not None:
         kwargs["max_turns"] = args.max_turns
-    llm_options = brain_kwargs_from_args(args)
+    options = llm_options(args)
     if args.brain == "anthropic":
-        kwargs.update(brain="anthropic", brain_kwargs=llm_options)
-    elif llm_options:
-        raise ConfigError(
-            f"--{next(iter(llm_options)).replace('_', '-')} applies only with --brain anthropic"
-        )
+        kwargs.update(brain="anthropic", brain_kwargs=options)
     elif args.brain == "utility":
         kwargs.update(brain="utility", brain_kwargs={})
     env = gym.make(preset.env_id, render_mode="ansi", **kwargs)

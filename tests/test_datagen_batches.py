@@ -70,27 +70,28 @@ def test_a_claude_dataset_costs_what_the_api_reported(tmp_path):
 def test_simrec_generate_reports_what_the_claude_run_cost(tmp_path, monkeypatch, capsys):
     from simrec.cli import main
 
+    cache = tmp_path / "golf.sqlite"
     with fake.FakeMessagesAPI(default=fake.text("no tool call")) as api:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
-        args = [
-            "generate",
-            "golf",
-            "--brain",
-            "anthropic",
-            "--sessions",
-            "3",
-            "--max-turns",
-            "2",
-            "--workers",
-            "1",
-        ]
+        args = ["generate", "golf", "--brain", "anthropic", "--sessions", "3", "--max-turns", "2"]
+        args += ["--cache", "record", "--cache-path", str(cache), "--on-invalid", "skip"]
         assert main([*args, "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     out = capsys.readouterr().out
     turns = out.split(" turns, ")[0].rsplit(" ", 1)[-1]
     assert f"invalid responses: {turns} of {turns} turns" in out  # never a tool call
     assert f"input {api.usage['input_tokens']:,}," in out
     assert f"estimated cost: ${dollars(api.usage):.4f}" in out and "latency per turn ms" in out
-    assert SECRET not in out
+    assert SECRET not in out and cache.is_file()  # the LLM options reached the brain
+    assert_no_secret(tmp_path)
+
+
+def test_simrec_generate_refuses_llm_options_without_the_anthropic_brain(tmp_path, capsys):
+    from simrec.cli import main
+
+    code = main(["generate", "golf", "--sessions", "2", "--out", str(tmp_path / "run"),
+                 "--cache", "replay"])  # fmt: skip
+    assert code == 2 and "--cache applies only with --brain anthropic" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_key_in_brain_kwargs_is_refused_because_the_manifest_records_them(tmp_path):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from simrec.cli_args import positive_int
 from simrec.datagen.formats import FORMATS
+from simrec.llm.cli_support import add_llm_arguments, llm_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,6 +86,7 @@ def register(commands: Any) -> None:
         "(half price, higher latency; resumable)",
     )
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_llm_arguments(gen)
     gen.set_defaults(handler=_generate)
 
     export = commands.add_parser("export", help="convert a dataset for other tools")
@@ -106,6 +108,10 @@ def register(commands: Any) -> None:
 def _generate(args: argparse.Namespace) -> int:
     from simrec.datagen.generate import generate
 
+    brain_kwargs = args.brain_kwargs
+    options = llm_options(args)
+    if options:
+        brain_kwargs = {**(brain_kwargs or {}), **options}
     ds = generate(
         args.preset,
         args.policy,
@@ -122,7 +128,7 @@ def _generate(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         max_turns=args.max_turns,
         brain=args.brain,
-        brain_kwargs=args.brain_kwargs,
+        brain_kwargs=brain_kwargs,
         batch=args.batch,
     )
     m = ds.manifest

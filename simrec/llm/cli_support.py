@@ -3,7 +3,7 @@
 The CLI owns its parser; it calls three functions from here::
 
     add_llm_arguments(run_parser)                   # --model, --cache, --cache-path ...
-    brain_kwargs = brain_kwargs_from_args(args)     # -> gym.make(..., brain_kwargs=...)
+    brain_kwargs = llm_options(args)                # -> gym.make(..., brain_kwargs=...)
     print(format_usage_report(usage_ledger(env)))   # tokens, latency, invalid, cost
 
 Options left unset are not passed, so the brain's documented defaults apply.
@@ -88,6 +88,19 @@ def brain_kwargs_from_args(args: argparse.Namespace) -> dict[str, Any]:
             )
         out["prices"] = data
     return out
+
+
+def llm_options(args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`brain_kwargs_from_args`, refusing LLM options given without ``--brain anthropic``.
+
+    Raises:
+        ConfigError: an LLM option without ``--brain anthropic``, or a bad ``--prices`` file.
+    """
+    options = brain_kwargs_from_args(args)
+    if options and getattr(args, "brain", None) != "anthropic":
+        flag = next(iter(options)).replace("_", "-")
+        raise ConfigError(f"--{flag} applies only with --brain anthropic")
+    return options
 
 
 def usage_ledger(env: Any) -> UsageLedger | None:
