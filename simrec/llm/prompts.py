@@ -18,8 +18,9 @@ escaped so no description can close the block and pose as instructions.
 from __future__ import annotations
 
 import json
+import weakref
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -228,8 +229,30 @@ def _data_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+_RENDERED: weakref.WeakKeyDictionary[Catalog, dict[tuple[str, int], str]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Item lines and titles already rendered, per catalog: every call of every turn shows
+items again, and a catalog does not change once loaded."""
+
+
+def _rendered(catalog: Catalog, kind: str, index: int, render: Callable[[], str]) -> str:
+    memo = _RENDERED.get(catalog)
+    if memo is None:
+        memo = _RENDERED.setdefault(catalog, {})
+    key = (kind, index)
+    text = memo.get(key)
+    if text is None:
+        text = memo[key] = render()
+    return text
+
+
 def render_item(catalog: Catalog, index: int) -> str:
     """One slate line: the item as a JSON object (data, never instructions)."""
+    return _rendered(catalog, "item", int(index), lambda: _item_json(catalog, int(index)))
+
+
+def _item_json(catalog: Catalog, index: int) -> str:
     item = catalog.item(index)
     attributes = {
         k: (int(v) if isinstance(v, float) and v.is_integer() else v)
@@ -264,7 +287,11 @@ def _text(value: str) -> str:
 
 
 def _titles(catalog: Catalog, items: Sequence[int], phrases: Mapping[str, str]) -> str:
-    return ", ".join(_text(catalog.titles[i]) for i in items) if items else phrases["nothing"]
+    if not items:
+        return phrases["nothing"]
+    return ", ".join(
+        _rendered(catalog, "title", int(i), lambda i=i: _text(catalog.titles[i])) for i in items
+    )
 
 
 def _turn_line(
