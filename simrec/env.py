@@ -5,6 +5,7 @@ See :class:`RecSessionEnv` for the full contract (spaces, reward, episode end).
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,11 @@ from simrec.reaction import Reaction
 from simrec.replies import REPLY_DIM, encode_reply
 from simrec.session import EMPTY, BoundPersona, Session, SessionDynamics
 
+MESSAGE_MAX_LENGTH = 1000
+"""Characters a recommender's message may have in conversational mode."""
+_CHARSET = frozenset(string.ascii_letters + string.digits + string.punctuation + " ")
+"""What ``action_space.sample()`` writes messages with; ``step`` accepts any text."""
+
 DEFAULT_REWARD_WEIGHTS = {"click": 1.0, "purchase": 2.0, "dismiss": -0.25, "leave": 0.0}
 """Reward per click, per purchase, per dismissal, and once when the user leaves."""
 
@@ -44,6 +50,12 @@ class RecSessionEnv(gym.Env):
     index is shown once: later copies become empty slots (no feedback, ``item_id``
     ``None`` in the log) and are counted in ``info["duplicates"]``. An index out of
     range or a slate of the wrong length raises :class:`~simrec.errors.ActionError`.
+
+    With ``conversational=True`` the action is ``Dict(slate=MultiDiscrete(...),
+    message=Text(...))``: the slate plus what the recommender says with it (up to
+    :data:`MESSAGE_MAX_LENGTH` characters; ``""`` says nothing). An LLM-played user reads
+    the message (as data, beside the slate); the offline utility brain has no language
+    and ignores it. The message is echoed in ``info["message"]`` and in the transcript.
 
     ## Observation Space
     ``Dict`` (stable-baselines3 ``MultiInputPolicy`` accepts it as is):
@@ -80,6 +92,7 @@ class RecSessionEnv(gym.Env):
     * ``brain`` (``"utility"``) and ``brain_kwargs``: who plays the user.
     * ``dynamics``: :class:`~simrec.session.SessionDynamics` (boredom decay, fatigue).
     * ``render_mode``: ``"ansi"`` (returns the turn's transcript) or ``"human"`` (prints it).
+    * ``conversational`` (``False``): actions carry a recommender message (see Action Space).
 
     ## Version History
     * v0: initial release.
@@ -99,6 +112,7 @@ class RecSessionEnv(gym.Env):
         brain_kwargs: Mapping[str, Any] | None = None,
         dynamics: SessionDynamics | None = None,
         render_mode: str | None = None,
+        conversational: bool = False,
     ) -> None:
         self.catalog = resolve_catalog(catalog)
         self.personas = resolve_personas(personas)
@@ -122,7 +136,21 @@ class RecSessionEnv(gym.Env):
         self.session: Session | None = None
         self.session_id = -1
         self.event_log: EventLog | None = None
-        self.action_space = spaces.MultiDiscrete(np.full(slate_size, n, dtype=np.int64))
+        if not isinstance(conversational, bool):
+            raise ConfigError(f"conversational: expected true or false, got {conversational!r}")
+        self.conversational = conversational
+        slates = spaces.MultiDiscrete(np.full(slate_size, n, dtype=np.int64))
+        self.action_space = (
+            spaces.Dict(
+                {
+                    "slate": slates,
+                    "message": spaces.Text(MESSAGE_MAX_LENGTH, min_length=0, charset=_CHARSET),
+                }
+            )
+            if conversational
+            else slates
+        )
+        self._message: str | None = None
         self.observation_space = spaces.Dict(
             {
                 "turn": spaces.Box(0.0, 1.0, (1,), np.float32),
@@ -171,6 +199,7 @@ class RecSessionEnv(gym.Env):
         )
         self._episode_over = False
         self._last_slate = None
+        self._message = None
         return self._observation(), self._info(None, 0, 0.0)
 
     def step(self, action):
@@ -178,11 +207,13 @@ class RecSessionEnv(gym.Env):
         session = self.session
         if self._episode_over or session is None:
             raise ActionError("step() called on a finished episode; call reset() first")
+        if self.conversational:
+            action, self._message = self.split_action(action)
         slate, duplicates = self.validate_slate(action)
         if self._react_one is not None:  # the utility brain: skip the batch of one
             reaction = self._react_one(session, slate, self.np_random)
         else:
-            reaction = self.brain.react([session], [slate], [None], [self.np_random])[0]
+            reaction = self.brain.react([session], [slate], [self._message], [self.np_random])[0]
         reward = self.reward(reaction)
         if self.event_log is not None:
             self.event_log.record(
@@ -223,6 +254,27 @@ class RecSessionEnv(gym.Env):
         super().close()
 
     # -- helpers ----------------------------------------------------------------------
+    def split_action(self, action: Any) -> tuple[Any, str | None]:
+        """A conversational action's slate and message (``None`` when it says nothing).
+
+        Raises:
+            ActionError: not a mapping with a ``slate``, or a message that is not a string
+                of at most :data:`MESSAGE_MAX_LENGTH` characters.
+        """
+        if not isinstance(action, Mapping) or "slate" not in action:
+            raise ActionError(
+                f'action: conversational mode expects {{"slate": [...], "message": "..."}}, '
+                f"got {action!r}"
+            )
+        message = action.get("message", "")
+        if not isinstance(message, str):
+            raise ActionError(f"action.message: expected a string, got {message!r}")
+        if len(message) > MESSAGE_MAX_LENGTH:
+            raise ActionError(
+                f"action.message: {len(message)} characters; at most {MESSAGE_MAX_LENGTH}"
+            )
+        return action["slate"], (message.strip() or None)
+
     def validate_slate(self, action: Any) -> tuple[list[int], int]:
         """Check ``action`` and de-duplicate it; returns ``(slate, n_duplicates)``.
 
@@ -310,6 +362,8 @@ class RecSessionEnv(gym.Env):
         if reaction is not None:
             info["slate"] = self._last_slate
             info["reaction"] = reaction
+        if self.conversational:
+            info["message"] = self._message or ""
         return info
 
     def render_turn(self) -> str:
@@ -322,6 +376,8 @@ class RecSessionEnv(gym.Env):
             return f"[{s.persona.persona_id}] {s.persona.card()}{opening}"
         slate, reaction = s.history[-1]
         lines = [f"turn {s.turn}:"]
+        if self._message:
+            lines.append(f'  recommender: "{self._message}"')
         for pos, item in enumerate(slate):
             if item == EMPTY:
                 lines.append(f"  {pos + 1}. (duplicate, not shown)")
