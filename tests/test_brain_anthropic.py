@@ -476,3 +476,25 @@ def test_an_httpx2_mock_transport_can_stand_in_for_the_server():
     assert seen[0].url.path == "/v1/messages"
     auth = seen[0].headers.get("x-api-key", "") + seen[0].headers.get("authorization", "")
     assert SECRET in auth and SECRET.encode() not in seen[0].content  # a header, never the body
+
+
+def test_a_run_whose_api_is_down_stops_instead_of_being_played_by_the_fallback():
+    with socket.socket() as s:  # a port nobody listens on: every call is refused
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    env = gym.make(
+        "simrec/RecSession-v0",
+        catalog=small_catalog(),
+        personas=[persona()],
+        slate_size=4,
+        max_turns=10,
+        brain="anthropic",
+        brain_kwargs=brain_kwargs(dead, max_retries=0, unreachable_after=3),
+    )
+    env.reset(seed=0)
+    for _ in range(2):  # the first failures fall back, flagged
+        _, _, _, _, info = env.step([0, 1, 2, 3])
+        assert info["reaction"].invalid_response
+    with pytest.raises(LLMConfigError, match="has not answered 3 calls in a row"):
+        env.step([0, 1, 2, 3])
+    env.unwrapped.brain.close()

@@ -92,6 +92,10 @@ class LLMConfig:
         recent_turns: turns kept verbatim in the prompt; older ones are summarised.
         prompt: template name in ``simrec/llm/templates``.
         base_url: API base URL (``None``: the SDK default or ``ANTHROPIC_BASE_URL``).
+        unreachable_after: consecutive calls that end in a connection error or timeout
+            (after the SDK's retries) before the run stops with ``LLMConfigError``: a run
+            whose API is down would otherwise be played entirely by the fallback.
+            ``0`` never stops.
     """
 
     model: str = DEFAULT_MODEL
@@ -106,6 +110,7 @@ class LLMConfig:
     recent_turns: int = 3
     prompt: str = "persona-reaction"
     base_url: str | None = None
+    unreachable_after: int = 10
 
     def __post_init__(self) -> None:
         if self.cache not in MODES:
@@ -119,6 +124,7 @@ class LLMConfig:
             ("max_retries", 0),
             ("max_tokens", 1),
             ("recent_turns", 0),
+            ("unreachable_after", 0),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -220,6 +226,7 @@ class AnthropicBrain:
         self._utility = UtilityBrain()
         self._samples: dict[str, int] = {}
         self._samples_lock = threading.Lock()
+        self._unreachable = 0  # consecutive calls that got no answer (guarded by the lock)
         self._pool: ThreadPoolExecutor | None = None
         # Envs do not close their brains: release sockets, threads and the cache file when
         # the brain is garbage-collected (or at exit) as well as on close().
@@ -478,7 +485,22 @@ class AnthropicBrain:
         call = CachedCall(response, error, (time.perf_counter() - start) * 1000.0)
         self.cache.put(key, request, call, prompt=self.template.tag, sample=sample)
         self._count(calls, model, "api", call, retries)
+        self._check_reachable(error)
         return response, error
+
+    def _check_reachable(self, error: dict[str, Any] | None) -> None:
+        """Stop the run once ``unreachable_after`` calls in a row got no answer at all."""
+        no_answer = error is not None and error["kind"] in ("connection", "timeout")
+        with self._samples_lock:
+            self._unreachable = self._unreachable + 1 if no_answer else 0
+            down = self._unreachable
+        limit = self.config.unreachable_after
+        if no_answer and limit and down >= limit:
+            raise LLMConfigError(
+                f"the Messages API has not answered {down} calls in a row (last: "
+                f"{error['kind']}: {error['message']}); check the network and base_url. "
+                "Steps already taken are kept (the response cache and written shards)."
+            )
 
     def _from_batch(
         self, request: dict[str, Any], sample: int, result: Any, calls: list[CallRecord]
