@@ -498,3 +498,23 @@ def test_a_run_whose_api_is_down_stops_instead_of_being_played_by_the_fallback()
     with pytest.raises(LLMConfigError, match="has not answered 3 calls in a row"):
         env.step([0, 1, 2, 3])
     env.unwrapped.brain.close()
+
+
+def test_a_new_prompt_version_misses_the_recording_made_with_the_old_one(tmp_path):
+    from dataclasses import replace
+
+    path = str(tmp_path / "v.sqlite")
+    slate = [[0, 1, 2, 3]]
+
+    def react(brain):
+        return brain.react([session()], slate, [None], [np.random.default_rng(0)])[0]
+
+    with fake.FakeMessagesAPI() as api:
+        with AnthropicBrain(**brain_kwargs(api.url, cache="record", cache_path=path)) as brain:
+            recorded = react(brain)
+    with AnthropicBrain(cache="replay", cache_path=path) as same:
+        assert react(same) == replace(recorded, cost_usd=0.0)  # the same version replays
+    with AnthropicBrain(cache="replay", cache_path=path) as bumped:
+        bumped.template = replace(bumped.template, version=bumped.template.version + 1)
+        with pytest.raises(CacheMissError, match=r"persona-reaction@2"):
+            react(bumped)

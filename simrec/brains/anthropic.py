@@ -565,7 +565,8 @@ class AnthropicBrain:
             "cache_read_tokens": sum(c.cache_read_tokens for c in outcome.calls),
             "cache_write_tokens": sum(c.cache_write_tokens for c in outcome.calls),
             "cost_usd": sum(
-                self.ledger.cost_of(c) or 0.0 for c in outcome.calls if c.source != "cache"
+                (self.ledger.cost_of(c) or 0.0 for c in outcome.calls if c.source != "cache"),
+                0.0,
             ),
         }
         p = outcome.parsed
