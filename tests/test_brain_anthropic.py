@@ -510,8 +510,9 @@ def test_a_new_prompt_version_misses_the_recording_made_with_the_old_one(tmp_pat
         return brain.react([session()], slate, [None], [np.random.default_rng(0)])[0]
 
     with fake.FakeMessagesAPI() as api:
-        with AnthropicBrain(**brain_kwargs(api.url, cache="record", cache_path=path)) as brain:
-            recorded = react(brain)
+        brain = AnthropicBrain(**brain_kwargs(api.url, cache="record", cache_path=path))
+        recorded = react(brain)
+        brain.close()
     with AnthropicBrain(cache="replay", cache_path=path) as same:
         assert react(same) == replace(recorded, cost_usd=0.0)  # the same version replays
     with AnthropicBrain(cache="replay", cache_path=path) as bumped:
