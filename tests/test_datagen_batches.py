@@ -10,11 +10,17 @@ request would name items outside the slate and fail validation.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from llm_support import SECRET
 
-from simrec.datagen import generate
+from simrec.datagen import generate, load_dataset
 from simrec.datagen.batches import BatchBrain
 from simrec.errors import ConfigError
 from simrec.llm import fake_server as fake
@@ -187,3 +193,36 @@ def test_a_restart_mid_batch_picks_the_pending_batch_up(tmp_path):
         reaction = step()  # a new process would build the same request again
         assert len(api.batches) == 1  # no second submission: the pending batch was reused
         assert reaction.clicked == [True, False, False, False, False]
+
+
+def test_simrec_generate_batch_killed_mid_batch_resumes_without_paying_twice(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    args = ["golf", "--brain", "anthropic", "--batch", "--batch-poll", "0.01", "--policy",
+            "popularity", "--sessions", "4", "--shard-size", "4", "--max-turns", "3"]  # fmt: skip
+
+    def command(api, out, *extra):
+        env = {**os.environ, "PYTHONPATH": str(root), "ANTHROPIC_BASE_URL": api.url}
+        cmd = [sys.executable, "-m", "simrec.cli", "generate", *args, "--out", str(out), *extra]
+        return cmd, env
+
+    with fake.FakeMessagesAPI() as api:
+        cmd, env = command(api, tmp_path / "ref")
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        submitted = len(api.batches)
+    with fake.FakeMessagesAPI(batch_polls=10**9) as api:  # the first batch never ends ...
+        cmd, env = command(api, tmp_path / "run")
+        proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
+        ledger = tmp_path / "run" / "_batches.json"
+        deadline = time.monotonic() + 60
+        while not ledger.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)  # ... so the run dies waiting for it
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL and len(api.batches) == 1
+        api.batch_polls = 1
+        cmd, env = command(api, tmp_path / "run", "--resume")
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        assert len(api.batches) == submitted  # the pending batch was picked up, not resent
+    ref, run = load_dataset(tmp_path / "ref"), load_dataset(tmp_path / "run")
+    assert run.interactions.equals(ref.interactions) and run.turns.equals(ref.turns)
+    assert run.turns["cost_usd"].sum() == pytest.approx(ref.turns["cost_usd"].sum())

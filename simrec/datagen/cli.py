@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simrec.cli_args import positive_int
+from simrec.cli_args import positive_float, positive_int
 from simrec.datagen.formats import FORMATS
 from simrec.llm.cli_support import add_llm_arguments, llm_options
 
@@ -85,6 +85,12 @@ def register(commands: Any) -> None:
         help="LLM brains: send each turn of all sessions in flight as one Message Batch "
         "(half price, higher latency; resumable)",
     )
+    gen.add_argument(
+        "--batch-poll",
+        type=positive_float,
+        default=10.0,
+        help="--batch: seconds between batch status checks (default 10)",
+    )
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_llm_arguments(gen)
     gen.set_defaults(handler=_generate)
@@ -130,6 +136,7 @@ def _generate(args: argparse.Namespace) -> int:
         brain=args.brain,
         brain_kwargs=brain_kwargs,
         batch=args.batch,
+        batch_poll=args.batch_poll,
     )
     m = ds.manifest
     rows = m["rows"]
