@@ -108,7 +108,9 @@ def _run(args: argparse.Namespace) -> int:
         kwargs.update(brain="anthropic", brain_kwargs=options)
     elif args.brain == "utility":
         kwargs.update(brain="utility", brain_kwargs={})
-    env = gym.make(preset.env_id, render_mode="ansi", **kwargs)
+    # The generic id with the preset's full kwargs: a preset loaded from a file has no
+    # registered id of its own, and this keeps shipped and user presets on one path.
+    env = gym.make("simrec/RecSession-v0", render_mode="ansi", **kwargs)
     policy = make_policy(args.policy, env, seed=args.seed)
     counts = {"episode": 0}
 

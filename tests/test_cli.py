@@ -129,3 +129,29 @@ def test_run_with_claude_against_a_fake_api_records_then_replays(
 def test_llm_options_without_the_llm_brain_are_refused(capsys):
     assert main(["run", "golf", "--cache", "replay"]) == 2
     assert "--cache applies only with --brain anthropic" in capsys.readouterr().err
+
+
+def write_preset(folder: Path, **overrides: str) -> Path:
+    """A preset file (copied-and-renamed golf style) with its own persona folder beside it."""
+    assert generate(folder / "personas", "golf", 3, 1) == 0
+    fields = {
+        "id": "Mine-v0",
+        "catalog": "{generate: {domain: golf, n_items: 200, seed: 0}}",
+        "personas": "personas",
+        "slate_size": "3",
+        "max_turns": "4",
+        **overrides,
+    }
+    path = folder / "my_preset.yaml"
+    path.write_text("".join(f"{key}: {value}\n" for key, value in fields.items()))
+    return path
+
+
+def test_run_accepts_a_preset_file_whose_id_is_not_registered(tmp_path: Path, capsys):
+    preset = write_preset(tmp_path)
+    capsys.readouterr()
+    assert main(["run", str(preset), "--episodes", "2", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("=== episode") == 2
+    assert "  3. " in out and "  4. " not in out  # the file's slate_size
+    assert "random on simrec/Mine-v0, 2 episodes: mean return" in out
