@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +13,24 @@ from simrec.catalog import load_catalog
 from simrec.cli import main
 from simrec.persona import load_personas
 
+SUMMARY = re.compile(
+    r"--- return (-?\d+\.\d\d) \| clicks (\d+) \| purchases (\d+) \| dismissals (\d+) \| "
+    r"turns (\d+) \| (user left|turn limit) \| satisfaction (\d\.\d\d)"
+)
+
 
 def test_run_prints_transcripts_and_summaries(capsys):
     assert main(["run", "golf", "--policy", "random", "--episodes", "3", "--seed", "0"]) == 0
     out = capsys.readouterr().out
     assert out.count("=== episode") == 3
     assert "turn 1:" in out and 'user: "' in out
-    assert out.count("--- clicks") == 3
-    assert "random on simrec/Golf-v0, 3 episodes: mean return" in out
+    summaries = [line for line in out.splitlines() if line.startswith("---")]
+    assert len(summaries) == 3
+    fields = [SUMMARY.fullmatch(line) for line in summaries]
+    assert all(fields), summaries  # return, clicks, purchases, dismissals, turns, ending
+    returns = [float(m[1]) for m in fields]
+    mean = re.search(r"random on simrec/Golf-v0, 3 episodes: mean return (-?[\d.]+)", out)
+    assert mean and float(mean[1]) == pytest.approx(sum(returns) / 3, abs=0.01)
 
 
 def test_run_is_reproducible_and_seed_dependent(capsys):
