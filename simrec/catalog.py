@@ -736,12 +736,7 @@ def _check_csv_header(src: str, line: int, header: list[str]) -> None:
 def _load_yaml_catalog(path: Path, domain: str | None) -> Catalog:
     from simrec.yamlio import load_yaml
 
-    try:
-        doc = load_yaml(path, CatalogError)
-    except UnicodeDecodeError as exc:
-        raise CatalogError(
-            f"{path}: not a UTF-8 text file (byte {exc.start} cannot be decoded)"
-        ) from None
+    doc = load_yaml(path, CatalogError)
     data = doc.data
     key: tuple[str, ...] = ()
     if data is None:

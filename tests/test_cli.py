@@ -166,3 +166,48 @@ def test_run_accepts_a_preset_file_whose_id_is_not_registered(tmp_path: Path, ca
     assert out.count("=== episode") == 2
     assert "  3. " in out and "  4. " not in out  # the file's slate_size
     assert "random on simrec/Mine-v0, 2 episodes: mean return" in out
+
+
+def one_error_line(capsys) -> str:
+    """The single stderr line of a failed command (no traceback, nothing else)."""
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("simrec: error: "), lines
+    return lines[0].removeprefix("simrec: error: ")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("p.yaml", "claude-haiku-5-5: [1\n", r"p\.yaml:\d+: invalid YAML: "),
+        ("p.json", '{"claude-haiku-5-5": {"input": 1,}}', r"p\.json:1: invalid JSON: .*column"),
+        ("p.yaml", "- 1\n", r"p\.yaml: expected a mapping \{model: .*got \[1\]"),
+        ("p.yaml", "claude-haiku-5-5: {input: -1}\n",
+         r"p\.yaml: prices\.claude-haiku-5-5\.input: expected a non-negative number, got -1"),
+        ("p.yaml", "claude-haiku-5-5: {input: .nan}\n",
+         r"p\.yaml: prices\.claude-haiku-5-5\.input: expected a non-negative number, got nan"),
+        ("p.json", '{"claude-haiku-5-5": {"inptu": 1}}',
+         r"p\.json: prices\.claude-haiku-5-5\.inptu: unknown; expected one of input, "),
+        ("p.yaml", b"claude-haiku-5-5: {input: \xff}\n", r"p\.yaml: not a UTF-8 text file"),
+    ],
+)  # fmt: skip
+def test_a_bad_prices_file_is_named_in_one_line(tmp_path: Path, capsys, name, text, expected):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    code = main(["run", "golf", "--brain", "anthropic", "--prices", str(path)])
+    assert code == 2
+    assert re.fullmatch(re.escape(str(tmp_path)) + "/" + expected + ".*", one_error_line(capsys))
+
+
+@pytest.mark.parametrize("mode", ["record", "replay"])
+def test_a_cache_path_that_is_not_sqlite_is_named_in_one_line(
+    tmp_path: Path, capsys, monkeypatch, mode
+):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-cli")  # the key is not what fails
+    cache = tmp_path / "notes.sqlite"
+    cache.write_text("these are my notes, not a database\n" * 20)
+    args = ["run", "golf", "--brain", "anthropic", "--cache", mode, "--cache-path", str(cache)]
+    assert main(args) == 2
+    assert one_error_line(capsys) == (
+        f"cache_path {str(cache)!r}: expected a simrec response cache (an SQLite file written "
+        "with cache='record'), but it cannot be used as one: file is not a database"
+    )
