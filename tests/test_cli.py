@@ -211,3 +211,31 @@ def test_a_cache_path_that_is_not_sqlite_is_named_in_one_line(
         f"cache_path {str(cache)!r}: expected a simrec response cache (an SQLite file written "
         "with cache='record'), but it cannot be used as one: file is not a database"
     )
+
+
+@pytest.mark.parametrize(
+    ("catalog", "expected"),
+    [
+        ("{generate: {domain: golf, seed: x}}",
+         "field 'catalog.generate.seed': expected an integer >= 0, got 'x'"),
+        ("{generate: {domain: golf, n_items: 2.5}}",
+         "field 'catalog.generate.n_items': expected an integer >= 1, got 2.5"),
+        ("{generate: {domain: golf, n_itmes: 50}}",
+         "field 'catalog.generate.n_itmes': unknown field; expected one of: domain, n_items, seed"),
+        ("{generate: {domain: golff}}",
+         "field 'catalog.generate.domain': expected one of books, golf, retail, got 'golff'"),
+        ("{path: a.csv, generate: {domain: golf}}",
+         "field 'catalog': expected a file path, {path: ...} or {generate: {domain: ..., "
+         "n_items: ..., seed: ...}}, got {'path': 'a.csv', 'generate': {'domain': 'golf'}}"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["run", "generate"])
+def test_a_bad_catalog_spec_in_a_preset_file_names_file_line_and_field(
+    tmp_path: Path, capsys, command, catalog, expected
+):
+    preset = write_preset(tmp_path, catalog=catalog)
+    capsys.readouterr()
+    extra = ["--sessions", "1", "--out", str(tmp_path / "out")] if command == "generate" else []
+    assert main([command, str(preset), *extra]) == 2
+    assert one_error_line(capsys) == f"{preset}:2: {expected}"
+    assert not (tmp_path / "out").exists()
