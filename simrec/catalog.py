@@ -21,17 +21,18 @@ title         yes       display title
 category      yes       one category name
 price         yes       non-negative number
 tags          no        list of strings (``a|b|c`` in CSV)
-popularity    no        non-negative number (default 1.0)
+popularity    no        non-negative number (1.0 when the column is absent)
 description   no        free text (default empty)
-semantic_id   no        ``/``-separated hierarchy (default ``category/item_id``)
+semantic_id   no        unique ``/``-separated hierarchy (default ``category/item_id``)
 anything else no        an attribute: numeric column -> numeric attribute,
                         string column -> categorical attribute
 ============  ========  ===================================================
 
-Attribute columns may not mix numbers and strings, and may not have gaps. CSV cells
-carry no type, so in CSV an attribute column whose every cell looks like a number
-(``01``, ``2``) is read as numeric; keep such codes categorical by saving as JSONL,
-YAML or parquet, which :meth:`Catalog.save` and :func:`load_catalog` round-trip exactly.
+Attribute columns may not mix numbers and strings, and may not have gaps; nor may a
+``popularity`` column that has a value in any row. CSV cells carry no type, so in CSV
+an attribute column whose every cell looks like a number (``01``, ``2``) is read as
+numeric; keep such codes categorical by saving as JSONL, YAML or parquet, which
+:meth:`Catalog.save` and :func:`load_catalog` round-trip exactly.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from simrec.validation import describe
 REQUIRED_COLUMNS = ("item_id", "title", "category", "price")
 OPTIONAL_COLUMNS = ("tags", "popularity", "description", "semantic_id")
 TAG_SEPARATOR = "|"
+NUMBER_COLUMNS = ("price", "popularity")
 
 
 @dataclass(frozen=True)
@@ -173,13 +175,18 @@ class Catalog:
         if not (np.all(np.isfinite(self.popularity)) and np.all(self.popularity >= 0)):
             row = int(np.flatnonzero(~(np.isfinite(self.popularity) & (self.popularity >= 0)))[0])
             self._fail(f"row {row}, field 'popularity': expected a non-negative number")
-        seen: dict[str, int] = {}
-        for row, item_id in enumerate(self.item_ids):
-            if item_id in seen:
-                self._fail(
-                    f"row {row}, field 'item_id': duplicate id {item_id!r} (first at row {seen[item_id]})"
-                )
-            seen[item_id] = row
+        for field, label, values in (
+            ("item_id", "id", self.item_ids),
+            ("semantic_id", "semantic id", self.semantic_ids),
+        ):
+            seen: dict[str, int] = {}
+            for row, value in enumerate(values):
+                if value in seen:
+                    self._fail(
+                        f"row {row}, field '{field}': duplicate {label} {value!r} "
+                        f"(first at row {seen[value]})"
+                    )
+                seen[value] = row
 
     # -- basic access -------------------------------------------------------------
     def __len__(self) -> int:
@@ -320,6 +327,10 @@ class Catalog:
         ``row_offset`` converts a frame row into the row or line number users see in
         their file (e.g. 2 for a CSV with a header, so row 0 is reported as line 2).
         """
+        reader = _RecordReader(source, row_offset, None)
+        for column in NUMBER_COLUMNS:
+            if column in frame.columns:
+                _check_number_dtype(reader, column, frame[column])
         return cls.from_records(frame.to_dict("records"), source, domain, row_offset)
 
     @classmethod
@@ -473,7 +484,14 @@ class _RecordReader:
         if _is_missing(value):
             if default is not None:
                 return default
-            self.fail(row, field, "expected a non-negative number, got nothing")
+            self.fail(
+                row,
+                field,
+                "expected a non-negative number, got nothing (an optional column with values "
+                "in some rows needs one in every row)"
+                if field in OPTIONAL_COLUMNS
+                else "expected a non-negative number, got nothing",
+            )
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             self.fail(row, field, f"expected a non-negative number, got {describe(value)}")
         if not math.isfinite(value) or value < 0:
@@ -529,8 +547,12 @@ def _records_to_catalog(
             f"(required: {', '.join(REQUIRED_COLUMNS)}; found: {', '.join(columns)})"
         )
     attr_names = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    # popularity defaults to 1.0 only when no row has one: a gap in a filled column is
+    # a mistake, and 1.0 would silently rank the item far above a long tail of 0.001s.
+    filled = any(not _is_missing(rec.get("popularity")) for rec in records)
     ids, titles, cats, prices, tags, pops, descs, sids = ([] for _ in range(8))
     first_row: dict[str, int] = {}
+    first_sid: dict[str, int] = {}
     for row, rec in enumerate(records):
         ids.append(reader.string(row, rec, "item_id"))
         if ids[-1] in first_row:
@@ -544,9 +566,17 @@ def _records_to_catalog(
         cats.append(reader.string(row, rec, "category"))
         prices.append(reader.number(row, rec, "price"))
         tags.append(reader.tags(row, rec))
-        pops.append(reader.number(row, rec, "popularity", default=1.0))
+        pops.append(reader.number(row, rec, "popularity", default=None if filled else 1.0))
         descs.append(reader.string(row, rec, "description", default=""))
         sids.append(reader.string(row, rec, "semantic_id", default=f"{cats[-1]}/{ids[-1]}"))
+        if sids[-1] in first_sid:
+            reader.fail(
+                row,
+                "semantic_id",
+                f"duplicate semantic id {sids[-1]!r} (first at "
+                f"{reader.short_where(first_sid[sids[-1]])}); semantic ids name one item each",
+            )
+        first_sid[sids[-1]] = row
     attributes = {name: _attribute_column(reader, records, name) for name in attr_names}
     return Catalog(ids, titles, cats, prices, tags, pops, descs, sids, attributes, domain, source)
 
@@ -592,6 +622,27 @@ def _attribute_column(
             )
         out.append(float(value) if numeric else value)
     return out
+
+
+def _check_number_dtype(reader: _RecordReader, column: str, values: pd.Series) -> None:
+    """Refuse a number column stored as text (e.g. parquet strings), naming its first bad row.
+
+    Each text cell is wrong, but the first one (``'73.96'``) reads as a number; the row
+    worth reporting is the first that is not a number even as text (``'abc'``).
+    """
+    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return  # booleans and negatives are reported per row by the record reader
+    texts = [(row, v) for row, v in enumerate(values) if isinstance(v, str)]
+    if not texts:
+        return
+    unreadable = [(row, v) for row, v in texts if not _NUMBER.fullmatch(v.strip())]
+    row, value = (unreadable or texts)[0]
+    reader.fail(
+        row,
+        column,
+        f"expected a non-negative number, got {describe(value)} (the column is stored as "
+        f"text, dtype {values.dtype}; store {column} as numbers)",
+    )
 
 
 def _is_number(value: Any) -> bool:
@@ -736,12 +787,7 @@ def _check_csv_header(src: str, line: int, header: list[str]) -> None:
 def _load_yaml_catalog(path: Path, domain: str | None) -> Catalog:
     from simrec.yamlio import load_yaml
 
-    try:
-        doc = load_yaml(path, CatalogError)
-    except UnicodeDecodeError as exc:
-        raise CatalogError(
-            f"{path}: not a UTF-8 text file (byte {exc.start} cannot be decoded)"
-        ) from None
+    doc = load_yaml(path, CatalogError)
     data = doc.data
     key: tuple[str, ...] = ()
     if data is None:

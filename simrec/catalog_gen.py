@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import string
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from faker import Faker
 
 from simrec.catalog import Catalog
-from simrec.domains import DomainSpec, get_domain
+from simrec.domains import DOMAINS, DomainSpec, get_domain
 from simrec.errors import ConfigError
+from simrec.validation import Fields
 
 #: Probability that an item carries a tag its category leans to, and any other tag.
 AFFINE_TAG_RATE = 0.55
@@ -88,6 +90,28 @@ def generate_catalog(domain: str | DomainSpec, n_items: int = 200, seed: int = 0
         domain=spec.name,
         source=f"generated:{spec.name}:n={n_items}:seed={seed}",
     )
+
+
+GENERATE_FIELDS = frozenset({"domain", "n_items", "seed"})
+"""The keys of a ``{generate: {domain: ..., n_items: ..., seed: ...}}`` catalog spec."""
+
+
+def read_generate_spec(spec: Fields) -> dict[str, Any]:
+    """The checked arguments of :func:`generate_catalog` in a user-written spec.
+
+    Only the keys the user wrote are returned (the function's defaults apply to the rest).
+
+    Raises:
+        the reader's error, naming the field: an unknown key (``n_itmes``), an unknown
+        domain, or ``n_items`` / ``seed`` that is not a whole number (``seed`` >= 0).
+    """
+    spec.reject_unknown(GENERATE_FIELDS)
+    out: dict[str, Any] = {"domain": spec.choice("domain", tuple(sorted(DOMAINS)))}
+    if "n_items" in spec:
+        out["n_items"] = spec.integer("n_items", low=1)
+    if "seed" in spec:
+        out["seed"] = spec.integer("seed", low=0)
+    return out
 
 
 @lru_cache(maxsize=32)

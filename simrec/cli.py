@@ -108,7 +108,9 @@ def _run(args: argparse.Namespace) -> int:
         kwargs.update(brain="anthropic", brain_kwargs=options)
     elif args.brain == "utility":
         kwargs.update(brain="utility", brain_kwargs={})
-    env = gym.make(preset.env_id, render_mode="ansi", **kwargs)
+    # The generic id with the preset's full kwargs: a preset loaded from a file has no
+    # registered id of its own, and this keeps shipped and user presets on one path.
+    env = gym.make("simrec/RecSession-v0", render_mode="ansi", **kwargs)
     policy = make_policy(args.policy, env, seed=args.seed)
     counts = {"episode": 0}
 
@@ -123,7 +125,7 @@ def _run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(env.render())
         if info["reaction"].left or info["turn"] >= env.unwrapped.max_turns:
-            print(_summary_line(env.unwrapped.session))
+            print(_summary_line(env.unwrapped))
 
     log = run_sessions(
         env, policy, args.episodes, seed=args.seed, on_step=on_step, on_reset=on_reset
@@ -143,15 +145,19 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary_line(session) -> str:
+def _summary_line(env) -> str:
+    """One episode's return, clicks, purchases, dismissals, turns, ending and satisfaction."""
+    session = env.session
     reactions = [reaction for _, reaction in session.history]
+    episode_return = sum(env.reward(r) for r in reactions)
     clicks = sum(sum(r.clicked) for r in reactions)
     purchases = sum(sum(r.purchased) for r in reactions)
     dismissals = sum(sum(r.dismissed) for r in reactions)
     ending = "user left" if reactions[-1].left else "turn limit"
     return (
-        f"--- clicks {clicks} | purchases {purchases} | dismissals {dismissals} | "
-        f"turns {session.turn} | {ending} | satisfaction {session.satisfaction:.2f}"
+        f"--- return {episode_return:.2f} | clicks {clicks} | purchases {purchases} | "
+        f"dismissals {dismissals} | turns {session.turn} | {ending} | "
+        f"satisfaction {session.satisfaction:.2f}"
     )
 
 

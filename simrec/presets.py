@@ -22,9 +22,10 @@ from typing import Any
 
 import gymnasium as gym
 
+from simrec.catalog_gen import read_generate_spec
 from simrec.errors import ConfigError
 from simrec.resources import data_root, envs_dir
-from simrec.validation import Fields
+from simrec.validation import Fields, describe
 from simrec.yamlio import load_yaml
 
 ENTRY_POINT = "simrec.env:RecSessionEnv"
@@ -67,18 +68,8 @@ def load_preset(path: str | Path, root: Path | None = None) -> Preset:
     ident = f.string("id")
     if not _ID.match(ident):
         f.fail("id", f"expected a versioned name like 'Golf-v0', got {ident!r}")
-    catalog = f.raw("catalog")
-    if isinstance(catalog, str):
-        catalog = str(_resolve(root, catalog))
-    elif isinstance(catalog, dict) and "path" in catalog:
-        catalog = {"path": str(_resolve(root, str(catalog["path"])))}
-    elif not (isinstance(catalog, dict) and "generate" in catalog):
-        f.fail(
-            "catalog",
-            f"expected a file path, {{path: ...}} or {{generate: {{domain: ...}}}}, got {catalog!r}",
-        )
     kwargs: dict[str, Any] = {
-        "catalog": catalog,
+        "catalog": _catalog_spec(f, root),
         "personas": str(_resolve(root, f.string("personas"))),
         "slate_size": f.integer("slate_size", 5, low=1),
         "max_turns": f.integer("max_turns", 20, low=1),
@@ -96,6 +87,23 @@ def load_preset(path: str | Path, root: Path | None = None) -> Preset:
         kwargs=kwargs,
         source=str(path),
     )
+
+
+def _catalog_spec(f: Fields, root: Path) -> str | dict[str, Any]:
+    """The preset's catalog: a resolved file path, ``{path: ...}`` or a checked ``{generate: ...}``."""
+    value = f.raw("catalog")
+    if isinstance(value, str):
+        return str(_resolve(root, f.string("catalog")))
+    if not (isinstance(value, dict) and len(value) == 1 and set(value) <= {"path", "generate"}):
+        f.fail(
+            "catalog",
+            "expected a file path, {path: ...} or {generate: {domain: ..., n_items: ..., "
+            f"seed: ...}}}}, got {describe(value)}",
+        )
+    spec = f.child("catalog")
+    if "path" in spec:
+        return {"path": str(_resolve(root, spec.string("path")))}
+    return {"generate": read_generate_spec(spec.child("generate"))}
 
 
 def _resolve(root: Path, value: str) -> Path:

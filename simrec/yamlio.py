@@ -89,4 +89,6 @@ def load_yaml(path: str | Path, error: type[SimrecError]) -> YamlDoc:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise error(f"{path}: cannot read file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not a UTF-8 text file (byte {exc.start} cannot be decoded)") from None
     return parse_yaml(text, str(path), error)

@@ -148,6 +148,10 @@ def test_unknown_field_lists_the_fields() -> None:
         ({"prices": [1.0, float("nan")]}, "row 1, field 'price'"),
         ({"popularity": [-1.0, 1.0]}, "row 0, field 'popularity'"),
         ({"item_ids": ["a", "a"]}, "row 1, field 'item_id': duplicate id 'a' (first at row 0)"),
+        (
+            {"semantic_ids": ["x/1", "x/1"]},
+            "row 1, field 'semantic_id': duplicate semantic id 'x/1' (first at row 0)",
+        ),
         ({"titles": ["A"]}, "column 'titles' has 1 entries, expected 2"),
         ({"attributes": {"price": [1, 2]}}, "attribute 'price' has the name of a built-in"),
         ({"item_ids": [], "titles": [], "categories": [], "prices": []}, "catalog has no items"),
@@ -294,6 +298,60 @@ def test_duplicate_item_id_names_both_rows(tmp_path: Path) -> None:
     message = catalog_error(path)
     assert message.startswith(f"{path}: line 4 ")
     assert "field 'item_id': duplicate id 'a' (first at line 2)" in message
+
+
+def test_duplicate_semantic_id_names_both_rows(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "dup.csv",
+        "item_id,title,category,price,semantic_id\n"
+        "a,A,links,10,links/texas/0\nb,B,links,12,links/texas/1\nc,C,links,14,links/texas/0\n",
+    )
+    assert catalog_error(path) == (
+        f"{path}: line 4 (item 2), field 'semantic_id': duplicate semantic id 'links/texas/0' "
+        "(first at line 2); semantic ids name one item each"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("gap.csv", "item_id,title,category,price,popularity\n"
+         "a,A,x,1,0.5\nb,B,x,1,\nc,C,x,1,0.001\n", "line 3 (item 1)"),
+        ("gap.jsonl", '{"item_id": "a", "title": "A", "category": "x", "price": 1, '
+         '"popularity": 0.5}\n{"item_id": "b", "title": "B", "category": "x", "price": 1}\n',
+         "line 2 (item 1)"),
+    ],
+)  # fmt: skip
+def test_a_gap_in_a_filled_popularity_column_names_the_row(
+    tmp_path: Path, name: str, text: str, where: str
+) -> None:
+    path = write(tmp_path / name, text)
+    assert catalog_error(path) == (
+        f"{path}: {where}, field 'popularity': expected a non-negative number, got nothing "
+        "(an optional column with values in some rows needs one in every row)"
+    )
+
+
+def test_a_wholly_empty_popularity_column_keeps_the_default(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "empty.csv", "item_id,title,category,price,popularity\na,A,x,1,\nb,B,x,2,\n"
+    )
+    assert load_catalog(path).popularity.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_parquet_price_stored_as_text_names_the_first_bad_row(tmp_path: Path, dtype) -> None:
+    frame = shop().to_frame()
+    frame["price"] = pd.Series([f"{p:.2f}" for p in frame["price"]], dtype=dtype)
+    frame.loc[2, "price"] = "abc"
+    path = tmp_path / "text.parquet"
+    frame.to_parquet(path, index=False)
+    message = catalog_error(path)
+    assert message.startswith(
+        f"{path}: row 2, field 'price': expected a non-negative number, got 'abc' "
+        "(the column is stored as text, dtype "
+    )
+    assert message.endswith("; store price as numbers)")
 
 
 def test_duplicate_item_id_in_yaml_names_both_lines(tmp_path: Path) -> None:

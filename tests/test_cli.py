@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +13,24 @@ from simrec.catalog import load_catalog
 from simrec.cli import main
 from simrec.persona import load_personas
 
+SUMMARY = re.compile(
+    r"--- return (-?\d+\.\d\d) \| clicks (\d+) \| purchases (\d+) \| dismissals (\d+) \| "
+    r"turns (\d+) \| (user left|turn limit) \| satisfaction (\d\.\d\d)"
+)
+
 
 def test_run_prints_transcripts_and_summaries(capsys):
     assert main(["run", "golf", "--policy", "random", "--episodes", "3", "--seed", "0"]) == 0
     out = capsys.readouterr().out
     assert out.count("=== episode") == 3
     assert "turn 1:" in out and 'user: "' in out
-    assert out.count("--- clicks") == 3
-    assert "random on simrec/Golf-v0, 3 episodes: mean return" in out
+    summaries = [line for line in out.splitlines() if line.startswith("---")]
+    assert len(summaries) == 3
+    fields = [SUMMARY.fullmatch(line) for line in summaries]
+    assert all(fields), summaries  # return, clicks, purchases, dismissals, turns, ending
+    returns = [float(m[1]) for m in fields]
+    mean = re.search(r"random on simrec/Golf-v0, 3 episodes: mean return (-?[\d.]+)", out)
+    assert mean and float(mean[1]) == pytest.approx(sum(returns) / 3, abs=0.01)
 
 
 def test_run_is_reproducible_and_seed_dependent(capsys):
@@ -129,3 +140,102 @@ def test_run_with_claude_against_a_fake_api_records_then_replays(
 def test_llm_options_without_the_llm_brain_are_refused(capsys):
     assert main(["run", "golf", "--cache", "replay"]) == 2
     assert "--cache applies only with --brain anthropic" in capsys.readouterr().err
+
+
+def write_preset(folder: Path, **overrides: str) -> Path:
+    """A preset file (copied-and-renamed golf style) with its own persona folder beside it."""
+    assert generate(folder / "personas", "golf", 3, 1) == 0
+    fields = {
+        "id": "Mine-v0",
+        "catalog": "{generate: {domain: golf, n_items: 200, seed: 0}}",
+        "personas": "personas",
+        "slate_size": "3",
+        "max_turns": "4",
+        **overrides,
+    }
+    path = folder / "my_preset.yaml"
+    path.write_text("".join(f"{key}: {value}\n" for key, value in fields.items()))
+    return path
+
+
+def test_run_accepts_a_preset_file_whose_id_is_not_registered(tmp_path: Path, capsys):
+    preset = write_preset(tmp_path)
+    capsys.readouterr()
+    assert main(["run", str(preset), "--episodes", "2", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("=== episode") == 2
+    assert "  3. " in out and "  4. " not in out  # the file's slate_size
+    assert "random on simrec/Mine-v0, 2 episodes: mean return" in out
+
+
+def one_error_line(capsys) -> str:
+    """The single stderr line of a failed command (no traceback, nothing else)."""
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("simrec: error: "), lines
+    return lines[0].removeprefix("simrec: error: ")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("p.yaml", "claude-haiku-5-5: [1\n", r"p\.yaml:\d+: invalid YAML: "),
+        ("p.json", '{"claude-haiku-5-5": {"input": 1,}}', r"p\.json:1: invalid JSON: .*column"),
+        ("p.yaml", "- 1\n", r"p\.yaml: expected a mapping \{model: .*got \[1\]"),
+        ("p.yaml", "claude-haiku-5-5: {input: -1}\n",
+         r"p\.yaml: prices\.claude-haiku-5-5\.input: expected a non-negative number, got -1"),
+        ("p.yaml", "claude-haiku-5-5: {input: .nan}\n",
+         r"p\.yaml: prices\.claude-haiku-5-5\.input: expected a non-negative number, got nan"),
+        ("p.json", '{"claude-haiku-5-5": {"inptu": 1}}',
+         r"p\.json: prices\.claude-haiku-5-5\.inptu: unknown; expected one of input, "),
+        ("p.yaml", b"claude-haiku-5-5: {input: \xff}\n", r"p\.yaml: not a UTF-8 text file"),
+    ],
+)  # fmt: skip
+def test_a_bad_prices_file_is_named_in_one_line(tmp_path: Path, capsys, name, text, expected):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    code = main(["run", "golf", "--brain", "anthropic", "--prices", str(path)])
+    assert code == 2
+    assert re.fullmatch(re.escape(str(tmp_path)) + "/" + expected + ".*", one_error_line(capsys))
+
+
+@pytest.mark.parametrize("mode", ["record", "replay"])
+def test_a_cache_path_that_is_not_sqlite_is_named_in_one_line(
+    tmp_path: Path, capsys, monkeypatch, mode
+):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-cli")  # the key is not what fails
+    cache = tmp_path / "notes.sqlite"
+    cache.write_text("these are my notes, not a database\n" * 20)
+    args = ["run", "golf", "--brain", "anthropic", "--cache", mode, "--cache-path", str(cache)]
+    assert main(args) == 2
+    assert one_error_line(capsys) == (
+        f"cache_path {str(cache)!r}: expected a simrec response cache (an SQLite file written "
+        "with cache='record'), but it cannot be used as one: file is not a database"
+    )
+
+
+@pytest.mark.parametrize(
+    ("catalog", "expected"),
+    [
+        ("{generate: {domain: golf, seed: x}}",
+         "field 'catalog.generate.seed': expected an integer >= 0, got 'x'"),
+        ("{generate: {domain: golf, n_items: 2.5}}",
+         "field 'catalog.generate.n_items': expected an integer >= 1, got 2.5"),
+        ("{generate: {domain: golf, n_itmes: 50}}",
+         "field 'catalog.generate.n_itmes': unknown field; expected one of: domain, n_items, seed"),
+        ("{generate: {domain: golff}}",
+         "field 'catalog.generate.domain': expected one of books, golf, retail, got 'golff'"),
+        ("{path: a.csv, generate: {domain: golf}}",
+         "field 'catalog': expected a file path, {path: ...} or {generate: {domain: ..., "
+         "n_items: ..., seed: ...}}, got {'path': 'a.csv', 'generate': {'domain': 'golf'}}"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["run", "generate"])
+def test_a_bad_catalog_spec_in_a_preset_file_names_file_line_and_field(
+    tmp_path: Path, capsys, command, catalog, expected
+):
+    preset = write_preset(tmp_path, catalog=catalog)
+    capsys.readouterr()
+    extra = ["--sessions", "1", "--out", str(tmp_path / "out")] if command == "generate" else []
+    assert main([command, str(preset), *extra]) == 2
+    assert one_error_line(capsys) == f"{preset}:2: {expected}"
+    assert not (tmp_path / "out").exists()

@@ -26,3 +26,15 @@ def test_ci_runs_the_readme_install_and_test_commands():
 def test_the_first_python_snippet_runs():
     snippet = code_blocks("python")[0]
     exec(compile(snippet, "README.md", "exec"), {"print": lambda *a, **k: None})
+
+
+def test_the_transcript_example_is_real_output(capsys):
+    from simrec.cli import main
+
+    intro, example = re.search(r"A persona reacting to slates \(`(.*?)`.*?```text\n(.*?)```",
+                               README, flags=re.S).groups()  # fmt: skip
+    assert main(intro.split()[1:]) == 0
+    out = iter(capsys.readouterr().out.splitlines())
+    for line in example.splitlines():
+        if line.strip() != "...":  # the example is abridged; the rest is printed in order
+            assert line in out, f"README transcript line not in the real output: {line!r}"

@@ -12,6 +12,7 @@ public price pages in November 2026); pass ``prices={...}`` to override or add m
 
 from __future__ import annotations
 
+import math
 import threading
 from array import array
 from collections import Counter
@@ -79,7 +80,12 @@ def resolve_prices(overrides: Mapping[str, Any] | None = None) -> dict[str, Pric
                 raise ConfigError(
                     f"prices.{model}.{key}: unknown; expected one of {', '.join(base)}"
                 )
-            if isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0:
+            if (
+                isinstance(number, bool)
+                or not isinstance(number, (int, float))
+                or not math.isfinite(number)
+                or number < 0
+            ):
                 raise ConfigError(
                     f"prices.{model}.{key}: expected a non-negative number, got {number!r}"
                 )

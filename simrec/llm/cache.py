@@ -107,13 +107,22 @@ class ResponseCache:
             )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        if mode == "record":
-            self._db.executescript(_SCHEMA)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            if mode == "record":
+                self._db.executescript(_SCHEMA)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+        except sqlite3.DatabaseError as exc:  # e.g. "file is not a database"
+            self._db.close()
+            self._db = None
+            raise ConfigError(
+                f"cache_path {str(self.path)!r}: expected a simrec response cache (an SQLite "
+                f"file written with cache='record'), but it cannot be used as one: {exc}"
+            ) from None
 
     @property
     def enabled(self) -> bool:

@@ -16,11 +16,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from simrec.errors import ConfigError
-from simrec.llm.accounting import UsageLedger, format_summary
+from simrec.llm.accounting import UsageLedger, format_summary, resolve_prices
 from simrec.llm.cache import MODES
+from simrec.validation import describe
+from simrec.yamlio import load_yaml
 
 _FALLBACKS = ("raise", "utility", "skip")
 
@@ -59,7 +59,7 @@ def brain_kwargs_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The ``brain_kwargs`` for ``brain="anthropic"`` from parsed options (unset ones omitted).
 
     Raises:
-        ConfigError: the ``--prices`` file is missing or not a mapping.
+        ConfigError: the ``--prices`` file is missing or malformed (see :func:`read_prices_file`).
     """
     names = {
         "model": "model",
@@ -77,17 +77,43 @@ def brain_kwargs_from_args(args: argparse.Namespace) -> dict[str, Any]:
     }
     prices = getattr(args, "prices", None)
     if prices is not None:
-        path = Path(prices)
-        if not path.is_file():
-            raise ConfigError(f"--prices: file {prices!r} not found")
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        if not isinstance(data, dict):
-            raise ConfigError(
-                f"{prices}: expected a mapping {{model: {{input: ..., output: ...}}}}"
-            )
-        out["prices"] = data
+        out["prices"] = read_prices_file(prices)
     return out
+
+
+def read_prices_file(name: str) -> dict[str, Any]:
+    """The ``--prices`` file's ``{model: {rate: USD per million tokens}}``, validated now.
+
+    Raises:
+        ConfigError: naming the file (and line) when it is missing, unreadable, not valid
+            JSON/YAML, not a mapping, or a rate is unknown or not a non-negative number.
+    """
+    path = Path(name)
+    if not path.is_file():
+        raise ConfigError(f"--prices: file {name!r} not found")
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{name}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{name}: not a UTF-8 text file (byte {exc.start} cannot be decoded)"
+            ) from None
+    else:
+        data = load_yaml(path, ConfigError).data
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{name}: expected a mapping {{model: {{input: ..., output: ...}}}}, "
+            f"got {describe(data)}"
+        )
+    try:
+        resolve_prices(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    return data
 
 
 def llm_options(args: argparse.Namespace) -> dict[str, Any]:
