@@ -6,6 +6,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -207,6 +208,53 @@ def test_load_detects_an_edited_file_naming_it(tmp_path):
         load_dataset(tmp_path / "run")
     with pytest.raises(DatasetError, match="not a simrec dataset"):
         load_dataset(tmp_path)
+
+
+def edit_manifest(run: Path, edit) -> Path:
+    """Apply ``edit`` to the manifest of ``run`` in place; returns the manifest's path."""
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest, indent=2))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("field", "edit"),
+    [
+        ("seed", lambda m: m.update(seed=m["seed"] + 1)),
+        ("config", lambda m: m["config"].update(policy="popularity")),
+        ("config", lambda m: m["config"].update(seed=m["config"]["seed"] + 1)),
+        ("rows.turns", lambda m: m["rows"].update(turns=m["rows"]["turns"] + 1)),
+        ("rows.interactions", lambda m: m["tables"]["interactions"]["files"][0].update(rows=1)),
+    ],
+)
+def test_load_refuses_a_hand_edited_manifest_naming_the_field(tmp_path, field, edit):
+    run = tmp_path / "run"
+    generate("golf", "random", 6, 0, run, format="csv", shard_size=3, **SMALL)
+    path = edit_manifest(run, edit)
+    named = re.escape(f"{path}: {field}: ")
+    with pytest.raises(DatasetError, match=rf"{named}.*edited after generation"):
+        load_dataset(run)
+    with pytest.raises(DatasetError, match=named):
+        load_dataset(run, verify=False)
+
+
+def test_reading_a_table_checks_its_files_row_counts_against_the_manifest(tmp_path):
+    run = tmp_path / "run"
+    generate("golf", "random", 6, 0, run, format="csv", shard_size=3, **SMALL)
+
+    def move_a_row(manifest: dict) -> None:  # totals still agree; the files do not
+        first, second = manifest["tables"]["turns"]["files"]
+        first["rows"] += 1
+        second["rows"] -= 1
+
+    path = edit_manifest(run, move_a_row)
+    ds = load_dataset(run)
+    assert len(ds.interactions) == ds.manifest["rows"]["interactions"]
+    named = re.escape(f"{path}: tables.turns: turns/part-00000.csv holds ")
+    with pytest.raises(DatasetError, match=named):
+        ds.table("turns")
 
 
 def test_refuses_existing_output_without_resume_or_overwrite(tmp_path, capsys):

@@ -49,10 +49,10 @@ def test_presets_are_registered_on_import():
 
 @pytest.mark.parametrize("env_id", SIMREC_IDS)
 def test_check_env_passes_without_warnings(env_id, request):
-    env = make(env_id, request)
+    env = make(env_id, request, render_mode="ansi")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        check_env(env.unwrapped, skip_render_check=True)
+        check_env(env.unwrapped)
 
 
 @pytest.mark.parametrize("env_id", SIMREC_IDS)

@@ -14,12 +14,14 @@ Layout (``.parquet`` shown; ``.csv`` / ``.jsonl`` likewise)::
 A shard is committed when its entry (rows, bytes, sha256 of each file) is in
 ``_progress.json``; files of uncommitted shards are removed and rewritten on resume, so
 an interrupted run never shows lost or duplicated rows once it completes. The manifest
-lists every file with its checksum; :func:`load_dataset` refuses a file whose bytes
-changed.
+lists every file with its checksum and row count, and the run's config with its hash;
+:func:`load_dataset` refuses a file whose bytes changed and a manifest edited by hand
+(a config that no longer matches its hash, row counts that disagree with the files).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -38,6 +40,8 @@ PROGRESS = "_progress.json"
 LOCK = ".lock"
 BATCHES = "_batches.json"
 MANIFEST_VERSION = 1
+CONFIG_COPIES = ("seed", "sessions", "shard_size", "format")
+"""Config fields the manifest also records at its top level, for readers."""
 
 
 def shard_path(table: str, index: int, fmt: str) -> str:
@@ -199,7 +203,15 @@ def read_table(root: Path, manifest: Mapping[str, Any], name: str) -> pd.DataFra
     """Concatenate the files of table ``name`` with the manifest's dtypes."""
     spec = manifest["tables"][name]
     dtypes = dict(spec["columns"])  # [[column, dtype], ...] keeps the column order
-    parts = [formats.decode(root / f["path"], manifest["format"], dtypes) for f in spec["files"]]
+    parts = []
+    for record in spec["files"]:
+        part = formats.decode(root / record["path"], manifest["format"], dtypes)
+        if len(part) != record["rows"]:
+            raise DatasetError(
+                f"{root / MANIFEST}: tables.{name}: {record['path']} holds {len(part)} rows, "
+                f"the manifest says {record['rows']}: the manifest was edited after generation"
+            )
+        parts.append(part)
     if not parts:
         return pd.DataFrame({c: pd.array([], dtype=d) for c, d in dtypes.items()})
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -215,7 +227,8 @@ def load_dataset(path: str | Path, verify: bool = True) -> Dataset:
 
     Raises:
         DatasetError: no manifest (not a dataset, or an unfinished run — the message says
-            which), a missing file, or a file whose checksum differs (it names the file).
+            which), a manifest edited after generation (see :func:`check_manifest`), a
+            missing file, or a file whose checksum differs (it names the file).
     """
     root = Path(path)
     manifest_path = root / MANIFEST
@@ -231,11 +244,49 @@ def load_dataset(path: str | Path, verify: bool = True) -> Dataset:
         raise DatasetError(
             f"{manifest_path}: not a simrec dataset manifest (version {MANIFEST_VERSION})"
         )
+    check_manifest(manifest_path, manifest)
     if verify:
         for spec in manifest["tables"].values():
             for record in spec["files"]:
                 verify_file(root, record)
     return Dataset(manifest, root)
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of a run's config (``GenerationConfig.digest``)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_manifest(path: Path, manifest: Mapping[str, Any]) -> None:
+    """Refuse a manifest edited after generation, naming ``path`` and the field.
+
+    Checksums protect the data files but not the manifest itself, which readers trust for
+    the run's seed, policy and row counts. Its ``config`` must still hash to
+    ``config_hash``, the top-level copies of config fields must equal the config's, and
+    each table's ``rows`` must be the sum of its files' rows (what the files hold is
+    checked when a table is read).
+    """
+    config = manifest.get("config")
+    if not isinstance(config, dict) or config_digest(config) != manifest.get("config_hash"):
+        raise DatasetError(
+            f"{path}: config: does not match config_hash; the manifest was edited after "
+            "generation, so its record of how the data was made cannot be trusted"
+        )
+    for name in CONFIG_COPIES:
+        if manifest.get(name) != config.get(name):
+            raise DatasetError(
+                f"{path}: {name}: {manifest.get(name)!r} differs from config.{name} "
+                f"{config.get(name)!r}; the manifest was edited after generation"
+            )
+    rows = manifest.get("rows", {})
+    for table, spec in manifest["tables"].items():
+        in_files = sum(record["rows"] for record in spec["files"])
+        if rows.get(table) != in_files:
+            raise DatasetError(
+                f"{path}: rows.{table}: {rows.get(table)!r} but the table's files hold "
+                f"{in_files} rows; the manifest was edited after generation"
+            )
 
 
 def verify_file(root: Path, record: Mapping[str, Any]) -> None:
