@@ -412,26 +412,30 @@ def test_stepping_backend_is_pluggable():
         pd.testing.assert_frame_equal(custom.table(name), default.table(name), check_exact=True)
 
 
-_KILL_AT = {"session": 13}
+KILL_SWITCH = "kill-the-worker-of-session-13"
+"""While this file is in the working directory, the worker that starts session 13 dies.
+
+A file, not a module global: worker processes import this module afresh (they would
+never see the test switch a global off), but they share the test's working directory.
+"""
 
 
 def _random_or_die(env, seed):
-    if seed == _KILL_AT["session"]:
+    if seed == 13 and Path(KILL_SWITCH).exists():
         os.kill(os.getpid(), 9)  # what the out-of-memory killer does to a worker
     return make_policy("random", env, seed=seed)
 
 
-def test_a_worker_killed_mid_run_stops_the_run_cleanly_and_resume_finishes(tmp_path):
+def test_a_worker_killed_mid_run_stops_the_run_cleanly_and_resume_finishes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "run"
+    Path(KILL_SWITCH).touch()
     with pytest.raises(DatasetError, match=r"a worker process died.*--resume"):
         generate("golf", _random_or_die, 20, 0, out, shard_size=4, workers=2, **SMALL)
     assert not (out / "manifest.json").exists()
-    _KILL_AT["session"] = None
-    try:
-        generate("golf", _random_or_die, 20, 0, out, shard_size=4, workers=2, resume=True, **SMALL)
-        generate("golf", _random_or_die, 20, 0, tmp_path / "reference", shard_size=4, **SMALL)
-    finally:
-        _KILL_AT["session"] = 13
+    Path(KILL_SWITCH).unlink()
+    generate("golf", _random_or_die, 20, 0, out, shard_size=4, workers=2, resume=True, **SMALL)
+    generate("golf", _random_or_die, 20, 0, tmp_path / "reference", shard_size=4, **SMALL)
     assert dir_digest(out) == dir_digest(tmp_path / "reference")
 
 

@@ -1,10 +1,12 @@
-"""Kill -9 a running ``simrec generate`` and resume it: the dataset is as if never interrupted."""
+"""Kill -9 or Ctrl-C a running ``simrec generate`` and resume it: the dataset is as if never
+interrupted."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -98,3 +100,37 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_dataset(
     keys = ["session_id", "turn", "position"]
     assert not ds.interactions.duplicated(keys).any()
     assert sorted(ds.sessions["session_id"]) == list(range(4, 304))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_mid_run_says_how_to_resume_and_resume_gives_the_uninterrupted_dataset(
+    tmp_path, workers
+):
+    out = tmp_path / "run"
+    args = ["golf", "--policy", "random", "--sessions", "120", "--seed", "4", "--max-turns", "5"]
+    cmd = [sys.executable, "-m", "simrec.cli", "generate", *args, "--out", str(out)]
+    cmd += ["--shard-size", "10", "--workers", str(workers)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # its own process group, so Ctrl-C can reach every process of the run, as in a terminal
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while _committed(out) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    said = stderr.decode()
+    assert proc.returncode > 0, said  # an orderly exit, not death by the signal
+    assert "Traceback" not in said and said.count("\n") == 1, said
+    done = _committed(out)
+    assert 3 <= done < 12, "the run was not interrupted mid-way"
+    assert re.search(
+        rf"interrupted; {done} of 12 shards are complete\. Run again with --resume", said
+    )
+    assert not (out / "manifest.json").exists()
+
+    resume = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, timeout=120)
+    assert resume.returncode == 0, resume.stderr.decode()
+    generate("golf", "random", 120, 4, tmp_path / "reference", **OPTIONS)
+    assert dir_digest(out) == dir_digest(tmp_path / "reference")

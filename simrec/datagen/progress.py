@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class Progress:
@@ -14,22 +18,34 @@ class Progress:
         done: sessions already complete (resumed run).
         show: draw a live bar (``rich``); off in notebooks and tests.
         llm: show tokens and dollars (for LLM brains).
+        console: the ``rich`` console to draw on (default: stderr); tests pass one that
+            writes to a string.
+        clock: seconds, for rows/s and the ETA (tests pass a fake one).
     """
 
-    def __init__(self, total: int, done: int = 0, show: bool = False, llm: bool = False) -> None:
+    def __init__(
+        self,
+        total: int,
+        done: int = 0,
+        show: bool = False,
+        llm: bool = False,
+        console: Console | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.total = total
         self.sessions = done
         self.rows = 0
         self.tokens = 0
         self.dollars = 0.0
-        self.start = time.perf_counter()
+        self._clock = clock
+        self.start = clock()
         self._drawn = 0.0
         self._bar: Any = None
         self._task: Any = None
         if show:
-            self._open(done, llm)
+            self._open(done, llm, console)
 
-    def _open(self, done: int, llm: bool) -> None:
+    def _open(self, done: int, llm: bool, console: Console | None) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -50,7 +66,7 @@ class Progress:
         ]
         if llm:
             columns.append(TextColumn("{task.fields[tokens]} tokens ${task.fields[dollars]}"))
-        self._bar = RichProgress(*columns, transient=False)
+        self._bar = RichProgress(*columns, console=console, transient=False, get_time=self._clock)
         self._bar.start()
         self._task = self._bar.add_task(
             "generate", total=self.total, completed=done, rate="0", tokens="0", dollars="0.00"
@@ -62,7 +78,7 @@ class Progress:
         self.rows += rows
         self.tokens += tokens
         self.dollars += dollars
-        now = time.perf_counter()
+        now = self._clock()
         if self._bar is not None and (now - self._drawn > 0.1 or self.sessions >= self.total):
             self._drawn = now
             self._bar.update(
@@ -76,7 +92,7 @@ class Progress:
     @property
     def rate(self) -> float:
         """Rows per second since this run (or resume) started."""
-        return self.rows / max(time.perf_counter() - self.start, 1e-9)
+        return self.rows / max(self._clock() - self.start, 1e-9)
 
     def close(self) -> None:
         """Stop drawing (the last state stays on screen)."""
