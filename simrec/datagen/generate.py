@@ -103,9 +103,8 @@ class GenerationConfig:
 
     @property
     def digest(self) -> str:
-        """sha256 of the canonical JSON of :meth:`to_dict`."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """sha256 of the canonical JSON of :meth:`to_dict` (what ``load_dataset`` checks)."""
+        return store.config_digest(self.to_dict())
 
     @property
     def n_shards(self) -> int:

@@ -253,7 +253,7 @@ def load_dataset(path: str | Path, verify: bool = True) -> Dataset:
 
 
 def config_digest(config: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of a run's config (``GenerationConfig.digest``)."""
+    """sha256 of the canonical JSON of a run's config: its ``config_hash``."""
     text = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
