@@ -43,12 +43,12 @@ def test_tied_scores_break_by_index_and_bad_scores_are_errors():
 
 @pytest.mark.parametrize("wrapper", [ScoreSlateWrapper, SequentialSlateWrapper])
 def test_wrapped_envs_pass_check_env(wrapper):
-    env = wrapper(gym.make("simrec/Golf-v0").unwrapped)
+    env = wrapper(gym.make("simrec/Golf-v0", render_mode="ansi").unwrapped)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         # check_env notes that a wrapper is applied; that is the point here.
         warnings.filterwarnings("ignore", message=".*different from the unwrapped version")
-        check_env(env, skip_render_check=True)
+        check_env(env)
 
 
 def test_score_vector_wrapper_matches_the_vector_env_given_top_k_slates():
