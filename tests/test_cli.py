@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -239,3 +240,25 @@ def test_a_bad_catalog_spec_in_a_preset_file_names_file_line_and_field(
     assert main([command, str(preset), *extra]) == 2
     assert one_error_line(capsys) == f"{preset}:2: {expected}"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["run", "golf", "--brain", "anthropic"],
+     ["generate", "golf", "--brain", "anthropic", "--sessions", "2", "--out", "DIR"]],
+)  # fmt: skip
+def test_the_claude_brain_without_an_api_key_is_one_line_naming_the_variable(
+    tmp_path: Path, command: list[str]
+):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    out = tmp_path / "dataset"
+    argv = [str(out) if arg == "DIR" else arg for arg in command]
+    result = subprocess.run(
+        [sys.executable, "-m", "simrec.cli", *argv], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("simrec: error: ANTHROPIC_API_KEY is not set: export ")
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not out.exists()  # generate leaves no empty dataset directory behind
