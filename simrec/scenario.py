@@ -45,6 +45,7 @@ Schema (all fields optional unless marked)::
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -450,13 +451,18 @@ def _assertion(f: Fields, index: int, value: Any, scenario: Scenario) -> Asserti
     if not match:
         fail(
             f"cannot read {value!r}; expected '<policy>.<behaviour>.<metric> <op> "
-            f"<policy>.<behaviour>.<metric> or number>' with op one of {', '.join(OPS)}"
+            "<policy>.<behaviour>.<metric>' or '<policy>.<behaviour>.<metric> <op> <number>', "
+            f"with op one of {', '.join(OPS)}"
         )
     left = _ref(match.group(1), scenario, fail)
     right_text = match.group(3)
-    right: MetricRef | float = (
-        float(right_text) if re.fullmatch(_NUMBER, right_text) else _ref(right_text, scenario, fail)
-    )
+    right: MetricRef | float
+    if re.fullmatch(_NUMBER, right_text):
+        right = float(right_text)
+        if not math.isfinite(right):  # 1e999: a check against infinity is decided in advance
+            fail(f"the threshold {right_text} is not a finite number; expected a finite number")
+    else:
+        right = _ref(right_text, scenario, fail)
     return Assertion(value.strip(), left, match.group(2), right, line, name)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -181,10 +182,10 @@ def one_error_line(capsys) -> str:
         ("p.yaml", "claude-haiku-5-5: [1\n", r"p\.yaml:\d+: invalid YAML: "),
         ("p.json", '{"claude-haiku-5-5": {"input": 1,}}', r"p\.json:1: invalid JSON: .*column"),
         ("p.yaml", "- 1\n", r"p\.yaml: expected a mapping \{model: .*got \[1\]"),
-        ("p.yaml", "claude-haiku-5-5: {input: -1}\n",
-         r"p\.yaml: prices\.claude-haiku-5-5\.input: expected a non-negative number, got -1"),
+        ("p.yaml", "claude-haiku-5-5: {input: 1}\nclaude-opus-5-5: {input: -1}\n",
+         r"p\.yaml:2: prices\.claude-opus-5-5\.input: expected a non-negative number, got -1"),
         ("p.yaml", "claude-haiku-5-5: {input: .nan}\n",
-         r"p\.yaml: prices\.claude-haiku-5-5\.input: expected a non-negative number, got nan"),
+         r"p\.yaml:1: prices\.claude-haiku-5-5\.input: expected a non-negative number, got nan"),
         ("p.json", '{"claude-haiku-5-5": {"inptu": 1}}',
          r"p\.json: prices\.claude-haiku-5-5\.inptu: unknown; expected one of input, "),
         ("p.yaml", b"claude-haiku-5-5: {input: \xff}\n", r"p\.yaml: not a UTF-8 text file"),
@@ -239,3 +240,25 @@ def test_a_bad_catalog_spec_in_a_preset_file_names_file_line_and_field(
     assert main([command, str(preset), *extra]) == 2
     assert one_error_line(capsys) == f"{preset}:2: {expected}"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["run", "golf", "--brain", "anthropic"],
+     ["generate", "golf", "--brain", "anthropic", "--sessions", "2", "--out", "DIR"]],
+)  # fmt: skip
+def test_the_claude_brain_without_an_api_key_is_one_line_naming_the_variable(
+    tmp_path: Path, command: list[str]
+):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    out = tmp_path / "dataset"
+    argv = [str(out) if arg == "DIR" else arg for arg in command]
+    result = subprocess.run(
+        [sys.executable, "-m", "simrec.cli", *argv], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("simrec: error: ANTHROPIC_API_KEY is not set: export ")
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not out.exists()  # generate leaves no empty dataset directory behind

@@ -439,6 +439,15 @@ def test_a_worker_killed_mid_run_stops_the_run_cleanly_and_resume_finishes(tmp_p
     assert dir_digest(out) == dir_digest(tmp_path / "reference")
 
 
+@pytest.mark.parametrize("out", ["fresh", "fresh/nested/dirs", "empty"])
+def test_a_run_that_fails_on_its_config_leaves_nothing_behind(tmp_path, capsys, out):
+    (tmp_path / "empty").mkdir()
+    args = ["generate", "golf", "--sessions", "2", "--out", str(tmp_path / out)]
+    assert main([*args, "--brain-kwargs", '{"outside_utilty": 2}']) == 2
+    assert "unknown UtilityParams field(s): outside_utilty" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["empty"]  # no dirs, no .lock
+
+
 def test_two_runs_cannot_write_one_directory_at_once(tmp_path):
     import fcntl
 

@@ -56,7 +56,16 @@ def error_of(tmp_path: Path, text: str) -> str:
         ("horizon: 4", "horizon: 4\ndynamics: {category_decayy: 0.5}",
          "s.yaml:8: field 'dynamics.category_decayy': unknown field"),
         ("  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5", "  - oracle is better",
-         "s.yaml:12: field 'assertions[0]': cannot read 'oracle is better'"),
+         "s.yaml:12: field 'assertions[0]': cannot read 'oracle is better'; expected "
+         "'<policy>.<behaviour>.<metric> <op> <policy>.<behaviour>.<metric>' or "
+         "'<policy>.<behaviour>.<metric> <op> <number>', with op one of >=, <=, >, <"),
+        ("  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+         "  - oracle.cold_start.ctr_at_5 > 1e999",
+         "s.yaml:12: field 'assertions[0]': the threshold 1e999 is not a finite number; "
+         "expected a finite number"),
+        ("  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+         "  - {name: never fails, check: 'oracle.cold_start.ctr_at_5 > -1e400'}",
+         "s.yaml:12: field 'assertions[0]': the threshold -1e400 is not a finite number"),
         ("  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
          "  - oracle.cold_start.ctr_at_9 > 0.5",
          "s.yaml:12: field 'assertions[0]': unknown cold_start metric 'ctr_at_9'"),

@@ -507,7 +507,46 @@ def _to_disk(
     overwrite: bool,
     show: bool,
 ) -> store.Dataset:
+    created = _missing_dirs(out)
+    lock_is_ours = not (out / store.LOCK).exists()
     store.prepare_output(out, resume, overwrite)
+    try:
+        return _write_locked(config, runtime, out, workers, show)
+    except BaseException:
+        _remove_if_unused(out, created, lock_is_ours)
+        raise
+
+
+def _missing_dirs(out: Path) -> list[Path]:
+    """``out`` and its ancestors that do not exist yet (innermost first): what a run creates."""
+    missing = []
+    while not out.exists() and out != out.parent:
+        missing.append(out)
+        out = out.parent
+    return missing
+
+
+def _remove_if_unused(out: Path, created: list[Path], lock_is_ours: bool) -> None:
+    """Undo a run that failed before writing anything (e.g. a bad brain option).
+
+    Once the run has written a file besides its lock, the directory is a resumable
+    dataset and stays; until then, only the lock and the directories it created go.
+    """
+    if not out.is_dir() or any(child.name != store.LOCK for child in out.iterdir()):
+        return
+    if lock_is_ours:
+        (out / store.LOCK).unlink(missing_ok=True)
+    for directory in created:
+        try:
+            directory.rmdir()
+        except OSError:  # not empty (someone else wrote there): keep it and its parents
+            return
+
+
+def _write_locked(
+    config: GenerationConfig, runtime: Runtime, out: Path, workers: int, show: bool
+) -> store.Dataset:
+    """Write (or finish) the dataset in the prepared directory ``out`` under its lock."""
     with _locked(out):
         manifest_path = out / store.MANIFEST
         if manifest_path.exists():  # resuming a finished run: nothing to do

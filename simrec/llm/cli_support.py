@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from simrec.errors import ConfigError
+from simrec.errors import ConfigError, located
 from simrec.llm.accounting import UsageLedger, format_summary, resolve_prices
 from simrec.llm.cache import MODES
 from simrec.validation import describe
@@ -91,6 +91,7 @@ def read_prices_file(name: str) -> dict[str, Any]:
     path = Path(name)
     if not path.is_file():
         raise ConfigError(f"--prices: file {name!r} not found")
+    doc = None
     if path.suffix == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -103,16 +104,19 @@ def read_prices_file(name: str) -> dict[str, Any]:
                 f"{name}: not a UTF-8 text file (byte {exc.start} cannot be decoded)"
             ) from None
     else:
-        data = load_yaml(path, ConfigError).data
+        doc = load_yaml(path, ConfigError)
+        data = doc.data
     if not isinstance(data, dict):
         raise ConfigError(
             f"{name}: expected a mapping {{model: {{input: ..., output: ...}}}}, "
             f"got {describe(data)}"
         )
-    try:
-        resolve_prices(data)
-    except ConfigError as exc:
-        raise ConfigError(f"{name}: {exc}") from None
+    for model, rates in data.items():  # one model at a time, so an error has its line
+        try:
+            resolve_prices({model: rates})
+        except ConfigError as exc:
+            line = doc.line((str(model),)) if doc is not None else None
+            raise ConfigError(located(name, str(exc), line)) from None
     return data
 
 
