@@ -18,13 +18,14 @@ from simrec.brains import make_brain
 from simrec.brains.base import Brain
 from simrec.brains.utility import UtilityBrain
 from simrec.catalog import Catalog, load_catalog
-from simrec.catalog_gen import cached_catalog
+from simrec.catalog_gen import cached_catalog, read_generate_spec
 from simrec.errors import ActionError, ConfigError
 from simrec.events import EventLog
 from simrec.persona import Persona, check_unique_ids, load_personas
 from simrec.reaction import Reaction
 from simrec.replies import REPLY_DIM, encode_reply
 from simrec.session import EMPTY, BoundPersona, Session, SessionDynamics
+from simrec.validation import Fields
 
 MESSAGE_MAX_LENGTH = 1000
 """Characters a recommender's message may have in conversational mode."""
@@ -418,17 +419,11 @@ def resolve_catalog(catalog: Catalog | str | Path | Mapping[str, Any]) -> Catalo
     if isinstance(catalog, Mapping):
         if set(catalog) == {"path"}:
             return load_catalog(catalog["path"])
-        if set(catalog) == {"generate"} and isinstance(catalog["generate"], Mapping):
-            spec = dict(catalog["generate"])
-            unknown = set(spec) - {"domain", "n_items", "seed"}
-            if unknown or "domain" not in spec:
-                raise ConfigError(
-                    "catalog.generate: expected {domain: ..., n_items: ..., seed: ...}, "
-                    f"got {dict(spec)!r}"
-                )
-            return cached_catalog(
-                str(spec["domain"]), int(spec.get("n_items", 200)), int(spec.get("seed", 0))
+        if set(catalog) == {"generate"}:
+            spec = read_generate_spec(
+                Fields(catalog["generate"], ConfigError, path=("catalog", "generate"))
             )
+            return cached_catalog(spec["domain"], spec.get("n_items", 200), spec.get("seed", 0))
     raise ConfigError(
         "catalog: expected a Catalog, a file path, {path: ...} or {generate: {domain: ...}}, "
         f"got {catalog!r}"

@@ -214,6 +214,13 @@ def test_bad_constructor_arguments_are_clear_errors(tmp_path: Path):
         RecSessionEnv(small_catalog(), [])
     with pytest.raises(ConfigError, match="catalog: expected"):
         RecSessionEnv(42, [make_persona()])
+    for spec, problem in [
+        ({"domain": "golf", "seed": "x"}, "'catalog.generate.seed': expected an integer >= 0"),
+        ({"domain": "golf", "n_itmes": 5}, "'catalog.generate.n_itmes': unknown field"),
+        ({"domain": "gulf"}, "'catalog.generate.domain': expected one of books, golf, retail"),
+    ]:
+        with pytest.raises(ConfigError, match=problem):
+            RecSessionEnv({"generate": spec}, [make_persona()])
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: oops\ndomain: test\nbio: x\ntastes: {tags: {sunny: 1}}\npatience: 1.7\n")
     with pytest.raises(PersonaError, match="bad.yaml:5: field 'patience'"):
