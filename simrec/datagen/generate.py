@@ -638,8 +638,12 @@ def _run_shards(
     bar: Progress,
 ) -> None:
     def commit(record: dict[str, Any]) -> None:
-        state["shards"][str(record["index"])] = {"files": record["files"], "usage": record["usage"]}
-        store.write_json(out / store.PROGRESS, state)
+        # The progress file first, then memory: an interrupt between the two must not make
+        # the run report a shard as complete that a resume would not find.
+        entry = {"files": record["files"], "usage": record["usage"]}
+        shards = {**state["shards"], str(record["index"]): entry}
+        store.write_json(out / store.PROGRESS, {**state, "shards": shards})
+        state["shards"] = shards
 
     if workers == 1 or len(todo) <= 1:
         for index in todo:
