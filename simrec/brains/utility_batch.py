@@ -26,6 +26,7 @@ from itertools import repeat
 import numpy as np
 
 from simrec.brains.utility import UtilityBrain
+from simrec.draw_streams import DrawStreams
 from simrec.replies import REPLY_DIM, reply_counts
 from simrec.session import DRAW_BLOCK, EMPTY, BoundPersona, Session, SessionDynamics
 
@@ -146,6 +147,10 @@ class UtilityBatch:
         slate_size, history_window, max_turns: the env's settings.
         dynamics: how the session state moves.
         num_envs: number of sessions.
+
+    Attributes:
+        streams: each session's generator (assign one before :meth:`start`), drawn from in
+            bulk.
     """
 
     def __init__(
@@ -180,6 +185,8 @@ class UtilityBatch:
         self._catalog_phrases(catalog)
         self.phrases.freeze()
         self._allocate(num_envs, n, len(catalog.category_names))
+        self.n_personas = len(bounds)
+        self.streams = DrawStreams(num_envs)
 
     # -- tables built once --------------------------------------------------------------
     def _persona_tables(self, bounds: Sequence[BoundPersona]) -> None:
@@ -285,7 +292,6 @@ class UtilityBatch:
         self.owned = np.zeros((num_envs, n_items), dtype=bool)
         self.category_exposure = np.zeros((num_envs, n_categories))
         self.draws = np.zeros((num_envs, DRAW_BLOCK, w))
-        self.logits = np.zeros((num_envs, DRAW_BLOCK, w))
         self.draw_row = np.full(num_envs, DRAW_BLOCK, dtype=np.int64)
         self.history_items = np.full((num_envs, self.window * k), EMPTY, dtype=np.int64)
         self.history_feedback = np.zeros((num_envs, self.window, k, 3), dtype=np.float32)
@@ -294,14 +300,23 @@ class UtilityBatch:
         """Bytes of per-session state arrays (all sessions; shared tables excluded)."""
         arrays = (
             self.persona, self.turn, self.satisfaction, self.fatigue, self.exposure,
-            self.exposed_at, self.owned, self.category_exposure, self.draws, self.logits,
+            self.exposed_at, self.owned, self.category_exposure, self.draws,
             self.draw_row, self.history_items, self.history_feedback,
         )  # fmt: skip
-        return sum(a.nbytes for a in arrays)
+        return sum(a.nbytes for a in arrays) + self.streams.nbytes()
 
     # -- episodes -------------------------------------------------------------------------
-    def start(self, rows: np.ndarray, personas: np.ndarray) -> np.ndarray:
-        """Begin new visits in ``rows`` with persona codes ``personas``; returns the opening codes."""
+    def start(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Begin new visits in ``rows``; returns their persona codes and opening reply codes.
+
+        Each visit draws its persona from its generator, then its first block of uniforms
+        (what ``RecSessionEnv.reset`` and the first ``Session.uniforms`` draw).
+        """
+        personas, block = self.streams.integers_then_random(
+            rows, self.n_personas, DRAW_BLOCK * self.width
+        )
+        self.draws[rows] = block.reshape(-1, DRAW_BLOCK, self.width)
+        self.draw_row[rows] = 0
         self.persona[rows] = personas
         self.turn[rows] = 0
         self.satisfaction[rows] = self.dynamics.initial_satisfaction
@@ -310,45 +325,42 @@ class UtilityBatch:
         self.exposed_at[rows] = 0
         self.owned[rows] = False
         self.category_exposure[rows] = 0.0
-        self.draw_row[rows] = DRAW_BLOCK
         self.history_items[rows] = EMPTY
         self.history_feedback[rows] = 0.0
         codes = np.full((len(rows), REPLY_PARTS), -1, dtype=np.int64)
         codes[:, 0] = self.voiced[personas, 0]
-        return codes
+        return personas, codes
 
-    def _uniforms(self, rows: np.ndarray, sel, rngs: Sequence[np.random.Generator], active):
-        """This step's uniforms and logits of ``rows`` (blocks as in ``Session.uniforms``).
+    def _uniforms(self, rows: np.ndarray, sel, active):
+        """This step's uniforms and their logits of ``rows`` (blocks as in ``Session.uniforms``).
 
-        Rows outside ``active`` draw nothing from their generators (they get stale values).
+        Rows outside ``active`` draw nothing from their streams (they get stale values).
+        Logits are taken of the step's row only: ``log`` is elementwise, so each value is
+        the one ``Session.uniforms`` computes over its whole block.
         """
         at = self.draw_row[sel]
         empty = at >= DRAW_BLOCK
         refill = rows[empty if active is None else empty & active]
         if len(refill):
-            shape = (DRAW_BLOCK, self.width)
-            blocks = np.array([rngs[i].random(shape) for i in refill.tolist()])
-            with np.errstate(divide="ignore"):
-                self.logits[refill] = np.log(blocks / (1.0 - blocks))
-            self.draws[refill] = blocks
+            block = self.streams.random(refill, DRAW_BLOCK * self.width)
+            self.draws[refill] = block.reshape(-1, DRAW_BLOCK, self.width)
         at = np.where(empty, 0, at)
         self.draw_row[sel] = at + 1
-        flat = rows * DRAW_BLOCK + at
-        shape = (-1, self.width)
-        return self.draws.reshape(shape).take(flat, axis=0), self.logits.reshape(shape).take(
-            flat, axis=0
-        )
+        draws = self.draws.reshape(-1, self.width).take(rows * DRAW_BLOCK + at, axis=0)
+        with np.errstate(divide="ignore"):
+            logits = np.log(draws / (1.0 - draws))
+        return draws, logits
 
     # -- one step -------------------------------------------------------------------------
     def step(
         self,
         rows: np.ndarray,
         slates: np.ndarray,
-        rngs: Sequence[np.random.Generator],
         active: np.ndarray | None = None,
     ) -> BatchReaction:
         """React to ``slates`` (``(m, k)``, ``-1`` = empty slot) in ``rows`` and move on.
 
+        Draws come from :attr:`streams` (each row's generator, assigned by the caller).
         With ``active`` (a mask over ``rows``), inactive rows are computed but draw nothing
         from their generators: their results are meaningless and their state must be
         restarted (:meth:`start`) before it is read. Stepping every row this way lets the
@@ -356,7 +368,7 @@ class UtilityBatch:
         """
         p, k, n = self.params, self.k, self.exposure.shape[1]
         sel = slice(None) if len(rows) == self.num_envs else rows
-        draws, logits = self._uniforms(rows, sel, rngs, active)
+        draws, logits = self._uniforms(rows, sel, active)
         persona, turn = self.persona[sel], self.turn[sel]
         state = self.state_of[persona, turn]
         shown = slates != EMPTY
