@@ -34,13 +34,63 @@ REPLY_PARTS = 5
 """Reply slots: main reaction, repeated request, voiced events, taste remark, goodbye."""
 
 
+class _KeyIndex:
+    """Dense ids of int64 keys, looked up for a whole array at once.
+
+    Keys live in two sorted arrays: a large one and a small one new keys are merged into,
+    which joins the large one once it grows past an eighth of it (amortised linear cost).
+    Each ends with a sentinel above every key, so a search never runs off the end.
+    """
+
+    _SENTINEL = np.iinfo(np.int64).max
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every key."""
+        self._large = self._recent = self._empty()
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """The id of each of ``keys`` (``-1`` where unknown)."""
+        ids = self._find(self._large, keys)
+        if len(self._recent[0]) > 1:
+            ids = np.where(ids < 0, self._find(self._recent, keys), ids)
+        return ids
+
+    def add(self, keys: np.ndarray, ids: np.ndarray) -> None:
+        """Know unknown, distinct ``keys`` as ``ids``."""
+        recent = self._merge(self._recent, keys, ids)
+        if len(recent[0]) > max(4096, len(self._large[0]) // 8):
+            self._large = self._merge(self._large, recent[0][:-1], recent[1][:-1])
+            recent = self._empty()
+        self._recent = recent
+
+    @classmethod
+    def _empty(cls) -> tuple[np.ndarray, np.ndarray]:
+        return np.array([cls._SENTINEL], dtype=np.int64), np.array([-1], dtype=np.int64)
+
+    @staticmethod
+    def _find(table: tuple[np.ndarray, np.ndarray], keys: np.ndarray) -> np.ndarray:
+        sorted_keys, ids = table
+        at = np.searchsorted(sorted_keys, keys)
+        return np.where(sorted_keys[at] == keys, ids[at], -1)
+
+    @staticmethod
+    def _merge(table, keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        all_keys = np.concatenate([keys, table[0]])
+        order = np.argsort(all_keys, kind="stable")
+        return all_keys[order], np.concatenate([ids, table[1]])[order]
+
+
 class PhraseBook:
     """Numbered reply phrases, and a cache of the replies composed from them.
 
     A reply is a row of :data:`REPLY_PARTS` phrase codes (``-1`` = no phrase). Its text
     is the phrases joined by spaces; its :func:`~simrec.replies.encode_reply` vector is
     computed from the phrases' word counts (counts of space-joined texts add up). Both
-    are built once per distinct reply and looked up afterwards.
+    are built once per distinct reply and looked up afterwards, by the row's codes read
+    as one integer (a dict of code tuples when the integer would not fit in 62 bits).
     """
 
     _MAX_REPLIES = 1 << 20
@@ -50,7 +100,9 @@ class PhraseBook:
         self._ids: dict[str, int] = {}
         self._rows: list[np.ndarray] = []
         self.counts = np.zeros((1, REPLY_DIM))
+        self._index = _KeyIndex()
         self._reply_ids: dict[object, int] = {}
+        self._n_replies = 0
         self.reply_texts = np.empty(0, dtype=object)
         self.reply_vectors = np.zeros((0, REPLY_DIM), dtype=np.float32)
         self._radix = 0
@@ -73,12 +125,28 @@ class PhraseBook:
 
     def replies(self, codes: np.ndarray) -> np.ndarray:
         """Indices into :attr:`reply_texts` / :attr:`reply_vectors` of each row of ``codes``."""
-        if len(self._reply_ids) > self._MAX_REPLIES:
+        if self._n_replies > self._MAX_REPLIES:
+            self._index.clear()
             self._reply_ids.clear()
-        if self._radix:
-            keys: list = ((codes + 1) @ self._powers).tolist()
-        else:
-            keys = list(map(tuple, codes.tolist()))
+            self._n_replies = 0
+        if not self._radix:
+            return self._replies_by_tuple(codes)
+        keys = (codes + 1) @ self._powers
+        ids = self._index.find(keys)
+        missing = np.flatnonzero(ids < 0)
+        if len(missing):
+            new_keys, first, inverse = np.unique(
+                keys[missing], return_index=True, return_inverse=True
+            )
+            new_ids = np.arange(self._n_replies, self._n_replies + len(new_keys))
+            self._n_replies += len(new_keys)
+            self._index.add(new_keys, new_ids)
+            ids[missing] = new_ids[inverse]
+            self._store(new_ids, codes[missing[first]])
+        return ids
+
+    def _replies_by_tuple(self, codes: np.ndarray) -> np.ndarray:
+        keys = list(map(tuple, codes.tolist()))
         get = self._reply_ids.get
         ids = np.fromiter(map(get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
         missing = np.flatnonzero(ids < 0)
@@ -87,7 +155,8 @@ class PhraseBook:
             for j in missing.tolist():
                 code = self._reply_ids.get(keys[j], -1)
                 if code < 0:
-                    code = self._reply_ids[keys[j]] = len(self._reply_ids)
+                    code = self._reply_ids[keys[j]] = self._n_replies
+                    self._n_replies += 1
                     new_rows.append(j)
                 ids[j] = code
             self._store(ids[new_rows], codes[new_rows])
