@@ -17,7 +17,7 @@ from gymnasium.vector.utils import batch_space
 
 from simrec.brains.base import Brain
 from simrec.brains.utility import UtilityBrain
-from simrec.brains.utility_batch import REPLY_PARTS, UtilityBatch
+from simrec.brains.utility_batch import REPLY_PARTS, UtilityBatch, slot_count
 from simrec.catalog import Catalog
 from simrec.env import RecSessionEnv
 from simrec.errors import ActionError, ConfigError
@@ -173,9 +173,9 @@ class RecSessionVectorEnv(VectorEnv):
         left = reaction["left"] & active
         w = self.env.reward_weights
         rewards = (
-            w["click"] * reaction["clicked"].sum(axis=1)
-            + w["purchase"] * reaction["purchased"].sum(axis=1)
-            + w["dismiss"] * reaction["dismissed"].sum(axis=1)
+            w["click"] * slot_count(reaction["clicked"])
+            + w["purchase"] * slot_count(reaction["purchased"])
+            + w["dismiss"] * slot_count(reaction["dismissed"])
             + np.where(left, w["leave"], 0.0)
         )
         rewards[resetting] = 0.0
@@ -224,9 +224,10 @@ class RecSessionVectorEnv(VectorEnv):
         slates = array.astype(np.int64)
         repeated = np.zeros((n, k), dtype=bool)
         for pos in range(1, k):
-            repeated[:, pos] = (slates[:, :pos] == slates[:, pos : pos + 1]).any(axis=1)
+            for earlier in range(pos):
+                repeated[:, pos] |= slates[:, earlier] == slates[:, pos]
         slates[repeated] = EMPTY
-        return slates, repeated.sum(axis=1)
+        return slates, slot_count(repeated)
 
     # -- the two stepping paths -------------------------------------------------------------
     def _step_batch(self, slates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:

@@ -202,6 +202,18 @@ class BatchReaction:
     reply_codes: np.ndarray
 
 
+def slot_count(mask: np.ndarray) -> np.ndarray:
+    """True entries of each row of ``(m, k)`` ``mask``, as int64.
+
+    Added slot by slot: numpy's ``sum(axis=1)`` over a few columns costs about ten
+    times as much.
+    """
+    count = mask[:, 0].astype(np.int64)
+    for pos in range(1, mask.shape[1]):
+        count += mask[:, pos]
+    return count
+
+
 def _template_index(u: np.ndarray, n_options: int) -> np.ndarray:
     """``ReplyTemplates.pick``'s choice: ``min(int(u * n), n - 1)``."""
     return np.minimum((u * n_options).astype(np.int64), n_options - 1)
@@ -484,11 +496,11 @@ class UtilityBatch:
             + p.dismiss_repeat_weight * boredom[:, None] * seen
         )
         dismissed &= shown & ~clicked
-        n_dismissed = dismissed.sum(axis=1)
+        n_dismissed = slot_count(dismissed)
 
-        n_shown = shown.sum(axis=1)
+        n_shown = slot_count(shown)
         constrained = self.constrained[state]
-        complying = (self.complies.reshape(-1).take(st) & shown).sum(axis=1)
+        complying = slot_count(self.complies.reshape(-1).take(st) & shown)
         compliance = np.where(constrained & (n_shown > 0), complying / np.maximum(n_shown, 1), 1.0)
         s = self.satisfaction[sel]
         s = (
@@ -610,11 +622,14 @@ class UtilityBatch:
             complaint,
         )
         hated = dismissed & self.disliked[persona[:, None], items]
-        first_hated = items[np.arange(m), np.argmax(hated, axis=1)]
+        first_hated, any_hated = items[:, k - 1], hated[:, k - 1]
+        for pos in range(k - 2, -1, -1):
+            first_hated = np.where(hated[:, pos], items[:, pos], first_hated)
+            any_hated = any_hated | hated[:, pos]
         dislike_pick = self.dislike_codes[
             _template_index(u_pick, len(lines["dislike"])), persona, first_hated
         ]
-        complaint = np.where(hated.any(axis=1), dislike_pick, complaint)
+        complaint = np.where(any_hated, dislike_pick, complaint)
         nothing = self.plain_codes["nothing"][_template_index(u_pick, len(lines["nothing"]))]
         complaint = np.where(n_shown > 0, complaint, nothing)
 
