@@ -19,7 +19,7 @@ in numpy; each distinct reply's text and encoding are built once and then looked
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -35,34 +35,44 @@ REPLY_PARTS = 5
 
 
 class _KeyIndex:
-    """Dense ids of int64 keys, looked up for a whole array at once.
+    """Dense ids of non-negative int64 keys, looked up for a whole array at once.
 
-    Keys live in two sorted arrays: a large one and a small one new keys are merged into,
-    which joins the large one once it grows past an eighth of it (amortised linear cost).
-    Each ends with a sentinel above every key, so a search never runs off the end.
+    Keys below ``direct`` index a table. Larger keys live in two sorted arrays: a large
+    one and a small one new keys are inserted into, which joins the large one once it
+    grows past an eighth of it (amortised linear cost). Each ends with a sentinel above
+    every key, so a search never runs off the end.
     """
 
     _SENTINEL = np.iinfo(np.int64).max
 
-    def __init__(self) -> None:
+    def __init__(self, direct: int) -> None:
+        self.direct = direct
         self.clear()
 
     def clear(self) -> None:
         """Forget every key."""
+        self._table = np.full(self.direct + 1, -1, dtype=np.int64)  # last: keys >= direct
         self._large = self._recent = self._empty()
 
     def find(self, keys: np.ndarray) -> np.ndarray:
         """The id of each of ``keys`` (``-1`` where unknown)."""
-        ids = self._find(self._large, keys)
-        if len(self._recent[0]) > 1:
-            ids = np.where(ids < 0, self._find(self._recent, keys), ids)
+        ids = self._table.take(np.minimum(keys, self.direct))
+        far = np.flatnonzero(keys >= self.direct)
+        if len(far):
+            far_keys = keys[far]
+            found = self._find(self._large, far_keys)
+            if len(self._recent[0]) > 1:
+                found = np.where(found < 0, self._find(self._recent, far_keys), found)
+            ids[far] = found
         return ids
 
     def add(self, keys: np.ndarray, ids: np.ndarray) -> None:
-        """Know unknown, distinct ``keys`` as ``ids``."""
-        recent = self._merge(self._recent, keys, ids)
+        """Know ``keys`` (sorted, distinct, unknown) as ``ids``."""
+        near = keys < self.direct
+        self._table[keys[near]] = ids[near]
+        recent = self._insert(self._recent, keys[~near], ids[~near])
         if len(recent[0]) > max(4096, len(self._large[0]) // 8):
-            self._large = self._merge(self._large, recent[0][:-1], recent[1][:-1])
+            self._large = self._insert(self._large, recent[0][:-1], recent[1][:-1])
             recent = self._empty()
         self._recent = recent
 
@@ -77,10 +87,9 @@ class _KeyIndex:
         return np.where(sorted_keys[at] == keys, ids[at], -1)
 
     @staticmethod
-    def _merge(table, keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        all_keys = np.concatenate([keys, table[0]])
-        order = np.argsort(all_keys, kind="stable")
-        return all_keys[order], np.concatenate([ids, table[1]])[order]
+    def _insert(table, keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        at = np.searchsorted(table[0], keys)
+        return np.insert(table[0], at, keys), np.insert(table[1], at, ids)
 
 
 class PhraseBook:
@@ -100,7 +109,7 @@ class PhraseBook:
         self._ids: dict[str, int] = {}
         self._rows: list[np.ndarray] = []
         self.counts = np.zeros((1, REPLY_DIM))
-        self._index = _KeyIndex()
+        self._index = _KeyIndex(0)
         self._reply_ids: dict[object, int] = {}
         self._n_replies = 0
         self.reply_texts = np.empty(0, dtype=object)
@@ -121,7 +130,9 @@ class PhraseBook:
         self.counts = np.vstack([*self._rows, np.zeros(REPLY_DIM)])
         radix = len(self.texts) + 1
         self._radix = radix if radix**REPLY_PARTS < 2**62 else 0
-        self._powers = np.array([radix**i for i in reversed(range(REPLY_PARTS))], dtype=np.int64)
+        # The main phrase is the lowest digit: replies of that phrase alone index a table.
+        self._powers = np.array([radix**i for i in range(REPLY_PARTS)], dtype=np.int64)
+        self._index = _KeyIndex(radix)
 
     def replies(self, codes: np.ndarray) -> np.ndarray:
         """Indices into :attr:`reply_texts` / :attr:`reply_vectors` of each row of ``codes``."""
@@ -592,15 +603,16 @@ class UtilityBatch:
         draws: np.ndarray,
     ) -> np.ndarray:
         """The phrase codes of each reply: ``UtilityBrain._reply``'s choices, as arrays."""
-        lines, k = self.brain.templates.lines, self.k
+        k = self.k
         m = len(persona)
         u_pick, u_chat = draws[:, 3 + k], draws[:, 4 + k]
+        by_pick, by_chat = self._template_picker(u_pick), self._template_picker(u_chat)
         codes = np.full((m, REPLY_PARTS), -1, dtype=np.int64)
         ignored = constrained & (compliance < 0.5)
-        ignored_pick = self.ignored_codes[state, _template_index(u_pick, len(lines["ignored"]))]
+        ignored_pick = self.ignored_codes[state, by_pick("ignored")]
 
         # Why nothing was clicked: a disliked thing, boredom, price, or nothing.
-        complaint = self.plain_codes["nothing"][_template_index(u_pick, len(lines["nothing"]))]
+        nothing = self.plain_codes["nothing"][by_pick("nothing")]
         bored = np.zeros(m)
         pricey = np.zeros(m)
         for pos in range(k):
@@ -609,53 +621,43 @@ class UtilityBatch:
         safe_n = np.maximum(n_shown, 1)
         bored = bored / safe_n
         pricey = self.price_aversion[persona] * pricey / safe_n
-        too_pricey = pricey > 0.5
-        complaint = np.where(
-            too_pricey,
-            self.plain_codes["pricey"][_template_index(u_pick, len(lines["pricey"]))],
-            complaint,
-        )
+        complaint = np.where(pricey > 0.5, self.plain_codes["pricey"][by_pick("pricey")], nothing)
         is_bored = (bored > 0.6) & (bored >= pricey)
-        complaint = np.where(
-            is_bored,
-            self.plain_codes["bored"][_template_index(u_pick, len(lines["bored"]))],
-            complaint,
-        )
+        complaint = np.where(is_bored, self.plain_codes["bored"][by_pick("bored")], complaint)
         hated = dismissed & self.disliked[persona[:, None], items]
         first_hated, any_hated = items[:, k - 1], hated[:, k - 1]
         for pos in range(k - 2, -1, -1):
             first_hated = np.where(hated[:, pos], items[:, pos], first_hated)
             any_hated = any_hated | hated[:, pos]
-        dislike_pick = self.dislike_codes[
-            _template_index(u_pick, len(lines["dislike"])), persona, first_hated
-        ]
+        dislike_pick = self.dislike_codes[by_pick("dislike"), persona, first_hated]
         complaint = np.where(any_hated, dislike_pick, complaint)
-        nothing = self.plain_codes["nothing"][_template_index(u_pick, len(lines["nothing"]))]
         complaint = np.where(n_shown > 0, complaint, nothing)
 
         main = np.where(ignored, ignored_pick, complaint)
-        main = np.where(
-            chose, self.click_codes[_template_index(u_pick, len(lines["click"])), chosen_item], main
-        )
-        main = np.where(
-            bought,
-            self.purchase_codes[_template_index(u_pick, len(lines["purchase"])), chosen_item],
-            main,
-        )
+        main = np.where(chose, self.click_codes[by_pick("click"), chosen_item], main)
+        main = np.where(bought, self.purchase_codes[by_pick("purchase"), chosen_item], main)
         codes[:, 0] = main
         again = ignored & chose
-        codes[:, 1] = np.where(
-            again,
-            self.ignored_codes[state, _template_index(u_chat, len(lines["ignored"]))],
-            -1,
-        )
+        codes[:, 1] = np.where(again, self.ignored_codes[state, by_chat("ignored")], -1)
         codes[:, 2] = self.voiced[persona, np.minimum(turn + 1, self.max_turns)]
         n_words = self.n_words[persona, turn]
         talks = (n_words > 0) & (u_chat < self.chat_threshold[persona])
         word = np.minimum((u_pick * n_words).astype(np.int64), 2)
-        taste_t = _template_index(u_chat / self.params.chat_rate, len(lines["taste"]))
-        codes[:, 3] = np.where(talks, self.taste_codes[persona, turn, taste_t, word], -1)
-        codes[:, 4] = np.where(
-            left, self.plain_codes["leaving"][_template_index(u_chat, len(lines["leaving"]))], -1
+        taste_t = _template_index(
+            u_chat / self.params.chat_rate, len(self.brain.templates.lines["taste"])
         )
+        codes[:, 3] = np.where(talks, self.taste_codes[persona, turn, taste_t, word], -1)
+        codes[:, 4] = np.where(left, self.plain_codes["leaving"][by_chat("leaving")], -1)
         return codes
+
+    def _template_picker(self, u: np.ndarray) -> Callable[[str], np.ndarray]:
+        """``kind -> ReplyTemplates.pick``'s line index for draws ``u`` (computed once per count)."""
+        lines, by_count = self.brain.templates.lines, {}
+
+        def pick(kind: str) -> np.ndarray:
+            n = len(lines[kind])
+            if n not in by_count:
+                by_count[n] = _template_index(u, n)
+            return by_count[n]
+
+        return pick
