@@ -5,7 +5,8 @@ the single env's). A visit starts with ``integers(n_personas)`` and
 ``random((DRAW_BLOCK, width))``: two numpy calls per session, whose Python overhead was
 most of a vector step. :class:`DrawStreams` makes one call per session instead
 (``bit_generator.random_raw``) and converts the raw 64-bit outputs with numpy for all
-sessions together, reproducing numpy's algorithms for the PCG64 bit generator:
+sessions together (uniforms only when used: :func:`uniforms`), reproducing numpy's
+algorithms for the PCG64 bit generator:
 
 - ``Generator.random()`` is ``(raw >> 11) * 2**-53``, one raw output per double;
 - ``Generator.integers(high)`` (``high < 2**32``) is Lemire's bounded method on 32-bit
@@ -25,8 +26,8 @@ _HALF = np.uint64(0xFFFFFFFF)
 _DOUBLE_UNIT = 1.0 / 9007199254740992.0  # 2**-53: numpy's next_double for PCG64
 
 
-def _doubles(raw: np.ndarray) -> np.ndarray:
-    """PCG64's ``next_double`` of each raw output."""
+def uniforms(raw: np.ndarray) -> np.ndarray:
+    """The doubles ``Generator.random`` makes of PCG64 raw outputs ``raw`` (one each)."""
     return (raw >> np.uint64(11)).astype(np.float64) * _DOUBLE_UNIT
 
 
@@ -65,24 +66,28 @@ class DrawStreams:
             self.has_half[i] = bool(state["has_uint32"])
             self.half[i] = state["uinteger"]
 
-    def random(self, rows: np.ndarray, count: int) -> np.ndarray:
-        """``(len(rows), count)``: ``generator.random(count)`` of every row."""
+    def raw(self, rows: np.ndarray, count: int) -> np.ndarray:
+        """``(len(rows), count)`` raw outputs of every row (:func:`uniforms` of them are
+        ``generator.random(count)``)."""
         fetch = self._fetch
         raw = np.array([fetch[i](count) for i in rows.tolist()], dtype=np.uint64)
-        return _doubles(raw.reshape(len(rows), count))
+        return raw.reshape(len(rows), count)
 
-    def integers_then_random(
+    def integers_then_raw(
         self, rows: np.ndarray, high: int, count: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``generator.integers(high)`` (int64), then ``generator.random(count)``, of every row.
+        """``generator.integers(high)`` (int64) of every row, then ``count`` raw outputs.
+
+        :func:`uniforms` of the raw outputs are what ``generator.random(count)`` would
+        return after the ``integers`` call.
 
         Raises:
             ValueError: ``high`` outside ``[1, 2**32)``.
         """
         if high == 1:  # numpy draws nothing for a single value
-            return np.zeros(len(rows), dtype=np.int64), self.random(rows, count)
+            return np.zeros(len(rows), dtype=np.int64), self.raw(rows, count)
         if not 1 < high < 2**32:
-            raise ValueError(f"integers_then_random: high must be in [1, 2**32), got {high}")
+            raise ValueError(f"integers_then_raw: high must be in [1, 2**32), got {high}")
         has = self.has_half[rows]
         half = self.half[rows]
         lead = rows[~has]  # rows whose pick takes a fresh raw output first
@@ -90,9 +95,9 @@ class DrawStreams:
         fresh = np.array([fetch[i](count + 1) for i in lead.tolist()], dtype=np.uint64)
         fresh = fresh.reshape(len(lead), count + 1)
         kept = np.array([fetch[i](count) for i in rows[has].tolist()], dtype=np.uint64)
-        uniforms = np.empty((len(rows), count))
-        uniforms[~has] = _doubles(fresh[:, 1:])
-        uniforms[has] = _doubles(kept.reshape(-1, count))
+        raw = np.empty((len(rows), count), dtype=np.uint64)
+        raw[~has] = fresh[:, 1:]
+        raw[has] = kept.reshape(-1, count)
         candidate = half.copy()
         candidate[~has] = fresh[:, 0] & _HALF
         self.half[lead] = fresh[:, 0] >> np.uint64(32)
@@ -101,8 +106,8 @@ class DrawStreams:
         picks = (scaled >> np.uint64(32)).astype(np.int64)
         threshold = np.uint64((2**32 - high) % high)
         for j in np.flatnonzero((scaled & _HALF) < threshold).tolist():
-            picks[j], uniforms[j] = self._redraw(int(rows[j]), bool(has[j]), half[j], high, count)
-        return picks, uniforms
+            picks[j], raw[j] = self._redraw(int(rows[j]), bool(has[j]), half[j], high, count)
+        return picks, raw
 
     def _redraw(
         self, row: int, had_half: bool, half: np.uint64, high: int, count: int
@@ -115,7 +120,7 @@ class DrawStreams:
         state["has_uint32"], state["uinteger"] = int(had_half), int(half)
         bits.state = state
         generator = np.random.Generator(bits)
-        pick, uniforms = int(generator.integers(high)), generator.random(count)
+        pick, raw = int(generator.integers(high)), bits.random_raw(count)
         state = bits.state
         self.has_half[row], self.half[row] = bool(state["has_uint32"]), state["uinteger"]
-        return pick, uniforms
+        return pick, raw

@@ -26,7 +26,7 @@ from itertools import repeat
 import numpy as np
 
 from simrec.brains.utility import UtilityBrain
-from simrec.draw_streams import DrawStreams
+from simrec.draw_streams import DrawStreams, uniforms
 from simrec.replies import REPLY_DIM, reply_counts
 from simrec.session import DRAW_BLOCK, EMPTY, BoundPersona, Session, SessionDynamics
 
@@ -383,7 +383,7 @@ class UtilityBatch:
         self.exposed_at = np.zeros((num_envs, n_items), dtype=np.int32)
         self.owned = np.zeros((num_envs, n_items), dtype=bool)
         self.category_exposure = np.zeros((num_envs, n_categories))
-        self.draws = np.zeros((num_envs, DRAW_BLOCK, w))
+        self.draws = np.zeros((num_envs, DRAW_BLOCK, w), dtype=np.uint64)  # raw outputs
         self.draw_row = np.full(num_envs, DRAW_BLOCK, dtype=np.int64)
         self.history_items = np.full((num_envs, self.window * k), EMPTY, dtype=np.int64)
         self.history_feedback = np.zeros((num_envs, self.window, k, 3), dtype=np.float32)
@@ -404,7 +404,7 @@ class UtilityBatch:
         Each visit draws its persona from its generator, then its first block of uniforms
         (what ``RecSessionEnv.reset`` and the first ``Session.uniforms`` draw).
         """
-        personas, block = self.streams.integers_then_random(
+        personas, block = self.streams.integers_then_raw(
             rows, self.n_personas, DRAW_BLOCK * self.width
         )
         self.draws[rows] = block.reshape(-1, DRAW_BLOCK, self.width)
@@ -434,11 +434,11 @@ class UtilityBatch:
         empty = at >= DRAW_BLOCK
         refill = rows[empty if active is None else empty & active]
         if len(refill):
-            block = self.streams.random(refill, DRAW_BLOCK * self.width)
+            block = self.streams.raw(refill, DRAW_BLOCK * self.width)
             self.draws[refill] = block.reshape(-1, DRAW_BLOCK, self.width)
         at = np.where(empty, 0, at)
         self.draw_row[sel] = at + 1
-        draws = self.draws.reshape(-1, self.width).take(rows * DRAW_BLOCK + at, axis=0)
+        draws = uniforms(self.draws.reshape(-1, self.width).take(rows * DRAW_BLOCK + at, axis=0))
         with np.errstate(divide="ignore"):
             logits = np.log(draws / (1.0 - draws))
         return draws, logits
