@@ -3,17 +3,19 @@
 A vector env's sub-sessions each own a generator (``seeding.np_random(seed + i)``, as
 the single env's). A visit starts with ``integers(n_personas)`` and
 ``random((DRAW_BLOCK, width))``: two numpy calls per session, whose Python overhead was
-most of a vector step. :class:`DrawStreams` makes one call per session instead
-(``bit_generator.random_raw``) and converts the raw 64-bit outputs with numpy for all
-sessions together (uniforms only when used: :func:`uniforms`), reproducing numpy's
+most of a vector step. :class:`DrawStreams` instead fetches each generator's raw 64-bit
+outputs a few visits ahead (``bit_generator.random_raw``, one call now and then) into a
+pool, and reads them for all sessions together with numpy, reproducing numpy's
 algorithms for the PCG64 bit generator:
 
-- ``Generator.random()`` is ``(raw >> 11) * 2**-53``, one raw output per double;
+- ``Generator.random()`` is ``(raw >> 11) * 2**-53`` (:func:`uniforms`), one raw output
+  per double;
 - ``Generator.integers(high)`` (``high < 2**32``) is Lemire's bounded method on 32-bit
   halves: a raw output gives its low half and keeps its high half for the next 32-bit
   request (PCG64's ``has_uint32`` buffer, which ``random`` neither uses nor clears).
-  Lemire's method rejects a candidate with probability below ``high / 2**32``; a row
-  that hits a rejection is rewound and drawn by numpy itself.
+
+Raw outputs fetched ahead are the generator's future stream, so reading them later gives
+the values drawing then would have.
 """
 
 from __future__ import annotations
@@ -34,19 +36,28 @@ def uniforms(raw: np.ndarray) -> np.ndarray:
 class DrawStreams:
     """``size`` PCG64 generators (row ``i`` = the generator assigned to it), drawn in bulk.
 
-    The 32-bit half a generator keeps for its next ``integers`` call is tracked here:
-    once assigned, a generator must be drawn from only through this object.
+    Row ``i``'s unread raw outputs are ``pool[i, head[i]:fill[i]]``. Once assigned, a
+    generator must be drawn from only through this object.
+
+    Args:
+        size: number of rows.
+        capacity: raw outputs a row holds (the most one :meth:`claim` may take); a row
+            that runs short is topped up to it in one call.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, capacity: int) -> None:
+        self.capacity = capacity
+        self.pool = np.zeros((size, capacity), dtype=np.uint64)
+        self.head = np.zeros(size, dtype=np.int64)
+        self.fill = np.zeros(size, dtype=np.int64)
         self.has_half = np.zeros(size, dtype=bool)
         self.half = np.zeros(size, dtype=np.uint64)
-        self._bits: list[np.random.PCG64 | None] = [None] * size
         self._fetch: list = [None] * size
 
     def nbytes(self) -> int:
         """Bytes of per-row state arrays."""
-        return self.has_half.nbytes + self.half.nbytes
+        arrays = (self.pool, self.head, self.fill, self.has_half, self.half)
+        return sum(a.nbytes for a in arrays)
 
     def assign(self, rows: Sequence[int], generators: Sequence[np.random.Generator]) -> None:
         """Draw row ``rows[j]`` from ``generators[j]`` from now on (from its current state).
@@ -62,65 +73,62 @@ class DrawStreams:
                     f"DrawStreams draws from PCG64 generators, got {type(bits).__name__}"
                 )
             state = bits.state
-            self._bits[i], self._fetch[i] = bits, bits.random_raw
+            self._fetch[i] = bits.random_raw
             self.has_half[i] = bool(state["has_uint32"])
             self.half[i] = state["uinteger"]
+            self.head[i] = self.fill[i] = 0
 
-    def raw(self, rows: np.ndarray, count: int) -> np.ndarray:
-        """``(len(rows), count)`` raw outputs of every row (:func:`uniforms` of them are
-        ``generator.random(count)``)."""
-        fetch = self._fetch
-        raw = np.array([fetch[i](count) for i in rows.tolist()], dtype=np.uint64)
-        return raw.reshape(len(rows), count)
+    def claim(self, rows: np.ndarray, count: int) -> np.ndarray:
+        """Read ``count`` raw outputs of every row; returns where they start in its pool row.
 
-    def integers_then_raw(
-        self, rows: np.ndarray, high: int, count: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``generator.integers(high)`` (int64) of every row, then ``count`` raw outputs.
-
-        :func:`uniforms` of the raw outputs are what ``generator.random(count)`` would
-        return after the ``integers`` call.
-
-        Raises:
-            ValueError: ``high`` outside ``[1, 2**32)``.
+        They stay at ``pool[i, start:start + count]`` until row ``i``'s next
+        :meth:`claim` or :meth:`integers`.
         """
-        if high == 1:  # numpy draws nothing for a single value
-            return np.zeros(len(rows), dtype=np.int64), self.raw(rows, count)
-        if not 1 < high < 2**32:
-            raise ValueError(f"integers_then_raw: high must be in [1, 2**32), got {high}")
-        has = self.has_half[rows]
-        half = self.half[rows]
-        lead = rows[~has]  # rows whose pick takes a fresh raw output first
-        fetch = self._fetch
-        fresh = np.array([fetch[i](count + 1) for i in lead.tolist()], dtype=np.uint64)
-        fresh = fresh.reshape(len(lead), count + 1)
-        kept = np.array([fetch[i](count) for i in rows[has].tolist()], dtype=np.uint64)
-        raw = np.empty((len(rows), count), dtype=np.uint64)
-        raw[~has] = fresh[:, 1:]
-        raw[has] = kept.reshape(-1, count)
-        candidate = half.copy()
-        candidate[~has] = fresh[:, 0] & _HALF
-        self.half[lead] = fresh[:, 0] >> np.uint64(32)
-        self.has_half[rows] = ~has
-        scaled = candidate * np.uint64(high)
-        picks = (scaled >> np.uint64(32)).astype(np.int64)
-        threshold = np.uint64((2**32 - high) % high)
-        for j in np.flatnonzero((scaled & _HALF) < threshold).tolist():
-            picks[j], raw[j] = self._redraw(int(rows[j]), bool(has[j]), half[j], high, count)
-        return picks, raw
+        short = rows[self.fill[rows] - self.head[rows] < count]
+        if len(short):
+            self._top_up(short)
+        start = self.head[rows]
+        self.head[rows] = start + count
+        return start
 
-    def _redraw(
-        self, row: int, had_half: bool, half: np.uint64, high: int, count: int
-    ) -> tuple[int, np.ndarray]:
-        """A rejected pick: rewind ``row``'s generator and let numpy draw it."""
-        bits = self._bits[row]
-        assert bits is not None
-        bits.advance(-(count + (not had_half)))  # advance wraps modulo 2**128: a rewind
-        state = bits.state
-        state["has_uint32"], state["uinteger"] = int(had_half), int(half)
-        bits.state = state
-        generator = np.random.Generator(bits)
-        pick, raw = int(generator.integers(high)), bits.random_raw(count)
-        state = bits.state
-        self.has_half[row], self.half[row] = bool(state["has_uint32"]), state["uinteger"]
-        return pick, raw
+    def integers(self, rows: np.ndarray, high: int) -> np.ndarray:
+        """``generator.integers(high)`` of every row (``1 <= high < 2**32``), as int64."""
+        out = np.zeros(len(rows), dtype=np.int64)
+        if high == 1:
+            return out  # numpy draws nothing for a single value
+        if not 1 < high < 2**32:
+            raise ValueError(f"DrawStreams.integers: high must be in [1, 2**32), got {high}")
+        threshold = np.uint64((2**32 - high) % high)
+        todo = np.arange(len(rows))
+        while len(todo):
+            scaled = self._next_half(rows[todo]) * np.uint64(high)
+            out[todo] = scaled >> np.uint64(32)
+            todo = todo[(scaled & _HALF) < threshold]  # rejected as biased: draw again
+        return out
+
+    def _next_half(self, rows: np.ndarray) -> np.ndarray:
+        """The next 32-bit output of every row (PCG64's ``next_uint32``), as uint64."""
+        has = self.has_half[rows]
+        out = self.half[rows]
+        fresh = rows[~has]
+        raw = self.pool[fresh, self.claim(fresh, 1)]
+        out[~has] = raw & _HALF
+        self.half[fresh] = raw >> np.uint64(32)
+        self.has_half[rows] = ~has
+        return out
+
+    def _top_up(self, rows: np.ndarray) -> None:
+        """Move each row's unread outputs to the front and fetch up to :attr:`capacity`."""
+        pool, head, fill, fetch, capacity = (
+            self.pool,
+            self.head,
+            self.fill,
+            self._fetch,
+            self.capacity,
+        )
+        for i in rows.tolist():
+            unread = int(fill[i] - head[i])
+            pool[i, :unread] = pool[i, head[i] : fill[i]]
+            pool[i, unread:] = fetch[i](capacity - unread)
+        head[rows] = 0
+        fill[rows] = capacity

@@ -278,7 +278,10 @@ class UtilityBatch:
         self.phrases.freeze()
         self._allocate(num_envs, n, len(catalog.category_names))
         self.n_personas = len(bounds)
-        self.streams = DrawStreams(num_envs)
+        self.block = DRAW_BLOCK * self.width
+        # A row holds three visits' draws (persona pick and first block): one fetch each.
+        self.streams = DrawStreams(num_envs, 3 * (self.block + 1))
+        self._columns = np.arange(self.width)
 
     # -- tables built once --------------------------------------------------------------
     def _persona_tables(self, bounds: Sequence[BoundPersona]) -> None:
@@ -374,7 +377,7 @@ class UtilityBatch:
         }
 
     def _allocate(self, num_envs: int, n_items: int, n_categories: int) -> None:
-        k, w = self.k, self.width
+        k = self.k
         self.persona = np.zeros(num_envs, dtype=np.int64)
         self.turn = np.zeros(num_envs, dtype=np.int64)
         self.satisfaction = np.zeros(num_envs)
@@ -383,7 +386,7 @@ class UtilityBatch:
         self.exposed_at = np.zeros((num_envs, n_items), dtype=np.int32)
         self.owned = np.zeros((num_envs, n_items), dtype=bool)
         self.category_exposure = np.zeros((num_envs, n_categories))
-        self.draws = np.zeros((num_envs, DRAW_BLOCK, w), dtype=np.uint64)  # raw outputs
+        self.block_at = np.zeros(num_envs, dtype=np.int64)  # the block in streams.pool
         self.draw_row = np.full(num_envs, DRAW_BLOCK, dtype=np.int64)
         self.history_items = np.full((num_envs, self.window * k), EMPTY, dtype=np.int64)
         self.history_feedback = np.zeros((num_envs, self.window, k, 3), dtype=np.float32)
@@ -392,7 +395,7 @@ class UtilityBatch:
         """Bytes of per-session state arrays (all sessions; shared tables excluded)."""
         arrays = (
             self.persona, self.turn, self.satisfaction, self.fatigue, self.exposure,
-            self.exposed_at, self.owned, self.category_exposure, self.draws,
+            self.exposed_at, self.owned, self.category_exposure, self.block_at,
             self.draw_row, self.history_items, self.history_feedback,
         )  # fmt: skip
         return sum(a.nbytes for a in arrays) + self.streams.nbytes()
@@ -404,10 +407,8 @@ class UtilityBatch:
         Each visit draws its persona from its generator, then its first block of uniforms
         (what ``RecSessionEnv.reset`` and the first ``Session.uniforms`` draw).
         """
-        personas, block = self.streams.integers_then_raw(
-            rows, self.n_personas, DRAW_BLOCK * self.width
-        )
-        self.draws[rows] = block.reshape(-1, DRAW_BLOCK, self.width)
+        personas = self.streams.integers(rows, self.n_personas)
+        self.block_at[rows] = self.streams.claim(rows, self.block)
         self.draw_row[rows] = 0
         self.persona[rows] = personas
         self.turn[rows] = 0
@@ -434,11 +435,11 @@ class UtilityBatch:
         empty = at >= DRAW_BLOCK
         refill = rows[empty if active is None else empty & active]
         if len(refill):
-            block = self.streams.raw(refill, DRAW_BLOCK * self.width)
-            self.draws[refill] = block.reshape(-1, DRAW_BLOCK, self.width)
+            self.block_at[refill] = self.streams.claim(refill, self.block)
         at = np.where(empty, 0, at)
         self.draw_row[sel] = at + 1
-        draws = uniforms(self.draws.reshape(-1, self.width).take(rows * DRAW_BLOCK + at, axis=0))
+        first = rows * self.streams.capacity + self.block_at[sel] + at * self.width
+        draws = uniforms(self.streams.pool.reshape(-1).take(first[:, None] + self._columns))
         with np.errstate(divide="ignore"):
             logits = np.log(draws / (1.0 - draws))
         return draws, logits
