@@ -30,6 +30,9 @@ from simrec.draw_streams import DrawStreams, uniforms
 from simrec.replies import REPLY_DIM, reply_counts
 from simrec.session import DRAW_BLOCK, EMPTY, BoundPersona, Session, SessionDynamics
 
+_CLOCK_LIMIT = 2**30
+"""Session clocks past this restart at 0 on the next visit (stamps are int32)."""
+
 REPLY_PARTS = 5
 """Reply slots: main reaction, repeated request, voiced events, taste remark, goodbye."""
 
@@ -383,6 +386,10 @@ class UtilityBatch:
         self.satisfaction = np.zeros(num_envs)
         self.fatigue = np.zeros(num_envs)
         self.exposure = np.zeros((num_envs, n_items))
+        # A session's clock (visit_start + turn) runs on across visits, so a new visit
+        # need not clear exposure: items stamped at or before its start (age >= turn)
+        # were shown in earlier visits and read as unseen.
+        self.visit_start = np.zeros(num_envs, dtype=np.int64)
         self.exposed_at = np.zeros((num_envs, n_items), dtype=np.int32)
         self.owned = np.zeros((num_envs, n_items), dtype=bool)
         self.category_exposure = np.zeros((num_envs, n_categories))
@@ -395,7 +402,7 @@ class UtilityBatch:
         """Bytes of per-session state arrays (all sessions; shared tables excluded)."""
         arrays = (
             self.persona, self.turn, self.satisfaction, self.fatigue, self.exposure,
-            self.exposed_at, self.owned, self.category_exposure, self.block_at,
+            self.visit_start, self.exposed_at, self.owned, self.category_exposure, self.block_at,
             self.draw_row, self.history_items, self.history_feedback,
         )  # fmt: skip
         return sum(a.nbytes for a in arrays) + self.streams.nbytes()
@@ -411,12 +418,13 @@ class UtilityBatch:
         self.block_at[rows] = self.streams.claim(rows, self.block)
         self.draw_row[rows] = 0
         self.persona[rows] = personas
+        clock = self.visit_start[rows] + self.turn[rows]
+        self.exposed_at[rows[clock > _CLOCK_LIMIT]] = 0  # keep stamps within int32
+        self.visit_start[rows] = np.where(clock > _CLOCK_LIMIT, 0, clock)
+        self.owned[rows] = False
         self.turn[rows] = 0
         self.satisfaction[rows] = self.dynamics.initial_satisfaction
         self.fatigue[rows] = 0.0
-        self.exposure[rows] = 0.0
-        self.exposed_at[rows] = 0
-        self.owned[rows] = False
         self.category_exposure[rows] = 0.0
         self.history_items[rows] = EMPTY
         self.history_feedback[rows] = 0.0
@@ -469,12 +477,14 @@ class UtilityBatch:
         at = rows[:, None] * n + items  # flat (session, item) index
         st = state[:, None] * n + items  # flat (event state, item) index
 
-        age = turn[:, None] - self.exposed_at.reshape(-1).take(at)
+        clock = (self.visit_start[sel] + turn).astype(np.int32)
+        age = clock[:, None] - self.exposed_at.reshape(-1).take(at)
         horizon = len(self.decay_table)
         decayed = self.exposure.reshape(-1).take(at) * self.decay_table.take(
             np.minimum(age, horizon - 1)
         )
-        seen = np.where(shown & (age < horizon), decayed, 0.0)
+        recent = np.minimum(turn, horizon).astype(np.int32)[:, None]  # this visit, in table
+        seen = np.where(shown & (age < recent), decayed, 0.0)
         boredom = self.boredom[persona]
         fatigue = self.fatigue[sel]
         cat_at = rows[:, None] * self.category_exposure.shape[1] + self.codes.take(items)
@@ -559,11 +569,12 @@ class UtilityBatch:
         else:
             cats[sel] = cats[sel] * d.category_decay
         turn_after = self.turn[sel] + 1
+        stamp = np.broadcast_to((self.visit_start[sel] + turn_after)[:, None], at.shape)
         # Items in a slate are distinct, so exposure writes never collide.
         where = at[shown]
         bump = np.where(clicked, 1.0 + d.click_exposure, 1.0)
         self.exposure.reshape(-1)[where] = (seen + bump)[shown]
-        self.exposed_at.reshape(-1)[where] = np.broadcast_to(turn_after[:, None], at.shape)[shown]
+        self.exposed_at.reshape(-1)[where] = stamp[shown]
         self.owned.reshape(-1)[at[purchased]] = True
         # Categories repeat within a slate: add slot by slot, in slot order.
         flat_cats = cats.reshape(-1)
