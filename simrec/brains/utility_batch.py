@@ -273,7 +273,7 @@ class UtilityBatch:
         self.position = np.array(brain._position[:slate_size])
         self.decay_table = np.array(dynamics.item_decay_table)
         self.share = 1.0 / slate_size
-        self._slots = np.arange(slate_size)[None, :]
+        self._slots = np.arange(slate_size)[:, None]
         self.phrases = PhraseBook()
         self._persona_tables(bounds)
         self._timeline_tables(bounds)
@@ -284,7 +284,7 @@ class UtilityBatch:
         self.block = DRAW_BLOCK * self.width
         # A row holds three visits' draws (persona pick and first block): one fetch each.
         self.streams = DrawStreams(num_envs, 3 * (self.block + 1))
-        self._columns = np.arange(self.width)
+        self._columns = np.arange(self.width)[:, None]
 
     # -- tables built once --------------------------------------------------------------
     def _persona_tables(self, bounds: Sequence[BoundPersona]) -> None:
@@ -433,7 +433,7 @@ class UtilityBatch:
         return personas, codes
 
     def _uniforms(self, rows: np.ndarray, sel, active):
-        """This step's uniforms and their logits of ``rows`` (blocks as in ``Session.uniforms``).
+        """This step's ``(width, m)`` uniforms and logits of ``rows`` (as ``Session.uniforms``).
 
         Rows outside ``active`` draw nothing from their streams (they get stale values).
         Logits are taken of the step's row only: ``log`` is elementwise, so each value is
@@ -447,7 +447,7 @@ class UtilityBatch:
         at = np.where(empty, 0, at)
         self.draw_row[sel] = at + 1
         first = rows * self.streams.capacity + self.block_at[sel] + at * self.width
-        draws = uniforms(self.streams.pool.reshape(-1).take(first[:, None] + self._columns))
+        draws = uniforms(self.streams.pool.reshape(-1).take(first + self._columns))
         with np.errstate(divide="ignore"):
             logits = np.log(draws / (1.0 - draws))
         return draws, logits
@@ -469,60 +469,61 @@ class UtilityBatch:
         """
         p, k, n = self.params, self.k, self.exposure.shape[1]
         sel = slice(None) if len(rows) == self.num_envs else rows
+        # Slot-major ``(k, m)`` arrays: per-session values broadcast along the long axis.
         draws, logits = self._uniforms(rows, sel, active)
         persona, turn = self.persona[sel], self.turn[sel]
         state = self.state_of[persona, turn]
-        shown = slates != EMPTY
-        items = np.where(shown, slates, 0)
-        at = rows[:, None] * n + items  # flat (session, item) index
-        st = state[:, None] * n + items  # flat (event state, item) index
+        slots = np.ascontiguousarray(slates.T)
+        shown = slots != EMPTY
+        items = np.where(shown, slots, 0)
+        at = rows * n + items  # flat (session, item) index
+        st = state * n + items  # flat (event state, item) index
 
         clock = (self.visit_start[sel] + turn).astype(np.int32)
-        age = clock[:, None] - self.exposed_at.reshape(-1).take(at)
+        age = clock - self.exposed_at.reshape(-1).take(at)
         horizon = len(self.decay_table)
         decayed = self.exposure.reshape(-1).take(at) * self.decay_table.take(
             np.minimum(age, horizon - 1)
         )
-        recent = np.minimum(turn, horizon).astype(np.int32)[:, None]  # this visit, in table
+        recent = np.minimum(turn, horizon).astype(np.int32)  # this visit, in the table
         seen = np.where(shown & (age < recent), decayed, 0.0)
         boredom = self.boredom[persona]
         fatigue = self.fatigue[sel]
-        cat_at = rows[:, None] * self.category_exposure.shape[1] + self.codes.take(items)
+        cat_at = rows * self.category_exposure.shape[1] + self.codes.take(items)
         cat_seen = self.category_exposure.reshape(-1).take(cat_at)
-        worn = boredom[:, None] * (p.repeat_weight * seen + p.category_weight * cat_seen)
+        worn = boredom * (p.repeat_weight * seen + p.category_weight * cat_seen)
         u = self.utility.reshape(-1).take(st) - worn
         u = np.where(self.owned.reshape(-1).take(at), u - p.owned_penalty, u)
         outside = p.outside_utility + p.fatigue_weight * fatigue
-        args = np.where(shown, u - self.position - outside[:, None], -np.inf)
+        args = np.where(shown, u - self.position[:, None] - outside, -np.inf)
         ex = np.exp(args)
 
         m = len(rows)
-        total = 1.0 + ex[:, 0]
+        total = 1.0 + ex[0]
         for pos in range(1, k):
-            total = total + ex[:, pos]
+            total = total + ex[pos]
         choice = np.full(m, -1, dtype=np.int64)
         running = np.zeros(m)
-        u_choice = draws[:, 0]
+        u_choice = draws[0]
         for pos in range(k):
-            running = running + ex[:, pos]
-            hit = (u_choice < running / total) & shown[:, pos] & (choice < 0)
+            running = running + ex[pos]
+            hit = (u_choice < running / total) & shown[pos] & (choice < 0)
             choice[hit] = pos
         chose = choice >= 0
-        clicked = self._slots == choice[:, None]
-        chosen_item = items[np.arange(m), np.maximum(choice, 0)]
-        bought = chose & (logits[:, 1] < self.buy_logit.reshape(-1).take(state * n + chosen_item))
-        purchased = clicked & bought[:, None]
+        clicked = self._slots == choice
+        chosen_item = items[np.maximum(choice, 0), np.arange(m)]
+        bought = chose & (logits[1] < self.buy_logit.reshape(-1).take(state * n + chosen_item))
+        purchased = clicked & bought
         dismissed = (
-            logits[:, 2 : 2 + k]
-            < self.dismiss_logit.reshape(-1).take(st)
-            + p.dismiss_repeat_weight * boredom[:, None] * seen
+            logits[2 : 2 + k]
+            < self.dismiss_logit.reshape(-1).take(st) + p.dismiss_repeat_weight * boredom * seen
         )
         dismissed &= shown & ~clicked
-        n_dismissed = slot_count(dismissed)
+        n_dismissed = slot_count(dismissed.T)
 
-        n_shown = slot_count(shown)
+        n_shown = slot_count(shown.T)
         constrained = self.constrained[state]
-        complying = slot_count(self.complies.reshape(-1).take(st) & shown)
+        complying = slot_count((self.complies.reshape(-1).take(st) & shown).T)
         compliance = np.where(constrained & (n_shown > 0), complying / np.maximum(n_shown, 1), 1.0)
         s = self.satisfaction[sel]
         s = (
@@ -534,7 +535,7 @@ class UtilityBatch:
             + np.where(constrained, p.compliance_weight * (compliance - 0.5), 0.0)
         )
         s = np.minimum(np.maximum(s, 0.0), 1.0)
-        left = logits[:, 2 + k] < (
+        left = logits[2 + k] < (
             p.leave_base
             + p.leave_slope * (p.leave_threshold - s)
             + p.fatigue_leave_weight * fatigue
@@ -545,7 +546,7 @@ class UtilityBatch:
         )  # fmt: skip
         self._record(sel, slates, at, cat_at, shown, seen, clicked, purchased, dismissed, persona)
         self.satisfaction[sel] = s
-        return BatchReaction(clicked, purchased, dismissed, left, s, codes)
+        return BatchReaction(clicked.T, purchased.T, dismissed.T, left, s, codes)
 
     def _record(
         self,
@@ -560,7 +561,10 @@ class UtilityBatch:
         dismissed: np.ndarray,
         persona: np.ndarray,
     ) -> None:
-        """``Session.record`` for every row: exposure, categories, fatigue, turn, history."""
+        """``Session.record`` for every row: exposure, categories, fatigue, turn, history.
+
+        ``slates`` is ``(m, k)``; the other slot arrays are slot-major ``(k, m)``.
+        """
         d = self.dynamics
         all_rows = isinstance(sel, slice)
         cats = self.category_exposure
@@ -569,7 +573,7 @@ class UtilityBatch:
         else:
             cats[sel] = cats[sel] * d.category_decay
         turn_after = self.turn[sel] + 1
-        stamp = np.broadcast_to((self.visit_start[sel] + turn_after)[:, None], at.shape)
+        stamp = np.broadcast_to(self.visit_start[sel] + turn_after, at.shape)
         # Items in a slate are distinct, so exposure writes never collide.
         where = at[shown]
         bump = np.where(clicked, 1.0 + d.click_exposure, 1.0)
@@ -579,13 +583,13 @@ class UtilityBatch:
         # Categories repeat within a slate: add slot by slot, in slot order.
         flat_cats = cats.reshape(-1)
         for pos in range(self.k):
-            cell = cat_at[:, pos]
-            flat_cats[cell] = flat_cats[cell] + np.where(shown[:, pos], self.share, 0.0)
+            cell = cat_at[pos]
+            flat_cats[cell] = flat_cats[cell] + np.where(shown[pos], self.share, 0.0)
         self.fatigue[sel] = self.fatigue[sel] + self.fatigue_step[persona]
         self.turn[sel] = turn_after
         k = self.k
         history = self.history_items
-        feedback = np.stack([clicked, purchased, dismissed], axis=2).astype(np.float32)
+        feedback = np.stack([clicked.T, purchased.T, dismissed.T], axis=2).astype(np.float32)
         if all_rows:
             history[:, k:] = history[:, :-k].copy()
             history[:, :k] = slates
@@ -614,10 +618,14 @@ class UtilityBatch:
         left: np.ndarray,
         draws: np.ndarray,
     ) -> np.ndarray:
-        """The phrase codes of each reply: ``UtilityBrain._reply``'s choices, as arrays."""
+        """The phrase codes of each reply: ``UtilityBrain._reply``'s choices, as arrays.
+
+        Slot arrays are slot-major ``(k, m)``, ``draws`` is ``(width, m)``; returns ``(m,
+        REPLY_PARTS)``.
+        """
         k = self.k
         m = len(persona)
-        u_pick, u_chat = draws[:, 3 + k], draws[:, 4 + k]
+        u_pick, u_chat = draws[3 + k], draws[4 + k]
         by_pick, by_chat = self._template_picker(u_pick), self._template_picker(u_chat)
         codes = np.full((m, REPLY_PARTS), -1, dtype=np.int64)
         ignored = constrained & (compliance < 0.5)
@@ -628,19 +636,19 @@ class UtilityBatch:
         bored = np.zeros(m)
         pricey = np.zeros(m)
         for pos in range(k):
-            bored = bored + np.where(shown[:, pos], worn[:, pos], 0.0)
-            pricey = pricey + np.where(shown[:, pos], self.price[items[:, pos]], 0.0)
+            bored = bored + np.where(shown[pos], worn[pos], 0.0)
+            pricey = pricey + np.where(shown[pos], self.price[items[pos]], 0.0)
         safe_n = np.maximum(n_shown, 1)
         bored = bored / safe_n
         pricey = self.price_aversion[persona] * pricey / safe_n
         complaint = np.where(pricey > 0.5, self.plain_codes["pricey"][by_pick("pricey")], nothing)
         is_bored = (bored > 0.6) & (bored >= pricey)
         complaint = np.where(is_bored, self.plain_codes["bored"][by_pick("bored")], complaint)
-        hated = dismissed & self.disliked[persona[:, None], items]
-        first_hated, any_hated = items[:, k - 1], hated[:, k - 1]
+        hated = dismissed & self.disliked[persona, items]
+        first_hated, any_hated = items[k - 1], hated[k - 1]
         for pos in range(k - 2, -1, -1):
-            first_hated = np.where(hated[:, pos], items[:, pos], first_hated)
-            any_hated = any_hated | hated[:, pos]
+            first_hated = np.where(hated[pos], items[pos], first_hated)
+            any_hated = any_hated | hated[pos]
         dislike_pick = self.dislike_codes[by_pick("dislike"), persona, first_hated]
         complaint = np.where(any_hated, dislike_pick, complaint)
         complaint = np.where(n_shown > 0, complaint, nothing)
