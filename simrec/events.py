@@ -116,7 +116,9 @@ class EventLog:
         t["satisfaction"].append(float(reaction.satisfaction))
         t["reward"].append(float(reward))
         t["duplicates"].append(int(duplicates))
-        t["constraint"].append(constraint.to_json() if constraint else None)
+        t["constraint"].append(
+            constraint.to_json() if constraint else None
+        )
         t["brain"].append(reaction.brain)
         t["latency_ms"].append(float(reaction.latency_ms))
         t["input_tokens"].append(int(reaction.input_tokens))
