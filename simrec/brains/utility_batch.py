@@ -65,7 +65,8 @@ class _KeyIndex:
             far_keys = keys[far]
             found = self._find(self._large, far_keys)
             if len(self._recent[0]) > 1:
-                found = np.where(found < 0, self._find(self._recent, far_keys), found)
+                miss = np.flatnonzero(found < 0)
+                found[miss] = self._find(self._recent, far_keys[miss])
             ids[far] = found
         return ids
 
@@ -91,8 +92,14 @@ class _KeyIndex:
 
     @staticmethod
     def _insert(table, keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        at = np.searchsorted(table[0], keys)
-        return np.insert(table[0], at, keys), np.insert(table[1], at, ids)
+        old_keys, old_ids = table
+        at = np.searchsorted(old_keys, keys) + np.arange(len(keys))  # places once merged
+        kept = np.ones(len(old_keys) + len(keys), dtype=bool)
+        kept[at] = False
+        merged_keys, merged_ids = np.empty(len(kept), np.int64), np.empty(len(kept), np.int64)
+        merged_keys[at], merged_ids[at] = keys, ids
+        merged_keys[kept], merged_ids[kept] = old_keys, old_ids
+        return merged_keys, merged_ids
 
 
 class PhraseBook:
