@@ -289,8 +289,8 @@ class UtilityBatch:
         self._allocate(num_envs, n, len(catalog.category_names))
         self.n_personas = len(bounds)
         self.block = DRAW_BLOCK * self.width
-        # A row holds three visits' draws (persona pick and first block): one fetch each.
-        self.streams = DrawStreams(num_envs, 3 * (self.block + 1))
+        # A row holds four visits' draws (persona pick and first block): one fetch each.
+        self.streams = DrawStreams(num_envs, 4 * (self.block + 1))
         self._columns = np.arange(self.width)[:, None]
 
     # -- tables built once --------------------------------------------------------------

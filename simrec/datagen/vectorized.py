@@ -65,7 +65,7 @@ def vector_lanes(env: RecSessionEnv, shard_size: int) -> int:
     per_lane = (
         13 * len(env.catalog)
         + 8 * len(env.catalog.category_names)
-        + 24 * (DRAW_BLOCK * (k + 5) + 1)  # three visits' raw draws (DrawStreams)
+        + 32 * (DRAW_BLOCK * (k + 5) + 1)  # four visits' raw draws (DrawStreams)
         + 20 * env.history_window * k
     )
     return max(1, min(MAX_LANES, shard_size, max(64, LANE_MEMORY // per_lane)))
