@@ -17,7 +17,7 @@ from gymnasium.vector.utils import batch_space
 
 from simrec.brains.base import Brain
 from simrec.brains.utility import UtilityBrain
-from simrec.brains.utility_batch import REPLY_PARTS, UtilityBatch
+from simrec.brains.utility_batch import REPLY_PARTS, UtilityBatch, slot_count
 from simrec.catalog import Catalog
 from simrec.env import RecSessionEnv
 from simrec.errors import ActionError, ConfigError
@@ -36,9 +36,11 @@ class RecSessionVectorEnv(VectorEnv):
     pool, and produces bit for bit the observations, rewards, ends and replies the single
     env would for the same actions. With the default ``utility`` brain all sub-sessions
     advance in one numpy computation over struct-of-arrays state
-    (:class:`~simrec.brains.utility_batch.UtilityBatch`); any other brain (an LLM) gets
-    every sub-session of a step in one ``brain.react(sessions, slates, messages, rngs)``
-    call, so a concurrent brain answers all of them in about one call's latency.
+    (:class:`~simrec.brains.utility_batch.UtilityBatch`, drawing from the sub-envs'
+    generators in bulk through :class:`~simrec.draw_streams.DrawStreams`); any other brain
+    (an LLM) gets every sub-session of a step in one
+    ``brain.react(sessions, slates, messages, rngs)`` call, so a concurrent brain answers
+    all of them in about one call's latency.
 
     ## Spaces
     ``single_action_space`` and ``single_observation_space`` are the single env's;
@@ -141,10 +143,13 @@ class RecSessionVectorEnv(VectorEnv):
             if len(seeds) != n:
                 raise ConfigError(f"reset seed: expected {n} seeds, got {len(seeds)}")
         super().reset(seed=int(seed) if isinstance(seed, (int, np.integer)) else None)
-        self.rngs = [
-            seeding.np_random(s)[0] if s is not None or not self.rngs else self.rngs[i]
-            for i, s in enumerate(seeds)
-        ]
+        fresh = [i for i, s in enumerate(seeds) if s is not None or not self.rngs]
+        rngs = self.rngs or [None] * n
+        for i in fresh:
+            rngs[i] = seeding.np_random(seeds[i])[0]
+        self.rngs = rngs
+        if self.batch is not None:
+            self.batch.streams.assign(fresh, [rngs[i] for i in fresh])
         self._start(self._all)
         self._needs_reset[:] = False
         self._refresh_replies()
@@ -168,9 +173,9 @@ class RecSessionVectorEnv(VectorEnv):
         left = reaction["left"] & active
         w = self.env.reward_weights
         rewards = (
-            w["click"] * reaction["clicked"].sum(axis=1)
-            + w["purchase"] * reaction["purchased"].sum(axis=1)
-            + w["dismiss"] * reaction["dismissed"].sum(axis=1)
+            w["click"] * slot_count(reaction["clicked"])
+            + w["purchase"] * slot_count(reaction["purchased"])
+            + w["dismiss"] * slot_count(reaction["dismissed"])
             + np.where(left, w["leave"], 0.0)
         )
         rewards[resetting] = 0.0
@@ -208,25 +213,29 @@ class RecSessionVectorEnv(VectorEnv):
             raise ActionError(f"actions: expected shape ({n}, {k}), got {array.shape}")
         if array.dtype.kind not in "iu":
             raise ActionError(f"actions: expected integer item indices, got {array.dtype}")
-        bad = (array < 0) | (array >= len(self.catalog))
-        bad &= ~self._needs_reset[:, None]
-        if bad.any():
-            env, pos = (int(v) for v in np.argwhere(bad)[0])
-            raise ActionError(
-                f"actions: sub-env {env} slot {pos} holds item index {array[env, pos]}, "
-                f"out of range [0, {len(self.catalog) - 1}]"
-            )
+        if array.min() < 0 or array.max() >= len(self.catalog):  # find the bad slot only then
+            bad = (array < 0) | (array >= len(self.catalog))
+            bad &= ~self._needs_reset[:, None]  # a resetting sub-env's action is ignored
+            if bad.any():
+                env, pos = (int(v) for v in np.argwhere(bad)[0])
+                raise ActionError(
+                    f"actions: sub-env {env} slot {pos} holds item index {array[env, pos]}, "
+                    f"out of range [0, {len(self.catalog) - 1}]"
+                )
         slates = array.astype(np.int64)
         repeated = np.zeros((n, k), dtype=bool)
         for pos in range(1, k):
-            repeated[:, pos] = (slates[:, :pos] == slates[:, pos : pos + 1]).any(axis=1)
+            for earlier in range(pos):
+                repeated[:, pos] |= slates[:, earlier] == slates[:, pos]
+        if not repeated.any():
+            return slates, np.zeros(n, dtype=np.int64)
         slates[repeated] = EMPTY
-        return slates, repeated.sum(axis=1)
+        return slates, slot_count(repeated)
 
     # -- the two stepping paths -------------------------------------------------------------
     def _step_batch(self, slates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
         assert self.batch is not None
-        r = self.batch.step(self._all, slates, self.rngs, active)
+        r = self.batch.step(self._all, slates, active)
         self._reply_codes = r.reply_codes
         return {
             "clicked": r.clicked,
@@ -265,13 +274,13 @@ class RecSessionVectorEnv(VectorEnv):
     def _start(self, rows: np.ndarray) -> None:
         """New visits in ``rows``: each draws its persona from its own generator."""
         n_pool = len(self.personas)
+        if self.batch is not None:
+            self.persona[rows], self._reply_codes[rows] = self.batch.start(rows)
+            return
         rngs = self.rngs
         picks = np.array([rngs[i].integers(n_pool) for i in rows.tolist()], dtype=np.int64)
         self.persona[rows] = picks
         env = self.env
-        if self.batch is not None:
-            self._reply_codes[rows] = self.batch.start(rows, picks)
-            return
         for i, pick in zip(rows.tolist(), picks.tolist(), strict=True):
             session = Session(self._bounds[pick], env.slate_size, env.history_window, env.dynamics)
             self.sessions[i] = session

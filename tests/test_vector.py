@@ -221,3 +221,13 @@ def test_gymnasium_vector_wrappers_see_the_episodes_the_env_reports():
             finished += int(done.sum())
         running[done] = 0.0
     assert finished > 0
+
+
+def test_session_clocks_restart_without_changing_anything(monkeypatch):
+    # Visits leave item stamps behind instead of clearing them; clocks past the limit
+    # restart at 0 (here every few turns) and clear the stamps.
+    monkeypatch.setattr("simrec.brains.utility_batch._CLOCK_LIMIT", 5)
+    vec = gym.make_vec("simrec/Golf-v0", num_envs=6, max_turns=4)
+    singles = [gym.make("simrec/Golf-v0", max_turns=4).unwrapped for _ in range(6)]
+    compare_with_single_envs(vec, singles, seed=9, steps=30)
+    assert vec.batch.visit_start.max() <= 5 + 4

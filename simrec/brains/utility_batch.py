@@ -19,18 +19,87 @@ in numpy; each distinct reply's text and encoding are built once and then looked
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
 
 from simrec.brains.utility import UtilityBrain
+from simrec.draw_streams import DrawStreams, uniforms
 from simrec.replies import REPLY_DIM, reply_counts
 from simrec.session import DRAW_BLOCK, EMPTY, BoundPersona, Session, SessionDynamics
 
+_CLOCK_LIMIT = 2**30
+"""Session clocks past this restart at 0 on the next visit (stamps are int32)."""
+
 REPLY_PARTS = 5
 """Reply slots: main reaction, repeated request, voiced events, taste remark, goodbye."""
+
+
+class _KeyIndex:
+    """Dense ids of non-negative int64 keys, looked up for a whole array at once.
+
+    Keys below ``direct`` index a table. Larger keys live in two sorted arrays: a large
+    one and a small one new keys are inserted into, which joins the large one once it
+    grows past an eighth of it (amortised linear cost). Each ends with a sentinel above
+    every key, so a search never runs off the end.
+    """
+
+    _SENTINEL = np.iinfo(np.int64).max
+
+    def __init__(self, direct: int) -> None:
+        self.direct = direct
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every key."""
+        self._table = np.full(self.direct + 1, -1, dtype=np.int64)  # last: keys >= direct
+        self._large = self._recent = self._empty()
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """The id of each of ``keys`` (``-1`` where unknown)."""
+        ids = self._table.take(np.minimum(keys, self.direct))
+        far = np.flatnonzero(keys >= self.direct)
+        if len(far):
+            far_keys = keys[far]
+            found = self._find(self._large, far_keys)
+            if len(self._recent[0]) > 1:
+                miss = np.flatnonzero(found < 0)
+                found[miss] = self._find(self._recent, far_keys[miss])
+            ids[far] = found
+        return ids
+
+    def add(self, keys: np.ndarray, ids: np.ndarray) -> None:
+        """Know ``keys`` (sorted, distinct, unknown) as ``ids``."""
+        near = keys < self.direct
+        self._table[keys[near]] = ids[near]
+        recent = self._insert(self._recent, keys[~near], ids[~near])
+        if len(recent[0]) > max(4096, len(self._large[0]) // 8):
+            self._large = self._insert(self._large, recent[0][:-1], recent[1][:-1])
+            recent = self._empty()
+        self._recent = recent
+
+    @classmethod
+    def _empty(cls) -> tuple[np.ndarray, np.ndarray]:
+        return np.array([cls._SENTINEL], dtype=np.int64), np.array([-1], dtype=np.int64)
+
+    @staticmethod
+    def _find(table: tuple[np.ndarray, np.ndarray], keys: np.ndarray) -> np.ndarray:
+        sorted_keys, ids = table
+        at = np.searchsorted(sorted_keys, keys)
+        return np.where(sorted_keys[at] == keys, ids[at], -1)
+
+    @staticmethod
+    def _insert(table, keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        old_keys, old_ids = table
+        at = np.searchsorted(old_keys, keys) + np.arange(len(keys))  # places once merged
+        kept = np.ones(len(old_keys) + len(keys), dtype=bool)
+        kept[at] = False
+        merged_keys, merged_ids = np.empty(len(kept), np.int64), np.empty(len(kept), np.int64)
+        merged_keys[at], merged_ids[at] = keys, ids
+        merged_keys[kept], merged_ids[kept] = old_keys, old_ids
+        return merged_keys, merged_ids
 
 
 class PhraseBook:
@@ -39,7 +108,8 @@ class PhraseBook:
     A reply is a row of :data:`REPLY_PARTS` phrase codes (``-1`` = no phrase). Its text
     is the phrases joined by spaces; its :func:`~simrec.replies.encode_reply` vector is
     computed from the phrases' word counts (counts of space-joined texts add up). Both
-    are built once per distinct reply and looked up afterwards.
+    are built once per distinct reply and looked up afterwards, by the row's codes read
+    as one integer (a dict of code tuples when the integer would not fit in 62 bits).
     """
 
     _MAX_REPLIES = 1 << 20
@@ -49,7 +119,9 @@ class PhraseBook:
         self._ids: dict[str, int] = {}
         self._rows: list[np.ndarray] = []
         self.counts = np.zeros((1, REPLY_DIM))
+        self._index = _KeyIndex(0)
         self._reply_ids: dict[object, int] = {}
+        self._n_replies = 0
         self.reply_texts = np.empty(0, dtype=object)
         self.reply_vectors = np.zeros((0, REPLY_DIM), dtype=np.float32)
         self._radix = 0
@@ -68,16 +140,34 @@ class PhraseBook:
         self.counts = np.vstack([*self._rows, np.zeros(REPLY_DIM)])
         radix = len(self.texts) + 1
         self._radix = radix if radix**REPLY_PARTS < 2**62 else 0
-        self._powers = np.array([radix**i for i in reversed(range(REPLY_PARTS))], dtype=np.int64)
+        # The main phrase is the lowest digit: replies of that phrase alone index a table.
+        self._powers = np.array([radix**i for i in range(REPLY_PARTS)], dtype=np.int64)
+        self._index = _KeyIndex(radix)
 
     def replies(self, codes: np.ndarray) -> np.ndarray:
         """Indices into :attr:`reply_texts` / :attr:`reply_vectors` of each row of ``codes``."""
-        if len(self._reply_ids) > self._MAX_REPLIES:
+        if self._n_replies > self._MAX_REPLIES:
+            self._index.clear()
             self._reply_ids.clear()
-        if self._radix:
-            keys: list = ((codes + 1) @ self._powers).tolist()
-        else:
-            keys = list(map(tuple, codes.tolist()))
+            self._n_replies = 0
+        if not self._radix:
+            return self._replies_by_tuple(codes)
+        keys = (codes + 1) @ self._powers
+        ids = self._index.find(keys)
+        missing = np.flatnonzero(ids < 0)
+        if len(missing):
+            new_keys, first, inverse = np.unique(
+                keys[missing], return_index=True, return_inverse=True
+            )
+            new_ids = np.arange(self._n_replies, self._n_replies + len(new_keys))
+            self._n_replies += len(new_keys)
+            self._index.add(new_keys, new_ids)
+            ids[missing] = new_ids[inverse]
+            self._store(new_ids, codes[missing[first]])
+        return ids
+
+    def _replies_by_tuple(self, codes: np.ndarray) -> np.ndarray:
+        keys = list(map(tuple, codes.tolist()))
         get = self._reply_ids.get
         ids = np.fromiter(map(get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
         missing = np.flatnonzero(ids < 0)
@@ -86,7 +176,8 @@ class PhraseBook:
             for j in missing.tolist():
                 code = self._reply_ids.get(keys[j], -1)
                 if code < 0:
-                    code = self._reply_ids[keys[j]] = len(self._reply_ids)
+                    code = self._reply_ids[keys[j]] = self._n_replies
+                    self._n_replies += 1
                     new_rows.append(j)
                 ids[j] = code
             self._store(ids[new_rows], codes[new_rows])
@@ -132,6 +223,18 @@ class BatchReaction:
     reply_codes: np.ndarray
 
 
+def slot_count(mask: np.ndarray) -> np.ndarray:
+    """True entries of each row of ``(m, k)`` ``mask``, as int64.
+
+    Added slot by slot: numpy's ``sum(axis=1)`` over a few columns costs about ten
+    times as much.
+    """
+    count = mask[:, 0].astype(np.int64)
+    for pos in range(1, mask.shape[1]):
+        count += mask[:, pos]
+    return count
+
+
 def _template_index(u: np.ndarray, n_options: int) -> np.ndarray:
     """``ReplyTemplates.pick``'s choice: ``min(int(u * n), n - 1)``."""
     return np.minimum((u * n_options).astype(np.int64), n_options - 1)
@@ -146,6 +249,10 @@ class UtilityBatch:
         slate_size, history_window, max_turns: the env's settings.
         dynamics: how the session state moves.
         num_envs: number of sessions.
+
+    Attributes:
+        streams: each session's generator (assign one before :meth:`start`), drawn from in
+            bulk.
     """
 
     def __init__(
@@ -173,13 +280,18 @@ class UtilityBatch:
         self.position = np.array(brain._position[:slate_size])
         self.decay_table = np.array(dynamics.item_decay_table)
         self.share = 1.0 / slate_size
-        self._slots = np.arange(slate_size)[None, :]
+        self._slots = np.arange(slate_size)[:, None]
         self.phrases = PhraseBook()
         self._persona_tables(bounds)
         self._timeline_tables(bounds)
         self._catalog_phrases(catalog)
         self.phrases.freeze()
         self._allocate(num_envs, n, len(catalog.category_names))
+        self.n_personas = len(bounds)
+        self.block = DRAW_BLOCK * self.width
+        # A row holds four visits' draws (persona pick and first block): one fetch each.
+        self.streams = DrawStreams(num_envs, 4 * (self.block + 1))
+        self._columns = np.arange(self.width)[:, None]
 
     # -- tables built once --------------------------------------------------------------
     def _persona_tables(self, bounds: Sequence[BoundPersona]) -> None:
@@ -275,17 +387,20 @@ class UtilityBatch:
         }
 
     def _allocate(self, num_envs: int, n_items: int, n_categories: int) -> None:
-        k, w = self.k, self.width
+        k = self.k
         self.persona = np.zeros(num_envs, dtype=np.int64)
         self.turn = np.zeros(num_envs, dtype=np.int64)
         self.satisfaction = np.zeros(num_envs)
         self.fatigue = np.zeros(num_envs)
         self.exposure = np.zeros((num_envs, n_items))
+        # A session's clock (visit_start + turn) runs on across visits, so a new visit
+        # need not clear exposure: items stamped at or before its start (age >= turn)
+        # were shown in earlier visits and read as unseen.
+        self.visit_start = np.zeros(num_envs, dtype=np.int64)
         self.exposed_at = np.zeros((num_envs, n_items), dtype=np.int32)
         self.owned = np.zeros((num_envs, n_items), dtype=bool)
         self.category_exposure = np.zeros((num_envs, n_categories))
-        self.draws = np.zeros((num_envs, DRAW_BLOCK, w))
-        self.logits = np.zeros((num_envs, DRAW_BLOCK, w))
+        self.block_at = np.zeros(num_envs, dtype=np.int64)  # the block in streams.pool
         self.draw_row = np.full(num_envs, DRAW_BLOCK, dtype=np.int64)
         self.history_items = np.full((num_envs, self.window * k), EMPTY, dtype=np.int64)
         self.history_feedback = np.zeros((num_envs, self.window, k, 3), dtype=np.float32)
@@ -294,61 +409,66 @@ class UtilityBatch:
         """Bytes of per-session state arrays (all sessions; shared tables excluded)."""
         arrays = (
             self.persona, self.turn, self.satisfaction, self.fatigue, self.exposure,
-            self.exposed_at, self.owned, self.category_exposure, self.draws, self.logits,
+            self.visit_start, self.exposed_at, self.owned, self.category_exposure, self.block_at,
             self.draw_row, self.history_items, self.history_feedback,
         )  # fmt: skip
-        return sum(a.nbytes for a in arrays)
+        return sum(a.nbytes for a in arrays) + self.streams.nbytes()
 
     # -- episodes -------------------------------------------------------------------------
-    def start(self, rows: np.ndarray, personas: np.ndarray) -> np.ndarray:
-        """Begin new visits in ``rows`` with persona codes ``personas``; returns the opening codes."""
+    def start(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Begin new visits in ``rows``; returns their persona codes and opening reply codes.
+
+        Each visit draws its persona from its generator, then its first block of uniforms
+        (what ``RecSessionEnv.reset`` and the first ``Session.uniforms`` draw).
+        """
+        personas = self.streams.integers(rows, self.n_personas)
+        self.block_at[rows] = self.streams.claim(rows, self.block)
+        self.draw_row[rows] = 0
         self.persona[rows] = personas
+        clock = self.visit_start[rows] + self.turn[rows]
+        self.exposed_at[rows[clock > _CLOCK_LIMIT]] = 0  # keep stamps within int32
+        self.visit_start[rows] = np.where(clock > _CLOCK_LIMIT, 0, clock)
+        self.owned[rows] = False
         self.turn[rows] = 0
         self.satisfaction[rows] = self.dynamics.initial_satisfaction
         self.fatigue[rows] = 0.0
-        self.exposure[rows] = 0.0
-        self.exposed_at[rows] = 0
-        self.owned[rows] = False
         self.category_exposure[rows] = 0.0
-        self.draw_row[rows] = DRAW_BLOCK
         self.history_items[rows] = EMPTY
         self.history_feedback[rows] = 0.0
         codes = np.full((len(rows), REPLY_PARTS), -1, dtype=np.int64)
         codes[:, 0] = self.voiced[personas, 0]
-        return codes
+        return personas, codes
 
-    def _uniforms(self, rows: np.ndarray, sel, rngs: Sequence[np.random.Generator], active):
-        """This step's uniforms and logits of ``rows`` (blocks as in ``Session.uniforms``).
+    def _uniforms(self, rows: np.ndarray, sel, active):
+        """This step's ``(width, m)`` uniforms and logits of ``rows`` (as ``Session.uniforms``).
 
-        Rows outside ``active`` draw nothing from their generators (they get stale values).
+        Rows outside ``active`` draw nothing from their streams (they get stale values).
+        Logits are taken of the step's row only: ``log`` is elementwise, so each value is
+        the one ``Session.uniforms`` computes over its whole block.
         """
         at = self.draw_row[sel]
         empty = at >= DRAW_BLOCK
         refill = rows[empty if active is None else empty & active]
         if len(refill):
-            shape = (DRAW_BLOCK, self.width)
-            blocks = np.array([rngs[i].random(shape) for i in refill.tolist()])
-            with np.errstate(divide="ignore"):
-                self.logits[refill] = np.log(blocks / (1.0 - blocks))
-            self.draws[refill] = blocks
+            self.block_at[refill] = self.streams.claim(refill, self.block)
         at = np.where(empty, 0, at)
         self.draw_row[sel] = at + 1
-        flat = rows * DRAW_BLOCK + at
-        shape = (-1, self.width)
-        return self.draws.reshape(shape).take(flat, axis=0), self.logits.reshape(shape).take(
-            flat, axis=0
-        )
+        first = rows * self.streams.capacity + self.block_at[sel] + at * self.width
+        draws = uniforms(self.streams.pool.reshape(-1).take(first + self._columns))
+        with np.errstate(divide="ignore"):
+            logits = np.log(draws / (1.0 - draws))
+        return draws, logits
 
     # -- one step -------------------------------------------------------------------------
     def step(
         self,
         rows: np.ndarray,
         slates: np.ndarray,
-        rngs: Sequence[np.random.Generator],
         active: np.ndarray | None = None,
     ) -> BatchReaction:
         """React to ``slates`` (``(m, k)``, ``-1`` = empty slot) in ``rows`` and move on.
 
+        Draws come from :attr:`streams` (each row's generator, assigned by the caller).
         With ``active`` (a mask over ``rows``), inactive rows are computed but draw nothing
         from their generators: their results are meaningless and their state must be
         restarted (:meth:`start`) before it is read. Stepping every row this way lets the
@@ -356,58 +476,61 @@ class UtilityBatch:
         """
         p, k, n = self.params, self.k, self.exposure.shape[1]
         sel = slice(None) if len(rows) == self.num_envs else rows
-        draws, logits = self._uniforms(rows, sel, rngs, active)
+        # Slot-major ``(k, m)`` arrays: per-session values broadcast along the long axis.
+        draws, logits = self._uniforms(rows, sel, active)
         persona, turn = self.persona[sel], self.turn[sel]
         state = self.state_of[persona, turn]
-        shown = slates != EMPTY
-        items = np.where(shown, slates, 0)
-        at = rows[:, None] * n + items  # flat (session, item) index
-        st = state[:, None] * n + items  # flat (event state, item) index
+        slots = np.ascontiguousarray(slates.T)
+        shown = slots != EMPTY
+        items = np.where(shown, slots, 0)
+        at = rows * n + items  # flat (session, item) index
+        st = state * n + items  # flat (event state, item) index
 
-        age = turn[:, None] - self.exposed_at.reshape(-1).take(at)
+        clock = (self.visit_start[sel] + turn).astype(np.int32)
+        age = clock - self.exposed_at.reshape(-1).take(at)
         horizon = len(self.decay_table)
         decayed = self.exposure.reshape(-1).take(at) * self.decay_table.take(
             np.minimum(age, horizon - 1)
         )
-        seen = np.where(shown & (age < horizon), decayed, 0.0)
+        recent = np.minimum(turn, horizon).astype(np.int32)  # this visit, in the table
+        seen = np.where(shown & (age < recent), decayed, 0.0)
         boredom = self.boredom[persona]
         fatigue = self.fatigue[sel]
-        cat_at = rows[:, None] * self.category_exposure.shape[1] + self.codes.take(items)
+        cat_at = rows * self.category_exposure.shape[1] + self.codes.take(items)
         cat_seen = self.category_exposure.reshape(-1).take(cat_at)
-        worn = boredom[:, None] * (p.repeat_weight * seen + p.category_weight * cat_seen)
+        worn = boredom * (p.repeat_weight * seen + p.category_weight * cat_seen)
         u = self.utility.reshape(-1).take(st) - worn
         u = np.where(self.owned.reshape(-1).take(at), u - p.owned_penalty, u)
         outside = p.outside_utility + p.fatigue_weight * fatigue
-        args = np.where(shown, u - self.position - outside[:, None], -np.inf)
+        args = np.where(shown, u - self.position[:, None] - outside, -np.inf)
         ex = np.exp(args)
 
         m = len(rows)
-        total = 1.0 + ex[:, 0]
+        total = 1.0 + ex[0]
         for pos in range(1, k):
-            total = total + ex[:, pos]
+            total = total + ex[pos]
         choice = np.full(m, -1, dtype=np.int64)
         running = np.zeros(m)
-        u_choice = draws[:, 0]
+        u_choice = draws[0]
         for pos in range(k):
-            running = running + ex[:, pos]
-            hit = (u_choice < running / total) & shown[:, pos] & (choice < 0)
+            running = running + ex[pos]
+            hit = (u_choice < running / total) & shown[pos] & (choice < 0)
             choice[hit] = pos
         chose = choice >= 0
-        clicked = self._slots == choice[:, None]
-        chosen_item = items[np.arange(m), np.maximum(choice, 0)]
-        bought = chose & (logits[:, 1] < self.buy_logit.reshape(-1).take(state * n + chosen_item))
-        purchased = clicked & bought[:, None]
+        clicked = self._slots == choice
+        chosen_item = items[np.maximum(choice, 0), np.arange(m)]
+        bought = chose & (logits[1] < self.buy_logit.reshape(-1).take(state * n + chosen_item))
+        purchased = clicked & bought
         dismissed = (
-            logits[:, 2 : 2 + k]
-            < self.dismiss_logit.reshape(-1).take(st)
-            + p.dismiss_repeat_weight * boredom[:, None] * seen
+            logits[2 : 2 + k]
+            < self.dismiss_logit.reshape(-1).take(st) + p.dismiss_repeat_weight * boredom * seen
         )
         dismissed &= shown & ~clicked
-        n_dismissed = dismissed.sum(axis=1)
+        n_dismissed = slot_count(dismissed.T)
 
-        n_shown = shown.sum(axis=1)
+        n_shown = slot_count(shown.T)
         constrained = self.constrained[state]
-        complying = (self.complies.reshape(-1).take(st) & shown).sum(axis=1)
+        complying = slot_count((self.complies.reshape(-1).take(st) & shown).T)
         compliance = np.where(constrained & (n_shown > 0), complying / np.maximum(n_shown, 1), 1.0)
         s = self.satisfaction[sel]
         s = (
@@ -419,7 +542,7 @@ class UtilityBatch:
             + np.where(constrained, p.compliance_weight * (compliance - 0.5), 0.0)
         )
         s = np.minimum(np.maximum(s, 0.0), 1.0)
-        left = logits[:, 2 + k] < (
+        left = logits[2 + k] < (
             p.leave_base
             + p.leave_slope * (p.leave_threshold - s)
             + p.fatigue_leave_weight * fatigue
@@ -430,7 +553,7 @@ class UtilityBatch:
         )  # fmt: skip
         self._record(sel, slates, at, cat_at, shown, seen, clicked, purchased, dismissed, persona)
         self.satisfaction[sel] = s
-        return BatchReaction(clicked, purchased, dismissed, left, s, codes)
+        return BatchReaction(clicked.T, purchased.T, dismissed.T, left, s, codes)
 
     def _record(
         self,
@@ -445,7 +568,10 @@ class UtilityBatch:
         dismissed: np.ndarray,
         persona: np.ndarray,
     ) -> None:
-        """``Session.record`` for every row: exposure, categories, fatigue, turn, history."""
+        """``Session.record`` for every row: exposure, categories, fatigue, turn, history.
+
+        ``slates`` is ``(m, k)``; the other slot arrays are slot-major ``(k, m)``.
+        """
         d = self.dynamics
         all_rows = isinstance(sel, slice)
         cats = self.category_exposure
@@ -454,22 +580,23 @@ class UtilityBatch:
         else:
             cats[sel] = cats[sel] * d.category_decay
         turn_after = self.turn[sel] + 1
+        stamp = np.broadcast_to(self.visit_start[sel] + turn_after, at.shape)
         # Items in a slate are distinct, so exposure writes never collide.
         where = at[shown]
         bump = np.where(clicked, 1.0 + d.click_exposure, 1.0)
         self.exposure.reshape(-1)[where] = (seen + bump)[shown]
-        self.exposed_at.reshape(-1)[where] = np.broadcast_to(turn_after[:, None], at.shape)[shown]
+        self.exposed_at.reshape(-1)[where] = stamp[shown]
         self.owned.reshape(-1)[at[purchased]] = True
         # Categories repeat within a slate: add slot by slot, in slot order.
         flat_cats = cats.reshape(-1)
         for pos in range(self.k):
-            cell = cat_at[:, pos]
-            flat_cats[cell] = flat_cats[cell] + np.where(shown[:, pos], self.share, 0.0)
+            cell = cat_at[pos]
+            flat_cats[cell] = flat_cats[cell] + np.where(shown[pos], self.share, 0.0)
         self.fatigue[sel] = self.fatigue[sel] + self.fatigue_step[persona]
         self.turn[sel] = turn_after
         k = self.k
         history = self.history_items
-        feedback = np.stack([clicked, purchased, dismissed], axis=2).astype(np.float32)
+        feedback = np.stack([clicked.T, purchased.T, dismissed.T], axis=2).astype(np.float32)
         if all_rows:
             history[:, k:] = history[:, :-k].copy()
             history[:, :k] = slates
@@ -498,68 +625,66 @@ class UtilityBatch:
         left: np.ndarray,
         draws: np.ndarray,
     ) -> np.ndarray:
-        """The phrase codes of each reply: ``UtilityBrain._reply``'s choices, as arrays."""
-        lines, k = self.brain.templates.lines, self.k
+        """The phrase codes of each reply: ``UtilityBrain._reply``'s choices, as arrays.
+
+        Slot arrays are slot-major ``(k, m)``, ``draws`` is ``(width, m)``; returns ``(m,
+        REPLY_PARTS)``.
+        """
+        k = self.k
         m = len(persona)
-        u_pick, u_chat = draws[:, 3 + k], draws[:, 4 + k]
+        u_pick, u_chat = draws[3 + k], draws[4 + k]
+        by_pick, by_chat = self._template_picker(u_pick), self._template_picker(u_chat)
         codes = np.full((m, REPLY_PARTS), -1, dtype=np.int64)
         ignored = constrained & (compliance < 0.5)
-        ignored_pick = self.ignored_codes[state, _template_index(u_pick, len(lines["ignored"]))]
+        ignored_pick = self.ignored_codes[state, by_pick("ignored")]
 
         # Why nothing was clicked: a disliked thing, boredom, price, or nothing.
-        complaint = self.plain_codes["nothing"][_template_index(u_pick, len(lines["nothing"]))]
+        nothing = self.plain_codes["nothing"][by_pick("nothing")]
         bored = np.zeros(m)
         pricey = np.zeros(m)
         for pos in range(k):
-            bored = bored + np.where(shown[:, pos], worn[:, pos], 0.0)
-            pricey = pricey + np.where(shown[:, pos], self.price[items[:, pos]], 0.0)
+            bored = bored + np.where(shown[pos], worn[pos], 0.0)
+            pricey = pricey + np.where(shown[pos], self.price[items[pos]], 0.0)
         safe_n = np.maximum(n_shown, 1)
         bored = bored / safe_n
         pricey = self.price_aversion[persona] * pricey / safe_n
-        too_pricey = pricey > 0.5
-        complaint = np.where(
-            too_pricey,
-            self.plain_codes["pricey"][_template_index(u_pick, len(lines["pricey"]))],
-            complaint,
-        )
+        complaint = np.where(pricey > 0.5, self.plain_codes["pricey"][by_pick("pricey")], nothing)
         is_bored = (bored > 0.6) & (bored >= pricey)
-        complaint = np.where(
-            is_bored,
-            self.plain_codes["bored"][_template_index(u_pick, len(lines["bored"]))],
-            complaint,
-        )
-        hated = dismissed & self.disliked[persona[:, None], items]
-        first_hated = items[np.arange(m), np.argmax(hated, axis=1)]
-        dislike_pick = self.dislike_codes[
-            _template_index(u_pick, len(lines["dislike"])), persona, first_hated
-        ]
-        complaint = np.where(hated.any(axis=1), dislike_pick, complaint)
-        nothing = self.plain_codes["nothing"][_template_index(u_pick, len(lines["nothing"]))]
+        complaint = np.where(is_bored, self.plain_codes["bored"][by_pick("bored")], complaint)
+        hated = dismissed & self.disliked[persona, items]
+        first_hated, any_hated = items[k - 1], hated[k - 1]
+        for pos in range(k - 2, -1, -1):
+            first_hated = np.where(hated[pos], items[pos], first_hated)
+            any_hated = any_hated | hated[pos]
+        dislike_pick = self.dislike_codes[by_pick("dislike"), persona, first_hated]
+        complaint = np.where(any_hated, dislike_pick, complaint)
         complaint = np.where(n_shown > 0, complaint, nothing)
 
         main = np.where(ignored, ignored_pick, complaint)
-        main = np.where(
-            chose, self.click_codes[_template_index(u_pick, len(lines["click"])), chosen_item], main
-        )
-        main = np.where(
-            bought,
-            self.purchase_codes[_template_index(u_pick, len(lines["purchase"])), chosen_item],
-            main,
-        )
+        main = np.where(chose, self.click_codes[by_pick("click"), chosen_item], main)
+        main = np.where(bought, self.purchase_codes[by_pick("purchase"), chosen_item], main)
         codes[:, 0] = main
         again = ignored & chose
-        codes[:, 1] = np.where(
-            again,
-            self.ignored_codes[state, _template_index(u_chat, len(lines["ignored"]))],
-            -1,
-        )
+        codes[:, 1] = np.where(again, self.ignored_codes[state, by_chat("ignored")], -1)
         codes[:, 2] = self.voiced[persona, np.minimum(turn + 1, self.max_turns)]
         n_words = self.n_words[persona, turn]
         talks = (n_words > 0) & (u_chat < self.chat_threshold[persona])
         word = np.minimum((u_pick * n_words).astype(np.int64), 2)
-        taste_t = _template_index(u_chat / self.params.chat_rate, len(lines["taste"]))
-        codes[:, 3] = np.where(talks, self.taste_codes[persona, turn, taste_t, word], -1)
-        codes[:, 4] = np.where(
-            left, self.plain_codes["leaving"][_template_index(u_chat, len(lines["leaving"]))], -1
+        taste_t = _template_index(
+            u_chat / self.params.chat_rate, len(self.brain.templates.lines["taste"])
         )
+        codes[:, 3] = np.where(talks, self.taste_codes[persona, turn, taste_t, word], -1)
+        codes[:, 4] = np.where(left, self.plain_codes["leaving"][by_chat("leaving")], -1)
         return codes
+
+    def _template_picker(self, u: np.ndarray) -> Callable[[str], np.ndarray]:
+        """``kind -> ReplyTemplates.pick``'s line index for draws ``u`` (computed once per count)."""
+        lines, by_count = self.brain.templates.lines, {}
+
+        def pick(kind: str) -> np.ndarray:
+            n = len(lines[kind])
+            if n not in by_count:
+                by_count[n] = _template_index(u, n)
+            return by_count[n]
+
+        return pick

@@ -65,7 +65,7 @@ def vector_lanes(env: RecSessionEnv, shard_size: int) -> int:
     per_lane = (
         13 * len(env.catalog)
         + 8 * len(env.catalog.category_names)
-        + 16 * DRAW_BLOCK * (k + 5)
+        + 32 * (DRAW_BLOCK * (k + 5) + 1)  # four visits' raw draws (DrawStreams)
         + 20 * env.history_window * k
     )
     return max(1, min(MAX_LANES, shard_size, max(64, LANE_MEMORY // per_lane)))
@@ -179,12 +179,11 @@ class VectorStepper:
         pending = iter(session_ids)
         lane_sid = np.full(self.lanes, -1, dtype=np.int64)
         policies: list[Policy | None] = [None] * self.lanes
-        rngs: list[Any] = [None] * self.lanes
-        rows = self._start(np.arange(self.lanes), pending, lane_sid, policies, rngs, first=True)
+        rows = self._start(np.arange(self.lanes), pending, lane_sid, policies, first=True)
         while len(rows):
             slates, duplicates = self._slates([policies[i].act(None, None) for i in rows.tolist()])
             persona, turn = batch.persona[rows], batch.turn[rows]
-            reaction = batch.step(rows, slates, rngs)
+            reaction = batch.step(rows, slates)
             reply_ids = batch.phrases.replies(reaction.reply_codes)  # may grow reply_texts
             replies = batch.phrases.reply_texts[reply_ids]
             recorder.add(
@@ -192,7 +191,7 @@ class VectorStepper:
                 duplicates, reaction, replies, batch,
             )  # fmt: skip
             ended = reaction.left | (turn + 1 >= max_turns)
-            restarted = self._start(rows[ended], pending, lane_sid, policies, rngs)
+            restarted = self._start(rows[ended], pending, lane_sid, policies)
             rows = np.sort(np.concatenate([rows[~ended], restarted]))
             if on_step is not None:
                 on_step(int(ended.sum()), len(slates) * k, 0, 0.0)
@@ -204,18 +203,15 @@ class VectorStepper:
         pending: Any,
         lane_sid: np.ndarray,
         policies: list[Policy | None],
-        rngs: list[Any],
         first: bool = False,
     ) -> np.ndarray:
         """Start the next sessions in ``lanes`` (as many as remain); returns the lanes used."""
-        used, picks = [], []
-        n_pool = len(self.vec.personas)
+        used, rngs = [], []
         for lane in lanes.tolist():
             session_id = next(pending, None)
             if session_id is None:
                 break
             rng = _session_rng(session_id)
-            picks.append(int(rng.integers(n_pool)))
             policy = as_policy(self.policy_factory(self.env, session_id))
             if observes(policy):
                 if first:
@@ -229,11 +225,13 @@ class VectorStepper:
                 )
             if hasattr(policy, "reset"):
                 policy.reset(seed=session_id)
-            rngs[lane], policies[lane], lane_sid[lane] = rng, policy, session_id
+            policies[lane], lane_sid[lane] = policy, session_id
+            rngs.append(rng)
             used.append(lane)
         started = np.array(used, dtype=np.int64)
         if len(started):
-            self.batch.start(started, np.array(picks, dtype=np.int64))
+            self.batch.streams.assign(started, rngs)
+            self.batch.start(started)
         return started
 
     def _slates(self, actions: list[Any]) -> tuple[np.ndarray, np.ndarray]:

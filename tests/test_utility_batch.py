@@ -1,0 +1,38 @@
+"""PhraseBook: replies composed from phrase codes, numbered and looked up in bulk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simrec.brains.utility_batch import REPLY_PARTS, PhraseBook
+from simrec.replies import encode_reply
+
+
+def phrase_book(n_phrases: int, by_tuple: bool) -> PhraseBook:
+    book = PhraseBook()
+    for i in range(n_phrases):
+        book.add(f"phrase {i} says {'word ' * (i % 4)}".strip())
+    book.freeze()
+    if by_tuple:
+        book._radix = 0  # as for a phrase book too large for integer keys
+    return book
+
+
+@pytest.mark.parametrize("by_tuple", [False, True])
+def test_replies_are_numbered_once_and_carry_their_text_and_encoding(by_tuple):
+    book = phrase_book(60, by_tuple)
+    rng = np.random.default_rng(0)
+    seen: dict[tuple, int] = {}
+    for _ in range(30):  # enough distinct replies to merge the index's sorted runs
+        codes = rng.integers(-1, 60, size=(400, REPLY_PARTS))
+        codes[:, 1:] = np.where(rng.random((400, REPLY_PARTS - 1)) < 0.5, -1, codes[:, 1:])
+        ids = book.replies(codes)
+        for row, reply in zip(codes.tolist(), ids.tolist(), strict=True):
+            assert seen.setdefault(tuple(row), reply) == reply
+    assert len(set(seen.values())) == len(seen) > 4096
+    for row, reply in list(seen.items())[:: len(seen) // 200]:
+        text = " ".join(book.texts[c] for c in row if c >= 0)
+        assert book.reply_texts[reply] == text
+        expected = np.asarray(encode_reply(text), dtype=np.float32)
+        np.testing.assert_array_equal(book.reply_vectors[reply], expected)
