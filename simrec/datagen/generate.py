@@ -578,11 +578,11 @@ def _write_locked(
                 runner.close()
         except KeyboardInterrupt:
             raise DatasetError(
-                f"{out}: interrupted; {len(state['shards'])} of {config.n_shards} shards are "
+                f"{out}: interrupted; {_complete(out)} of {config.n_shards} shards are "
                 "complete. Run again with --resume (same options) to finish"
             ) from None
         except OSError as exc:
-            complete = len(state["shards"])
+            complete = _complete(out)
             where = exc.filename or out
             raise DatasetError(
                 f"{where}: cannot write: {exc.strerror or exc}. {complete} of "
@@ -595,6 +595,18 @@ def _write_locked(
         (out / store.BATCHES).unlink(missing_ok=True)
         (out / store.LOCK).unlink(missing_ok=True)
     return store.Dataset(manifest, out)
+
+
+def _complete(out: Path) -> int:
+    """Shards the progress file records as complete: what a resume will find.
+
+    Read back from the file, not from memory: an interrupt can land while the file is
+    being replaced, on either side of the replacement.
+    """
+    try:
+        return len(store.read_json(out / store.PROGRESS).get("shards", {}))
+    except DatasetError:
+        return 0
 
 
 def _check_same_config(source: Path, recorded: Mapping[str, Any], config: GenerationConfig) -> None:
@@ -638,12 +650,8 @@ def _run_shards(
     bar: Progress,
 ) -> None:
     def commit(record: dict[str, Any]) -> None:
-        # The progress file first, then memory: an interrupt between the two must not make
-        # the run report a shard as complete that a resume would not find.
-        entry = {"files": record["files"], "usage": record["usage"]}
-        shards = {**state["shards"], str(record["index"]): entry}
-        store.write_json(out / store.PROGRESS, {**state, "shards": shards})
-        state["shards"] = shards
+        state["shards"][str(record["index"])] = {"files": record["files"], "usage": record["usage"]}
+        store.write_json(out / store.PROGRESS, state)
 
     if workers == 1 or len(todo) <= 1:
         for index in todo:
@@ -672,7 +680,7 @@ def _run_shards(
             if started > size:
                 raise DatasetError(
                     f"{out}: a worker process died (killed by a signal — out of memory?); "
-                    f"{len(state['shards'])} of {runner.config.n_shards} shards are complete. "
+                    f"{_complete(out)} of {runner.config.n_shards} shards are complete. "
                     "Run again with --resume (same options) to finish"
                 )
             if record is not None:
