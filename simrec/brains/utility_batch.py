@@ -440,11 +440,13 @@ class UtilityBatch:
         return personas, codes
 
     def _uniforms(self, rows: np.ndarray, sel, active):
-        """This step's ``(width, m)`` uniforms and logits of ``rows`` (as ``Session.uniforms``).
+        """This step's ``(width, m)`` uniforms of ``rows`` and the logits of rows 1 to k + 2.
 
-        Rows outside ``active`` draw nothing from their streams (they get stale values).
-        Logits are taken of the step's row only: ``log`` is elementwise, so each value is
-        the one ``Session.uniforms`` computes over its whole block.
+        As ``Session.uniforms``; only the draws compared as logits (purchase, dismissals,
+        leaving) are converted. Rows outside ``active`` draw nothing from their streams
+        (they get stale values). Logits are taken of the step's row only: ``log`` is
+        elementwise, so each value is the one ``Session.uniforms`` computes over its whole
+        block.
         """
         at = self.draw_row[sel]
         empty = at >= DRAW_BLOCK
@@ -456,7 +458,8 @@ class UtilityBatch:
         first = rows * self.streams.capacity + self.block_at[sel] + at * self.width
         draws = uniforms(self.streams.pool.reshape(-1).take(first + self._columns))
         with np.errstate(divide="ignore"):
-            logits = np.log(draws / (1.0 - draws))
+            compared = draws[1 : 3 + self.k]
+            logits = np.log(compared / (1.0 - compared))
         return draws, logits
 
     # -- one step -------------------------------------------------------------------------
@@ -519,10 +522,10 @@ class UtilityBatch:
         chose = choice >= 0
         clicked = self._slots == choice
         chosen_item = items[np.maximum(choice, 0), np.arange(m)]
-        bought = chose & (logits[1] < self.buy_logit.reshape(-1).take(state * n + chosen_item))
+        bought = chose & (logits[0] < self.buy_logit.reshape(-1).take(state * n + chosen_item))
         purchased = clicked & bought
         dismissed = (
-            logits[2 : 2 + k]
+            logits[1 : 1 + k]
             < self.dismiss_logit.reshape(-1).take(st) + p.dismiss_repeat_weight * boredom * seen
         )
         dismissed &= shown & ~clicked
@@ -542,7 +545,7 @@ class UtilityBatch:
             + np.where(constrained, p.compliance_weight * (compliance - 0.5), 0.0)
         )
         s = np.minimum(np.maximum(s, 0.0), 1.0)
-        left = logits[2 + k] < (
+        left = logits[1 + k] < (
             p.leave_base
             + p.leave_slope * (p.leave_threshold - s)
             + p.fatigue_leave_weight * fatigue
