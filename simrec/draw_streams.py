@@ -119,16 +119,12 @@ class DrawStreams:
 
     def _top_up(self, rows: np.ndarray) -> None:
         """Move each row's unread outputs to the front and fetch up to :attr:`capacity`."""
-        pool, head, fill, fetch, capacity = (
-            self.pool,
-            self.head,
-            self.fill,
-            self._fetch,
-            self.capacity,
-        )
-        for i in rows.tolist():
-            unread = int(fill[i] - head[i])
-            pool[i, :unread] = pool[i, head[i] : fill[i]]
-            pool[i, unread:] = fetch[i](capacity - unread)
-        head[rows] = 0
-        fill[rows] = capacity
+        pool, fetch, capacity = self.pool, self._fetch, self.capacity
+        heads, fills = self.head[rows].tolist(), self.fill[rows].tolist()
+        for i, start, end in zip(rows.tolist(), heads, fills, strict=True):
+            unread = end - start
+            row = pool[i]
+            row[:unread] = row[start:end]
+            row[unread:] = fetch[i](capacity - unread)
+        self.head[rows] = 0
+        self.fill[rows] = capacity

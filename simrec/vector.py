@@ -301,7 +301,7 @@ class RecSessionVectorEnv(VectorEnv):
         turn = np.minimum(self._turns() / self.max_turns, 1.0).astype(np.float32)[:, None]
         if self.batch is not None:
             b = self.batch
-            reply = b.phrases.reply_vectors[self._reply_idx]
+            reply = b.phrases.reply_vectors.take(self._reply_idx, axis=0)
             items, feedback = b.history_items + 1, b.history_feedback.copy()
         else:
             reply = self._reply_vec.copy()
@@ -314,7 +314,7 @@ class RecSessionVectorEnv(VectorEnv):
     ) -> dict[str, Any]:
         n, k = self.num_envs, self.slate_size
         if self.batch is not None:
-            replies = self.batch.phrases.reply_texts[self._reply_idx]
+            replies = self.batch.phrases.reply_texts.take(self._reply_idx)
             satisfaction, fatigue = self.batch.satisfaction.copy(), self.batch.fatigue.copy()
         else:
             replies = self._replies.copy()
@@ -322,7 +322,7 @@ class RecSessionVectorEnv(VectorEnv):
             fatigue = np.array([s.fatigue for s in self.sessions])
         info: dict[str, Any] = {
             "reply": replies,
-            "persona_id": self._persona_ids[self.persona],
+            "persona_id": self._persona_ids.take(self.persona),
             "turn": self._turns().copy(),
             "duplicates": duplicates,
         }

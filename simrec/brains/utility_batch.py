@@ -440,11 +440,13 @@ class UtilityBatch:
         return personas, codes
 
     def _uniforms(self, rows: np.ndarray, sel, active):
-        """This step's ``(width, m)`` uniforms and logits of ``rows`` (as ``Session.uniforms``).
+        """This step's ``(width, m)`` uniforms of ``rows`` and the logits of rows 1 to k + 2.
 
-        Rows outside ``active`` draw nothing from their streams (they get stale values).
-        Logits are taken of the step's row only: ``log`` is elementwise, so each value is
-        the one ``Session.uniforms`` computes over its whole block.
+        As ``Session.uniforms``; only the draws compared as logits (purchase, dismissals,
+        leaving) are converted. Rows outside ``active`` draw nothing from their streams
+        (they get stale values). Logits are taken of the step's row only: ``log`` is
+        elementwise, so each value is the one ``Session.uniforms`` computes over its whole
+        block.
         """
         at = self.draw_row[sel]
         empty = at >= DRAW_BLOCK
@@ -456,7 +458,8 @@ class UtilityBatch:
         first = rows * self.streams.capacity + self.block_at[sel] + at * self.width
         draws = uniforms(self.streams.pool.reshape(-1).take(first + self._columns))
         with np.errstate(divide="ignore"):
-            logits = np.log(draws / (1.0 - draws))
+            compared = draws[1 : 3 + self.k]
+            logits = np.log(compared / (1.0 - compared))
         return draws, logits
 
     # -- one step -------------------------------------------------------------------------
@@ -479,7 +482,8 @@ class UtilityBatch:
         # Slot-major ``(k, m)`` arrays: per-session values broadcast along the long axis.
         draws, logits = self._uniforms(rows, sel, active)
         persona, turn = self.persona[sel], self.turn[sel]
-        state = self.state_of[persona, turn]
+        moment = persona * (self.max_turns + 1) + turn  # flat (persona, turn) index
+        state = self.state_of.reshape(-1).take(moment)
         slots = np.ascontiguousarray(slates.T)
         shown = slots != EMPTY
         items = np.where(shown, slots, 0)
@@ -518,11 +522,11 @@ class UtilityBatch:
             choice[hit] = pos
         chose = choice >= 0
         clicked = self._slots == choice
-        chosen_item = items[np.maximum(choice, 0), np.arange(m)]
-        bought = chose & (logits[1] < self.buy_logit.reshape(-1).take(state * n + chosen_item))
+        chosen_item = items.reshape(-1).take(np.maximum(choice, 0) * m + np.arange(m))
+        bought = chose & (logits[0] < self.buy_logit.reshape(-1).take(state * n + chosen_item))
         purchased = clicked & bought
         dismissed = (
-            logits[2 : 2 + k]
+            logits[1 : 1 + k]
             < self.dismiss_logit.reshape(-1).take(st) + p.dismiss_repeat_weight * boredom * seen
         )
         dismissed &= shown & ~clicked
@@ -542,13 +546,13 @@ class UtilityBatch:
             + np.where(constrained, p.compliance_weight * (compliance - 0.5), 0.0)
         )
         s = np.minimum(np.maximum(s, 0.0), 1.0)
-        left = logits[2 + k] < (
+        left = logits[1 + k] < (
             p.leave_base
             + p.leave_slope * (p.leave_threshold - s)
             + p.fatigue_leave_weight * fatigue
         )
         codes = self._reply_codes(
-            persona, turn, state, items, shown, n_shown, worn, chose, bought, chosen_item,
+            persona, turn, moment, state, items, shown, n_shown, worn, chose, bought, chosen_item,
             dismissed, constrained, compliance, left, draws,
         )  # fmt: skip
         self._record(sel, slates, at, cat_at, shown, seen, clicked, purchased, dismissed, persona)
@@ -611,6 +615,7 @@ class UtilityBatch:
         self,
         persona: np.ndarray,
         turn: np.ndarray,
+        moment: np.ndarray,
         state: np.ndarray,
         items: np.ndarray,
         shown: np.ndarray,
@@ -627,8 +632,9 @@ class UtilityBatch:
     ) -> np.ndarray:
         """The phrase codes of each reply: ``UtilityBrain._reply``'s choices, as arrays.
 
-        Slot arrays are slot-major ``(k, m)``, ``draws`` is ``(width, m)``; returns ``(m,
-        REPLY_PARTS)``.
+        Slot arrays are slot-major ``(k, m)``, ``draws`` is ``(width, m)``, ``moment`` is
+        the flat (persona, turn) index; returns ``(m, REPLY_PARTS)``. Tables are read with
+        ``take`` at flat indices (several times cheaper than multi-array indexing).
         """
         k = self.k
         m = len(persona)
@@ -636,7 +642,8 @@ class UtilityBatch:
         by_pick, by_chat = self._template_picker(u_pick), self._template_picker(u_chat)
         codes = np.full((m, REPLY_PARTS), -1, dtype=np.int64)
         ignored = constrained & (compliance < 0.5)
-        ignored_pick = self.ignored_codes[state, by_pick("ignored")]
+        requests = self.ignored_codes
+        ignored_pick = requests.reshape(-1).take(state * requests.shape[1] + by_pick("ignored"))
 
         # Why nothing was clicked: a disliked thing, boredom, price, or nothing.
         nothing = self.plain_codes["nothing"][by_pick("nothing")]
@@ -651,29 +658,36 @@ class UtilityBatch:
         complaint = np.where(pricey > 0.5, self.plain_codes["pricey"][by_pick("pricey")], nothing)
         is_bored = (bored > 0.6) & (bored >= pricey)
         complaint = np.where(is_bored, self.plain_codes["bored"][by_pick("bored")], complaint)
-        hated = dismissed & self.disliked[persona, items]
+        n_items = self.disliked.shape[1]
+        hated = dismissed & self.disliked.reshape(-1).take(persona * n_items + items)
         first_hated, any_hated = items[k - 1], hated[k - 1]
         for pos in range(k - 2, -1, -1):
             first_hated = np.where(hated[pos], items[pos], first_hated)
             any_hated = any_hated | hated[pos]
-        dislike_pick = self.dislike_codes[by_pick("dislike"), persona, first_hated]
+        dislike_at = (by_pick("dislike") * self.n_personas + persona) * n_items + first_hated
+        dislike_pick = self.dislike_codes.reshape(-1).take(dislike_at)
         complaint = np.where(any_hated, dislike_pick, complaint)
         complaint = np.where(n_shown > 0, complaint, nothing)
 
         main = np.where(ignored, ignored_pick, complaint)
-        main = np.where(chose, self.click_codes[by_pick("click"), chosen_item], main)
-        main = np.where(bought, self.purchase_codes[by_pick("purchase"), chosen_item], main)
+        click = self.click_codes.reshape(-1).take(by_pick("click") * n_items + chosen_item)
+        main = np.where(chose, click, main)
+        buy = self.purchase_codes.reshape(-1).take(by_pick("purchase") * n_items + chosen_item)
+        main = np.where(bought, buy, main)
         codes[:, 0] = main
         again = ignored & chose
-        codes[:, 1] = np.where(again, self.ignored_codes[state, by_chat("ignored")], -1)
-        codes[:, 2] = self.voiced[persona, np.minimum(turn + 1, self.max_turns)]
-        n_words = self.n_words[persona, turn]
+        repeated = requests.reshape(-1).take(state * requests.shape[1] + by_chat("ignored"))
+        codes[:, 1] = np.where(again, repeated, -1)
+        codes[:, 2] = self.voiced.reshape(-1).take(moment + (turn < self.max_turns))
+        n_words = self.n_words.reshape(-1).take(moment)
         talks = (n_words > 0) & (u_chat < self.chat_threshold[persona])
         word = np.minimum((u_pick * n_words).astype(np.int64), 2)
         taste_t = _template_index(
             u_chat / self.params.chat_rate, len(self.brain.templates.lines["taste"])
         )
-        codes[:, 3] = np.where(talks, self.taste_codes[persona, turn, taste_t, word], -1)
+        taste = self.taste_codes
+        taste_at = (moment * taste.shape[2] + taste_t) * taste.shape[3] + word
+        codes[:, 3] = np.where(talks, taste.reshape(-1).take(taste_at), -1)
         codes[:, 4] = np.where(left, self.plain_codes["leaving"][by_chat("leaving")], -1)
         return codes
 
