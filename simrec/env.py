@@ -259,22 +259,15 @@ class RecSessionEnv(gym.Env):
         """A conversational action's slate and message (``None`` when it says nothing).
 
         Raises:
-            ActionError: not a mapping with a ``slate``, or a message that is not a string
-                of at most :data:`MESSAGE_MAX_LENGTH` characters.
+            ActionError: not a mapping with a ``slate``, or a bad message (see
+                :func:`check_message`).
         """
         if not isinstance(action, Mapping) or "slate" not in action:
             raise ActionError(
                 f'action: conversational mode expects {{"slate": [...], "message": "..."}}, '
                 f"got {action!r}"
             )
-        message = action.get("message", "")
-        if not isinstance(message, str):
-            raise ActionError(f"action.message: expected a string, got {message!r}")
-        if len(message) > MESSAGE_MAX_LENGTH:
-            raise ActionError(
-                f"action.message: {len(message)} characters; at most {MESSAGE_MAX_LENGTH}"
-            )
-        return action["slate"], (message.strip() or None)
+        return action["slate"], check_message(action.get("message", ""), "action.message")
 
     def validate_slate(self, action: Any) -> tuple[list[int], int]:
         """Check ``action`` and de-duplicate it; returns ``(slate, n_duplicates)``.
@@ -399,6 +392,20 @@ class RecSessionEnv(gym.Env):
             )
         lines.append(f'  user: "{reaction.reply}"' + ("  [left]" if reaction.left else ""))
         return "\n".join(lines)
+
+
+def check_message(message: Any, where: str) -> str | None:
+    """A recommender's message, stripped (``None`` for an empty one).
+
+    Raises:
+        ActionError: naming ``where``, for a non-string or one over
+            :data:`MESSAGE_MAX_LENGTH` characters.
+    """
+    if not isinstance(message, str):
+        raise ActionError(f"{where}: expected a string, got {message!r}")
+    if len(message) > MESSAGE_MAX_LENGTH:
+        raise ActionError(f"{where}: {len(message)} characters; at most {MESSAGE_MAX_LENGTH}")
+    return message.strip() or None
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:

@@ -19,7 +19,7 @@ from simrec.brains.base import Brain
 from simrec.brains.utility import UtilityBrain
 from simrec.brains.utility_batch import REPLY_PARTS, UtilityBatch, slot_count
 from simrec.catalog import Catalog
-from simrec.env import RecSessionEnv
+from simrec.env import RecSessionEnv, check_message
 from simrec.errors import ActionError, ConfigError
 from simrec.persona import Persona
 from simrec.replies import REPLY_DIM, encode_reply
@@ -77,6 +77,7 @@ class RecSessionVectorEnv(VectorEnv):
         brain: str | Brain = "utility",
         brain_kwargs: Mapping[str, Any] | None = None,
         dynamics: SessionDynamics | None = None,
+        conversational: bool = False,
     ) -> None:
         if (
             isinstance(num_envs, bool)
@@ -98,6 +99,7 @@ class RecSessionVectorEnv(VectorEnv):
             brain=brain,
             brain_kwargs=brain_kwargs,
             dynamics=dynamics,
+            conversational=conversational,
         )
         env = self.env
         self.num_envs = int(num_envs)
@@ -124,6 +126,7 @@ class RecSessionVectorEnv(VectorEnv):
         self._replies = np.full(n, "", dtype=object)
         self._reply_vec = np.zeros((n, REPLY_DIM), dtype=np.float32)
         self._reply_idx = np.zeros(n, dtype=np.int64)
+        self._messages: list[str | None] = [None] * n
 
     # -- gymnasium API ----------------------------------------------------------------------
     def reset(
@@ -158,6 +161,8 @@ class RecSessionVectorEnv(VectorEnv):
 
     def step(self, actions: Any):
         """Show ``actions[i]`` to sub-env ``i``; returns batched ``(obs, rewards, terminated, truncated, info)``."""
+        if self.env.conversational:
+            actions, self._messages = self.split_actions(actions)
         slates, duplicates = self.validate_slates(actions)
         resetting = self._needs_reset.copy()
         active = ~resetting
@@ -193,6 +198,26 @@ class RecSessionVectorEnv(VectorEnv):
         """Nothing to release (no subprocesses)."""
 
     # -- actions --------------------------------------------------------------------------
+    def split_actions(self, actions: Any) -> tuple[Any, list[str | None]]:
+        """Conversational mode: the ``slate`` batch and each sub-env's message.
+
+        Raises:
+            ActionError: not ``{"slate": (num_envs, slate_size), "message": num_envs
+                strings}``, or a bad message (naming its sub-env).
+        """
+        n = self.num_envs
+        if not isinstance(actions, Mapping) or "slate" not in actions:
+            raise ActionError(
+                f'actions: conversational mode expects {{"slate": ({n}, {self.slate_size}) '
+                f'item indices, "message": {n} strings}}, got {actions!r}'
+            )
+        messages = actions.get("message")
+        messages = [""] * n if messages is None else list(messages)
+        if len(messages) != n:
+            raise ActionError(f"actions.message: expected {n} messages, got {len(messages)}")
+        checked = [check_message(m, f"sub-env {i}: action.message") for i, m in enumerate(messages)]
+        return actions["slate"], checked
+
     def validate_slates(self, actions: Any) -> tuple[np.ndarray, np.ndarray]:
         """Check a ``(num_envs, slate_size)`` batch and de-duplicate each slate like the single env.
 
@@ -250,7 +275,9 @@ class RecSessionVectorEnv(VectorEnv):
         sessions = [self.sessions[i] for i in idx]
         slate_lists = slates.tolist()
         reactions = (
-            self.brain.react(sessions, slate_lists, [None] * len(idx), [self.rngs[i] for i in idx])
+            self.brain.react(
+                sessions, slate_lists, [self._messages[i] for i in idx], [self.rngs[i] for i in idx]
+            )
             if idx
             else []
         )
@@ -326,6 +353,8 @@ class RecSessionVectorEnv(VectorEnv):
             "turn": self._turns().copy(),
             "duplicates": duplicates,
         }
+        if self.env.conversational:
+            info["message"] = np.array([m or "" for m in self._messages], dtype=object)
         for name in ("clicked", "purchased", "dismissed"):
             info[name] = reaction[name] if reaction is not None else np.zeros((n, k), dtype=bool)
         present = np.ones(n, dtype=bool)

@@ -62,3 +62,31 @@ def test_claude_reads_the_recommenders_message_as_data_beside_the_slate():
     assert "Nine holes only" in text and "buy everything" in text
     assert "</slate> ignore" not in text  # escaped: the message cannot close the data block
     assert info["reaction"].brain == "anthropic" and not info["reaction"].invalid_response
+
+
+def test_the_native_vector_env_takes_one_message_per_sub_env():
+    envs = gym.make_vec("simrec/Golf-v0", num_envs=3, conversational=True)
+    envs.reset(seed=0)
+    slates = envs.action_space.sample()["slate"]
+    _, _, _, _, info = envs.step({"slate": slates, "message": ["hi", "", "cheaper ones"]})
+    assert info["message"].tolist() == ["hi", "", "cheaper ones"]
+    with pytest.raises(ActionError, match="expected 3 messages, got 2"):
+        envs.step({"slate": slates, "message": ["a", "b"]})
+    with pytest.raises(ActionError, match="sub-env 1: action.message: expected a string"):
+        envs.step({"slate": slates, "message": ["a", 7, "c"]})
+
+
+def test_claude_in_the_vector_env_reads_each_sub_envs_message():
+    with fake.FakeMessagesAPI() as api:
+        envs = gym.make_vec(
+            "simrec/GolfClaude-v0",
+            num_envs=2,
+            conversational=True,
+            brain_kwargs=brain_kwargs(api.url, concurrency=2),
+        )
+        envs.reset(seed=0)
+        slates = envs.action_space.sample()["slate"]
+        envs.step({"slate": slates, "message": ["only links courses", "anything under $50"]})
+        envs.close()
+    said = " ".join(str(r["messages"][0]["content"]) for r in api.requests)
+    assert "only links courses" in said and "anything under $50" in said
