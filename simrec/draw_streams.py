@@ -118,13 +118,20 @@ class DrawStreams:
         return out
 
     def _top_up(self, rows: np.ndarray) -> None:
-        """Move each row's unread outputs to the front and fetch up to :attr:`capacity`."""
+        """Move each row's unread outputs to the front and fetch up to :attr:`capacity`.
+
+        The moves are one numpy call for all rows; only the fetches (one ``random_raw``
+        call per row) run row by row.
+        """
         pool, fetch, capacity = self.pool, self._fetch, self.capacity
-        heads, fills = self.head[rows].tolist(), self.fill[rows].tolist()
-        for i, start, end in zip(rows.tolist(), heads, fills, strict=True):
-            unread = end - start
-            row = pool[i]
-            row[:unread] = row[start:end]
-            row[unread:] = fetch[i](capacity - unread)
+        start = self.head[rows]
+        unread = self.fill[rows] - start
+        columns = np.arange(capacity)
+        kept = columns[: int(unread.max())]
+        if len(kept):  # columns past a row's unread ones carry junk, overwritten below
+            moved = np.minimum(start[:, None] + kept, capacity - 1)
+            pool[rows[:, None], kept] = pool[rows[:, None], moved]
+        for i, at in zip(rows.tolist(), unread.tolist(), strict=True):
+            pool[i, at:] = fetch[i](capacity - at)
         self.head[rows] = 0
         self.fill[rows] = capacity
