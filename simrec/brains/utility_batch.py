@@ -303,6 +303,10 @@ class UtilityBatch:
             [d.fatigue_base + d.fatigue_impatience * (1.0 - t["patience"]) for t in traits]
         )
         self.price_aversion = np.array([p.price_weight * t["price_sensitivity"] for t in traits])
+        # Rows of :attr:`visit_traits`, copied per session at each visit start.
+        self.trait_table = np.stack(
+            [self.boredom, self.fatigue_step, self.price_aversion, self.chat_threshold]
+        )
         self.disliked = np.stack([b.dislike > 0 for b in bounds])
         templates, brain = self.brain.templates, self.brain
         self.dislike_codes = np.full(
@@ -393,6 +397,14 @@ class UtilityBatch:
         self.satisfaction = np.zeros(num_envs)
         self.fatigue = np.zeros(num_envs)
         self.exposure = np.zeros((num_envs, n_items))
+        # Each session's persona traits (boredom, fatigue step, price aversion, chat
+        # threshold): set once per visit, read every step without a gather.
+        self.visit_traits = np.zeros((4, num_envs))
+        # Flat offsets of each session's row in the (session, item) and (session,
+        # category) arrays, and session positions: made once, not per step.
+        self._item_base = np.arange(num_envs) * n_items
+        self._category_base = np.arange(num_envs) * n_categories
+        self._positions = np.arange(num_envs)
         # A session's clock (visit_start + turn) runs on across visits, so a new visit
         # need not clear exposure: items stamped at or before its start (age >= turn)
         # were shown in earlier visits and read as unseen.
@@ -409,6 +421,7 @@ class UtilityBatch:
         """Bytes of per-session state arrays (all sessions; shared tables excluded)."""
         arrays = (
             self.persona, self.turn, self.satisfaction, self.fatigue, self.exposure,
+            self.visit_traits,
             self.visit_start, self.exposed_at, self.owned, self.category_exposure, self.block_at,
             self.draw_row, self.history_items, self.history_feedback,
         )  # fmt: skip
@@ -425,6 +438,7 @@ class UtilityBatch:
         self.block_at[rows] = self.streams.claim(rows, self.block)
         self.draw_row[rows] = 0
         self.persona[rows] = personas
+        self.visit_traits[:, rows] = self.trait_table[:, personas]
         clock = self.visit_start[rows] + self.turn[rows]
         self.exposed_at[rows[clock > _CLOCK_LIMIT]] = 0  # keep stamps within int32
         self.visit_start[rows] = np.where(clock > _CLOCK_LIMIT, 0, clock)
@@ -487,7 +501,7 @@ class UtilityBatch:
         slots = np.ascontiguousarray(slates.T)
         shown = slots != EMPTY
         items = np.where(shown, slots, 0)
-        at = rows * n + items  # flat (session, item) index
+        at = self._item_base[sel] + items  # flat (session, item) index
         st = state * n + items  # flat (event state, item) index
 
         clock = (self.visit_start[sel] + turn).astype(np.int32)
@@ -498,9 +512,9 @@ class UtilityBatch:
         )
         recent = np.minimum(turn, horizon).astype(np.int32)  # this visit, in the table
         seen = np.where(shown & (age < recent), decayed, 0.0)
-        boredom = self.boredom[persona]
+        boredom, fatigue_step, price_aversion, chat_threshold = self.visit_traits[:, sel]
         fatigue = self.fatigue[sel]
-        cat_at = rows * self.category_exposure.shape[1] + self.codes.take(items)
+        cat_at = self._category_base[sel] + self.codes.take(items)
         cat_seen = self.category_exposure.reshape(-1).take(cat_at)
         worn = boredom * (p.repeat_weight * seen + p.category_weight * cat_seen)
         u = self.utility.reshape(-1).take(st) - worn
@@ -522,7 +536,7 @@ class UtilityBatch:
             choice[hit] = pos
         chose = choice >= 0
         clicked = self._slots == choice
-        chosen_item = items.reshape(-1).take(np.maximum(choice, 0) * m + np.arange(m))
+        chosen_item = items.reshape(-1).take(np.maximum(choice, 0) * m + self._positions[:m])
         bought = chose & (logits[0] < self.buy_logit.reshape(-1).take(state * n + chosen_item))
         purchased = clicked & bought
         dismissed = (
@@ -553,9 +567,11 @@ class UtilityBatch:
         )
         codes = self._reply_codes(
             persona, turn, moment, state, items, shown, n_shown, worn, chose, bought, chosen_item,
-            dismissed, constrained, compliance, left, draws,
+            dismissed, constrained, compliance, left, draws, price_aversion, chat_threshold,
         )  # fmt: skip
-        self._record(sel, slates, at, cat_at, shown, seen, clicked, purchased, dismissed, persona)
+        self._record(
+            sel, slates, at, cat_at, shown, seen, clicked, purchased, dismissed, fatigue_step
+        )
         self.satisfaction[sel] = s
         return BatchReaction(clicked.T, purchased.T, dismissed.T, left, s, codes)
 
@@ -570,7 +586,7 @@ class UtilityBatch:
         clicked: np.ndarray,
         purchased: np.ndarray,
         dismissed: np.ndarray,
-        persona: np.ndarray,
+        fatigue_step: np.ndarray,
     ) -> None:
         """``Session.record`` for every row: exposure, categories, fatigue, turn, history.
 
@@ -596,7 +612,7 @@ class UtilityBatch:
         for pos in range(self.k):
             cell = cat_at[pos]
             flat_cats[cell] = flat_cats[cell] + np.where(shown[pos], self.share, 0.0)
-        self.fatigue[sel] = self.fatigue[sel] + self.fatigue_step[persona]
+        self.fatigue[sel] = self.fatigue[sel] + fatigue_step
         self.turn[sel] = turn_after
         k = self.k
         history = self.history_items
@@ -629,6 +645,8 @@ class UtilityBatch:
         compliance: np.ndarray,
         left: np.ndarray,
         draws: np.ndarray,
+        price_aversion: np.ndarray,
+        chat_threshold: np.ndarray,
     ) -> np.ndarray:
         """The phrase codes of each reply: ``UtilityBrain._reply``'s choices, as arrays.
 
@@ -647,14 +665,15 @@ class UtilityBatch:
 
         # Why nothing was clicked: a disliked thing, boredom, price, or nothing.
         nothing = self.plain_codes["nothing"][by_pick("nothing")]
-        bored = np.zeros(m)
-        pricey = np.zeros(m)
-        for pos in range(k):
-            bored = bored + np.where(shown[pos], worn[pos], 0.0)
-            pricey = pricey + np.where(shown[pos], self.price[items[pos]], 0.0)
+        shown_worn = np.where(shown, worn, 0.0)
+        shown_price = np.where(shown, self.price.take(items), 0.0)
+        bored, pricey = 0.0 + shown_worn[0], 0.0 + shown_price[0]  # sums start at 0.0
+        for pos in range(1, k):
+            bored = bored + shown_worn[pos]
+            pricey = pricey + shown_price[pos]
         safe_n = np.maximum(n_shown, 1)
         bored = bored / safe_n
-        pricey = self.price_aversion[persona] * pricey / safe_n
+        pricey = price_aversion * pricey / safe_n
         complaint = np.where(pricey > 0.5, self.plain_codes["pricey"][by_pick("pricey")], nothing)
         is_bored = (bored > 0.6) & (bored >= pricey)
         complaint = np.where(is_bored, self.plain_codes["bored"][by_pick("bored")], complaint)
@@ -680,7 +699,7 @@ class UtilityBatch:
         codes[:, 1] = np.where(again, repeated, -1)
         codes[:, 2] = self.voiced.reshape(-1).take(moment + (turn < self.max_turns))
         n_words = self.n_words.reshape(-1).take(moment)
-        talks = (n_words > 0) & (u_chat < self.chat_threshold[persona])
+        talks = (n_words > 0) & (u_chat < chat_threshold)
         word = np.minimum((u_pick * n_words).astype(np.int64), 2)
         taste_t = _template_index(
             u_chat / self.params.chat_rate, len(self.brain.templates.lines["taste"])
