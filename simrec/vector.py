@@ -173,14 +173,15 @@ class RecSessionVectorEnv(VectorEnv):
             reaction = self._step_batch(slates, active)
         else:
             reaction = self._step_sessions(self._all[active], slates[active])
+        clicks, purchases, dismissals = reaction.pop("counts")
         for name in ("clicked", "purchased", "dismissed"):
             reaction[name] &= active[:, None]
         left = reaction["left"] & active
         w = self.env.reward_weights
-        rewards = (
-            w["click"] * slot_count(reaction["clicked"])
-            + w["purchase"] * slot_count(reaction["purchased"])
-            + w["dismiss"] * slot_count(reaction["dismissed"])
+        rewards = (  # resetting rows' counts are stale: their rewards are set to 0 below
+            w["click"] * clicks
+            + w["purchase"] * purchases
+            + w["dismiss"] * dismissals
             + np.where(left, w["leave"], 0.0)
         )
         rewards[resetting] = 0.0
@@ -258,7 +259,7 @@ class RecSessionVectorEnv(VectorEnv):
         return slates, slot_count(repeated)
 
     # -- the two stepping paths -------------------------------------------------------------
-    def _step_batch(self, slates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
+    def _step_batch(self, slates: np.ndarray, active: np.ndarray) -> dict[str, Any]:
         assert self.batch is not None
         r = self.batch.step(self._all, slates, active)
         self._reply_codes = r.reply_codes
@@ -267,9 +268,10 @@ class RecSessionVectorEnv(VectorEnv):
             "purchased": r.purchased,
             "dismissed": r.dismissed,
             "left": r.left,
+            "counts": (r.clicks, r.purchases, r.dismissals),
         }
 
-    def _step_sessions(self, rows: np.ndarray, slates: np.ndarray) -> dict[str, np.ndarray]:
+    def _step_sessions(self, rows: np.ndarray, slates: np.ndarray) -> dict[str, Any]:
         """Any brain: one batched ``react`` call for every sub-session, then ``Session.record``."""
         idx = rows.tolist()
         sessions = [self.sessions[i] for i in idx]
@@ -296,6 +298,9 @@ class RecSessionVectorEnv(VectorEnv):
         for name, array in out.items():
             if reactions:
                 array[rows] = [getattr(r, name) for r in reactions]
+        out["counts"] = tuple(
+            slot_count(out[name]) for name in ("clicked", "purchased", "dismissed")
+        )
         return out
 
     def _start(self, rows: np.ndarray) -> None:

@@ -213,6 +213,9 @@ class BatchReaction:
         left: ``(m,)`` bool.
         satisfaction: ``(m,)`` satisfaction after the turn.
         reply_codes: ``(m, REPLY_PARTS)`` phrase codes (see :class:`PhraseBook`).
+        clicks, purchases, dismissals: ``(m,)`` true slots of ``clicked``, ``purchased``,
+            ``dismissed`` (the kernel has them at hand; counting the masks again costs
+            several numpy calls).
     """
 
     clicked: np.ndarray
@@ -221,6 +224,9 @@ class BatchReaction:
     left: np.ndarray
     satisfaction: np.ndarray
     reply_codes: np.ndarray
+    clicks: np.ndarray
+    purchases: np.ndarray
+    dismissals: np.ndarray
 
 
 def slot_count(mask: np.ndarray) -> np.ndarray:
@@ -573,7 +579,9 @@ class UtilityBatch:
             sel, slates, at, cat_at, shown, seen, clicked, purchased, dismissed, fatigue_step
         )
         self.satisfaction[sel] = s
-        return BatchReaction(clicked.T, purchased.T, dismissed.T, left, s, codes)
+        return BatchReaction(
+            clicked.T, purchased.T, dismissed.T, left, s, codes, chose, bought, n_dismissed
+        )
 
     def _record(
         self,
