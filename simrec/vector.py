@@ -334,7 +334,7 @@ class RecSessionVectorEnv(VectorEnv):
         if self.batch is not None:
             b = self.batch
             reply = b.phrases.reply_vectors.take(self._reply_idx, axis=0)
-            items, feedback = b.history_items + 1, b.history_feedback.copy()
+            items, feedback = b.observed_history()
         else:
             reply = self._reply_vec.copy()
             items = np.stack([s.history_items_flat for s in self.sessions]) + 1

@@ -297,6 +297,7 @@ class UtilityBatch:
         self.block = DRAW_BLOCK * self.width
         # A row holds four visits' draws (persona pick and first block): one fetch each.
         self.streams = DrawStreams(num_envs, 4 * (self.block + 1))
+        self._pool_base = np.arange(num_envs) * self.streams.capacity  # each row's pool offset
         self._columns = np.arange(self.width)[:, None]
 
     # -- tables built once --------------------------------------------------------------
@@ -420,8 +421,10 @@ class UtilityBatch:
         self.category_exposure = np.zeros((num_envs, n_categories))
         self.block_at = np.zeros(num_envs, dtype=np.int64)  # the block in streams.pool
         self.draw_row = np.full(num_envs, DRAW_BLOCK, dtype=np.int64)
-        self.history_items = np.full((num_envs, self.window * k), EMPTY, dtype=np.int64)
-        self.history_feedback = np.zeros((num_envs, self.window, k, 3), dtype=np.float32)
+        # History is newest first and session-minor (the last axis), so a turn shifts it
+        # with one contiguous copy; :meth:`observed_history` gives the observation layout.
+        self.history_items = np.full((self.window * k, num_envs), EMPTY, dtype=np.int64)
+        self.history_feedback = np.zeros((self.window, k, 3, num_envs), dtype=np.float32)
 
     def state_nbytes(self) -> int:
         """Bytes of per-session state arrays (all sessions; shared tables excluded)."""
@@ -446,15 +449,16 @@ class UtilityBatch:
         self.persona[rows] = personas
         self.visit_traits[:, rows] = self.trait_table[:, personas]
         clock = self.visit_start[rows] + self.turn[rows]
-        self.exposed_at[rows[clock > _CLOCK_LIMIT]] = 0  # keep stamps within int32
-        self.visit_start[rows] = np.where(clock > _CLOCK_LIMIT, 0, clock)
+        over = clock > _CLOCK_LIMIT
+        self.exposed_at[rows[over]] = 0  # keep stamps within int32
+        self.visit_start[rows] = np.where(over, 0, clock)
         self.owned[rows] = False
         self.turn[rows] = 0
         self.satisfaction[rows] = self.dynamics.initial_satisfaction
         self.fatigue[rows] = 0.0
         self.category_exposure[rows] = 0.0
-        self.history_items[rows] = EMPTY
-        self.history_feedback[rows] = 0.0
+        self.history_items[:, rows] = EMPTY
+        self.history_feedback[..., rows] = 0.0
         codes = np.full((len(rows), REPLY_PARTS), -1, dtype=np.int64)
         codes[:, 0] = self.voiced[personas, 0]
         return personas, codes
@@ -475,7 +479,7 @@ class UtilityBatch:
             self.block_at[refill] = self.streams.claim(refill, self.block)
         at = np.where(empty, 0, at)
         self.draw_row[sel] = at + 1
-        first = rows * self.streams.capacity + self.block_at[sel] + at * self.width
+        first = self._pool_base[sel] + self.block_at[sel] + at * self.width
         draws = uniforms(self.streams.pool.reshape(-1).take(first + self._columns))
         with np.errstate(divide="ignore"):
             compared = draws[1 : 3 + self.k]
@@ -576,7 +580,7 @@ class UtilityBatch:
             dismissed, constrained, compliance, left, draws, price_aversion, chat_threshold,
         )  # fmt: skip
         self._record(
-            sel, slates, at, cat_at, shown, seen, clicked, purchased, dismissed, fatigue_step
+            sel, slots, at, cat_at, shown, seen, clicked, purchased, dismissed, fatigue_step
         )
         self.satisfaction[sel] = s
         return BatchReaction(
@@ -586,7 +590,7 @@ class UtilityBatch:
     def _record(
         self,
         sel: slice | np.ndarray,
-        slates: np.ndarray,
+        slots: np.ndarray,
         at: np.ndarray,
         cat_at: np.ndarray,
         shown: np.ndarray,
@@ -598,7 +602,7 @@ class UtilityBatch:
     ) -> None:
         """``Session.record`` for every row: exposure, categories, fatigue, turn, history.
 
-        ``slates`` is ``(m, k)``; the other slot arrays are slot-major ``(k, m)``.
+        Slot arrays are slot-major ``(k, m)``.
         """
         d = self.dynamics
         all_rows = isinstance(sel, slice)
@@ -608,7 +612,7 @@ class UtilityBatch:
         else:
             cats[sel] = cats[sel] * d.category_decay
         turn_after = self.turn[sel] + 1
-        stamp = np.broadcast_to(self.visit_start[sel] + turn_after, at.shape)
+        stamp = np.where(shown, self.visit_start[sel] + turn_after, 0)  # (k, m), read where shown
         # Items in a slate are distinct, so exposure writes never collide.
         where = at[shown]
         bump = np.where(clicked, 1.0 + d.click_exposure, 1.0)
@@ -617,23 +621,29 @@ class UtilityBatch:
         self.owned.reshape(-1)[at[purchased]] = True
         # Categories repeat within a slate: add slot by slot, in slot order.
         flat_cats = cats.reshape(-1)
+        shares = np.where(shown, self.share, 0.0)
         for pos in range(self.k):
             cell = cat_at[pos]
-            flat_cats[cell] = flat_cats[cell] + np.where(shown[pos], self.share, 0.0)
+            flat_cats[cell] = flat_cats.take(cell) + shares[pos]
         self.fatigue[sel] = self.fatigue[sel] + fatigue_step
         self.turn[sel] = turn_after
         k = self.k
-        history = self.history_items
-        feedback = np.stack([clicked.T, purchased.T, dismissed.T], axis=2).astype(np.float32)
-        if all_rows:
-            history[:, k:] = history[:, :-k].copy()
-            history[:, :k] = slates
-            self.history_feedback[:, 1:] = self.history_feedback[:, :-1].copy()
-            self.history_feedback[:, 0] = feedback
+        history, feedback = self.history_items, self.history_feedback
+        if all_rows:  # shifted in place (numpy copies an overlapping source first)
+            history[k:] = history[:-k]
+            history[:k] = slots
+            feedback[1:] = feedback[:-1]
+            feedback[0, :, 0], feedback[0, :, 1], feedback[0, :, 2] = clicked, purchased, dismissed
         else:
-            history[sel] = np.concatenate([slates, history[sel, :-k]], axis=1)
-            old = self.history_feedback[sel, :-1]
-            self.history_feedback[sel] = np.concatenate([feedback[:, None], old], axis=1)
+            history[:, sel] = np.concatenate([slots, history[:-k, sel]])
+            newest = np.stack([clicked, purchased, dismissed], axis=1).astype(np.float32)
+            feedback[..., sel] = np.concatenate([newest[None], feedback[:-1, ..., sel]])
+
+    def observed_history(self) -> tuple[np.ndarray, np.ndarray]:
+        """New ``(num_envs, window * k)`` item indices + 1 and ``(num_envs, window, k, 3)``
+        feedback, newest first: the single env's ``history_items`` and ``history_feedback``."""
+        items = np.add(self.history_items.T, 1, order="C")
+        return items, np.ascontiguousarray(self.history_feedback.transpose(3, 0, 1, 2))
 
     def _reply_codes(
         self,
