@@ -676,7 +676,7 @@ class UtilityBatch:
         m = len(persona)
         u_pick, u_chat = draws[3 + k], draws[4 + k]
         by_pick, by_chat = self._template_picker(u_pick), self._template_picker(u_chat)
-        codes = np.full((m, REPLY_PARTS), -1, dtype=np.int64)
+        codes = np.empty((REPLY_PARTS, m), dtype=np.int64)  # every part set below
         ignored = constrained & (compliance < 0.5)
         requests = self.ignored_codes
         ignored_pick = requests.reshape(-1).take(state * requests.shape[1] + by_pick("ignored"))
@@ -711,11 +711,11 @@ class UtilityBatch:
         main = np.where(chose, click, main)
         buy = self.purchase_codes.reshape(-1).take(by_pick("purchase") * n_items + chosen_item)
         main = np.where(bought, buy, main)
-        codes[:, 0] = main
+        codes[0] = main
         again = ignored & chose
         repeated = requests.reshape(-1).take(state * requests.shape[1] + by_chat("ignored"))
-        codes[:, 1] = np.where(again, repeated, -1)
-        codes[:, 2] = self.voiced.reshape(-1).take(moment + (turn < self.max_turns))
+        codes[1] = np.where(again, repeated, -1)
+        codes[2] = self.voiced.reshape(-1).take(moment + (turn < self.max_turns))
         n_words = self.n_words.reshape(-1).take(moment)
         talks = (n_words > 0) & (u_chat < chat_threshold)
         word = np.minimum((u_pick * n_words).astype(np.int64), 2)
@@ -724,9 +724,9 @@ class UtilityBatch:
         )
         taste = self.taste_codes
         taste_at = (moment * taste.shape[2] + taste_t) * taste.shape[3] + word
-        codes[:, 3] = np.where(talks, taste.reshape(-1).take(taste_at), -1)
-        codes[:, 4] = np.where(left, self.plain_codes["leaving"][by_chat("leaving")], -1)
-        return codes
+        codes[3] = np.where(talks, taste.reshape(-1).take(taste_at), -1)
+        codes[4] = np.where(left, self.plain_codes["leaving"][by_chat("leaving")], -1)
+        return codes.T  # built part by part in contiguous rows
 
     def _template_picker(self, u: np.ndarray) -> Callable[[str], np.ndarray]:
         """``kind -> ReplyTemplates.pick``'s line index for draws ``u`` (computed once per count)."""
