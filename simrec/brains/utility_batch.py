@@ -88,7 +88,7 @@ class _KeyIndex:
     def _find(table: tuple[np.ndarray, np.ndarray], keys: np.ndarray) -> np.ndarray:
         sorted_keys, ids = table
         at = np.searchsorted(sorted_keys, keys)
-        return np.where(sorted_keys[at] == keys, ids[at], -1)
+        return np.where(sorted_keys.take(at) == keys, ids.take(at), -1)
 
     @staticmethod
     def _insert(table, keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -557,7 +557,7 @@ class UtilityBatch:
         n_dismissed = slot_count(dismissed.T)
 
         n_shown = slot_count(shown.T)
-        constrained = self.constrained[state]
+        constrained = self.constrained.take(state)
         complying = slot_count((self.complies.reshape(-1).take(st) & shown).T)
         compliance = np.where(constrained & (n_shown > 0), complying / np.maximum(n_shown, 1), 1.0)
         s = self.satisfaction[sel]
@@ -682,7 +682,7 @@ class UtilityBatch:
         ignored_pick = requests.reshape(-1).take(state * requests.shape[1] + by_pick("ignored"))
 
         # Why nothing was clicked: a disliked thing, boredom, price, or nothing.
-        nothing = self.plain_codes["nothing"][by_pick("nothing")]
+        nothing = self.plain_codes["nothing"].take(by_pick("nothing"))
         shown_worn = np.where(shown, worn, 0.0)
         shown_price = np.where(shown, self.price.take(items), 0.0)
         bored, pricey = 0.0 + shown_worn[0], 0.0 + shown_price[0]  # sums start at 0.0
@@ -692,9 +692,11 @@ class UtilityBatch:
         safe_n = np.maximum(n_shown, 1)
         bored = bored / safe_n
         pricey = price_aversion * pricey / safe_n
-        complaint = np.where(pricey > 0.5, self.plain_codes["pricey"][by_pick("pricey")], nothing)
+        complaint = np.where(
+            pricey > 0.5, self.plain_codes["pricey"].take(by_pick("pricey")), nothing
+        )
         is_bored = (bored > 0.6) & (bored >= pricey)
-        complaint = np.where(is_bored, self.plain_codes["bored"][by_pick("bored")], complaint)
+        complaint = np.where(is_bored, self.plain_codes["bored"].take(by_pick("bored")), complaint)
         n_items = self.disliked.shape[1]
         hated = dismissed & self.disliked.reshape(-1).take(persona * n_items + items)
         first_hated, any_hated = items[k - 1], hated[k - 1]
@@ -725,7 +727,7 @@ class UtilityBatch:
         taste = self.taste_codes
         taste_at = (moment * taste.shape[2] + taste_t) * taste.shape[3] + word
         codes[3] = np.where(talks, taste.reshape(-1).take(taste_at), -1)
-        codes[4] = np.where(left, self.plain_codes["leaving"][by_chat("leaving")], -1)
+        codes[4] = np.where(left, self.plain_codes["leaving"].take(by_chat("leaving")), -1)
         return codes.T  # built part by part in contiguous rows
 
     def _template_picker(self, u: np.ndarray) -> Callable[[str], np.ndarray]:
