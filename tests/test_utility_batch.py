@@ -1,4 +1,4 @@
-"""PhraseBook: replies composed from phrase codes, numbered and looked up in bulk."""
+"""UtilityBatch internals: the phrase book (replies numbered and looked up in bulk), row subsets."""
 
 from __future__ import annotations
 
@@ -36,3 +36,28 @@ def test_replies_are_numbered_once_and_carry_their_text_and_encoding(by_tuple):
         assert book.reply_texts[reply] == text
         expected = np.asarray(encode_reply(text), dtype=np.float32)
         np.testing.assert_array_equal(book.reply_vectors[reply], expected)
+
+
+def test_stepping_rows_in_parts_records_what_stepping_them_together_does():
+    """Data generation steps subsets of rows; the state it leaves must not depend on that."""
+    import gymnasium as gym
+
+    import simrec  # noqa: F401  (registers the envs)
+
+    together, parts = (gym.make_vec("simrec/Golf-v0", num_envs=6) for _ in range(2))
+    together.reset(seed=5)
+    parts.reset(seed=5)
+    a, b = together.unwrapped.batch, parts.unwrapped.batch
+    rng = np.random.default_rng(0)
+    rows = np.arange(6)
+    for _ in range(4):  # more turns than the history window, so old entries shift out
+        slates = np.stack([rng.permutation(200)[:5] for _ in rows])
+        whole = a.step(rows, slates)
+        first, second = b.step(rows[:2], slates[:2]), b.step(rows[2:], slates[2:])
+        np.testing.assert_array_equal(
+            whole.clicked, np.concatenate([first.clicked, second.clicked])
+        )
+    for name in ("turn", "satisfaction", "fatigue", "exposure", "exposed_at", "owned"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    for x, y in zip(a.observed_history(), b.observed_history(), strict=True):
+        np.testing.assert_array_equal(x, y)
