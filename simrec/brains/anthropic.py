@@ -297,13 +297,8 @@ class AnthropicBrain:
 
         job = self._job(session, list(slate), message)
         request, sample, _, what = job
-        key = request_key(request, self.template.tag, sample)
-        cached = self.cache.get(key)
-        if cached is not None and (cached.response is not None or self.cache.mode == "replay"):
-            return BatchJob(None, job)
-        if self.cache.mode == "replay":
-            raise self.cache.miss(key, what, self.template.tag, str(request["model"]))
-        return BatchJob(request, job)
+        cached = self._cached(request_key(request, self.template.tag, sample), request, what)
+        return BatchJob(None if cached is not None else request, job)
 
     def batch_reaction(
         self,
@@ -436,12 +431,10 @@ class AnthropicBrain:
         """One request, from the cache or the API: ``(response, error)``, one of them None."""
         key = request_key(request, self.template.tag, sample)
         model = str(request["model"])
-        cached = self.cache.get(key)
-        if cached is not None and (cached.response is not None or self.cache.mode == "replay"):
+        cached = self._cached(key, request, what)
+        if cached is not None:
             self._count(calls, model, "cache", cached)
             return cached.response, cached.error
-        if self.cache.mode == "replay":
-            raise self.cache.miss(key, what, self.template.tag, model)
         sdk = self._sdk
         start = time.perf_counter()
         response: dict[str, Any] | None = None
@@ -483,10 +476,36 @@ class AnthropicBrain:
             retries = 0
             error = {"kind": "bad_response", "status": None, "message": str(exc)[:200]}
         call = CachedCall(response, error, (time.perf_counter() - start) * 1000.0)
-        self.cache.put(key, request, call, prompt=self.template.tag, sample=sample)
-        self._count(calls, model, "api", call, retries)
+        self._keep(key, request, sample, call, "api", calls, retries)
         self._check_reachable(error)
         return response, error
+
+    def _cached(self, key: str, request: dict[str, Any], what: str) -> CachedCall | None:
+        """The recorded outcome to replay for ``key``, or ``None`` to call the API.
+
+        Record mode re-sends a recorded failure; replay mode replays it, and a request
+        that was never recorded is a :class:`CacheMissError` there.
+        """
+        cached = self.cache.get(key)
+        if cached is not None and (cached.response is not None or self.cache.mode == "replay"):
+            return cached
+        if self.cache.mode == "replay":
+            raise self.cache.miss(key, what, self.template.tag, str(request["model"]))
+        return None
+
+    def _keep(
+        self,
+        key: str,
+        request: dict[str, Any],
+        sample: int,
+        call: CachedCall,
+        source: str,
+        calls: list[CallRecord],
+        retries: int = 0,
+    ) -> None:
+        """Record a fresh answer (live or from a batch) in the cache and count it."""
+        self.cache.put(key, request, call, prompt=self.template.tag, sample=sample)
+        self._count(calls, str(request["model"]), source, call, retries)
 
     def _check_reachable(self, error: dict[str, Any] | None) -> None:
         """Stop the run once ``unreachable_after`` calls in a row got no answer at all."""
@@ -518,10 +537,8 @@ class AnthropicBrain:
                     "message": str(getattr(detail, "message", None) or f"batch item {result.type}"),
                 },
             )
-        call = CachedCall(response, error, 0.0)
         key = request_key(request, self.template.tag, sample)
-        self.cache.put(key, request, call, prompt=self.template.tag, sample=sample)
-        self._count(calls, str(request["model"]), "batch", call)
+        self._keep(key, request, sample, CachedCall(response, error, 0.0), "batch", calls)
         return response, error
 
     def _count(
