@@ -305,10 +305,10 @@ class RecSessionVectorEnv(VectorEnv):
 
     def _start(self, rows: np.ndarray) -> None:
         """New visits in ``rows``: each draws its persona from its own generator."""
-        n_pool = len(self.personas)
         if self.batch is not None:
             self.persona[rows], self._reply_codes[rows] = self.batch.start(rows)
             return
+        n_pool = len(self.personas)
         rngs = self.rngs
         picks = np.array([rngs[i].integers(n_pool) for i in rows.tolist()], dtype=np.int64)
         self.persona[rows] = picks

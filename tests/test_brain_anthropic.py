@@ -269,17 +269,22 @@ def test_claude_presets_are_registered_nondeterministic():
 
 
 # -- record / replay -------------------------------------------------------------------------
-def run_episodes(brain_kw: dict, episodes: int = 2, seed: int = 3) -> list[dict]:
-    """Event rows of ``episodes`` random-policy episodes (one row per step)."""
-    env = gym.make(
+def claude_env(brain_kw: dict, max_turns: int = 4) -> gym.Env:
+    """The small catalog and persona, played by Claude with ``brain_kw``, slates of 4."""
+    return gym.make(
         "simrec/RecSession-v0",
         catalog=small_catalog(),
         personas=[persona()],
         slate_size=4,
-        max_turns=4,
+        max_turns=max_turns,
         brain="anthropic",
         brain_kwargs=brain_kw,
     )
+
+
+def run_episodes(brain_kw: dict, episodes: int = 2, seed: int = 3) -> list[dict]:
+    """Event rows of ``episodes`` random-policy episodes (one row per step)."""
+    env = claude_env(brain_kw)
     env.action_space.seed(seed)
     rows = []
     for episode in range(episodes):
@@ -482,15 +487,7 @@ def test_a_run_whose_api_is_down_stops_instead_of_being_played_by_the_fallback()
     with socket.socket() as s:  # a port nobody listens on: every call is refused
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    env = gym.make(
-        "simrec/RecSession-v0",
-        catalog=small_catalog(),
-        personas=[persona()],
-        slate_size=4,
-        max_turns=10,
-        brain="anthropic",
-        brain_kwargs=brain_kwargs(dead, max_retries=0, unreachable_after=3),
-    )
+    env = claude_env(brain_kwargs(dead, max_retries=0, unreachable_after=3), max_turns=10)
     env.reset(seed=0)
     for _ in range(2):  # the first failures fall back, flagged
         _, _, _, _, info = env.step([0, 1, 2, 3])

@@ -313,10 +313,13 @@ class FakeMessagesAPI:
         reply = step(body, n) if callable(step) else step
         usage = (reply.get("json") or {}).get("usage") if reply.get("status", 200) == 200 else None
         if usage:
-            with self._lock:
-                for k in USAGE_KEYS:
-                    self.usage[k] += int(usage.get(k) or 0)
+            self._add_usage(self.usage, usage)
         return reply
+
+    def _add_usage(self, totals: dict[str, int], usage: Mapping[str, Any]) -> None:
+        with self._lock:
+            for k in USAGE_KEYS:
+                totals[k] += int(usage.get(k) or 0)
 
     def enter(self) -> None:
         """A Messages request starts being answered."""
@@ -338,9 +341,7 @@ class FakeMessagesAPI:
             reply = self.answer(item["params"])
             if int(reply.get("status", 200)) == 200:
                 result = {"type": "succeeded", "message": reply["json"]}
-                with self._lock:
-                    for k in USAGE_KEYS:
-                        self.batch_usage[k] += int(reply["json"]["usage"].get(k) or 0)
+                self._add_usage(self.batch_usage, reply["json"]["usage"])
             else:
                 result = {"type": "errored", "error": reply.get("json")}
             results.append({"custom_id": item["custom_id"], "result": result})
