@@ -53,6 +53,7 @@ import pandas as pd
 
 from simrec.errors import CatalogError
 from simrec.validation import describe
+from simrec.yamlio import load_yaml, read_text
 
 REQUIRED_COLUMNS = ("item_id", "title", "category", "price")
 OPTIONAL_COLUMNS = ("tags", "popularity", "description", "semantic_id")
@@ -703,15 +704,7 @@ def load_catalog(path: str | Path, domain: str | None = None) -> Catalog:
 
 def _read_text(path: Path) -> str:
     """The file's text, line endings untranslated (a quoted CSV cell may hold ``\\r\\n``)."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            return fh.read()
-    except UnicodeDecodeError as exc:
-        raise CatalogError(
-            f"{path}: not a UTF-8 text file (byte {exc.start} cannot be decoded)"
-        ) from None
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+    return read_text(path, CatalogError, encoding="utf-8-sig", newline="")
 
 
 #: What a CSV cell must look like to be read as a number (``12``, ``-3.5``, ``1e3``).
@@ -785,8 +778,6 @@ def _check_csv_header(src: str, line: int, header: list[str]) -> None:
 
 
 def _load_yaml_catalog(path: Path, domain: str | None) -> Catalog:
-    from simrec.yamlio import load_yaml
-
     doc = load_yaml(path, CatalogError)
     data = doc.data
     key: tuple[str, ...] = ()

@@ -82,13 +82,24 @@ def parse_yaml(text: str, source: str | None, error: type[SimrecError]) -> YamlD
     return YamlDoc(data=data, source=source, lines=lines)
 
 
-def load_yaml(path: str | Path, error: type[SimrecError]) -> YamlDoc:
-    """Read and parse the YAML file at ``path``; unreadable files raise ``error``."""
+def read_text(
+    path: str | Path,
+    error: type[SimrecError],
+    *,
+    encoding: str = "utf-8",
+    newline: str | None = None,
+) -> str:
+    """The text of ``path``; a file that cannot be read or is not UTF-8 raises ``error``."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise error(f"{path}: cannot read file: {exc.strerror or exc}") from None
+        with path.open(encoding=encoding, newline=newline) as fh:
+            return fh.read()
     except UnicodeDecodeError as exc:
         raise error(f"{path}: not a UTF-8 text file (byte {exc.start} cannot be decoded)") from None
-    return parse_yaml(text, str(path), error)
+    except OSError as exc:
+        raise error(f"{path}: cannot read file: {exc.strerror or exc}") from None
+
+
+def load_yaml(path: str | Path, error: type[SimrecError]) -> YamlDoc:
+    """Read and parse the YAML file at ``path``; unreadable files raise ``error``."""
+    return parse_yaml(read_text(path, error), str(path), error)

@@ -20,7 +20,7 @@ from simrec.errors import ConfigError, located
 from simrec.llm.accounting import UsageLedger, format_summary, resolve_prices
 from simrec.llm.cache import MODES
 from simrec.validation import describe
-from simrec.yamlio import load_yaml
+from simrec.yamlio import load_yaml, read_text
 
 _FALLBACKS = ("raise", "utility", "skip")
 
@@ -94,14 +94,10 @@ def read_prices_file(name: str) -> dict[str, Any]:
     doc = None
     if path.suffix == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_text(path, ConfigError))
         except json.JSONDecodeError as exc:
             raise ConfigError(
                 f"{name}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"{name}: not a UTF-8 text file (byte {exc.start} cannot be decoded)"
             ) from None
     else:
         doc = load_yaml(path, ConfigError)
