@@ -728,10 +728,7 @@ def _manifest(
         "manifest_version": store.MANIFEST_VERSION,
         "simrec_version": simrec.__version__,
         "dependencies": _versions(),
-        "seed": config.seed,
-        "sessions": config.sessions,
-        "shard_size": config.shard_size,
-        "format": config.format,
+        **{name: getattr(config, name) for name in store.CONFIG_COPIES},  # for readers
         "config": config.to_dict(),
         "config_hash": config.digest,
         **brain_description(runner.env.brain),
