@@ -295,8 +295,10 @@ class UtilityBatch:
         self._allocate(num_envs, n, len(catalog.category_names))
         self.n_personas = len(bounds)
         self.block = DRAW_BLOCK * self.width
-        # A row holds four visits' draws (persona pick and first block): one fetch each.
-        self.streams = DrawStreams(num_envs, 4 * (self.block + 1))
+        # A row holds eight visits' draws (persona pick and first block): fetched in one
+        # ``random_raw`` call per row every eight visits or so, whose Python overhead
+        # would otherwise rival the generating.
+        self.streams = DrawStreams(num_envs, 8 * (self.block + 1))
         self._pool_base = np.arange(num_envs) * self.streams.capacity  # each row's pool offset
         self._columns = np.arange(self.width)[:, None]
 
