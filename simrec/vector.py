@@ -347,7 +347,7 @@ class RecSessionVectorEnv(VectorEnv):
         n, k = self.num_envs, self.slate_size
         if self.batch is not None:
             replies = self.batch.phrases.reply_texts.take(self._reply_idx)
-            satisfaction, fatigue = self.batch.satisfaction.copy(), self.batch.fatigue.copy()
+            satisfaction, fatigue = self.batch.satisfaction.copy(), self.batch.fatigue()
         else:
             replies = self._replies.copy()
             satisfaction = np.array([s.satisfaction for s in self.sessions])

@@ -2,7 +2,7 @@
 
 :class:`UtilityBatch` holds the state of ``num_envs`` visits as arrays (``(num_envs,
 n_items)`` exposure, ``(num_envs, n_categories)`` category exposure, satisfaction,
-fatigue ...) and steps all of them in one vectorised computation. It performs the same
+turn ...) and steps all of them in one vectorised computation. It performs the same
 float operations in the same order as :meth:`UtilityBrain.react_one
 <simrec.brains.utility.UtilityBrain.react_one>` followed by :meth:`Session.record
 <simrec.session.Session.record>`, so a sub-session's reactions, replies and observations
@@ -308,14 +308,13 @@ class UtilityBatch:
         traits = [b.traits for b in bounds]
         self.boredom = np.array([t["boredom_rate"] for t in traits])
         self.chat_threshold = np.array([p.chat_rate * t["chattiness"] for t in traits])
-        self.fatigue_step = np.array(
+        fatigue_step = np.array(
             [d.fatigue_base + d.fatigue_impatience * (1.0 - t["patience"]) for t in traits]
         )
+        self._fatigue_tables(fatigue_step)
         self.price_aversion = np.array([p.price_weight * t["price_sensitivity"] for t in traits])
         # Rows of :attr:`visit_traits`, copied per session at each visit start.
-        self.trait_table = np.stack(
-            [self.boredom, self.fatigue_step, self.price_aversion, self.chat_threshold]
-        )
+        self.trait_table = np.stack([self.boredom, self.price_aversion, self.chat_threshold])
         self.disliked = np.stack([b.dislike > 0 for b in bounds])
         templates, brain = self.brain.templates, self.brain
         self.dislike_codes = np.full(
@@ -327,6 +326,21 @@ class UtilityBatch:
                 value = brain._disliked_value(probe, item)
                 for t, line in enumerate(templates.lines["dislike"]):
                     self.dislike_codes[t, pi, item] = self.phrases.add(line.format(value=value))
+
+    def _fatigue_tables(self, fatigue_step: np.ndarray) -> None:
+        """Per persona and turn: fatigue and the two terms it enters (read by flat index).
+
+        A visit's fatigue is its persona's step added once per turn from 0.0, so it is a
+        function of (persona, turn): tabulating it by the same additions saves the
+        per-step update and two products.
+        """
+        p = self.params
+        fatigue = np.zeros((len(fatigue_step), self.max_turns + 1))  # like state_of
+        for turn in range(1, self.max_turns + 1):
+            fatigue[:, turn] = fatigue[:, turn - 1] + fatigue_step
+        self.fatigue_at = fatigue
+        self.outside_at = p.outside_utility + p.fatigue_weight * fatigue
+        self.leave_fatigue_at = p.fatigue_leave_weight * fatigue
 
     def _timeline_tables(self, bounds: Sequence[BoundPersona]) -> None:
         """Per persona and turn: the event state (static scores, request, taste words)."""
@@ -404,11 +418,9 @@ class UtilityBatch:
         self.persona = np.zeros(num_envs, dtype=np.int64)
         self.turn = np.zeros(num_envs, dtype=np.int64)
         self.satisfaction = np.zeros(num_envs)
-        self.fatigue = np.zeros(num_envs)
         self.exposure = np.zeros((num_envs, n_items))
-        # Each session's persona traits (boredom, fatigue step, price aversion, chat
-        # threshold): set once per visit, read every step without a gather.
-        self.visit_traits = np.zeros((4, num_envs))
+        # Each session's persona traits (boredom, price aversion, chat threshold): set once per visit, read every step without a gather.
+        self.visit_traits = np.zeros((3, num_envs))
         # Flat offsets of each session's row in the (session, item) and (session,
         # category) arrays, and session positions: made once, not per step.
         self._item_base = np.arange(num_envs) * n_items
@@ -431,7 +443,7 @@ class UtilityBatch:
     def state_nbytes(self) -> int:
         """Bytes of per-session state arrays (all sessions; shared tables excluded)."""
         arrays = (
-            self.persona, self.turn, self.satisfaction, self.fatigue, self.exposure,
+            self.persona, self.turn, self.satisfaction, self.exposure,
             self.visit_traits,
             self.visit_start, self.exposed_at, self.owned, self.category_exposure, self.block_at,
             self.draw_row, self.history_items, self.history_feedback,
@@ -457,7 +469,6 @@ class UtilityBatch:
         self.owned[rows] = False
         self.turn[rows] = 0
         self.satisfaction[rows] = self.dynamics.initial_satisfaction
-        self.fatigue[rows] = 0.0
         self.category_exposure[rows] = 0.0
         self.history_items[:, rows] = EMPTY
         self.history_feedback[..., rows] = 0.0
@@ -524,14 +535,13 @@ class UtilityBatch:
         )
         recent = np.minimum(turn, horizon).astype(np.int32)  # this visit, in the table
         seen = np.where(shown & (age < recent), decayed, 0.0)
-        boredom, fatigue_step, price_aversion, chat_threshold = self.visit_traits[:, sel]
-        fatigue = self.fatigue[sel]
+        boredom, price_aversion, chat_threshold = self.visit_traits[:, sel]
         cat_at = self._category_base[sel] + self.codes.take(items)
         cat_seen = self.category_exposure.reshape(-1).take(cat_at)
         worn = boredom * (p.repeat_weight * seen + p.category_weight * cat_seen)
         u = self.utility.reshape(-1).take(st) - worn
         u = np.where(self.owned.reshape(-1).take(at), u - p.owned_penalty, u)
-        outside = p.outside_utility + p.fatigue_weight * fatigue
+        outside = self.outside_at.reshape(-1).take(moment)
         args = np.where(shown, u - self.position[:, None] - outside, -np.inf)
         ex = np.exp(args)
 
@@ -575,15 +585,13 @@ class UtilityBatch:
         left = logits[1 + k] < (
             p.leave_base
             + p.leave_slope * (p.leave_threshold - s)
-            + p.fatigue_leave_weight * fatigue
+            + self.leave_fatigue_at.reshape(-1).take(moment)
         )
         codes = self._reply_codes(
             persona, turn, moment, state, items, shown, n_shown, worn, chose, bought, chosen_item,
             dismissed, constrained, compliance, left, draws, price_aversion, chat_threshold,
         )  # fmt: skip
-        self._record(
-            sel, slots, at, cat_at, shown, seen, clicked, purchased, dismissed, fatigue_step
-        )
+        self._record(sel, slots, at, cat_at, shown, seen, clicked, purchased, dismissed)
         self.satisfaction[sel] = s
         return BatchReaction(
             clicked.T, purchased.T, dismissed.T, left, s, codes, chose, bought, n_dismissed
@@ -600,9 +608,8 @@ class UtilityBatch:
         clicked: np.ndarray,
         purchased: np.ndarray,
         dismissed: np.ndarray,
-        fatigue_step: np.ndarray,
     ) -> None:
-        """``Session.record`` for every row: exposure, categories, fatigue, turn, history.
+        """``Session.record`` for every row: exposure, categories, turn, history (fatigue follows the turn).
 
         Slot arrays are slot-major ``(k, m)``.
         """
@@ -627,7 +634,6 @@ class UtilityBatch:
         for pos in range(self.k):
             cell = cat_at[pos]
             flat_cats[cell] = flat_cats.take(cell) + shares[pos]
-        self.fatigue[sel] = self.fatigue[sel] + fatigue_step
         self.turn[sel] = turn_after
         k = self.k
         history, feedback = self.history_items, self.history_feedback
@@ -640,6 +646,10 @@ class UtilityBatch:
             history[:, sel] = np.concatenate([slots, history[:-k, sel]])
             newest = np.stack([clicked, purchased, dismissed], axis=1).astype(np.float32)
             feedback[..., sel] = np.concatenate([newest[None], feedback[:-1, ..., sel]])
+
+    def fatigue(self) -> np.ndarray:
+        """Each session's fatigue now (a new array)."""
+        return self.fatigue_at.reshape(-1).take(self.persona * (self.max_turns + 1) + self.turn)
 
     def observed_history(self) -> tuple[np.ndarray, np.ndarray]:
         """New ``(num_envs, window * k)`` item indices + 1 and ``(num_envs, window, k, 3)``
