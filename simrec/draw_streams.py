@@ -108,13 +108,13 @@ class DrawStreams:
 
     def _next_half(self, rows: np.ndarray) -> np.ndarray:
         """The next 32-bit output of every row (PCG64's ``next_uint32``), as uint64."""
-        has = self.has_half[rows]
+        needs_raw = ~self.has_half[rows]
         out = self.half[rows]
-        fresh = rows[~has]
-        raw = self.pool[fresh, self.claim(fresh, 1)]
-        out[~has] = raw & _HALF
+        fresh = rows[needs_raw]
+        raw = self.pool.reshape(-1).take(fresh * self.capacity + self.claim(fresh, 1))
+        out[needs_raw] = raw & _HALF
         self.half[fresh] = raw >> np.uint64(32)
-        self.has_half[rows] = ~has
+        self.has_half[rows] = needs_raw
         return out
 
     def _top_up(self, rows: np.ndarray) -> None:

@@ -239,8 +239,10 @@ class RecSessionVectorEnv(VectorEnv):
             raise ActionError(f"actions: expected shape ({n}, {k}), got {array.shape}")
         if array.dtype.kind not in "iu":
             raise ActionError(f"actions: expected integer item indices, got {array.dtype}")
-        if array.min() < 0 or array.max() >= len(self.catalog):  # find the bad slot only then
-            bad = (array < 0) | (array >= len(self.catalog))
+        slates = array.astype(np.int64)
+        # One comparison finds both ends: negative indices read as unsigned are huge.
+        if slates.view(np.uint64).max() >= len(self.catalog):  # find the bad slot only then
+            bad = (slates < 0) | (slates >= len(self.catalog))
             bad &= ~self._needs_reset[:, None]  # a resetting sub-env's action is ignored
             if bad.any():
                 env, pos = (int(v) for v in np.argwhere(bad)[0])
@@ -248,7 +250,6 @@ class RecSessionVectorEnv(VectorEnv):
                     f"actions: sub-env {env} slot {pos} holds item index {array[env, pos]}, "
                     f"out of range [0, {len(self.catalog) - 1}]"
                 )
-        slates = array.astype(np.int64)
         repeated = np.zeros((n, k), dtype=bool)
         for pos in range(1, k):
             for earlier in range(pos):

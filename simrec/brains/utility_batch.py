@@ -494,10 +494,12 @@ class UtilityBatch:
         self.draw_row[sel] = at + 1
         first = self._pool_base[sel] + self.block_at[sel] + at * self.width
         draws = uniforms(self.streams.pool.reshape(-1).take(first + self._columns))
+        compared = draws[1 : 3 + self.k]
+        odds = compared / (1.0 - compared)
+        if odds.all():  # no draw of 0.0: no log(0) warning to silence (errstate is slower)
+            return draws, np.log(odds)
         with np.errstate(divide="ignore"):
-            compared = draws[1 : 3 + self.k]
-            logits = np.log(compared / (1.0 - compared))
-        return draws, logits
+            return draws, np.log(odds)
 
     # -- one step -------------------------------------------------------------------------
     def step(
