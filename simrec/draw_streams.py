@@ -53,6 +53,7 @@ class DrawStreams:
         self.has_half = np.zeros(size, dtype=bool)
         self.half = np.zeros(size, dtype=np.uint64)
         self._fetch: list = [None] * size
+        self._columns = np.arange(capacity)
 
     def nbytes(self) -> int:
         """Bytes of per-row state arrays."""
@@ -84,12 +85,20 @@ class DrawStreams:
         They stay at ``pool[i, start:start + count]`` until row ``i``'s next
         :meth:`claim` or :meth:`integers`.
         """
-        short = rows[self.fill[rows] - self.head[rows] < count]
-        if len(short):
-            self._top_up(short)
+        self.reserve(rows, count)
         start = self.head[rows]
         self.head[rows] = start + count
         return start
+
+    def reserve(self, rows: np.ndarray, count: int) -> None:
+        """Make sure every row holds ``count`` unread outputs (topping up those that do not).
+
+        Claims top up on their own; reserving ahead lets the rows of several claims share
+        one top-up (whose fixed cost is several numpy calls).
+        """
+        short = rows[self.fill[rows] - self.head[rows] < count]
+        if len(short):
+            self._top_up(short)
 
     def integers(self, rows: np.ndarray, high: int) -> np.ndarray:
         """``generator.integers(high)`` of every row (``1 <= high < 2**32``), as int64."""
@@ -126,8 +135,7 @@ class DrawStreams:
         pool, fetch, capacity = self.pool, self._fetch, self.capacity
         start = self.head[rows]
         unread = self.fill[rows] - start
-        columns = np.arange(capacity)
-        kept = columns[: int(unread.max())]
+        kept = self._columns[: int(unread.max())]
         if len(kept):  # columns past a row's unread ones carry junk, overwritten below
             moved = np.minimum(start[:, None] + kept, capacity - 1)
             pool[rows[:, None], kept] = pool[rows[:, None], moved]

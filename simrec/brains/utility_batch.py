@@ -33,6 +33,11 @@ from simrec.session import DRAW_BLOCK, EMPTY, BoundPersona, Session, SessionDyna
 _CLOCK_LIMIT = 2**30
 """Session clocks past this restart at 0 on the next visit (stamps are int32)."""
 
+VISITS_PREDRAWN = 16
+"""Visits' draws (persona pick and first block) a session's stream holds: fetched in one
+``random_raw`` call per session every so many visits, whose Python overhead would
+otherwise rival the generating."""
+
 REPLY_PARTS = 5
 """Reply slots: main reaction, repeated request, voiced events, taste remark, goodbye."""
 
@@ -295,10 +300,7 @@ class UtilityBatch:
         self._allocate(num_envs, n, len(catalog.category_names))
         self.n_personas = len(bounds)
         self.block = DRAW_BLOCK * self.width
-        # A row holds eight visits' draws (persona pick and first block): fetched in one
-        # ``random_raw`` call per row every eight visits or so, whose Python overhead
-        # would otherwise rival the generating.
-        self.streams = DrawStreams(num_envs, 8 * (self.block + 1))
+        self.streams = DrawStreams(num_envs, VISITS_PREDRAWN * (self.block + 1))
         self._pool_base = np.arange(num_envs) * self.streams.capacity  # each row's pool offset
         self._columns = np.arange(self.width)[:, None]
 
@@ -487,7 +489,13 @@ class UtilityBatch:
         """
         at = self.draw_row[sel]
         empty = at >= DRAW_BLOCK
-        refill = rows[empty if active is None else empty & active]
+        if active is None:
+            refill = rows[empty]
+        else:
+            refill = rows[empty & active]
+            # Inactive rows start visits next (a persona pick and a block): one top-up
+            # serves them and the refills.
+            self.streams.reserve(rows[empty | ~active], self.block + 1)
         if len(refill):
             self.block_at[refill] = self.streams.claim(refill, self.block)
         at = np.where(empty, 0, at)

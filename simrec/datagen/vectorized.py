@@ -31,6 +31,7 @@ import numpy as np
 from gymnasium.utils import seeding
 
 from simrec.brains.utility import UtilityBrain
+from simrec.brains.utility_batch import VISITS_PREDRAWN
 from simrec.datagen.stepper import LaneStepper, PolicyFactory, StepCallback, default_lanes
 from simrec.datagen.tables import ArrayRecorder, CostModel
 from simrec.env import RecSessionEnv
@@ -65,7 +66,7 @@ def vector_lanes(env: RecSessionEnv, shard_size: int) -> int:
     per_lane = (
         13 * len(env.catalog)
         + 8 * len(env.catalog.category_names)
-        + 32 * (DRAW_BLOCK * (k + 5) + 1)  # four visits' raw draws (DrawStreams)
+        + 8 * VISITS_PREDRAWN * (DRAW_BLOCK * (k + 5) + 1)  # raw draws (DrawStreams)
         + 20 * env.history_window * k
     )
     return max(1, min(MAX_LANES, shard_size, max(64, LANE_MEMORY // per_lane)))
