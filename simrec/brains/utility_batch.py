@@ -291,6 +291,8 @@ class UtilityBatch:
         self.position = np.array(brain._position[:slate_size])
         self.decay_table = np.array(dynamics.item_decay_table)
         self.share = 1.0 / slate_size
+        # Satisfaction lost to ``j`` dismissals (the single env's ``drop * j / k``).
+        self.dismiss_drop = brain.params.dismiss_drop * np.arange(slate_size + 1) / slate_size
         self._slots = np.arange(slate_size)[:, None]
         self.phrases = PhraseBook()
         self._persona_tables(bounds)
@@ -421,13 +423,13 @@ class UtilityBatch:
         self.turn = np.zeros(num_envs, dtype=np.int64)
         self.satisfaction = np.zeros(num_envs)
         self.exposure = np.zeros((num_envs, n_items))
-        # Each session's persona traits (boredom, price aversion, chat threshold): set once per visit, read every step without a gather.
+        # Each session's persona traits (boredom, price aversion, chat threshold): set
+        # once per visit, read every step without a gather.
         self.visit_traits = np.zeros((3, num_envs))
         # Flat offsets of each session's row in the (session, item) and (session,
-        # category) arrays, and session positions: made once, not per step.
+        # category) arrays: made once, not per step.
         self._item_base = np.arange(num_envs) * n_items
         self._category_base = np.arange(num_envs) * n_categories
-        self._positions = np.arange(num_envs)
         # A session's clock (visit_start + turn) runs on across visits, so a new visit
         # need not clear exposure: items stamped at or before its start (age >= turn)
         # were shown in earlier visits and read as unseen.
@@ -501,7 +503,7 @@ class UtilityBatch:
         at = np.where(empty, 0, at)
         self.draw_row[sel] = at + 1
         first = self._pool_base[sel] + self.block_at[sel] + at * self.width
-        draws = uniforms(self.streams.pool.reshape(-1).take(first + self._columns))
+        draws = uniforms(self.streams.pool.take(first + self._columns))
         compared = draws[1 : 3 + self.k]
         odds = compared / (1.0 - compared)
         if odds.all():  # no draw of 0.0: no log(0) warning to silence (errstate is slower)
@@ -530,7 +532,7 @@ class UtilityBatch:
         draws, logits = self._uniforms(rows, sel, active)
         persona, turn = self.persona[sel], self.turn[sel]
         moment = persona * (self.max_turns + 1) + turn  # flat (persona, turn) index
-        state = self.state_of.reshape(-1).take(moment)
+        state = self.state_of.take(moment)
         slots = np.ascontiguousarray(slates.T)
         shown = slots != EMPTY
         items = np.where(shown, slots, 0)
@@ -538,20 +540,18 @@ class UtilityBatch:
         st = state * n + items  # flat (event state, item) index
 
         clock = (self.visit_start[sel] + turn).astype(np.int32)
-        age = clock - self.exposed_at.reshape(-1).take(at)
+        age = clock - self.exposed_at.take(at)
         horizon = len(self.decay_table)
-        decayed = self.exposure.reshape(-1).take(at) * self.decay_table.take(
-            np.minimum(age, horizon - 1)
-        )
+        decayed = self.exposure.take(at) * self.decay_table.take(np.minimum(age, horizon - 1))
         recent = np.minimum(turn, horizon).astype(np.int32)  # this visit, in the table
         seen = np.where(shown & (age < recent), decayed, 0.0)
         boredom, price_aversion, chat_threshold = self.visit_traits[:, sel]
         cat_at = self._category_base[sel] + self.codes.take(items)
-        cat_seen = self.category_exposure.reshape(-1).take(cat_at)
+        cat_seen = self.category_exposure.take(cat_at)
         worn = boredom * (p.repeat_weight * seen + p.category_weight * cat_seen)
-        u = self.utility.reshape(-1).take(st) - worn
-        u = np.where(self.owned.reshape(-1).take(at), u - p.owned_penalty, u)
-        outside = self.outside_at.reshape(-1).take(moment)
+        u = self.utility.take(st) - worn
+        u = np.where(self.owned.take(at), u - p.owned_penalty, u)
+        outside = self.outside_at.take(moment)
         args = np.where(shown, u - self.position[:, None] - outside, -np.inf)
         ex = np.exp(args)
 
@@ -559,28 +559,31 @@ class UtilityBatch:
         total = 1.0 + ex[0]
         for pos in range(1, k):
             total = total + ex[pos]
+        # The click: the first slot whose running share passes the draw. An empty slot
+        # adds exp(-inf) = 0 to the running sum, so it passes only where the slot before
+        # it already did: it is never the first.
         choice = np.full(m, -1, dtype=np.int64)
-        running = np.zeros(m)
+        running = ex[0]  # = 0.0 + ex[0]
         u_choice = draws[0]
         for pos in range(k):
-            running = running + ex[pos]
-            hit = (u_choice < running / total) & shown[pos] & (choice < 0)
-            choice[hit] = pos
+            if pos:
+                running = running + ex[pos]
+            choice[(u_choice < running / total) & (choice < 0)] = pos
         chose = choice >= 0
         clicked = self._slots == choice
-        chosen_item = items.reshape(-1).take(np.maximum(choice, 0) * m + self._positions[:m])
-        bought = chose & (logits[0] < self.buy_logit.reshape(-1).take(state * n + chosen_item))
+        chosen_item = (items * clicked).sum(axis=0)  # 0 where nothing was clicked
+        bought = chose & (logits[0] < self.buy_logit.take(state * n + chosen_item))
         purchased = clicked & bought
         dismissed = (
             logits[1 : 1 + k]
-            < self.dismiss_logit.reshape(-1).take(st) + p.dismiss_repeat_weight * boredom * seen
+            < self.dismiss_logit.take(st) + p.dismiss_repeat_weight * boredom * seen
         )
         dismissed &= shown & ~clicked
         n_dismissed = slot_count(dismissed.T)
 
         n_shown = slot_count(shown.T)
         constrained = self.constrained.take(state)
-        complying = slot_count((self.complies.reshape(-1).take(st) & shown).T)
+        complying = slot_count((self.complies.take(st) & shown).T)
         compliance = np.where(constrained & (n_shown > 0), complying / np.maximum(n_shown, 1), 1.0)
         s = self.satisfaction[sel]
         s = (
@@ -588,14 +591,14 @@ class UtilityBatch:
             + p.satisfaction_rate * ((total - 1.0) / total - s)
             + np.where(chose, p.click_lift, 0.0)
             + np.where(bought, p.purchase_lift, 0.0)
-            - p.dismiss_drop * n_dismissed / k
+            - self.dismiss_drop.take(n_dismissed)
             + np.where(constrained, p.compliance_weight * (compliance - 0.5), 0.0)
         )
         s = np.minimum(np.maximum(s, 0.0), 1.0)
         left = logits[1 + k] < (
             p.leave_base
             + p.leave_slope * (p.leave_threshold - s)
-            + self.leave_fatigue_at.reshape(-1).take(moment)
+            + self.leave_fatigue_at.take(moment)
         )
         codes = self._reply_codes(
             persona, turn, moment, state, items, shown, n_shown, worn, chose, bought, chosen_item,
@@ -635,15 +638,14 @@ class UtilityBatch:
         # Items in a slate are distinct, so exposure writes never collide.
         where = at[shown]
         bump = np.where(clicked, 1.0 + d.click_exposure, 1.0)
-        self.exposure.reshape(-1)[where] = (seen + bump)[shown]
-        self.exposed_at.reshape(-1)[where] = stamp[shown]
-        self.owned.reshape(-1)[at[purchased]] = True
+        self.exposure.put(where, (seen + bump)[shown])
+        self.exposed_at.put(where, stamp[shown])
+        self.owned.put(at[purchased], True)
         # Categories repeat within a slate: add slot by slot, in slot order.
-        flat_cats = cats.reshape(-1)
         shares = np.where(shown, self.share, 0.0)
         for pos in range(self.k):
             cell = cat_at[pos]
-            flat_cats[cell] = flat_cats.take(cell) + shares[pos]
+            cats.put(cell, cats.take(cell) + shares[pos])
         self.turn[sel] = turn_after
         k = self.k
         history, feedback = self.history_items, self.history_feedback
@@ -659,7 +661,7 @@ class UtilityBatch:
 
     def fatigue(self) -> np.ndarray:
         """Each session's fatigue now (a new array)."""
-        return self.fatigue_at.reshape(-1).take(self.persona * (self.max_turns + 1) + self.turn)
+        return self.fatigue_at.take(self.persona * (self.max_turns + 1) + self.turn)
 
     def observed_history(self) -> tuple[np.ndarray, np.ndarray]:
         """New ``(num_envs, window * k)`` item indices + 1 and ``(num_envs, window, k, 3)``
