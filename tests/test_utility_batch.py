@@ -24,7 +24,7 @@ def test_replies_are_numbered_once_and_carry_their_text_and_encoding(by_tuple):
     book = phrase_book(60, by_tuple)
     rng = np.random.default_rng(0)
     seen: dict[tuple, int] = {}
-    for _ in range(30):  # enough distinct replies to merge the index's sorted runs
+    for _ in range(30):  # enough distinct replies to grow the index several times
         codes = rng.integers(-1, 60, size=(400, REPLY_PARTS))
         codes[:, 1:] = np.where(rng.random((400, REPLY_PARTS - 1)) < 0.5, -1, codes[:, 1:])
         ids = book.replies(codes)
