@@ -19,7 +19,7 @@ in numpy; each distinct reply's text and encoding are built once and then looked
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -307,6 +307,7 @@ class UtilityBatch:
         self._timeline_tables(bounds)
         self._catalog_phrases(catalog)
         self.phrases.freeze()
+        self._line_counts = sorted({len(lines) for lines in brain.templates.lines.values()})
         self._allocate(num_envs, n, len(catalog.category_names))
         self.n_personas = len(bounds)
         self.block = DRAW_BLOCK * self.width
@@ -388,6 +389,9 @@ class UtilityBatch:
         self.complies = np.stack(masks)
         self.constrained = np.array(constrained, dtype=bool)
         self.ignored_codes = np.array(ignored, dtype=np.int64)
+        # What a reply at (persona, turn) voices: the next turn's events (the last turn's own
+        # at the end), one gather per step instead of three operations.
+        self.voiced_next = np.concatenate([self.voiced[:, 1:], self.voiced[:, -1:]], axis=1)
 
     def _catalog_phrases(self, catalog) -> None:
         templates, add = self.brain.templates, self.phrases.add
@@ -591,7 +595,7 @@ class UtilityBatch:
             + p.fatigue_leave_weight * fatigue
         )
         codes = self._reply_codes(
-            persona, turn, moment, state, items, shown, n_shown, worn, chose, bought, chosen_item,
+            persona, moment, state, items, shown, n_shown, worn, chose, bought, chosen_item,
             dismissed, constrained, compliance, left, draws, price_aversion, chat_threshold,
         )  # fmt: skip
         self._record(
@@ -663,7 +667,6 @@ class UtilityBatch:
     def _reply_codes(
         self,
         persona: np.ndarray,
-        turn: np.ndarray,
         moment: np.ndarray,
         state: np.ndarray,
         items: np.ndarray,
@@ -685,74 +688,62 @@ class UtilityBatch:
 
         Slot arrays are slot-major ``(k, m)``, ``draws`` is ``(width, m)``, ``moment`` is
         the flat (persona, turn) index; returns ``(m, REPLY_PARTS)``. Tables are read with
-        ``take`` at flat indices (several times cheaper than multi-array indexing).
+        ``take`` at flat indices (several times cheaper than multi-array indexing), and
+        each part is written into its row in place: at ~1,000 sessions a step's cost is
+        the number of numpy calls, so every call saved counts.
         """
-        k = self.k
-        m = len(persona)
+        k, m, n_items = self.k, len(persona), self.disliked.shape[1]
         u_pick, u_chat = draws[3 + k], draws[4 + k]
-        by_pick, by_chat = self._template_picker(u_pick), self._template_picker(u_chat)
-        codes = np.empty((REPLY_PARTS, m), dtype=np.int64)  # every part set below
-        ignored = constrained & (compliance < 0.5)
-        requests = self.ignored_codes
-        ignored_pick = requests.reshape(-1).take(state * requests.shape[1] + by_pick("ignored"))
+        # Template line indices of both draws at once: ``(2, m)`` per line count.
+        by_count = {n: _template_index(draws[3 + k : 5 + k], n) for n in self._line_counts}
+        lines = self.brain.templates.lines
 
-        # Why nothing was clicked: a disliked thing, boredom, price, or nothing.
-        nothing = self.plain_codes["nothing"].take(by_pick("nothing"))
+        def pick(kind: str) -> np.ndarray:
+            return by_count[len(lines[kind])]
+
+        codes = np.full((REPLY_PARTS, m), -1, dtype=np.int64)
+        requests = self.ignored_codes  # by u_pick as the reply, by u_chat after a click
+        asked = requests.reshape(-1).take(state * requests.shape[1] + pick("ignored"))
+        ignored = constrained & (compliance < 0.5)
+
+        # Why nothing was clicked: a disliked thing, boredom, price, or nothing (an empty
+        # slate has no dismissals, boredom or price, so it gets "nothing" by these rules).
+        main = codes[0]
+        main[:] = self.plain_codes["nothing"].take(pick("nothing")[0])
         shown_worn = np.where(shown, worn, 0.0)
         shown_price = np.where(shown, self.price.take(items), 0.0)
-        bored, pricey = 0.0 + shown_worn[0], 0.0 + shown_price[0]  # sums start at 0.0
+        bored, pricey = shown_worn[0], shown_price[0]  # zero signs never change a comparison
         for pos in range(1, k):
             bored = bored + shown_worn[pos]
             pricey = pricey + shown_price[pos]
         safe_n = np.maximum(n_shown, 1)
         bored = bored / safe_n
         pricey = price_aversion * pricey / safe_n
-        complaint = np.where(
-            pricey > 0.5, self.plain_codes["pricey"].take(by_pick("pricey")), nothing
-        )
+        np.copyto(main, self.plain_codes["pricey"].take(pick("pricey")[0]), where=pricey > 0.5)
         is_bored = (bored > 0.6) & (bored >= pricey)
-        complaint = np.where(is_bored, self.plain_codes["bored"].take(by_pick("bored")), complaint)
-        n_items = self.disliked.shape[1]
-        hated = dismissed & self.disliked.reshape(-1).take(persona * n_items + items)
-        first_hated, any_hated = items[k - 1], hated[k - 1]
-        for pos in range(k - 2, -1, -1):
-            first_hated = np.where(hated[pos], items[pos], first_hated)
-            any_hated = any_hated | hated[pos]
-        dislike_at = (by_pick("dislike") * self.n_personas + persona) * n_items + first_hated
-        dislike_pick = self.dislike_codes.reshape(-1).take(dislike_at)
-        complaint = np.where(any_hated, dislike_pick, complaint)
-        complaint = np.where(n_shown > 0, complaint, nothing)
-
-        main = np.where(ignored, ignored_pick, complaint)
-        click = self.click_codes.reshape(-1).take(by_pick("click") * n_items + chosen_item)
-        main = np.where(chose, click, main)
-        buy = self.purchase_codes.reshape(-1).take(by_pick("purchase") * n_items + chosen_item)
-        main = np.where(bought, buy, main)
-        codes[0] = main
-        again = ignored & chose
-        repeated = requests.reshape(-1).take(state * requests.shape[1] + by_chat("ignored"))
-        codes[1] = np.where(again, repeated, -1)
-        codes[2] = self.voiced.reshape(-1).take(moment + (turn < self.max_turns))
-        n_words = self.n_words.reshape(-1).take(moment)
-        talks = (n_words > 0) & (u_chat < chat_threshold)
-        word = np.minimum((u_pick * n_words).astype(np.int64), 2)
-        taste_t = _template_index(
-            u_chat / self.params.chat_rate, len(self.brain.templates.lines["taste"])
+        np.copyto(main, self.plain_codes["bored"].take(pick("bored")[0]), where=is_bored)
+        # The dislike line of each slot's item (-1: not disliked); the first dismissed wins.
+        liking_at = persona * n_items + items
+        named = self.dislike_codes.reshape(-1).take(
+            pick("dislike")[0] * self.disliked.size + liking_at
         )
+        hated = dismissed & (named >= 0)
+        for pos in range(k - 1, -1, -1):
+            np.copyto(main, named[pos], where=hated[pos])
+
+        np.copyto(main, asked[0], where=ignored)
+        click = self.click_codes.reshape(-1).take(pick("click")[0] * n_items + chosen_item)
+        np.copyto(main, click, where=chose)
+        buy = self.purchase_codes.reshape(-1).take(pick("purchase")[0] * n_items + chosen_item)
+        np.copyto(main, buy, where=bought)
+        np.copyto(codes[1], asked[1], where=ignored & chose)
+        codes[2] = self.voiced_next.reshape(-1).take(moment)
+        # No taste words: the taste table holds -1.
+        n_words = self.n_words.reshape(-1).take(moment)
+        word = np.minimum((u_pick * n_words).astype(np.int64), 2)
+        taste_t = _template_index(u_chat / self.params.chat_rate, len(lines["taste"]))
         taste = self.taste_codes
         taste_at = (moment * taste.shape[2] + taste_t) * taste.shape[3] + word
-        codes[3] = np.where(talks, taste.reshape(-1).take(taste_at), -1)
-        codes[4] = np.where(left, self.plain_codes["leaving"].take(by_chat("leaving")), -1)
+        np.copyto(codes[3], taste.reshape(-1).take(taste_at), where=u_chat < chat_threshold)
+        np.copyto(codes[4], self.plain_codes["leaving"].take(pick("leaving")[1]), where=left)
         return codes.T  # built part by part in contiguous rows
-
-    def _template_picker(self, u: np.ndarray) -> Callable[[str], np.ndarray]:
-        """``kind -> ReplyTemplates.pick``'s line index for draws ``u`` (computed once per count)."""
-        lines, by_count = self.brain.templates.lines, {}
-
-        def pick(kind: str) -> np.ndarray:
-            n = len(lines[kind])
-            if n not in by_count:
-                by_count[n] = _template_index(u, n)
-            return by_count[n]
-
-        return pick
