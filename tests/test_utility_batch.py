@@ -38,6 +38,19 @@ def test_replies_are_numbered_once_and_carry_their_text_and_encoding(by_tuple):
         np.testing.assert_array_equal(book.reply_vectors[reply], expected)
 
 
+@pytest.mark.parametrize("by_tuple", [False, True])
+def test_a_full_reply_cache_is_forgotten_and_refilled(by_tuple):
+    book = phrase_book(60, by_tuple)
+    book._MAX_REPLIES = 1000
+    rng = np.random.default_rng(1)
+    for _ in range(20):  # the cache fills and is cleared several times
+        codes = rng.integers(-1, 60, size=(300, REPLY_PARTS))
+        ids = book.replies(codes)
+        assert book._n_replies <= book._MAX_REPLIES
+        for row, reply in zip(codes.tolist(), ids.tolist(), strict=True):
+            assert book.reply_texts[reply] == " ".join(book.texts[c] for c in row if c >= 0)
+
+
 def test_stepping_rows_in_parts_records_what_stepping_them_together_does():
     """Data generation steps subsets of rows; the state it leaves must not depend on that."""
     import gymnasium as gym
