@@ -24,7 +24,7 @@ def test_replies_are_numbered_once_and_carry_their_text_and_encoding(by_tuple):
     book = phrase_book(60, by_tuple)
     rng = np.random.default_rng(0)
     seen: dict[tuple, int] = {}
-    for _ in range(30):  # enough distinct replies to merge the index's sorted runs
+    for _ in range(30):  # enough distinct replies to grow the index several times
         codes = rng.integers(-1, 60, size=(400, REPLY_PARTS))
         codes[:, 1:] = np.where(rng.random((400, REPLY_PARTS - 1)) < 0.5, -1, codes[:, 1:])
         ids = book.replies(codes)
@@ -36,6 +36,19 @@ def test_replies_are_numbered_once_and_carry_their_text_and_encoding(by_tuple):
         assert book.reply_texts[reply] == text
         expected = np.asarray(encode_reply(text), dtype=np.float32)
         np.testing.assert_array_equal(book.reply_vectors[reply], expected)
+
+
+@pytest.mark.parametrize("by_tuple", [False, True])
+def test_a_full_reply_cache_is_forgotten_and_refilled(by_tuple):
+    book = phrase_book(60, by_tuple)
+    book._MAX_REPLIES = 1000
+    rng = np.random.default_rng(1)
+    for _ in range(20):  # the cache fills and is cleared several times
+        codes = rng.integers(-1, 60, size=(300, REPLY_PARTS))
+        ids = book.replies(codes)
+        assert book._n_replies <= book._MAX_REPLIES
+        for row, reply in zip(codes.tolist(), ids.tolist(), strict=True):
+            assert book.reply_texts[reply] == " ".join(book.texts[c] for c in row if c >= 0)
 
 
 def test_stepping_rows_in_parts_records_what_stepping_them_together_does():

@@ -19,7 +19,7 @@ in numpy; each distinct reply's text and encoding are built once and then looked
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -45,66 +45,71 @@ REPLY_PARTS = 5
 class _KeyIndex:
     """Dense ids of non-negative int64 keys, looked up for a whole array at once.
 
-    Keys below ``direct`` index a table. Larger keys live in two sorted arrays: a large
-    one and a small one new keys are inserted into, which joins the large one once it
-    grows past an eighth of it (amortised linear cost). Each ends with a sentinel above
-    every key, so a search never runs off the end.
+    An open-addressing hash table (linear probing, Fibonacci hashing) held in two numpy
+    arrays: a lookup is a few whole-array operations and, for nearly every key, one
+    gather (a sorted-array search costs a gather per halving). Each round of probing
+    costs several numpy calls however few keys still probe, so the table is kept at most
+    a quarter full (at most half full, looking up a vector step's replies took about 15%
+    longer). Empty slots hold key ``-1`` and id ``-1``, so a key not stored finds ``-1``.
     """
 
-    _SENTINEL = np.iinfo(np.int64).max
+    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads any keys
+    _MIN_BITS = 12
+    _SPREAD = 4  # slots per stored key, at least
 
-    def __init__(self, direct: int) -> None:
-        self.direct = direct
+    def __init__(self) -> None:
         self.clear()
 
     def clear(self) -> None:
-        """Forget every key."""
-        self._table = np.full(self.direct + 1, -1, dtype=np.int64)  # last: keys >= direct
-        self._large = self._recent = self._empty()
+        """Forget every key (and give back the table's memory)."""
+        self._allocate(self._MIN_BITS)
+        self._count = 0
 
     def find(self, keys: np.ndarray) -> np.ndarray:
         """The id of each of ``keys`` (``-1`` where unknown)."""
-        ids = self._table.take(np.minimum(keys, self.direct))
-        far = np.flatnonzero(keys >= self.direct)
-        if len(far):
-            far_keys = keys[far]
-            found = self._find(self._large, far_keys)
-            if len(self._recent[0]) > 1:
-                miss = np.flatnonzero(found < 0)
-                found[miss] = self._find(self._recent, far_keys[miss])
-            ids[far] = found
-        return ids
+        return self._ids.take(self._locate(keys))
 
     def add(self, keys: np.ndarray, ids: np.ndarray) -> None:
-        """Know ``keys`` (sorted, distinct, unknown) as ``ids``."""
-        near = keys < self.direct
-        self._table[keys[near]] = ids[near]
-        recent = self._insert(self._recent, keys[~near], ids[~near])
-        if len(recent[0]) > max(4096, len(self._large[0]) // 8):
-            self._large = self._insert(self._large, recent[0][:-1], recent[1][:-1])
-            recent = self._empty()
-        self._recent = recent
+        """Know ``keys`` (distinct, unknown) as ``ids``."""
+        self._count += len(keys)
+        if self._SPREAD * self._count > len(self._keys):
+            stored = np.flatnonzero(self._keys >= 0)
+            old_keys, old_ids = self._keys[stored], self._ids[stored]
+            self._allocate(max(self._bits + 1, (self._SPREAD * self._count).bit_length()))
+            self._place(old_keys, old_ids)
+        self._place(keys, ids)
 
-    @classmethod
-    def _empty(cls) -> tuple[np.ndarray, np.ndarray]:
-        return np.array([cls._SENTINEL], dtype=np.int64), np.array([-1], dtype=np.int64)
+    def _allocate(self, bits: int) -> None:
+        self._bits = bits
+        self._keys = np.full(1 << bits, -1, dtype=np.int64)
+        self._ids = np.full(1 << bits, -1, dtype=np.int64)
 
-    @staticmethod
-    def _find(table: tuple[np.ndarray, np.ndarray], keys: np.ndarray) -> np.ndarray:
-        sorted_keys, ids = table
-        at = np.searchsorted(sorted_keys, keys)
-        return np.where(sorted_keys.take(at) == keys, ids.take(at), -1)
+    def _locate(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's slot: where it is stored, else the empty slot ending its probe run."""
+        home = (keys.view(np.uint64) * self._MULTIPLIER) >> np.uint64(64 - self._bits)
+        slots = home.view(np.int64)
+        stored = self._keys.take(slots)
+        probing = np.flatnonzero((stored != keys) & (stored >= 0))
+        mask = len(self._keys) - 1
+        while len(probing):
+            moved = (slots[probing] + 1) & mask
+            slots[probing] = moved
+            stored = self._keys.take(moved)
+            probing = probing[(stored != keys[probing]) & (stored >= 0)]
+        return slots
 
-    @staticmethod
-    def _insert(table, keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        old_keys, old_ids = table
-        at = np.searchsorted(old_keys, keys) + np.arange(len(keys))  # places once merged
-        kept = np.ones(len(old_keys) + len(keys), dtype=bool)
-        kept[at] = False
-        merged_keys, merged_ids = np.empty(len(kept), np.int64), np.empty(len(kept), np.int64)
-        merged_keys[at], merged_ids[at] = keys, ids
-        merged_keys[kept], merged_ids[kept] = old_keys, old_ids
-        return merged_keys, merged_ids
+    def _place(self, keys: np.ndarray, ids: np.ndarray) -> None:
+        """Store ``keys`` (distinct, unknown; the table has room).
+
+        Keys that land on the same empty slot race for it: the one whose write stands keeps
+        it, the others probe on in the next round.
+        """
+        while len(keys):
+            slots = self._locate(keys)
+            self._keys[slots] = keys
+            won = self._keys.take(slots) == keys
+            self._ids[slots[won]] = ids[won]
+            keys, ids = keys[~won], ids[~won]
 
 
 class PhraseBook:
@@ -118,13 +123,14 @@ class PhraseBook:
     """
 
     _MAX_REPLIES = 1 << 20
+    """Replies cached at most (then forgotten): bounds the texts, vectors and index."""
 
     def __init__(self) -> None:
         self.texts: list[str] = []
         self._ids: dict[str, int] = {}
         self._rows: list[np.ndarray] = []
         self.counts = np.zeros((1, REPLY_DIM))
-        self._index = _KeyIndex(0)
+        self._index = _KeyIndex()
         self._reply_ids: dict[object, int] = {}
         self._n_replies = 0
         self.reply_texts = np.empty(0, dtype=object)
@@ -145,13 +151,11 @@ class PhraseBook:
         self.counts = np.vstack([*self._rows, np.zeros(REPLY_DIM)])
         radix = len(self.texts) + 1
         self._radix = radix if radix**REPLY_PARTS < 2**62 else 0
-        # The main phrase is the lowest digit: replies of that phrase alone index a table.
         self._powers = np.array([radix**i for i in range(REPLY_PARTS)], dtype=np.int64)
-        self._index = _KeyIndex(radix)
 
     def replies(self, codes: np.ndarray) -> np.ndarray:
         """Indices into :attr:`reply_texts` / :attr:`reply_vectors` of each row of ``codes``."""
-        if self._n_replies > self._MAX_REPLIES:
+        if self._n_replies + len(codes) > self._MAX_REPLIES:  # at most the cap after the call
             self._index.clear()
             self._reply_ids.clear()
             self._n_replies = 0
@@ -161,14 +165,10 @@ class PhraseBook:
         ids = self._index.find(keys)
         missing = np.flatnonzero(ids < 0)
         if len(missing):
-            new_keys, first, inverse = np.unique(
-                keys[missing], return_index=True, return_inverse=True
+            new = self._number(keys[missing].tolist(), missing, ids, codes)
+            self._index.add(
+                np.fromiter(new, np.int64, len(new)), np.fromiter(new.values(), np.int64, len(new))
             )
-            new_ids = np.arange(self._n_replies, self._n_replies + len(new_keys))
-            self._n_replies += len(new_keys)
-            self._index.add(new_keys, new_ids)
-            ids[missing] = new_ids[inverse]
-            self._store(new_ids, codes[missing[first]])
         return ids
 
     def _replies_by_tuple(self, codes: np.ndarray) -> np.ndarray:
@@ -177,36 +177,51 @@ class PhraseBook:
         ids = np.fromiter(map(get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
         missing = np.flatnonzero(ids < 0)
         if len(missing):
-            new_rows: list[int] = []
-            for j in missing.tolist():
-                code = self._reply_ids.get(keys[j], -1)
-                if code < 0:
-                    code = self._reply_ids[keys[j]] = self._n_replies
-                    self._n_replies += 1
-                    new_rows.append(j)
-                ids[j] = code
-            self._store(ids[new_rows], codes[new_rows])
+            rows = missing.tolist()
+            self._reply_ids.update(self._number([keys[j] for j in rows], missing, ids, codes))
         return ids
 
-    def _store(self, ids: np.ndarray, codes: np.ndarray) -> None:
-        """Text and encoding of new replies ``ids`` with phrase codes ``codes``."""
-        need = int(ids.max()) + 1
-        if need > len(self.reply_texts):
-            grow = max(4096, 2 * need)
+    def _number(self, keys: list, rows: np.ndarray, ids: np.ndarray, codes: np.ndarray) -> dict:
+        """Number and store the unknown replies ``keys`` of ``rows``, setting their ``ids``.
+
+        Returns ``{key: id}`` of the new replies, numbered in order of first appearance.
+        A step brings a few new replies, some repeated: a dict numbers them for less than
+        ``np.unique`` costs at that size.
+        """
+        start = self._n_replies
+        new: dict = {}
+        firsts: list[int] = []  # the row of each new reply's first appearance
+        numbered: list[int] = []
+        for row, key in zip(rows.tolist(), keys, strict=True):
+            reply = new.get(key)
+            if reply is None:
+                reply = new[key] = start + len(firsts)
+                firsts.append(row)
+            numbered.append(reply)
+        ids[rows] = numbered
+        self._n_replies += len(firsts)
+        self._store(start, codes[firsts])
+        return new
+
+    def _store(self, start: int, codes: np.ndarray) -> None:
+        """Text and encoding of new replies ``start, start + 1, ...`` of phrase codes ``codes``."""
+        stop = start + len(codes)
+        if stop > len(self.reply_texts):
+            grow = max(4096, 2 * stop)
             texts = np.empty(grow, dtype=object)
             texts[: len(self.reply_texts)] = self.reply_texts
             vectors = np.zeros((grow, REPLY_DIM), dtype=np.float32)
             vectors[: len(self.reply_vectors)] = self.reply_vectors
             self.reply_texts, self.reply_vectors = texts, vectors
         phrases = self.texts
-        for reply, row in zip(ids.tolist(), codes.tolist(), strict=True):
+        for reply, row in enumerate(codes.tolist(), start):
             self.reply_texts[reply] = " ".join([phrases[c] for c in row if c >= 0])
-        counts = self.counts[codes[:, 0]]
-        for part in range(1, codes.shape[1]):
-            counts = counts + self.counts[codes[:, part]]
-        norm = np.sqrt((counts * counts).sum(axis=1))[:, None]
-        unit = np.divide(counts, norm, out=counts.copy(), where=norm > 0)
-        self.reply_vectors[ids] = unit.astype(np.float32)
+        # Word counts are whole numbers: their sums and sums of squares are exact in any
+        # order, and a non-zero norm is at least 1 (a zero row stays zero), so this rounds
+        # exactly as ``encode_reply`` does.
+        counts = self.counts.take(codes, axis=0).sum(axis=1)
+        norm = np.sqrt((counts * counts).sum(axis=1, keepdims=True))
+        self.reply_vectors[start:stop] = counts / np.maximum(norm, 1.0)
 
 
 @dataclass
@@ -299,6 +314,7 @@ class UtilityBatch:
         self._timeline_tables(bounds)
         self._catalog_phrases(catalog)
         self.phrases.freeze()
+        self._line_counts = sorted({len(lines) for lines in brain.templates.lines.values()})
         self._allocate(num_envs, n, len(catalog.category_names))
         self.n_personas = len(bounds)
         self.block = DRAW_BLOCK * self.width
@@ -393,6 +409,9 @@ class UtilityBatch:
         self.complies = np.stack(masks)
         self.constrained = np.array(constrained, dtype=bool)
         self.ignored_codes = np.array(ignored, dtype=np.int64)
+        # What a reply at (persona, turn) voices: the next turn's events (the last turn's own
+        # at the end), one gather per step instead of three operations.
+        self.voiced_next = np.concatenate([self.voiced[:, 1:], self.voiced[:, -1:]], axis=1)
 
     def _catalog_phrases(self, catalog) -> None:
         templates, add = self.brain.templates, self.phrases.add
@@ -601,7 +620,7 @@ class UtilityBatch:
             + self.leave_fatigue_at.take(moment)
         )
         codes = self._reply_codes(
-            persona, turn, moment, state, items, shown, n_shown, worn, chose, bought, chosen_item,
+            persona, moment, state, items, shown, n_shown, worn, chose, bought, chosen_item,
             dismissed, constrained, compliance, left, draws, price_aversion, chat_threshold,
         )  # fmt: skip
         self._record(sel, slots, at, cat_at, shown, seen, clicked, purchased, dismissed)
@@ -672,7 +691,6 @@ class UtilityBatch:
     def _reply_codes(
         self,
         persona: np.ndarray,
-        turn: np.ndarray,
         moment: np.ndarray,
         state: np.ndarray,
         items: np.ndarray,
@@ -694,74 +712,62 @@ class UtilityBatch:
 
         Slot arrays are slot-major ``(k, m)``, ``draws`` is ``(width, m)``, ``moment`` is
         the flat (persona, turn) index; returns ``(m, REPLY_PARTS)``. Tables are read with
-        ``take`` at flat indices (several times cheaper than multi-array indexing).
+        ``take`` at flat indices (several times cheaper than multi-array indexing), and
+        each part is written into its row in place: at ~1,000 sessions a step's cost is
+        the number of numpy calls, so every call saved counts.
         """
-        k = self.k
-        m = len(persona)
+        k, m, n_items = self.k, len(persona), self.disliked.shape[1]
         u_pick, u_chat = draws[3 + k], draws[4 + k]
-        by_pick, by_chat = self._template_picker(u_pick), self._template_picker(u_chat)
-        codes = np.empty((REPLY_PARTS, m), dtype=np.int64)  # every part set below
-        ignored = constrained & (compliance < 0.5)
-        requests = self.ignored_codes
-        ignored_pick = requests.reshape(-1).take(state * requests.shape[1] + by_pick("ignored"))
+        # Template line indices of both draws at once: ``(2, m)`` per line count.
+        by_count = {n: _template_index(draws[3 + k : 5 + k], n) for n in self._line_counts}
+        lines = self.brain.templates.lines
 
-        # Why nothing was clicked: a disliked thing, boredom, price, or nothing.
-        nothing = self.plain_codes["nothing"].take(by_pick("nothing"))
+        def pick(kind: str) -> np.ndarray:
+            return by_count[len(lines[kind])]
+
+        codes = np.full((REPLY_PARTS, m), -1, dtype=np.int64)
+        requests = self.ignored_codes  # by u_pick as the reply, by u_chat after a click
+        asked = requests.reshape(-1).take(state * requests.shape[1] + pick("ignored"))
+        ignored = constrained & (compliance < 0.5)
+
+        # Why nothing was clicked: a disliked thing, boredom, price, or nothing (an empty
+        # slate has no dismissals, boredom or price, so it gets "nothing" by these rules).
+        main = codes[0]
+        main[:] = self.plain_codes["nothing"].take(pick("nothing")[0])
         shown_worn = np.where(shown, worn, 0.0)
         shown_price = np.where(shown, self.price.take(items), 0.0)
-        bored, pricey = 0.0 + shown_worn[0], 0.0 + shown_price[0]  # sums start at 0.0
+        bored, pricey = shown_worn[0], shown_price[0]  # zero signs never change a comparison
         for pos in range(1, k):
             bored = bored + shown_worn[pos]
             pricey = pricey + shown_price[pos]
         safe_n = np.maximum(n_shown, 1)
         bored = bored / safe_n
         pricey = price_aversion * pricey / safe_n
-        complaint = np.where(
-            pricey > 0.5, self.plain_codes["pricey"].take(by_pick("pricey")), nothing
-        )
+        np.copyto(main, self.plain_codes["pricey"].take(pick("pricey")[0]), where=pricey > 0.5)
         is_bored = (bored > 0.6) & (bored >= pricey)
-        complaint = np.where(is_bored, self.plain_codes["bored"].take(by_pick("bored")), complaint)
-        n_items = self.disliked.shape[1]
-        hated = dismissed & self.disliked.reshape(-1).take(persona * n_items + items)
-        first_hated, any_hated = items[k - 1], hated[k - 1]
-        for pos in range(k - 2, -1, -1):
-            first_hated = np.where(hated[pos], items[pos], first_hated)
-            any_hated = any_hated | hated[pos]
-        dislike_at = (by_pick("dislike") * self.n_personas + persona) * n_items + first_hated
-        dislike_pick = self.dislike_codes.reshape(-1).take(dislike_at)
-        complaint = np.where(any_hated, dislike_pick, complaint)
-        complaint = np.where(n_shown > 0, complaint, nothing)
-
-        main = np.where(ignored, ignored_pick, complaint)
-        click = self.click_codes.reshape(-1).take(by_pick("click") * n_items + chosen_item)
-        main = np.where(chose, click, main)
-        buy = self.purchase_codes.reshape(-1).take(by_pick("purchase") * n_items + chosen_item)
-        main = np.where(bought, buy, main)
-        codes[0] = main
-        again = ignored & chose
-        repeated = requests.reshape(-1).take(state * requests.shape[1] + by_chat("ignored"))
-        codes[1] = np.where(again, repeated, -1)
-        codes[2] = self.voiced.reshape(-1).take(moment + (turn < self.max_turns))
-        n_words = self.n_words.reshape(-1).take(moment)
-        talks = (n_words > 0) & (u_chat < chat_threshold)
-        word = np.minimum((u_pick * n_words).astype(np.int64), 2)
-        taste_t = _template_index(
-            u_chat / self.params.chat_rate, len(self.brain.templates.lines["taste"])
+        np.copyto(main, self.plain_codes["bored"].take(pick("bored")[0]), where=is_bored)
+        # The dislike line of each slot's item (-1: not disliked); the first dismissed wins.
+        liking_at = persona * n_items + items
+        named = self.dislike_codes.reshape(-1).take(
+            pick("dislike")[0] * self.disliked.size + liking_at
         )
+        hated = dismissed & (named >= 0)
+        for pos in range(k - 1, -1, -1):
+            np.copyto(main, named[pos], where=hated[pos])
+
+        np.copyto(main, asked[0], where=ignored)
+        click = self.click_codes.reshape(-1).take(pick("click")[0] * n_items + chosen_item)
+        np.copyto(main, click, where=chose)
+        buy = self.purchase_codes.reshape(-1).take(pick("purchase")[0] * n_items + chosen_item)
+        np.copyto(main, buy, where=bought)
+        np.copyto(codes[1], asked[1], where=ignored & chose)
+        codes[2] = self.voiced_next.reshape(-1).take(moment)
+        # No taste words: the taste table holds -1.
+        n_words = self.n_words.reshape(-1).take(moment)
+        word = np.minimum((u_pick * n_words).astype(np.int64), 2)
+        taste_t = _template_index(u_chat / self.params.chat_rate, len(lines["taste"]))
         taste = self.taste_codes
         taste_at = (moment * taste.shape[2] + taste_t) * taste.shape[3] + word
-        codes[3] = np.where(talks, taste.reshape(-1).take(taste_at), -1)
-        codes[4] = np.where(left, self.plain_codes["leaving"].take(by_chat("leaving")), -1)
+        np.copyto(codes[3], taste.reshape(-1).take(taste_at), where=u_chat < chat_threshold)
+        np.copyto(codes[4], self.plain_codes["leaving"].take(pick("leaving")[1]), where=left)
         return codes.T  # built part by part in contiguous rows
-
-    def _template_picker(self, u: np.ndarray) -> Callable[[str], np.ndarray]:
-        """``kind -> ReplyTemplates.pick``'s line index for draws ``u`` (computed once per count)."""
-        lines, by_count = self.brain.templates.lines, {}
-
-        def pick(kind: str) -> np.ndarray:
-            n = len(lines[kind])
-            if n not in by_count:
-                by_count[n] = _template_index(u, n)
-            return by_count[n]
-
-        return pick
