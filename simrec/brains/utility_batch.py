@@ -261,6 +261,11 @@ def slot_count(mask: np.ndarray) -> np.ndarray:
     return count
 
 
+def _where_shown(shown: np.ndarray | None, values: np.ndarray, fill: float) -> np.ndarray:
+    """``values`` in slots that show an item, ``fill`` in empty ones (``shown`` None: none)."""
+    return values if shown is None else np.where(shown, values, fill)
+
+
 def _template_index(u: np.ndarray, n_options: int) -> np.ndarray:
     """``ReplyTemplates.pick``'s choice: ``min(int(u * n), n - 1)``."""
     return np.minimum((u * n_options).astype(np.int64), n_options - 1)
@@ -449,12 +454,15 @@ class UtilityBatch:
         # category) arrays: made once, not per step.
         self._item_base = np.arange(num_envs) * n_items
         self._category_base = np.arange(num_envs) * n_categories
+        self._slate_sizes = np.full(num_envs, k)  # items shown when no slot is empty
         # A session's clock (visit_start + turn) runs on across visits, so a new visit
         # need not clear exposure: items stamped at or before its start (age >= turn)
         # were shown in earlier visits and read as unseen.
         self.visit_start = np.zeros(num_envs, dtype=np.int64)
         self.exposed_at = np.zeros((num_envs, n_items), dtype=np.int32)
         self.owned = np.zeros((num_envs, n_items), dtype=bool)
+        self._exposure_flat = self.exposure.reshape(-1)  # views, written at flat indices
+        self._exposed_at_flat = self.exposed_at.reshape(-1)
         self.category_exposure = np.zeros((num_envs, n_categories))
         self.block_at = np.zeros(num_envs, dtype=np.int64)  # the block in streams.pool
         self.draw_row = np.full(num_envs, DRAW_BLOCK, dtype=np.int64)
@@ -553,8 +561,11 @@ class UtilityBatch:
         moment = persona * (self.max_turns + 1) + turn  # flat (persona, turn) index
         state = self.state_of.take(moment)
         slots = np.ascontiguousarray(slates.T)
-        shown = slots != EMPTY
-        items = np.where(shown, slots, 0)
+        # ``shown`` masks empty slots (``None``: no slot is empty, the usual case, so
+        # every mask below is skipped).
+        empty = slots == EMPTY
+        shown = ~empty if empty.any() else None
+        items = slots if shown is None else np.where(shown, slots, 0)
         at = self._item_base[sel] + items  # flat (session, item) index
         st = state * n + items  # flat (event state, item) index
 
@@ -563,7 +574,8 @@ class UtilityBatch:
         horizon = len(self.decay_table)
         decayed = self.exposure.take(at) * self.decay_table.take(np.minimum(age, horizon - 1))
         recent = np.minimum(turn, horizon).astype(np.int32)  # this visit, in the table
-        seen = np.where(shown & (age < recent), decayed, 0.0)
+        this_visit = age < recent if shown is None else shown & (age < recent)
+        seen = np.where(this_visit, decayed, 0.0)
         boredom, price_aversion, chat_threshold = self.visit_traits[:, sel]
         cat_at = self._category_base[sel] + self.codes.take(items)
         cat_seen = self.category_exposure.take(cat_at)
@@ -571,7 +583,7 @@ class UtilityBatch:
         u = self.utility.take(st) - worn
         u = np.where(self.owned.take(at), u - p.owned_penalty, u)
         outside = self.outside_at.take(moment)
-        args = np.where(shown, u - self.position[:, None] - outside, -np.inf)
+        args = _where_shown(shown, u - self.position[:, None] - outside, -np.inf)
         ex = np.exp(args)
 
         m = len(rows)
@@ -597,13 +609,19 @@ class UtilityBatch:
             logits[1 : 1 + k]
             < self.dismiss_logit.take(st) + p.dismiss_repeat_weight * boredom * seen
         )
-        dismissed &= shown & ~clicked
+        dismissed &= ~clicked if shown is None else shown & ~clicked
         n_dismissed = slot_count(dismissed.T)
 
-        n_shown = slot_count(shown.T)
         constrained = self.constrained.take(state)
-        complying = slot_count((self.complies.take(st) & shown).T)
-        compliance = np.where(constrained & (n_shown > 0), complying / np.maximum(n_shown, 1), 1.0)
+        complies = self.complies.take(st)
+        if shown is None:
+            n_shown = self._slate_sizes[:m]
+            compliance = np.where(constrained, slot_count(complies.T) / k, 1.0)
+        else:
+            n_shown = slot_count(shown.T)
+            complying = slot_count((complies & shown).T)
+            safe_n = np.maximum(n_shown, 1)
+            compliance = np.where(constrained & (n_shown > 0), complying / safe_n, 1.0)
         s = self.satisfaction[sel]
         s = (
             s
@@ -635,7 +653,7 @@ class UtilityBatch:
         slots: np.ndarray,
         at: np.ndarray,
         cat_at: np.ndarray,
-        shown: np.ndarray,
+        shown: np.ndarray | None,
         seen: np.ndarray,
         clicked: np.ndarray,
         purchased: np.ndarray,
@@ -643,7 +661,7 @@ class UtilityBatch:
     ) -> None:
         """``Session.record`` for every row: exposure, categories, turn, history (fatigue follows the turn).
 
-        Slot arrays are slot-major ``(k, m)``.
+        Slot arrays are slot-major ``(k, m)``; ``shown`` is ``None`` when no slot is empty.
         """
         d = self.dynamics
         all_rows = isinstance(sel, slice)
@@ -653,15 +671,19 @@ class UtilityBatch:
         else:
             cats[sel] = cats[sel] * d.category_decay
         turn_after = self.turn[sel] + 1
-        stamp = np.where(shown, self.visit_start[sel] + turn_after, 0)  # (k, m), read where shown
+        stamp = self.visit_start[sel] + turn_after
         # Items in a slate are distinct, so exposure writes never collide.
-        where = at[shown]
-        bump = np.where(clicked, 1.0 + d.click_exposure, 1.0)
-        self.exposure.put(where, (seen + bump)[shown])
-        self.exposed_at.put(where, stamp[shown])
+        exposure = seen + np.where(clicked, 1.0 + d.click_exposure, 1.0)
+        if shown is None:
+            self._exposure_flat[at] = exposure
+            self._exposed_at_flat[at] = stamp  # broadcast over the slots
+        else:
+            where = at[shown]
+            self._exposure_flat[where] = exposure[shown]
+            self._exposed_at_flat[where] = np.broadcast_to(stamp, at.shape)[shown]
         self.owned.put(at[purchased], True)
         # Categories repeat within a slate: add slot by slot, in slot order.
-        shares = np.where(shown, self.share, 0.0)
+        shares = [self.share] * self.k if shown is None else np.where(shown, self.share, 0.0)
         for pos in range(self.k):
             cell = cat_at[pos]
             cats.put(cell, cats.take(cell) + shares[pos])
@@ -694,7 +716,7 @@ class UtilityBatch:
         moment: np.ndarray,
         state: np.ndarray,
         items: np.ndarray,
-        shown: np.ndarray,
+        shown: np.ndarray | None,
         n_shown: np.ndarray,
         worn: np.ndarray,
         chose: np.ndarray,
@@ -734,8 +756,8 @@ class UtilityBatch:
         # slate has no dismissals, boredom or price, so it gets "nothing" by these rules).
         main = codes[0]
         main[:] = self.plain_codes["nothing"].take(pick("nothing")[0])
-        shown_worn = np.where(shown, worn, 0.0)
-        shown_price = np.where(shown, self.price.take(items), 0.0)
+        shown_worn = _where_shown(shown, worn, 0.0)
+        shown_price = _where_shown(shown, self.price.take(items), 0.0)
         bored, pricey = shown_worn[0], shown_price[0]  # zero signs never change a comparison
         for pos in range(1, k):
             bored = bored + shown_worn[pos]
