@@ -339,7 +339,10 @@ class UtilityBatch:
         self._fatigue_tables(fatigue_step)
         self.price_aversion = np.array([p.price_weight * t["price_sensitivity"] for t in traits])
         # Rows of :attr:`visit_traits`, copied per session at each visit start.
-        self.trait_table = np.stack([self.boredom, self.price_aversion, self.chat_threshold])
+        dismiss_boredom = p.dismiss_repeat_weight * self.boredom
+        self.trait_table = np.stack(
+            [self.boredom, dismiss_boredom, self.price_aversion, self.chat_threshold]
+        )
         self.disliked = np.stack([b.dislike > 0 for b in bounds])
         templates, brain = self.brain.templates, self.brain
         self.dislike_codes = np.full(
@@ -447,9 +450,9 @@ class UtilityBatch:
         self.turn = np.zeros(num_envs, dtype=np.int64)
         self.satisfaction = np.zeros(num_envs)
         self.exposure = np.zeros((num_envs, n_items))
-        # Each session's persona traits (boredom, price aversion, chat threshold): set
-        # once per visit, read every step without a gather.
-        self.visit_traits = np.zeros((3, num_envs))
+        # Each session's persona traits (boredom, its weight in dismissals, price
+        # aversion, chat threshold): set once per visit, read every step without a gather.
+        self.visit_traits = np.zeros((4, num_envs))
         # Flat offsets of each session's row in the (session, item) and (session,
         # category) arrays: made once, not per step.
         self._item_base = np.arange(num_envs) * n_items
@@ -464,8 +467,9 @@ class UtilityBatch:
         self._exposure_flat = self.exposure.reshape(-1)  # views, written at flat indices
         self._exposed_at_flat = self.exposed_at.reshape(-1)
         self.category_exposure = np.zeros((num_envs, n_categories))
-        self.block_at = np.zeros(num_envs, dtype=np.int64)  # the block in streams.pool
-        self.draw_row = np.full(num_envs, DRAW_BLOCK, dtype=np.int64)
+        # Flat pool indices of each session's next step of draws and of its block's end.
+        self.next_draw = np.zeros(num_envs, dtype=np.int64)
+        self.block_end = np.zeros(num_envs, dtype=np.int64)
         # History is newest first and session-minor (the last axis), so a turn shifts it
         # with one contiguous copy; :meth:`observed_history` gives the observation layout.
         self.history_items = np.full((self.window * k, num_envs), EMPTY, dtype=np.int64)
@@ -476,8 +480,8 @@ class UtilityBatch:
         arrays = (
             self.persona, self.turn, self.satisfaction, self.exposure,
             self.visit_traits,
-            self.visit_start, self.exposed_at, self.owned, self.category_exposure, self.block_at,
-            self.draw_row, self.history_items, self.history_feedback,
+            self.visit_start, self.exposed_at, self.owned, self.category_exposure, self.next_draw,
+            self.block_end, self.history_items, self.history_feedback,
         )  # fmt: skip
         return sum(a.nbytes for a in arrays) + self.streams.nbytes()
 
@@ -489,8 +493,7 @@ class UtilityBatch:
         (what ``RecSessionEnv.reset`` and the first ``Session.uniforms`` draw).
         """
         personas = self.streams.integers(rows, self.n_personas)
-        self.block_at[rows] = self.streams.claim(rows, self.block)
-        self.draw_row[rows] = 0
+        self._claim_blocks(rows)
         self.persona[rows] = personas
         self.visit_traits[:, rows] = self.trait_table[:, personas]
         clock = self.visit_start[rows] + self.turn[rows]
@@ -507,6 +510,12 @@ class UtilityBatch:
         codes[:, 0] = self.voiced[personas, 0]
         return personas, codes
 
+    def _claim_blocks(self, rows: np.ndarray) -> None:
+        """Start the next block of draws of each of ``rows`` (as ``Session.uniforms`` does)."""
+        first = self._pool_base[rows] + self.streams.claim(rows, self.block)
+        self.next_draw[rows] = first
+        self.block_end[rows] = first + self.block
+
     def _uniforms(self, rows: np.ndarray, sel, active):
         """This step's ``(width, m)`` uniforms of ``rows`` and the logits of rows 1 to k + 2.
 
@@ -516,8 +525,8 @@ class UtilityBatch:
         elementwise, so each value is the one ``Session.uniforms`` computes over its whole
         block.
         """
-        at = self.draw_row[sel]
-        empty = at >= DRAW_BLOCK
+        first = self.next_draw[sel]
+        empty = first >= self.block_end[sel]
         if active is None:
             refill = rows[empty]
         else:
@@ -526,11 +535,11 @@ class UtilityBatch:
             # serves them and the refills.
             self.streams.reserve(rows[empty | ~active], self.block + 1)
         if len(refill):
-            self.block_at[refill] = self.streams.claim(refill, self.block)
-        at = np.where(empty, 0, at)
-        self.draw_row[sel] = at + 1
-        first = self._pool_base[sel] + self.block_at[sel] + at * self.width
-        draws = uniforms(self.streams.pool.take(first + self._columns))
+            self._claim_blocks(refill)
+            first = self.next_draw[sel]
+        at = first + self._columns  # before the cursors move (``first`` may be a view)
+        self.next_draw[sel] = first + self.width
+        draws = uniforms(self.streams.pool.take(at))
         compared = draws[1 : 3 + self.k]
         odds = compared / (1.0 - compared)
         if odds.all():  # no draw of 0.0: no log(0) warning to silence (errstate is slower)
@@ -576,7 +585,7 @@ class UtilityBatch:
         recent = np.minimum(turn, horizon).astype(np.int32)  # this visit, in the table
         this_visit = age < recent if shown is None else shown & (age < recent)
         seen = np.where(this_visit, decayed, 0.0)
-        boredom, price_aversion, chat_threshold = self.visit_traits[:, sel]
+        boredom, dismiss_boredom, price_aversion, chat_threshold = self.visit_traits[:, sel]
         cat_at = self._category_base[sel] + self.codes.take(items)
         cat_seen = self.category_exposure.take(cat_at)
         worn = boredom * (p.repeat_weight * seen + p.category_weight * cat_seen)
@@ -593,22 +602,20 @@ class UtilityBatch:
         # The click: the first slot whose running share passes the draw. An empty slot
         # adds exp(-inf) = 0 to the running sum, so it passes only where the slot before
         # it already did: it is never the first.
-        choice = np.full(m, -1, dtype=np.int64)
-        running = ex[0]  # = 0.0 + ex[0]
-        u_choice = draws[0]
+        running, hits = ex[0], []  # = 0.0 + ex[0]
         for pos in range(k):
             if pos:
                 running = running + ex[pos]
-            choice[(u_choice < running / total) & (choice < 0)] = pos
+            hits.append(draws[0] < running / total)
+        choice = np.where(hits[k - 1], k - 1, -1)
+        for pos in range(k - 2, -1, -1):
+            choice = np.where(hits[pos], pos, choice)
         chose = choice >= 0
         clicked = self._slots == choice
         chosen_item = (items * clicked).sum(axis=0)  # 0 where nothing was clicked
         bought = chose & (logits[0] < self.buy_logit.take(state * n + chosen_item))
         purchased = clicked & bought
-        dismissed = (
-            logits[1 : 1 + k]
-            < self.dismiss_logit.take(st) + p.dismiss_repeat_weight * boredom * seen
-        )
+        dismissed = logits[1 : 1 + k] < self.dismiss_logit.take(st) + dismiss_boredom * seen
         dismissed &= ~clicked if shown is None else shown & ~clicked
         n_dismissed = slot_count(dismissed.T)
 
