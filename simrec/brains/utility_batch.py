@@ -207,7 +207,7 @@ class PhraseBook:
         """Text and encoding of new replies ``start, start + 1, ...`` of phrase codes ``codes``."""
         stop = start + len(codes)
         if stop > len(self.reply_texts):
-            grow = max(4096, 2 * stop)
+            grow = max(stop, min(max(4096, 2 * stop), self._MAX_REPLIES))  # not past the cap
             texts = np.empty(grow, dtype=object)
             texts[: len(self.reply_texts)] = self.reply_texts
             vectors = np.zeros((grow, REPLY_DIM), dtype=np.float32)
