@@ -689,11 +689,10 @@ class UtilityBatch:
             self._exposure_flat[where] = exposure[shown]
             self._exposed_at_flat[where] = np.broadcast_to(stamp, at.shape)[shown]
         self.owned.put(at[purchased], True)
-        # Categories repeat within a slate: add slot by slot, in slot order.
-        shares = [self.share] * self.k if shown is None else np.where(shown, self.share, 0.0)
-        for pos in range(self.k):
-            cell = cat_at[pos]
-            cats.put(cell, cats.take(cell) + shares[pos])
+        # Categories repeat within a slate: ``add.at`` adds repeated cells one index after
+        # another, and the slot-major order puts a session's slots in slot order.
+        shares = self.share if shown is None else np.where(shown, self.share, 0.0).reshape(-1)
+        np.add.at(cats.reshape(-1), cat_at.reshape(-1), shares)
         self.turn[sel] = turn_after
         k = self.k
         history, feedback = self.history_items, self.history_feedback
