@@ -30,7 +30,7 @@ _DOUBLE_UNIT = 1.0 / 9007199254740992.0  # 2**-53: numpy's next_double for PCG64
 
 def uniforms(raw: np.ndarray) -> np.ndarray:
     """The doubles ``Generator.random`` makes of PCG64 raw outputs ``raw`` (one each)."""
-    return (raw >> np.uint64(11)).astype(np.float64) * _DOUBLE_UNIT
+    return np.multiply(raw >> np.uint64(11), _DOUBLE_UNIT)  # 53-bit ints convert exactly
 
 
 class DrawStreams:
