@@ -151,7 +151,7 @@ class PhraseBook:
         self.counts = np.vstack([*self._rows, np.zeros(REPLY_DIM)])
         radix = len(self.texts) + 1
         self._radix = radix if radix**REPLY_PARTS < 2**62 else 0
-        self._powers = np.array([radix**i for i in range(REPLY_PARTS)], dtype=np.int64)
+        self._powers = np.array([[radix**i] for i in range(REPLY_PARTS)], dtype=np.int64)
 
     def replies(self, codes: np.ndarray) -> np.ndarray:
         """Indices into :attr:`reply_texts` / :attr:`reply_vectors` of each row of ``codes``."""
@@ -161,7 +161,8 @@ class PhraseBook:
             self._n_replies = 0
         if not self._radix:
             return self._replies_by_tuple(codes)
-        keys = (codes + 1) @ self._powers
+        # Part by part over the slot-major view (int matmul has no fast path: slower).
+        keys = ((codes.T + 1) * self._powers).sum(axis=0)
         ids = self._index.find(keys)
         missing = np.flatnonzero(ids < 0)
         if len(missing):
@@ -755,7 +756,7 @@ class UtilityBatch:
 
         codes = np.full((REPLY_PARTS, m), -1, dtype=np.int64)
         requests = self.ignored_codes  # by u_pick as the reply, by u_chat after a click
-        asked = requests.reshape(-1).take(state * requests.shape[1] + pick("ignored"))
+        asked = requests.take(state * requests.shape[1] + pick("ignored"))
         ignored = constrained & (compliance < 0.5)
 
         # Why nothing was clicked: a disliked thing, boredom, price, or nothing (an empty
@@ -776,26 +777,24 @@ class UtilityBatch:
         np.copyto(main, self.plain_codes["bored"].take(pick("bored")[0]), where=is_bored)
         # The dislike line of each slot's item (-1: not disliked); the first dismissed wins.
         liking_at = persona * n_items + items
-        named = self.dislike_codes.reshape(-1).take(
-            pick("dislike")[0] * self.disliked.size + liking_at
-        )
+        named = self.dislike_codes.take(pick("dislike")[0] * self.disliked.size + liking_at)
         hated = dismissed & (named >= 0)
         for pos in range(k - 1, -1, -1):
             np.copyto(main, named[pos], where=hated[pos])
 
         np.copyto(main, asked[0], where=ignored)
-        click = self.click_codes.reshape(-1).take(pick("click")[0] * n_items + chosen_item)
+        click = self.click_codes.take(pick("click")[0] * n_items + chosen_item)
         np.copyto(main, click, where=chose)
-        buy = self.purchase_codes.reshape(-1).take(pick("purchase")[0] * n_items + chosen_item)
+        buy = self.purchase_codes.take(pick("purchase")[0] * n_items + chosen_item)
         np.copyto(main, buy, where=bought)
         np.copyto(codes[1], asked[1], where=ignored & chose)
-        codes[2] = self.voiced_next.reshape(-1).take(moment)
+        codes[2] = self.voiced_next.take(moment)
         # No taste words: the taste table holds -1.
-        n_words = self.n_words.reshape(-1).take(moment)
+        n_words = self.n_words.take(moment)
         word = np.minimum((u_pick * n_words).astype(np.int64), 2)
         taste_t = _template_index(u_chat / self.params.chat_rate, len(lines["taste"]))
         taste = self.taste_codes
         taste_at = (moment * taste.shape[2] + taste_t) * taste.shape[3] + word
-        np.copyto(codes[3], taste.reshape(-1).take(taste_at), where=u_chat < chat_threshold)
+        np.copyto(codes[3], taste.take(taste_at), where=u_chat < chat_threshold)
         np.copyto(codes[4], self.plain_codes["leaving"].take(pick("leaving")[1]), where=left)
         return codes.T  # built part by part in contiguous rows
