@@ -13,9 +13,9 @@ first use under ``~/.cache/simrec-bench/recsim-venv`` (or ``--recsim-venv``) wit
 slates are drawn before the clock starts (distinct items, cycled), so the figures time the
 environments, not the policy. The vector env first runs 5,000 steps (at most 5 s): the
 figures are for a long-running env, whose cache of reply texts has filled. Rates are per
-second of CPU time of the timed process
-(``time.process_time``), so other programs competing for the cores do not count against
-either side; the compared figures are also the best of interleaved rounds. Printed:
+second of CPU time of the timed process (``time.process_time``), so other programs
+competing for the cores do not count against either side; the compared figures are also
+the best of interleaved rounds. Printed:
 steps/s of each, the ratios (targets: single env >= 3x RecSim; vector env at 1,024
 sessions >= 100x RecSim in user-steps), the vector env's state bytes per session, and
 user-steps/s from 1 to 16,384 sessions.
