@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
+import gymnasium as gym
 import numpy as np
 import pytest
+
+import simrec  # noqa: F401  (registers the envs)
 
 from simrec.brains.utility_batch import REPLY_PARTS, PhraseBook
 from simrec.replies import encode_reply
@@ -75,3 +80,20 @@ def test_stepping_rows_in_parts_records_what_stepping_them_together_does():
     np.testing.assert_array_equal(a.fatigue(), b.fatigue())
     for x, y in zip(a.observed_history(), b.observed_history(), strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_a_draw_of_zero_is_a_sure_event_and_raises_no_numpy_warning():
+    vec = gym.make_vec("simrec/Golf-v0", num_envs=2, slate_size=2)
+    vec.reset(seed=0)
+    batch = vec.unwrapped.batch
+    first = batch.next_draw[0]  # session 0's next step of draws: make every one 0.0
+    batch.streams.pool.reshape(-1)[first : first + batch.width] = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log(0) must not warn
+        _, _, terminated, _, info = vec.step(np.array([[0, 1], [2, 3]]))
+    # A draw of 0 passes every test: it clicks the first slot, buys it, dismisses the
+    # other and leaves.
+    assert info["clicked"][0].tolist() == [True, False]
+    assert info["purchased"][0].tolist() == [True, False]
+    assert info["dismissed"][0].tolist() == [False, True]
+    assert terminated[0]
