@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import simrec  # noqa: F401  (registers the envs)
-
 from simrec.brains.utility_batch import REPLY_PARTS, PhraseBook
 from simrec.replies import encode_reply
 
@@ -58,10 +57,6 @@ def test_a_full_reply_cache_is_forgotten_and_refilled(by_tuple):
 
 def test_stepping_rows_in_parts_records_what_stepping_them_together_does():
     """Data generation steps subsets of rows; the state it leaves must not depend on that."""
-    import gymnasium as gym
-
-    import simrec  # noqa: F401  (registers the envs)
-
     together, parts = (gym.make_vec("simrec/Golf-v0", num_envs=6) for _ in range(2))
     together.reset(seed=5)
     parts.reset(seed=5)
