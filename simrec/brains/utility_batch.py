@@ -412,6 +412,9 @@ class UtilityBatch:
         # What a reply at (persona, turn) voices: the next turn's events (the last turn's own
         # at the end), one gather per step instead of three operations.
         self.voiced_next = np.concatenate([self.voiced[:, 1:], self.voiced[:, -1:]], axis=1)
+        # Each persona's opening reply codes (its first events voiced), gathered per start.
+        self.opening_codes = np.full((len(bounds), REPLY_PARTS), -1, dtype=np.int64)
+        self.opening_codes[:, 0] = self.voiced[:, 0]
 
     def _catalog_phrases(self, catalog) -> None:
         templates, add = self.brain.templates, self.phrases.add
@@ -460,8 +463,10 @@ class UtilityBatch:
         self.draw_row = np.full(num_envs, DRAW_BLOCK, dtype=np.int64)
         # History is newest first and session-minor (the last axis), so a turn shifts it
         # with one contiguous copy; :meth:`observed_history` gives the observation layout.
+        # Feedback is kept as bool: the masks are written without conversion, and turning
+        # it session-major costs half as much in bytes as in float32 (then converted).
         self.history_items = np.full((self.window * k, num_envs), EMPTY, dtype=np.int64)
-        self.history_feedback = np.zeros((self.window, k, 3, num_envs), dtype=np.float32)
+        self.history_feedback = np.zeros((self.window, k, 3, num_envs), dtype=bool)
 
     def state_nbytes(self) -> int:
         """Bytes of per-session state arrays (all sessions; shared tables excluded)."""
@@ -486,18 +491,18 @@ class UtilityBatch:
         self.persona[rows] = personas
         self.visit_traits[:, rows] = self.trait_table[:, personas]
         clock = self.visit_start[rows] + self.turn[rows]
-        over = clock > _CLOCK_LIMIT
-        self.exposed_at[rows[over]] = 0  # keep stamps within int32
-        self.visit_start[rows] = np.where(over, 0, clock)
+        if clock.max(initial=0) > _CLOCK_LIMIT:  # rare: one check, not a masked reset each start
+            over = clock > _CLOCK_LIMIT
+            self.exposed_at[rows[over]] = 0  # keep stamps within int32
+            clock[over] = 0
+        self.visit_start[rows] = clock
         self.owned[rows] = False
         self.turn[rows] = 0
         self.satisfaction[rows] = self.dynamics.initial_satisfaction
         self.category_exposure[rows] = 0.0
         self.history_items[:, rows] = EMPTY
-        self.history_feedback[..., rows] = 0.0
-        codes = np.full((len(rows), REPLY_PARTS), -1, dtype=np.int64)
-        codes[:, 0] = self.voiced[personas, 0]
-        return personas, codes
+        self.history_feedback.reshape(-1, self.num_envs)[:, rows] = False  # 2-d: faster
+        return personas, self.opening_codes.take(personas, axis=0)
 
     def _uniforms(self, rows: np.ndarray, sel, active):
         """This step's ``(width, m)`` uniforms of ``rows`` and the logits of rows 1 to k + 2.
@@ -675,7 +680,7 @@ class UtilityBatch:
             feedback[0, :, 0], feedback[0, :, 1], feedback[0, :, 2] = clicked, purchased, dismissed
         else:
             history[:, sel] = np.concatenate([slots, history[:-k, sel]])
-            newest = np.stack([clicked, purchased, dismissed], axis=1).astype(np.float32)
+            newest = np.stack([clicked, purchased, dismissed], axis=1)
             feedback[..., sel] = np.concatenate([newest[None], feedback[:-1, ..., sel]])
 
     def fatigue(self) -> np.ndarray:
@@ -686,7 +691,8 @@ class UtilityBatch:
         """New ``(num_envs, window * k)`` item indices + 1 and ``(num_envs, window, k, 3)``
         feedback, newest first: the single env's ``history_items`` and ``history_feedback``."""
         items = np.add(self.history_items.T, 1, order="C")
-        return items, np.ascontiguousarray(self.history_feedback.transpose(3, 0, 1, 2))
+        feedback = np.ascontiguousarray(self.history_feedback.transpose(3, 0, 1, 2))
+        return items, feedback.astype(np.float32)
 
     def _reply_codes(
         self,
