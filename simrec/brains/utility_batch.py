@@ -69,15 +69,27 @@ class _KeyIndex:
         """The id of each of ``keys`` (``-1`` where unknown)."""
         return self._ids.take(self._locate(keys))
 
-    def add(self, keys: np.ndarray, ids: np.ndarray) -> None:
-        """Know ``keys`` (distinct, unknown) as ``ids``."""
+    def add(self, keys: list[int], ids: list[int]) -> None:
+        """Know ``keys`` (distinct, unknown) as ``ids``.
+
+        A step adds a handful of keys: placed one by one in Python, they cost less than
+        the rounds of numpy calls of :meth:`_place`, which places all stored keys at
+        once when the table grows.
+        """
         self._count += len(keys)
         if self._SPREAD * self._count > len(self._keys):
             stored = np.flatnonzero(self._keys >= 0)
             old_keys, old_ids = self._keys[stored], self._ids[stored]
             self._allocate(max(self._bits + 1, (self._SPREAD * self._count).bit_length()))
             self._place(old_keys, old_ids)
-        self._place(keys, ids)
+        table_keys, table_ids, mask = self._keys, self._ids, len(self._keys) - 1
+        multiplier, shift = int(self._MULTIPLIER), 64 - self._bits
+        for key, id_ in zip(keys, ids, strict=True):
+            slot = (key * multiplier & 0xFFFFFFFFFFFFFFFF) >> shift  # as in :meth:`_locate`
+            while table_keys[slot] >= 0:
+                slot = (slot + 1) & mask
+            table_keys[slot] = key
+            table_ids[slot] = id_
 
     def _allocate(self, bits: int) -> None:
         self._bits = bits
@@ -99,7 +111,7 @@ class _KeyIndex:
         return slots
 
     def _place(self, keys: np.ndarray, ids: np.ndarray) -> None:
-        """Store ``keys`` (distinct, unknown; the table has room).
+        """Store ``keys`` (distinct, unknown; the table has room) at once: a rehash.
 
         Keys that land on the same empty slot race for it: the one whose write stands keeps
         it, the others probe on in the next round.
@@ -166,9 +178,7 @@ class PhraseBook:
         missing = np.flatnonzero(ids < 0)
         if len(missing):
             new = self._number(keys[missing].tolist(), missing, ids, codes)
-            self._index.add(
-                np.fromiter(new, np.int64, len(new)), np.fromiter(new.values(), np.int64, len(new))
-            )
+            self._index.add(list(new), list(new.values()))
         return ids
 
     def _replies_by_tuple(self, codes: np.ndarray) -> np.ndarray:
