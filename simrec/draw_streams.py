@@ -53,7 +53,6 @@ class DrawStreams:
         self.has_half = np.zeros(size, dtype=bool)
         self.half = np.zeros(size, dtype=np.uint64)
         self._fetch: list = [None] * size
-        self._columns = np.arange(capacity)
 
     def nbytes(self) -> int:
         """Bytes of per-row state arrays."""
@@ -129,17 +128,15 @@ class DrawStreams:
     def _top_up(self, rows: np.ndarray) -> None:
         """Move each row's unread outputs to the front and fetch up to :attr:`capacity`.
 
-        The moves are one numpy call for all rows; only the fetches (one ``random_raw``
-        call per row) run row by row.
+        Row by row: the fetches (one ``random_raw`` call per row) must be anyway, and
+        a top-up serves a few rows, whose moves as slices cost less than one 2-d
+        fancy-indexed move's several numpy calls.
         """
         pool, fetch, capacity = self.pool, self._fetch, self.capacity
-        start = self.head[rows]
-        unread = self.fill[rows] - start
-        kept = self._columns[: int(unread.max())]
-        if len(kept):  # columns past a row's unread ones carry junk, overwritten below
-            moved = np.minimum(start[:, None] + kept, capacity - 1)
-            pool[rows[:, None], kept] = pool[rows[:, None], moved]
-        for i, at in zip(rows.tolist(), unread.tolist(), strict=True):
-            pool[i, at:] = fetch[i](capacity - at)
+        starts, ends = self.head[rows].tolist(), self.fill[rows].tolist()
+        for i, start, end in zip(rows.tolist(), starts, ends, strict=True):
+            row, unread = pool[i], end - start
+            row[:unread] = row[start:end]
+            row[unread:] = fetch[i](capacity - unread)
         self.head[rows] = 0
         self.fill[rows] = capacity

@@ -110,6 +110,7 @@ class RecSessionVectorEnv(VectorEnv):
         self.action_space = batch_space(env.action_space, self.num_envs)
         self.observation_space = batch_space(env.observation_space, self.num_envs)
         self._bounds = [env._bound[p.persona_id] for p in self.personas]
+        self._turn_obs = np.stack(env._turn_obs)
         self._persona_ids = np.array([p.persona_id for p in self.personas], dtype=object)
         n = self.num_envs
         self.batch: UtilityBatch | None = None
@@ -164,12 +165,13 @@ class RecSessionVectorEnv(VectorEnv):
         if self.env.conversational:
             actions, self._messages = self.split_actions(actions)
         slates, duplicates = self.validate_slates(actions)
-        resetting = self._needs_reset.copy()
-        active = ~resetting
+        # Resetting sub-envs are written to by index: cheaper than by mask for the few.
+        restart = np.flatnonzero(self._needs_reset)
+        active = ~self._needs_reset
         if self.batch is not None:
             # Every row goes through the kernel (whole-array operations); resetting rows
             # draw nothing and are restarted below, so their results are dropped.
-            slates[resetting] = np.arange(self.slate_size)
+            slates[restart] = np.arange(self.slate_size)
             reaction = self._step_batch(slates, active)
         else:
             reaction = self._step_sessions(self._all[active], slates[active])
@@ -184,12 +186,12 @@ class RecSessionVectorEnv(VectorEnv):
             + w["dismiss"] * dismissals
             + np.where(left, w["leave"], 0.0)
         )
-        rewards[resetting] = 0.0
+        rewards[restart] = 0.0
         terminated = left
         truncated = ~left & active & (self._turns() >= self.max_turns)
-        if resetting.any():
-            self._start(self._all[resetting])
-        duplicates[resetting] = 0
+        if len(restart):
+            self._start(restart)
+        duplicates[restart] = 0
         self._needs_reset = terminated | truncated
         self._refresh_replies()
         info = self._info(reaction, duplicates)
@@ -331,7 +333,9 @@ class RecSessionVectorEnv(VectorEnv):
         return np.array([s.turn for s in self.sessions], dtype=np.int64)
 
     def _observation(self) -> dict[str, np.ndarray]:
-        turn = np.minimum(self._turns() / self.max_turns, 1.0).astype(np.float32)[:, None]
+        # The single env's table of turn observations, one row per turn (turns never
+        # pass ``max_turns``: the episode is truncated there).
+        turn = self._turn_obs.take(self._turns(), axis=0)
         if self.batch is not None:
             b = self.batch
             reply = b.phrases.reply_vectors.take(self._reply_idx, axis=0)

@@ -69,15 +69,27 @@ class _KeyIndex:
         """The id of each of ``keys`` (``-1`` where unknown)."""
         return self._ids.take(self._locate(keys))
 
-    def add(self, keys: np.ndarray, ids: np.ndarray) -> None:
-        """Know ``keys`` (distinct, unknown) as ``ids``."""
+    def add(self, keys: list[int], ids: list[int]) -> None:
+        """Know ``keys`` (distinct, unknown) as ``ids``.
+
+        A step adds a handful of keys: placed one by one in Python, they cost less than
+        the rounds of numpy calls of :meth:`_place`, which places all stored keys at
+        once when the table grows.
+        """
         self._count += len(keys)
         if self._SPREAD * self._count > len(self._keys):
             stored = np.flatnonzero(self._keys >= 0)
             old_keys, old_ids = self._keys[stored], self._ids[stored]
             self._allocate(max(self._bits + 1, (self._SPREAD * self._count).bit_length()))
             self._place(old_keys, old_ids)
-        self._place(keys, ids)
+        table_keys, table_ids, mask = self._keys, self._ids, len(self._keys) - 1
+        multiplier, shift = int(self._MULTIPLIER), 64 - self._bits
+        for key, id_ in zip(keys, ids, strict=True):
+            slot = (key * multiplier & 0xFFFFFFFFFFFFFFFF) >> shift  # as in :meth:`_locate`
+            while table_keys[slot] >= 0:
+                slot = (slot + 1) & mask
+            table_keys[slot] = key
+            table_ids[slot] = id_
 
     def _allocate(self, bits: int) -> None:
         self._bits = bits
@@ -99,7 +111,7 @@ class _KeyIndex:
         return slots
 
     def _place(self, keys: np.ndarray, ids: np.ndarray) -> None:
-        """Store ``keys`` (distinct, unknown; the table has room).
+        """Store ``keys`` (distinct, unknown; the table has room) at once: a rehash.
 
         Keys that land on the same empty slot race for it: the one whose write stands keeps
         it, the others probe on in the next round.
@@ -167,9 +179,7 @@ class PhraseBook:
         missing = np.flatnonzero(ids < 0)
         if len(missing):
             new = self._number(keys[missing].tolist(), missing, ids, codes)
-            self._index.add(
-                np.fromiter(new, np.int64, len(new)), np.fromiter(new.values(), np.int64, len(new))
-            )
+            self._index.add(list(new), list(new.values()))
         return ids
 
     def _replies_by_tuple(self, codes: np.ndarray) -> np.ndarray:
@@ -421,6 +431,9 @@ class UtilityBatch:
         # What a reply at (persona, turn) voices: the next turn's events (the last turn's own
         # at the end), one gather per step instead of three operations.
         self.voiced_next = np.concatenate([self.voiced[:, 1:], self.voiced[:, -1:]], axis=1)
+        # Each persona's opening reply codes (its first events voiced), gathered per start.
+        self.opening_codes = np.full((len(bounds), REPLY_PARTS), -1, dtype=np.int64)
+        self.opening_codes[:, 0] = self.voiced[:, 0]
 
     def _catalog_phrases(self, catalog) -> None:
         templates, add = self.brain.templates, self.phrases.add
@@ -473,8 +486,11 @@ class UtilityBatch:
         self.block_end = np.zeros(num_envs, dtype=np.int64)
         # History is newest first and session-minor (the last axis), so a turn shifts it
         # with one contiguous copy; :meth:`observed_history` gives the observation layout.
+        # Feedback is kept as bool: the masks are written without conversion, and the
+        # observation's transposed copy moves bytes (then one contiguous conversion to
+        # float32), about half the time of transposing float32.
         self.history_items = np.full((self.window * k, num_envs), EMPTY, dtype=np.int64)
-        self.history_feedback = np.zeros((self.window, k, 3, num_envs), dtype=np.float32)
+        self.history_feedback = np.zeros((self.window, k, 3, num_envs), dtype=bool)
 
     def state_nbytes(self) -> int:
         """Bytes of per-session state arrays (all sessions; shared tables excluded)."""
@@ -498,18 +514,18 @@ class UtilityBatch:
         self.persona[rows] = personas
         self.visit_traits[:, rows] = self.trait_table[:, personas]
         clock = self.visit_start[rows] + self.turn[rows]
-        over = clock > _CLOCK_LIMIT
-        self.exposed_at[rows[over]] = 0  # keep stamps within int32
-        self.visit_start[rows] = np.where(over, 0, clock)
+        if clock.max(initial=0) > _CLOCK_LIMIT:  # rare: one check, not a masked reset each start
+            over = clock > _CLOCK_LIMIT
+            self.exposed_at[rows[over]] = 0  # keep stamps within int32
+            clock[over] = 0
+        self.visit_start[rows] = clock
         self.owned[rows] = False
         self.turn[rows] = 0
         self.satisfaction[rows] = self.dynamics.initial_satisfaction
         self.category_exposure[rows] = 0.0
         self.history_items[:, rows] = EMPTY
-        self.history_feedback[..., rows] = 0.0
-        codes = np.full((len(rows), REPLY_PARTS), -1, dtype=np.int64)
-        codes[:, 0] = self.voiced[personas, 0]
-        return personas, codes
+        self.history_feedback.reshape(-1, self.num_envs)[:, rows] = False  # 2-d: faster
+        return personas, self.opening_codes.take(personas, axis=0)
 
     def _claim_blocks(self, rows: np.ndarray) -> None:
         """Start the next block of draws of each of ``rows`` (as ``Session.uniforms`` does)."""
@@ -704,7 +720,7 @@ class UtilityBatch:
             feedback[0, :, 0], feedback[0, :, 1], feedback[0, :, 2] = clicked, purchased, dismissed
         else:
             history[:, sel] = np.concatenate([slots, history[:-k, sel]])
-            newest = np.stack([clicked, purchased, dismissed], axis=1).astype(np.float32)
+            newest = np.stack([clicked, purchased, dismissed], axis=1)
             feedback[..., sel] = np.concatenate([newest[None], feedback[:-1, ..., sel]])
 
     def fatigue(self) -> np.ndarray:
@@ -715,7 +731,8 @@ class UtilityBatch:
         """New ``(num_envs, window * k)`` item indices + 1 and ``(num_envs, window, k, 3)``
         feedback, newest first: the single env's ``history_items`` and ``history_feedback``."""
         items = np.add(self.history_items.T, 1, order="C")
-        return items, np.ascontiguousarray(self.history_feedback.transpose(3, 0, 1, 2))
+        feedback = np.ascontiguousarray(self.history_feedback.transpose(3, 0, 1, 2))
+        return items, feedback.astype(np.float32)
 
     def _reply_codes(
         self,
