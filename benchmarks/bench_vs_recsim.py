@@ -98,8 +98,9 @@ def bench_recsim(python: Path, seconds: float) -> float:
 
 
 def random_slates(rng: np.random.Generator, rows: int, n_items: int, k: int) -> np.ndarray:
-    """``rows`` slates of ``k`` distinct random items."""
-    return np.argsort(rng.random((rows, n_items)), axis=1)[:, :k]
+    """``rows`` slates of ``k`` distinct random items (contiguous, as a policy returns them:
+    a view into the sorted rows would make the env read the policy's cold memory)."""
+    return np.ascontiguousarray(np.argsort(rng.random((rows, n_items)), axis=1)[:, :k])
 
 
 def bench_single(seconds: float, slate_size: int) -> float:
