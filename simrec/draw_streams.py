@@ -128,9 +128,9 @@ class DrawStreams:
     def _top_up(self, rows: np.ndarray) -> None:
         """Move each row's unread outputs to the front and fetch up to :attr:`capacity`.
 
-        Row by row: the fetches (one ``random_raw`` call per row) must be anyway, and
-        a top-up serves a few rows, whose moves as slices cost less than one 2-d
-        fancy-indexed move's several numpy calls.
+        Row by row: each row needs its own ``random_raw`` call anyway, and a top-up serves
+        only a few rows, for which slice moves cost less than one 2-d fancy-indexed move
+        (several numpy calls).
         """
         pool, fetch, capacity = self.pool, self._fetch, self.capacity
         starts, ends = self.head[rows].tolist(), self.fill[rows].tolist()
