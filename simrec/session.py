@@ -57,6 +57,10 @@ class SessionDynamics:
     fatigue_impatience: float = 0.10
     initial_satisfaction: float = 0.6
 
+    def fatigue_step(self, patience: float) -> float:
+        """Fatigue a user of ``patience`` gains per turn."""
+        return self.fatigue_base + self.fatigue_impatience * (1.0 - patience)
+
     @cached_property
     def item_decay_table(self) -> list[float]:
         """``item_decay ** d`` for ``d`` turns, computed once (0 beyond the horizon)."""
@@ -174,9 +178,7 @@ class Session:
         self.turn = 0
         self.satisfaction = dynamics.initial_satisfaction
         self.fatigue = 0.0
-        self._fatigue_step = dynamics.fatigue_base + dynamics.fatigue_impatience * (
-            1.0 - bound.traits["patience"]
-        )
+        self._fatigue_step = dynamics.fatigue_step(bound.traits["patience"])
         self.tastes_from = -1
         self.taste_words = bound.taste_words(1)
         self._draws: list[list[float]] = []

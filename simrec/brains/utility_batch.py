@@ -344,9 +344,7 @@ class UtilityBatch:
         traits = [b.traits for b in bounds]
         self.boredom = np.array([t["boredom_rate"] for t in traits])
         self.chat_threshold = np.array([p.chat_rate * t["chattiness"] for t in traits])
-        fatigue_step = np.array(
-            [d.fatigue_base + d.fatigue_impatience * (1.0 - t["patience"]) for t in traits]
-        )
+        fatigue_step = np.array([d.fatigue_step(t["patience"]) for t in traits])
         self._fatigue_tables(fatigue_step)
         self.price_aversion = np.array([p.price_weight * t["price_sensitivity"] for t in traits])
         # Rows of :attr:`visit_traits`, copied per session at each visit start.
