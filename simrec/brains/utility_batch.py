@@ -636,8 +636,9 @@ class UtilityBatch:
 
         constrained = self.constrained.take(state)
         complies = self.complies.take(st)
+        # ``safe_n``: items shown, at least 1 (a divisor for averages over the slate).
         if shown is None:
-            n_shown = self._slate_sizes[:m]
+            safe_n = self._slate_sizes[:m]
             compliance = np.where(constrained, slot_count(complies.T) / k, 1.0)
         else:
             n_shown = slot_count(shown.T)
@@ -660,7 +661,7 @@ class UtilityBatch:
             + self.leave_fatigue_at.take(moment)
         )
         codes = self._reply_codes(
-            persona, moment, state, items, shown, n_shown, worn, chose, bought, chosen_item,
+            persona, moment, state, items, shown, safe_n, worn, chose, bought, chosen_item,
             dismissed, constrained, compliance, left, draws, price_aversion, chat_threshold,
         )  # fmt: skip
         self._record(sel, slots, at, cat_at, shown, seen, clicked, purchased, dismissed)
@@ -739,7 +740,7 @@ class UtilityBatch:
         state: np.ndarray,
         items: np.ndarray,
         shown: np.ndarray | None,
-        n_shown: np.ndarray,
+        safe_n: np.ndarray,
         worn: np.ndarray,
         chose: np.ndarray,
         bought: np.ndarray,
@@ -784,7 +785,6 @@ class UtilityBatch:
         for pos in range(1, k):
             bored = bored + shown_worn[pos]
             pricey = pricey + shown_price[pos]
-        safe_n = np.maximum(n_shown, 1)
         bored = bored / safe_n
         pricey = price_aversion * pricey / safe_n
         np.copyto(main, self.plain_codes["pricey"].take(pick("pricey")[0]), where=pricey > 0.5)
