@@ -232,10 +232,10 @@ def scenario_from_doc(doc: YamlDoc, base_dir: Path, default_name: str) -> Scenar
 def _check_env(f: Fields, scenario: Scenario) -> None:
     """Build the env and every built-in policy once, so bad settings fail at load time
     with a line number rather than mid-run (dotted-path policies are imported only)."""
-    from simrec.adapters import import_object
     from simrec.brains import make_brain
     from simrec.env import RecSessionEnv
     from simrec.policies import make_policy
+    from simrec.policies.adapters import import_object
 
     kwargs = dict(scenario.env_kwargs)
     key = "brain_kwargs" if "brain_kwargs" in f else ("brain" if "brain" in f else "env")

@@ -15,7 +15,6 @@ from typing import Any
 
 import pandas as pd
 
-from simrec.adapters import load_policy
 from simrec.env import RecSessionEnv
 from simrec.metrics import (
     cold_start_metrics,
@@ -24,6 +23,7 @@ from simrec.metrics import (
     steerability_metrics,
     turn_curves,
 )
+from simrec.policies.adapters import load_policy
 from simrec.runner import run_sessions
 from simrec.scenario import Assertion, MetricRef, Scenario
 from simrec.stats import Interval, interval

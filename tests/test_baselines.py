@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simrec.adapters import SB3Policy, load_policy
-from simrec.baselines import ReplyParser
 from simrec.catalog_gen import cached_catalog
 from simrec.env import RecSessionEnv
 from simrec.errors import ConfigError
-from simrec.policies import POLICIES, make_policy
+from simrec.policies import POLICIES, ReplyParser, make_policy
+from simrec.policies.adapters import SB3Policy, load_policy
 from simrec.runner import run_sessions
 from tests.conftest import make_persona, small_catalog
 
@@ -193,3 +192,22 @@ def test_adapters_accept_objects_callables_sb3_models_and_dotted_paths(tmp_path:
     with pytest.raises(ConfigError, match="has no 'Missing'"):
         load_policy("team_policies:Missing", env)
     sys.modules.pop("team_policies", None)
+
+
+@pytest.mark.parametrize(
+    ("old", "name", "new"),
+    [
+        ("simrec.baselines", "LinUCBPolicy", "simrec.policies"),
+        ("simrec.baselines.bandits", "GreedyPolicy", "simrec.policies.greedy"),
+        ("simrec.baselines.steer", "SteerAwarePolicy", "simrec.policies.steer_aware"),
+        ("simrec.adapters", "load_policy", "simrec.policies.adapters"),
+    ],
+)
+def test_old_import_paths_still_work_with_a_deprecation_warning(old, name, new):
+    import importlib
+    import sys
+
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=f"import from {new} instead"):
+        module = importlib.import_module(old)
+    assert getattr(module, name) is getattr(importlib.import_module(new), name)

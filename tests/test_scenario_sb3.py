@@ -7,7 +7,7 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 
-from simrec.adapters import SB3Policy
+from simrec.policies.adapters import SB3Policy
 from simrec.scenario import load_scenario
 from simrec.scenario_run import run_scenario
 

@@ -1,0 +1,132 @@
+"""What a policy is, and the shared shape of the scoring baselines.
+
+A policy is any object with ``act(observation, info) -> slate`` (``slate``: item
+indices), optionally ``reset(seed)`` at the start of each session and
+``update(observation, reward, info)`` after each step (:class:`Policy`). A plain
+callable ``f(observation, info) -> slate`` works too (:func:`as_policy` wraps it). A
+policy whose ``act`` ignores both arguments may say so with ``observes = False``: data
+generation then skips building observations for it (a large share of a step's cost).
+
+:class:`ScoringPolicy` is the base of the built-in baselines: score every item, show
+the best ``k``. Every baseline in :mod:`simrec.policies` learns (if at all) within one session, from
+what a real recommender could see: the slates it showed and the per-slot feedback in
+``info["reaction"]``. A new session starts when ``reset`` is called or when ``act``
+sees turn 0, so the policies also work outside :func:`simrec.runner.run_sessions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import gymnasium as gym
+import numpy as np
+
+from simrec.catalog import Catalog
+from simrec.errors import ConfigError
+from simrec.reaction import Reaction
+
+EMPTY = -1
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Chooses a slate from what the recommender can see."""
+
+    def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        """The next slate: ``slate_size`` item indices."""
+        ...
+
+
+class _CallablePolicy:
+    def __init__(self, fn: Callable[[dict, dict], Any]) -> None:
+        self.fn = fn
+
+    def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        return np.asarray(self.fn(observation, info))
+
+
+def as_policy(policy: Any) -> Policy:
+    """``policy`` itself if it has ``act``, or a plain callable wrapped as a policy."""
+    if hasattr(policy, "act"):
+        return policy
+    if callable(policy):
+        return _CallablePolicy(policy)
+    raise ConfigError(
+        f"policy: expected an object with act(observation, info) or a callable, got {policy!r}"
+    )
+
+
+class ScoringPolicy:
+    """Base class: subclasses implement :meth:`scores` and may override :meth:`learn`.
+
+    Args:
+        env: the env (wrapped or not) whose catalog and slate size the policy uses.
+        seed: seeds the policy's own generator (tie-breaking, exploration).
+
+    Example::
+
+        class Cheapest(ScoringPolicy):
+            def scores(self, observation, info):
+                return -self.catalog.prices
+    """
+
+    name = "scoring"
+    cheats = False
+    """True only for policies that read hidden state (the oracle)."""
+
+    def __init__(self, env: gym.Env, seed: int | None = None) -> None:
+        base = env.unwrapped
+        self.env = env
+        self.catalog: Catalog = base.catalog
+        self.k: int = base.slate_size
+        self.n_items = len(self.catalog)
+        self.rng = np.random.default_rng(seed)
+        self.turn = 0
+        self.begin_session()
+
+    # -- lifecycle -------------------------------------------------------------------
+    def begin_session(self) -> None:
+        """Forget everything learned about the previous user."""
+        self.turn = 0
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start a new session (reseeding when ``seed`` is given)."""
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        self.begin_session()
+
+    def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        """The ``k`` best-scoring items, best first (position bias favours slot 0)."""
+        if info.get("turn", 0) == 0 and self.turn != 0:
+            self.begin_session()
+        return self.select(self.scores(observation, info))
+
+    def update(
+        self, observation: dict[str, np.ndarray], reward: float, info: dict[str, Any]
+    ) -> None:
+        """Learn from the feedback to the slate just shown."""
+        self.turn = int(info.get("turn", self.turn + 1))
+        slate = info.get("slate")
+        reaction = info.get("reaction")
+        if slate is not None and reaction is not None:
+            shown = [(pos, item) for pos, item in enumerate(slate) if item != EMPTY]
+            self.learn(shown, reaction, info)
+
+    # -- to implement ----------------------------------------------------------------------
+    def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        """One score per catalog item; higher is shown first."""
+        raise NotImplementedError
+
+    def learn(self, shown: list[tuple[int, int]], reaction: Reaction, info: dict[str, Any]) -> None:
+        """Update from the ``(position, item)`` pairs shown and the user's reaction."""
+
+    def select(self, scores: np.ndarray) -> np.ndarray:
+        """The slate for ``scores`` (``-inf`` = not allowed); by default the top ``k``."""
+        return self.top_k(scores)
+
+    # -- helpers -----------------------------------------------------------------------
+    def top_k(self, scores: np.ndarray) -> np.ndarray:
+        """Indices of the ``k`` highest scores, ties broken at random (seeded)."""
+        noise = self.rng.random(self.n_items) * 1e-9
+        return np.argsort(-(scores + noise), kind="stable")[: self.k].astype(np.int64)

@@ -1,0 +1,45 @@
+"""Built-in policies by name: what ``policy: linucb`` in a scenario or ``--policy`` means."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+
+from simrec.errors import ConfigError
+from simrec.policies.base import Policy, ScoringPolicy
+from simrec.policies.greedy import EpsilonGreedyPolicy, GreedyPolicy
+from simrec.policies.linucb import LinUCBPolicy
+from simrec.policies.mmr import MMRPolicy
+from simrec.policies.oracle import OraclePolicy
+from simrec.policies.popularity import PopularityPolicy
+from simrec.policies.random import RandomPolicy
+from simrec.policies.steer_aware import SteerAwarePolicy
+
+SCORING_POLICIES: dict[str, type[ScoringPolicy]] = {
+    "greedy": GreedyPolicy,
+    "epsilon_greedy": EpsilonGreedyPolicy,
+    "linucb": LinUCBPolicy,
+    "mmr": MMRPolicy,
+    "steer_aware": SteerAwarePolicy,
+    "oracle": OraclePolicy,
+}
+"""The baselines built on :class:`ScoringPolicy` (``steer_aware`` can sit on any of them)."""
+
+POLICIES: dict[str, Callable[..., Policy]] = {
+    "random": RandomPolicy,
+    "popularity": PopularityPolicy,
+    **SCORING_POLICIES,
+}
+"""Built-in policies by name (each takes ``(env, seed=None, **params)``)."""
+
+
+def make_policy(name: str, env: gym.Env, seed: int | None = None, **params: Any) -> Policy:
+    """The built-in policy called ``name`` for ``env``, with optional ``params``."""
+    if name not in POLICIES:
+        raise ConfigError(f"unknown policy {name!r}; expected one of: {', '.join(POLICIES)}")
+    try:
+        return POLICIES[name](env, seed=seed, **params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"policy {name!r}: bad parameters {params!r}: {exc}") from None
