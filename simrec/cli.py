@@ -54,9 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the per-episode summaries")
     run.add_argument(
         "--brain",
-        choices=("utility", "anthropic"),
+        choices=("utility", "anthropic", "openai"),
         default=None,
-        help="who plays the users: utility (offline model, the presets' default) or anthropic (Claude)",
+        help="who plays the users: utility (offline model, the presets' default), anthropic "
+        "(Claude) or openai (any OpenAI-compatible server: vLLM, Ollama, llama.cpp, LiteLLM)",
     )
     add_llm_arguments(run)
     run.set_defaults(handler=_run)
@@ -104,8 +105,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.max_turns is not None:
         kwargs["max_turns"] = args.max_turns
     options = llm_options(args)
-    if args.brain == "anthropic":
-        kwargs.update(brain="anthropic", brain_kwargs=options)
+    if args.brain in ("anthropic", "openai"):
+        kwargs.update(brain=args.brain, brain_kwargs=options)
     elif args.brain == "utility":
         kwargs.update(brain="utility", brain_kwargs={})
     # The generic id with the preset's full kwargs: a preset loaded from a file has no
@@ -139,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
         f"purchases {interactions['purchased'].sum() / args.episodes:.1f}, "
         f"turns {sessions['turns'].mean():.1f}, left {sessions['left'].mean():.0%}"
     )
-    if args.brain == "anthropic":
+    if args.brain in ("anthropic", "openai"):
         print(format_usage_report(usage_ledger(env)))
     env.close()
     return 0

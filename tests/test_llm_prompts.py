@@ -29,7 +29,7 @@ def request_for(s, slate=(0, 1, 2, 3), message=None, recent_turns=3):
 
 
 def user_text(request) -> str:
-    return request["messages"][0]["content"]
+    return request.messages[0]["content"]
 
 
 def record_turns(s, n: int) -> None:
@@ -55,9 +55,8 @@ def test_item_text_is_escaped_data_inside_one_slate_block():
     first = json.loads(inside.splitlines()[0])
     assert first["description"] == INJECTION  # the data survives intact, as data
     assert "<system>" not in text
-    # Item text changes only the slate block: system prompt, tool and tool choice are the same.
-    for key in ("system", "tools", "tool_choice", "thinking"):
-        assert attacked[key] == benign[key]
+    # Item text changes only the slate block: system prompt and answer format are the same.
+    assert attacked.system == benign.system and attacked.output == benign.output
 
 
 def test_injected_item_cannot_change_how_the_answer_is_handled():
@@ -87,7 +86,7 @@ def test_hidden_constraint_is_never_shown_but_the_words_are():
     assert "Only short rounds from now on" in voicing
     record_turns(s, 2)
     later = request_for(s)  # slate 4: the request still applies
-    text = json.dumps(later)
+    text = json.dumps([later.messages, [b.text for b in later.system], later.output.schema])
     assert "still matters" in user_text(later)
     assert "<=" not in text and "constraint" not in text.lower()
 
@@ -115,18 +114,26 @@ def test_persona_card_speaks_in_words_not_numbers():
     assert "0.5" not in card and "you are reasonably patient" in card
 
 
-def test_system_prompt_is_stable_across_turns_for_prompt_caching():
+def test_system_prompt_is_stable_across_turns_and_shared_across_personas():
     s = session()
-    first = request_for(s)["system"]
+    first = request_for(s).system
     record_turns(s, 3)
-    assert request_for(s)["system"] == first
-    assert first[-1]["cache_control"] == {"type": "ephemeral"}
+    assert request_for(s).system == first  # the persona's turns share both cached prefixes
+    other = request_for(session(persona("other", identity={"name": "Ann Other"}))).system
+    assert other[0] == first[0] and other[1] != first[1]  # personas share the instructions
+    assert all(block.cache for block in first)
+    assert "Pat Walker" in first[1].text and "Pat Walker" not in first[0].text
 
 
-def test_prompt_version_is_part_of_the_cache_key():
+def test_prompt_version_and_place_in_the_run_are_part_of_the_cache_key():
     req = request_for(session())
-    assert request_key(req, "persona-reaction@1", 0) != request_key(req, "persona-reaction@2", 0)
-    assert request_key(req, "persona-reaction@1", 0) != request_key(req, "persona-reaction@1", 1)
+    wire = {"model": req.model, "messages": list(req.messages)}
+    assert request_key(wire, "persona-reaction@1", [0]) != request_key(
+        wire, "persona-reaction@2", [0]
+    )
+    assert request_key(wire, "p@1", [*req.sample, 0]) != request_key(wire, "p@1", [*req.sample, 1])
+    assert req.sample == ("session", 0, "turn", 1)
+    assert request_for(session(session_id=7)).sample == ("session", 7, "turn", 1)
     assert TEMPLATE.tag == f"persona-reaction@{TEMPLATE.version}"
 
 

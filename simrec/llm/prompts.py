@@ -1,11 +1,14 @@
-"""Turn a session and a slate into a Messages API request, from a named, versioned template.
+"""Turn a session and a slate into an LLM request, from a named, versioned template.
 
-The prompt has three parts, ordered for prompt caching (the API caches a prefix):
+The request (:class:`~simrec.llm.request.LLMRequest`, provider-neutral) has three parts,
+ordered for prompt caching (APIs cache a prefix):
 
-1. **System**: fixed instructions plus the persona card (who the user is, in words). It is
-   identical on every turn of a persona, so it carries a ``cache_control`` breakpoint.
-2. **Tool**: ``react_to_slate``, a strict tool the model is forced to call; its input is
-   the reaction (ids clicked / purchased / dismissed, reply, leave, satisfaction).
+1. **System**, two blocks, each ending a cached prefix: the instructions every persona
+   of a domain shares, then the persona card (who the user is, in words). Personas share
+   the first prefix; each persona's turns share the second.
+2. **Output**: ``react_to_slate``, the reaction as a JSON schema (ids clicked / purchased
+   / dismissed, reply, leave, how the turn felt); backends deliver it as a forced strict
+   tool, JSON structured output or a function call, whatever the model accepts.
 3. **User message**: session memory (recent turns verbatim, older turns summarised), the
    active request in the persona's own words, the recommender's message, and the slate.
 
@@ -30,6 +33,7 @@ import yaml
 
 from simrec.catalog import Catalog
 from simrec.errors import ConfigError
+from simrec.llm.request import LLMRequest, OutputSchema, SystemBlock
 from simrec.persona import Persona
 from simrec.replies import default_templates
 from simrec.session import EMPTY, Session
@@ -78,8 +82,9 @@ class PromptTemplate:
     Attributes:
         name: the template's name (its file stem).
         version: bumped on every change; part of the response-cache key.
-        tool_name, tool_description, tool_fields: the forced tool and its field docs.
-        system, user, repair: ``str.format`` texts.
+        tool_name, tool_description, tool_fields: the answer format and its field docs.
+        system, persona, user, repair: ``str.format`` texts (``system``: the instructions
+            shared by every persona; ``persona``: the block holding the card).
         card: the persona card's line formats, and ``traits``: three phrases per trait.
         phrases: the pieces of the user message (memory, requests, recommender message).
     """
@@ -90,6 +95,7 @@ class PromptTemplate:
     tool_description: str
     tool_fields: Mapping[str, str]
     system: str
+    persona: str
     user: str
     repair: str
     card: Mapping[str, Any]
@@ -132,6 +138,7 @@ def load_template(name: str = "persona-reaction") -> PromptTemplate:
             tool_description=str(tool["description"]),
             tool_fields=dict(tool["fields"]),
             system=str(data["system"]),
+            persona=str(data["persona"]),
             user=str(data["user"]),
             repair=str(data["repair"]),
             card=dict(card),
@@ -149,20 +156,19 @@ def load_template(name: str = "persona-reaction") -> PromptTemplate:
     return template
 
 
-def tool_definition(template: PromptTemplate, verb: str) -> dict[str, Any]:
-    """The strict ``react_to_slate`` tool: the schema the API enforces on the model's answer.
+def output_schema(template: PromptTemplate, verb: str) -> OutputSchema:
+    """The ``react_to_slate`` answer: the schema strict tools and structured outputs enforce.
 
-    Strict mode guarantees the shape (types, required keys, no extras); what it cannot say
-    (ids in the slate, purchase implies click, satisfaction in [0, 1]) is checked by
+    The schema fixes the shape (types, required keys, no extras); what it cannot say (ids
+    in the slate, purchase implies click, a number in [0, 1]) is checked by
     :mod:`simrec.llm.validation`.
     """
     f = {k: v.format(verb=verb).strip() for k, v in template.tool_fields.items()}
     ids = {"type": "array", "items": {"type": "string"}}
-    return {
-        "name": template.tool_name,
-        "description": template.tool_description.format(verb=verb),
-        "strict": True,
-        "input_schema": {
+    return OutputSchema(
+        name=template.tool_name,
+        description=template.tool_description.format(verb=verb),
+        schema={
             "type": "object",
             "additionalProperties": False,
             "properties": {
@@ -175,7 +181,7 @@ def tool_definition(template: PromptTemplate, verb: str) -> dict[str, Any]:
             },
             "required": list(REACTION_FIELDS),
         },
-    }
+    )
 
 
 def purchase_verb(catalog: Catalog) -> str:
@@ -386,14 +392,12 @@ def build_request(
     model: str,
     max_tokens: int,
     recent_turns: int,
-) -> dict[str, Any]:
-    """The Messages API request body for ``session`` reacting to ``slate``.
+) -> LLMRequest:
+    """The request for ``session``'s persona reacting to ``slate``.
 
-    Returns:
-        A JSON-serialisable dict (``model``, ``max_tokens``, ``system``, ``tools``,
-        ``tool_choice``, ``thinking``, ``messages``) that is both what is sent and, with
-        the prompt version and sample index, what the response cache hashes. No header
-        or key is ever part of it.
+    Its ``sample`` is the step's place in the run, ``("session", id, "turn", n)``: the
+    same step of the same session always maps to the same recorded answer, whatever the
+    process layout (see :mod:`simrec.llm.request`).
     """
     persona = session.persona
     catalog = session.catalog
@@ -421,74 +425,29 @@ def build_request(
         slate=render_slate(catalog, slate),
         name=persona.name,
     )
-    system = template.system.format(
-        domain=catalog.domain or "shopping", verb=verb, card=persona_card(persona, template)
+    ids = ", ".join(i for i in slate_ids(catalog, slate) if i is not None)
+    return LLMRequest(
+        model=model,
+        system=(
+            SystemBlock(
+                template.system.format(domain=catalog.domain or "shopping", verb=verb), True
+            ),
+            SystemBlock(template.persona.format(card=persona_card(persona, template)), True),
+        ),
+        messages=({"role": "user", "content": user},),
+        output=output_schema(template, verb),
+        max_tokens=max_tokens,
+        sample=("session", session.session_id, "turn", slate_turn),
+        role="user",
+        prompt=template.tag,
+        label=where(session),
+        repair=template.repair.replace("{ids}", ids),
     )
-    return {
-        "model": model,
-        "max_tokens": max_tokens,
-        "system": [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
-        "tools": [tool_definition(template, verb)],
-        "tool_choice": {
-            "type": "tool",
-            "name": template.tool_name,
-            "disable_parallel_tool_use": True,
-        },
-        "thinking": {"type": "disabled"},
-        "messages": [{"role": "user", "content": user}],
-    }
 
 
-def _input_block(block: Mapping[str, Any]) -> dict[str, Any]:
-    """A response content block reduced to the fields the API accepts back as input."""
-    if block.get("type") == "text":
-        return {"type": "text", "text": str(block.get("text", "")) or "(empty)"}
-    return {
-        "type": "tool_use",
-        "id": block.get("id", ""),
-        "name": block.get("name", ""),
-        "input": block.get("input") if isinstance(block.get("input"), dict) else {},
-    }
-
-
-def build_repair(
-    template: PromptTemplate,
-    request: Mapping[str, Any],
-    response: Mapping[str, Any],
-    problems: str,
-    ids: Sequence[str | None],
-) -> dict[str, Any]:
-    """The follow-up request that shows the model its invalid answer and the reason.
-
-    The model's own content is replayed as the assistant turn; a tool call gets an error
-    ``tool_result`` (the API requires one per ``tool_use``), plain text gets a user turn.
-    """
-    content = [
-        _input_block(b)
-        for b in response.get("content", [])
-        if b.get("type") in ("text", "tool_use")
-    ]
-    if not content:
-        content = [{"type": "text", "text": "(empty answer)"}]
-    note = template.repair.format(problems=problems, ids=", ".join(i for i in ids if i is not None))
-    uses = [b for b in content if b.get("type") == "tool_use"]
-    if uses:
-        follow = [
-            {
-                "type": "tool_result",
-                "tool_use_id": b.get("id", ""),
-                "is_error": True,
-                "content": note,
-            }
-            for b in uses
-        ]
-    else:
-        follow = [{"type": "text", "text": note}]
-    return {
-        **request,
-        "messages": [
-            *request["messages"],
-            {"role": "assistant", "content": content},
-            {"role": "user", "content": follow},
-        ],
-    }
+def where(session: Session) -> str:
+    """Names a step in errors and logs: persona, session and turn (slate number)."""
+    return (
+        f"persona {session.persona.persona_id!r} (session {session.session_id}), "
+        f"turn {session.turn + 1}"
+    )
