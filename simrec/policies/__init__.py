@@ -17,6 +17,8 @@ name               module                         what it does
 ``mmr``            :mod:`~.mmr`                   maximal marginal relevance (diversifier)
 ``steer_aware``    :mod:`~.steer_aware`           a base policy plus parsing of the user's replies
 ``oracle``         :mod:`~.oracle`                reads the hidden user (CHEATING upper bound)
+``constant_slate``  :mod:`~.gauntlet`             the gauntlet: degenerate policies a verdict
+etc.                                              must reject (constant, one item, cheapest …)
 =================  =============================  ==========================================
 
 Adapters (stable-baselines3 models, dotted paths in scenario files) are in
