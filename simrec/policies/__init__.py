@@ -17,9 +17,11 @@ name               module                         what it does
 ``mmr``            :mod:`~.mmr`                   maximal marginal relevance (diversifier)
 ``steer_aware``    :mod:`~.steer_aware`           a base policy plus parsing of the user's replies
 ``oracle``         :mod:`~.oracle`                reads the hidden user (CHEATING upper bound)
-``constant_slate``  :mod:`~.gauntlet`             the gauntlet: degenerate policies a verdict
-etc.                                              must reject (constant, one item, cheapest …)
 =================  =============================  ==========================================
+
+The gauntlet (:mod:`~.gauntlet`: ``constant_slate``, ``one_item``, ``one_fresh_item``,
+``cheapest``, ``cheapest_rotation``, ``priciest``, ``always_tag``, ``reshow_clicked``,
+``reshow_purchased``) are degenerate policies a scenario's verdicts must reject.
 
 Adapters (stable-baselines3 models, dotted paths in scenario files) are in
 :mod:`~.adapters`; names resolve through :mod:`~.registry`. A new policy is one small
