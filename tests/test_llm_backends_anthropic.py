@@ -202,9 +202,42 @@ def test_prompt_cache_reads_only_a_prefix_an_earlier_request_wrote():
         )
         brain.close()
     assert r1.cache_read_tokens == 0 and r1.cache_write_tokens > 0
-    assert r2.cache_read_tokens == r1.cache_write_tokens and r2.cache_write_tokens == 0
+    assert r2.cache_read_tokens == r1.cache_write_tokens  # instructions and card
+    assert r2.cache_write_tokens > 0  # the visit's first memory line, for turn 3 to read
     assert 0 < other.cache_read_tokens < r1.cache_write_tokens  # the instructions only
     card = fake.tokens(api.requests[2]["system"][1]["text"])
     assert other.cache_write_tokens == card  # it writes its own card
     system = json.dumps(api.requests[0]["system"])
     assert r1.input_tokens + r1.cache_write_tokens >= len(system) // 4  # system is input
+
+
+def test_after_a_personas_first_turn_at_least_half_its_input_is_read_from_cache():
+    import gymnasium as gym
+
+    with fake.FakeMessagesAPI(default=stays) as api:
+        env = gym.make("simrec/GolfClaude-v0", max_turns=8, brain_kwargs=brain_kwargs(api.url))
+        shares = []
+        for visit in range(3):
+            env.reset(seed=visit, options={"session_id": visit})
+            for turn in range(8):
+                r = env.step([(turn * 5 + j) % 200 for j in range(5)])[4]["reaction"]
+                if turn > 0:
+                    prompt = r.input_tokens + r.cache_read_tokens + r.cache_write_tokens
+                    shares.append(r.cache_read_tokens / prompt)
+        env.unwrapped.brain.close()
+    assert len(shares) == 21 and min(shares) >= 0.5, shares
+
+
+def stays(body, n):
+    """A valid reaction that never leaves."""
+    items = fake.slate_items(body)
+    return fake.answer(
+        {
+            "clicked": [items[0]["id"]],
+            "purchased": [],
+            "dismissed": [],
+            "reply": "Hm.",
+            "leave": False,
+            "satisfaction": 0.5,
+        }  # fmt: skip
+    )(body, n)

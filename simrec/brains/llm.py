@@ -57,6 +57,13 @@ from simrec.session import Session
 log = logging.getLogger("simrec.llm")
 
 FALLBACKS = ("raise", "utility", "skip")
+FEELING_RATE = 0.5
+"""How far one slate's felt score moves the session's satisfaction toward it.
+
+The model reports how each slate felt (``satisfaction`` in the answer: this slate only);
+the session's satisfaction integrates those reports, ``s + FEELING_RATE * (felt - s)``,
+and is shown back to the model only in words ("you are unimpressed so far"). A model fed
+its own last number anchors on it; a running mood it did not write does not."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,10 @@ class LLMConfig:
         timeout: seconds per attempt.
         max_tokens: output budget per answer (a reaction needs well under 300; models that
             think get an allowance on top).
-        recent_turns: turns kept verbatim in the prompt; older ones are summarised.
+        recent_turns: ``None`` (default): every past slate verbatim, one line each, read
+            from the prompt cache after the turn it was new; a number: only the last ones
+            verbatim, older ones summarised in one line (shorter, but the summary changes
+            every turn, so it is not cached).
         prompt: template name in ``simrec/llm/templates``.
         base_url: API base URL (``None``: the backend's default).
         unreachable_after: consecutive calls that end in a connection error or timeout
@@ -93,7 +103,7 @@ class LLMConfig:
     max_retries: int = 4
     timeout: float = 60.0
     max_tokens: int = 512
-    recent_turns: int = 3
+    recent_turns: int | None = None
     prompt: str = "persona-reaction"
     base_url: str | None = None
     unreachable_after: int = 10
@@ -111,12 +121,19 @@ class LLMConfig:
             ("concurrency", 1),
             ("max_retries", 0),
             ("max_tokens", 1),
-            ("recent_turns", 0),
             ("unreachable_after", 0),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"{name}: expected an integer >= {low}, got {value!r}")
+        if self.recent_turns is not None and (
+            isinstance(self.recent_turns, bool)
+            or not isinstance(self.recent_turns, int)
+            or self.recent_turns < 0
+        ):
+            raise ConfigError(
+                f"recent_turns: expected an integer >= 0 or None, got {self.recent_turns!r}"
+            )
         if (
             isinstance(self.timeout, bool)
             or not isinstance(self.timeout, (int, float))
@@ -320,12 +337,13 @@ class LLMBrain:
         p = outcome.value
         if p is not None:
             self.ledger.add_step(repaired=outcome.repaired)
+            mood = session.satisfaction + FEELING_RATE * (p.satisfaction - session.satisfaction)
             return Reaction(
                 p.clicked,
                 p.purchased,
                 p.dismissed,
                 p.left,
-                p.satisfaction,
+                mood,
                 p.reply,
                 self.name,
                 **cost,
@@ -361,4 +379,4 @@ class LLMBrain:
         )
 
 
-__all__ = ["FALLBACKS", "LLMBrain", "LLMConfig"]
+__all__ = ["FALLBACKS", "FEELING_RATE", "LLMBrain", "LLMConfig"]

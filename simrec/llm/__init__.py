@@ -30,6 +30,7 @@ from simrec.llm.request import (
     LLMResult,
     OutputSchema,
     SystemBlock,
+    TextBlock,
     Usage,
 )
 from simrec.llm.validation import ParsedReaction, parse_reaction
@@ -49,6 +50,7 @@ __all__ = [
     "PromptTemplate",
     "ResponseCache",
     "SystemBlock",
+    "TextBlock",
     "Usage",
     "UsageLedger",
     "UsageSummary",

@@ -65,6 +65,8 @@ THINKING_TOKENS = 64
 """Output tokens a thinking model spends thinking before each answer (effort low)."""
 TOOL_PROMPT_TOKENS = {"forced": 313, "auto": 346}
 """Input tokens the API adds for the tool-use system prompt (per Anthropic's tool docs)."""
+LOOKBACK = 20
+"""Block boundaries before a breakpoint where the API still looks for a cached prefix."""
 
 
 @dataclass(frozen=True)
@@ -296,31 +298,43 @@ class PromptCache:
 
     def usage(self, body: Mapping[str, Any], arrived: float, ready: float) -> dict[str, int]:
         """``input_tokens`` / cache read / cache write of ``body`` arriving at ``arrived``
-        whose response starts at ``ready``."""
+        whose response starts at ``ready``.
+
+        As the API does, each breakpoint looks for a cached prefix at its own block
+        boundary and up to :data:`LOOKBACK` boundaries before it; prefixes are written at
+        breakpoints.
+        """
         family = FAMILIES.get(str(body.get("model")))
         minimum = family.min_cache if family else 1024
         segments = _segments(body)
         total = sum(n for n, _, _ in segments)
         digest = hashlib.sha256()
         count = 0
-        marks: list[tuple[int, str]] = []
+        bounds: list[tuple[int, str]] = []
+        marks: list[int] = []
         for n, piece, breakpoint in segments:
             digest.update(piece.encode())
             count += n
+            bounds.append((count, digest.hexdigest()))
             if breakpoint:
-                marks.append((count, digest.hexdigest()))
+                marks.append(len(bounds) - 1)
         model = str(body.get("model"))
         read = 0
         with self._lock:
-            hit = -1
-            for i in range(len(marks) - 1, -1, -1):
-                size, key = marks[i]
-                entry = self._entries.get((model, key))
-                if size >= minimum and entry and entry[0] <= arrived <= entry[1]:
-                    read, hit = size, i
-                    self._entries[(model, key)] = (entry[0], arrived + CACHE_TTL)
-                    break
-            new = [(size, key) for size, key in marks[hit + 1 :] if size >= minimum]
+            for b in marks:
+                for j in range(b, max(b - LOOKBACK, -1), -1):
+                    size, key = bounds[j]
+                    entry = self._entries.get((model, key))
+                    if (
+                        size > read
+                        and size >= minimum
+                        and entry
+                        and entry[0] <= arrived <= entry[1]
+                    ):
+                        read = size
+                        self._entries[(model, key)] = (entry[0], arrived + CACHE_TTL)
+                        break
+            new = [bounds[b] for b in marks if bounds[b][0] > read and bounds[b][0] >= minimum]
             for _, key in new:
                 if (model, key) not in self._entries:
                     self._entries[(model, key)] = (ready, ready + CACHE_TTL)
@@ -352,7 +366,9 @@ def _segments(body: Mapping[str, Any]) -> list[tuple[int, str, bool]]:
         content = m.get("content")
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
         for block in blocks:
-            piece = m.get("role", "") + json.dumps(block, sort_keys=True)
+            # A cache mark is not content: the same block marked or not is the same prefix.
+            bare = {k: v for k, v in block.items() if k != "cache_control"}
+            piece = m.get("role", "") + json.dumps(bare, sort_keys=True)
             out.append((tokens(piece), piece, "cache_control" in block))
     return out
 

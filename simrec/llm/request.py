@@ -47,18 +47,24 @@ class InvalidAnswer(ValueError):
 
 
 @dataclass(frozen=True)
-class SystemBlock:
-    """One block of the system prompt.
+class TextBlock:
+    """One block of text: of the system prompt, or of a message's content.
 
     Attributes:
         text: the block's text.
-        cache: end a prompt-cache prefix here (Anthropic ``cache_control``). Put what many
-            calls share first (instructions common to every persona), then what one
-            caller repeats (a persona card), each marked, so both prefixes are reused.
+        cache: end a prompt-cache prefix here (Anthropic ``cache_control``; at most 4 per
+            request). Put what many calls share first (instructions common to every
+            persona), then what one caller repeats (a persona card), then what grows
+            append-only (a visit's past turns, one block each, the last one marked), so
+            every prefix is reused.
     """
 
     text: str
     cache: bool = False
+
+
+SystemBlock = TextBlock
+"""The name system-prompt blocks go by."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,8 @@ class LLMRequest:
     Attributes:
         model: the model id.
         system: the system prompt as blocks (see :class:`SystemBlock`).
-        messages: ``{"role": "user" | "assistant", "content": str}`` turns, ending with a
-            user turn.
+        messages: ``{"role": "user" | "assistant", "content": str | tuple[TextBlock, ...]}``
+            turns, ending with a user turn (blocks let a message end a cache prefix).
         output: the structured answer wanted, or ``None`` for free text.
         max_tokens: the answer's output budget (thinking models get an allowance on top).
         temperature: ``None`` leaves the model's default; models that removed sampling
@@ -102,7 +108,7 @@ class LLMRequest:
     """
 
     model: str
-    system: tuple[SystemBlock, ...]
+    system: tuple[TextBlock, ...]
     messages: tuple[Mapping[str, Any], ...]
     output: OutputSchema | None = None
     max_tokens: int = 1024

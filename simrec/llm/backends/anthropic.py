@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from simrec.errors import LLMConfigError
-from simrec.llm.backends.base import Failure, parse_json_object, send_raw
+from simrec.llm.backends.base import Failure, parse_json_object, post_json
 from simrec.llm.backends.claude_models import claude_model
 from simrec.llm.request import Answer, LLMRequest, Usage
 
@@ -100,7 +100,7 @@ class AnthropicBackend:
             "model": request.model,
             "max_tokens": request.max_tokens + (shape.thinking_allowance if shape.thinks else 0),
             "system": system,
-            "messages": [dict(m) for m in request.messages],
+            "messages": [{**m, "content": _content(m["content"])} for m in request.messages],
         }
         output_config: dict[str, Any] = {}
         out = request.output
@@ -168,17 +168,8 @@ class AnthropicBackend:
 
     # -- transport -----------------------------------------------------------------------
     def send(self, wire: Mapping[str, Any], what: str) -> tuple[dict | None, Failure | None, int]:
-        """POST ``wire`` to ``/v1/messages`` (see :func:`~.base.send_raw`)."""
-        if self.client is None:
-            raise LLMConfigError(f"{what}: no API client (replay mode has no key)")
-        import httpx2
-
-        return send_raw(
-            self.sdk,
-            lambda: self.client.post("/v1/messages", body=wire, cast_to=httpx2.Response),
-            what,
-            API_KEY_ENV,
-        )
+        """POST ``wire`` to ``/v1/messages`` (see :func:`~.base.post_json`)."""
+        return post_json(self.sdk, self.client, "/v1/messages", wire, what, API_KEY_ENV)
 
     # -- response ------------------------------------------------------------------------
     def answer(self, response: Mapping[str, Any], request: LLMRequest) -> Answer:
@@ -230,6 +221,16 @@ class AnthropicBackend:
 
 
 _EPHEMERAL = {"type": "ephemeral"}
+
+
+def _content(content: Any) -> Any:
+    """A message's content as the API takes it (text blocks keep their cache marks)."""
+    if isinstance(content, str):
+        return content
+    return [
+        {"type": "text", "text": b.text, **({"cache_control": _EPHEMERAL} if b.cache else {})}
+        for b in content
+    ]
 
 
 def _tool_answer(blocks: list[Mapping[str, Any]], name: str, text: str, stop: Any) -> Answer:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from simrec.errors import ConfigError, LLMConfigError
-from simrec.llm.backends.base import Failure, is_loopback, parse_json_object, send_raw
+from simrec.llm.backends.base import Failure, is_loopback, parse_json_object, post_json
 from simrec.llm.request import Answer, LLMRequest, Usage
 
 API_KEY_ENV = "OPENAI_API_KEY"
@@ -199,7 +199,15 @@ class OpenAIBackend:
                 schema=json.dumps(dict(out.schema), sort_keys=True),
             )
         messages = [{"role": "system", "content": system}] if system else []
-        messages += [dict(m) for m in request.messages]
+        messages += [
+            {
+                **m,
+                "content": m["content"]
+                if isinstance(m["content"], str)
+                else "\n".join(b.text for b in m["content"]),
+            }
+            for m in request.messages
+        ]
         body: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
@@ -252,17 +260,8 @@ class OpenAIBackend:
 
     # -- transport -----------------------------------------------------------------------
     def send(self, wire: Mapping[str, Any], what: str) -> tuple[dict | None, Failure | None, int]:
-        """POST ``wire`` to ``/chat/completions`` (see :func:`~.base.send_raw`)."""
-        if self.client is None:
-            raise LLMConfigError(f"{what}: no API client (replay mode has no key)")
-        import httpx2
-
-        return send_raw(
-            self.sdk,
-            lambda: self.client.post("/chat/completions", body=wire, cast_to=httpx2.Response),
-            what,
-            self.key_env,
-        )
+        """POST ``wire`` to ``/chat/completions`` (see :func:`~.base.post_json`)."""
+        return post_json(self.sdk, self.client, "/chat/completions", wire, what, self.key_env)
 
     # -- response ------------------------------------------------------------------------
     def answer(self, response: Mapping[str, Any], request: LLMRequest) -> Answer:
