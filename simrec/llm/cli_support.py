@@ -56,7 +56,12 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGrou
         "(read-write) or replay (no API calls; a miss is an error)",
     )
     group.add_argument("--cache-path", help="the .sqlite cache file to record to or replay from")
-    group.add_argument("--concurrency", type=int, help="LLM calls in flight at once (default 8)")
+    group.add_argument(
+        "--concurrency",
+        type=int,
+        help="LLM calls in flight at once (default 8); with simrec run, episodes run at "
+        "once (any brain; the same results whatever N)",
+    )
     group.add_argument(
         "--on-invalid",
         choices=_FALLBACKS,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -90,16 +90,26 @@ def is_loopback(url: str | None) -> bool:
         return False
 
 
-def send_raw(
-    sdk: Any, post: Callable[[], Any], what: str, key_env: str
+def post_json(
+    sdk: Any, client: Any, path: str, wire: Mapping[str, Any], what: str, key_env: str
 ) -> tuple[dict | None, Failure | None, int]:
-    """Run ``post()`` (an SDK call returning the raw HTTP response) and map its outcome.
+    """POST ``wire`` to ``path`` through the SDK ``client`` and map the outcome.
 
+    The SDK's public ``post`` (its route for undocumented parameters) sends the body as is,
+    with the SDK's authentication, retries honouring ``retry-after``, timeouts and error
+    types, and returns the raw HTTP response: the cache keeps exactly what the API said.
     ``sdk`` is the SDK module (``anthropic`` or ``openai``): both define the same
     exception classes, so both providers fail the same way.
+
+    Raises:
+        LLMConfigError: no client (replay mode), or a refused request (see the module doc).
     """
+    if client is None:
+        raise LLMConfigError(f"{what}: no API client (replay mode has no key)")
+    import httpx2
+
     try:
-        raw = post()
+        raw = client.post(path, body=wire, cast_to=httpx2.Response)
     except sdk.APIStatusError as exc:
         status = exc.status_code
         message = api_message(exc)
