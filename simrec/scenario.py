@@ -316,6 +316,7 @@ def _located(f: Fields, key: str, build: Any) -> Any:
 
 # -- sections ---------------------------------------------------------------------------
 
+
 def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     if "env" in f:
@@ -432,7 +433,9 @@ def _settings(f: Fields, horizon: int) -> dict[str, int]:
     for key, default in METRIC_SETTINGS.items():
         value = m.integer(key, min(default, horizon), low=1)
         if value > horizon:
-            m.fail(key, f"expected at most the horizon ({horizon} turns, from '{where}'), got {value}")
+            m.fail(
+                key, f"expected at most the horizon ({horizon} turns, from '{where}'), got {value}"
+            )
         settings[key] = value
     return settings
 

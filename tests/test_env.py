@@ -280,3 +280,14 @@ def test_gymnasium_sync_and_async_vectorisation_work_unchanged():
             _, rewards, _, _, infos = envs.step(envs.action_space.sample())
         assert rewards.shape == (3,) and "reply" in infos
         envs.close()
+
+
+@pytest.mark.parametrize("session_id", ["abc", -1, 1.5, True])
+def test_reset_refuses_a_session_id_that_is_not_a_non_negative_integer(session_id):
+    env = gym.make("simrec/Golf-v0")
+    with pytest.raises(
+        ConfigError, match="reset options: session_id: expected a non-negative integer"
+    ):
+        env.reset(seed=0, options={"session_id": session_id})
+    env.reset(seed=0, options={"session_id": np.int64(7)})
+    assert env.unwrapped.session_id == 7

@@ -231,3 +231,17 @@ def test_session_clocks_restart_without_changing_anything(monkeypatch):
     singles = [gym.make("simrec/Golf-v0", max_turns=4).unwrapped for _ in range(6)]
     compare_with_single_envs(vec, singles, seed=9, steps=30)
     assert vec.batch.visit_start.max() <= 5 + 4
+
+
+def test_stepping_before_reset_is_a_clear_error():
+    envs = gym.make_vec("simrec/Golf-v0", num_envs=2)
+    with pytest.raises(
+        ActionError, match=r"step\(\) called before reset\(\); call reset\(\) first"
+    ):
+        envs.step(np.zeros((2, 5), dtype=np.int64))
+
+
+def test_the_autoreset_mode_is_an_attribute_as_on_gymnasium_vector_envs():
+    envs = gym.make_vec("simrec/Golf-v0", num_envs=2)
+    assert envs.autoreset_mode is AutoresetMode.NEXT_STEP
+    assert envs.metadata["autoreset_mode"] is envs.autoreset_mode
