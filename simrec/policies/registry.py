@@ -9,6 +9,7 @@ import gymnasium as gym
 
 from simrec.errors import ConfigError
 from simrec.policies.base import Policy, ScoringPolicy
+from simrec.policies.gauntlet import GAUNTLET
 from simrec.policies.greedy import EpsilonGreedyPolicy, GreedyPolicy
 from simrec.policies.linucb import LinUCBPolicy
 from simrec.policies.mmr import MMRPolicy
@@ -31,8 +32,10 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "random": RandomPolicy,
     "popularity": PopularityPolicy,
     **SCORING_POLICIES,
+    **GAUNTLET,
 }
-"""Built-in policies by name (each takes ``(env, seed=None, **params)``)."""
+"""Built-in policies by name (each takes ``(env, seed=None, **params)``); the degenerate
+policies of the gauntlet (:mod:`simrec.policies.gauntlet`) are among them."""
 
 
 def make_policy(name: str, env: gym.Env, seed: int | None = None, **params: Any) -> Policy:
