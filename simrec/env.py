@@ -68,6 +68,13 @@ class RecSessionEnv(gym.Env):
       those slates, clicked / purchased / dismissed.
     * ``reply`` — ``Box(-1, 1, (32,))``: hashed bag-of-words encoding of the last reply.
 
+    ``info["user_history"]`` holds what a real recommender would know of the user
+    before the visit: the catalog indices of the persona's ``history`` (int64, oldest
+    first, read-only; empty for hand-written personas), in every step's info. Its
+    length differs between personas, and Gymnasium's ``SyncVectorEnv`` /
+    ``AsyncVectorEnv`` stack info arrays of one shape only: with grounded personas use
+    the native vector env (``gym.make_vec``'s default), which gives one array per sub-env.
+
     The reply text is in ``info["reply"]``. Hidden truth (satisfaction, fatigue, the
     active steering constraint, as JSON text so Gymnasium's vector envs can stack it) is in
     ``info["ground_truth"]``: a policy that reads it
@@ -347,6 +354,7 @@ class RecSessionEnv(gym.Env):
             "persona_id": s.persona.persona_id,
             "reply": s.last_reply,
             "duplicates": duplicates,
+            "user_history": s.bound.history,
             "ground_truth": {
                 "satisfaction": s.satisfaction,
                 "fatigue": s.fatigue,
