@@ -12,6 +12,7 @@ import pytest
 from simrec.errors import ConfigError
 from simrec.persona import Drift, Intent
 from simrec.scenario import Assertion, MetricRef, load_scenario
+from simrec.scenario_report import result_json
 from simrec.scenario_run import ScenarioResult, check, run_scenario
 
 TINY = """\
@@ -186,6 +187,29 @@ def test_runs_are_reproducible_and_every_policy_meets_the_same_users(tmp_path):
     assert first.per_seed == second.per_seed
     assert first.per_seed["oracle"]["cold_start"]["normalized_return"] == [1.0] * 5
     assert scenario.session_seed(1) == 8  # seed 1 owns sessions 8..15
+
+
+def test_per_turn_and_per_request_curves_carry_intervals_over_seeds(tmp_path):
+    steered = TINY.replace(
+        "persona_events: drop\n",
+        "persona_events: drop\nevents:\n  - intent: {at_turn: 2, says: Cheap please.,"
+        " constraint: {field: price, op: '<=', value: 60}}\n",
+    )
+    result = run_scenario(load_scenario(write(tmp_path, steered)))
+    data = result_json(result)
+    turns = data["turn_intervals"]["random"]
+    assert turns["turn"] == [1, 2, 3, 4]
+    # everyone sees slate 1: survival 1 on every seed, an interval of width zero
+    assert turns["survival"]["mean"][0] == turns["survival"]["ci_low"][0] == 1.0
+    seeds = [c.loc[2, "ctr"] for c in result.seed_curves["random"]]
+    assert turns["ctr"]["mean"][1] == pytest.approx(sum(seeds) / len(seeds))
+    assert turns["ctr"]["n"][1] == 5 and turns["ctr"]["ci_low"][1] <= turns["ctr"]["mean"][1]
+    assert data["turn_intervals"]["random"]["sessions"]["mean"][0] == 8  # episodes per seed
+    requests = data["request_intervals"]["oracle"]
+    assert requests["offset"] == [-4, -3, -2, -1, 0, 1, 2, 3, 4, 5]  # steer_window 5
+    assert requests["requests"]["mean"][3] == 8  # slate 1 is one before the request turn 2
+    assert requests["compliance"]["mean"][5] > 0.9  # the oracle reads the hidden request
+    assert data["drift_turn"] is None
 
 
 def fake_result(scenario, values: dict[str, list[float]]) -> ScenarioResult:
