@@ -198,7 +198,7 @@ def test_per_turn_and_per_request_curves_carry_intervals_over_seeds(tmp_path):
     result = run_scenario(load_scenario(write(tmp_path, steered)))
     data = result_json(result)
     turns = data["turn_intervals"]["random"]
-    assert turns["turn"] == [1, 2, 3, 4]
+    assert turns["turn"] == [1, 2, 3, 4, 5]
     # everyone sees slate 1: survival 1 on every seed, an interval of width zero
     assert turns["survival"]["mean"][0] == turns["survival"]["ci_low"][0] == 1.0
     seeds = [c.loc[2, "ctr"] for c in result.seed_curves["random"]]
