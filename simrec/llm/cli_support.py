@@ -36,7 +36,8 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGrou
     group.add_argument(
         "--base-url",
         help="API base URL, e.g. http://127.0.0.1:8000/v1 for a local vLLM or "
-        "http://127.0.0.1:11434/v1 for Ollama (--brain openai)",
+        "http://127.0.0.1:11434/v1 for Ollama (default: the SDK's, or ANTHROPIC_BASE_URL / "
+        "OPENAI_BASE_URL)",
     )
     group.add_argument(
         "--api-key-env",
