@@ -273,7 +273,7 @@ def persona_card(
 
 
 # -- slate and memory --------------------------------------------------------------------
-def _data_json(value: Any) -> str:
+def data_json(value: Any) -> str:
     """JSON with ``<``, ``>`` and ``&`` escaped, so item text can never close a data block."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -308,7 +308,7 @@ def _item_json(catalog: Catalog, index: int) -> str:
         k: (int(v) if isinstance(v, float) and v.is_integer() else v)
         for k, v in item.attributes.items()
     }
-    return _data_json(
+    return data_json(
         {
             "id": item.item_id,
             "title": item.title,
@@ -333,7 +333,7 @@ def slate_ids(catalog: Catalog, slate: Sequence[int]) -> list[str | None]:
 
 def _text(value: str) -> str:
     """A title, reply or request as a JSON string: quoted, with ``<`` and ``>`` escaped."""
-    return _data_json(" ".join(str(value).split()))
+    return data_json(" ".join(str(value).split()))
 
 
 def _titles(catalog: Catalog, items: Sequence[int], phrases: Mapping[str, str]) -> str:
@@ -517,7 +517,7 @@ def build_request(
         request += phrases["drift"].format(words=", ".join(session.taste_words))
     voiced = [v for v in session.bound.voiced_at(slate_turn) if v]
     voice = phrases["voice"].format(says=" ".join(_text(v) for v in voiced)) if voiced else ""
-    msg = phrases["message"].format(data=_data_json({"text": message})) if message else ""
+    msg = phrases["message"].format(data=data_json({"text": message})) if message else ""
     memory = memory_lines(session, recent_turns, verb, template)
     user = template.user.format(
         state=render_state(session, slate, template),
