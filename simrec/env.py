@@ -76,6 +76,10 @@ class RecSessionEnv(gym.Env):
     ``AsyncVectorEnv`` stack info arrays of one shape only: with grounded personas use
     the native vector env (``gym.make_vec``'s default), which gives one array per sub-env.
 
+    ``info["session_id"]`` is the id the visit is logged under (``reset(options=
+    {"session_id": n})``, else one more than the last): what a policy serving several
+    visits at once keys its memory on.
+
     The reply text is in ``info["reply"]``. Hidden truth (satisfaction, fatigue, the
     active steering constraint, as JSON text so Gymnasium's vector envs can stack it) is in
     ``info["ground_truth"]``: a policy that reads it
@@ -388,6 +392,7 @@ class RecSessionEnv(gym.Env):
         constraint = s.active_constraint()
         info: dict[str, Any] = {
             "turn": s.turn,
+            "session_id": self.session_id,
             "persona_id": s.persona.persona_id,
             "reply": s.last_reply,
             "duplicates": duplicates,

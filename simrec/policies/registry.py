@@ -12,6 +12,8 @@ from simrec.policies.base import Policy, ScoringPolicy
 from simrec.policies.gauntlet import GAUNTLET
 from simrec.policies.greedy import EpsilonGreedyPolicy, GreedyPolicy
 from simrec.policies.linucb import LinUCBPolicy
+from simrec.policies.llm_conversational import LLMConversationalPolicy
+from simrec.policies.llm_reranker import LLMRerankerPolicy
 from simrec.policies.mmr import MMRPolicy
 from simrec.policies.oracle import OraclePolicy
 from simrec.policies.popularity import PopularityPolicy
@@ -33,6 +35,8 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "random": RandomPolicy,
     "popularity": PopularityPolicy,
     **SCORING_POLICIES,
+    "llm_reranker": LLMRerankerPolicy,
+    "llm_conversational": LLMConversationalPolicy,
     **GAUNTLET,
 }
 """Built-in policies by name (each takes ``(env, seed=None, **params)``); the degenerate
