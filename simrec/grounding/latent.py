@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simrec.fidelity.metrics import auc_per_user
+
 
 @dataclass(frozen=True)
 class TasteSettings:
@@ -72,28 +74,6 @@ class TasteModel:
         return z + self.settings.popularity * self.popularity_z
 
 
-def ranking_auc(scores: np.ndarray, seen: np.ndarray, positives: np.ndarray) -> np.ndarray:
-    """Per user, AUC of ``positives`` against the other unseen items (NaN without positives).
-
-    Items in ``seen`` are left out of the ranking; ties count half.
-    """
-    candidates = ~seen
-    masked = np.where(candidates, scores, -np.inf)
-    order = np.argsort(masked, axis=1, kind="stable")
-    ranks = np.empty_like(order, dtype=np.float64)
-    rows = np.arange(scores.shape[0])[:, None]
-    ranks[rows, order] = np.arange(scores.shape[1], dtype=np.float64)
-    n_cand = candidates.sum(axis=1)
-    ranks -= (scores.shape[1] - n_cand)[:, None]  # rank among candidates, from 0
-    pos = positives & candidates
-    n_pos = pos.sum(axis=1)
-    n_neg = n_cand - n_pos
-    rank_sum = np.where(pos, ranks, 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auc = (rank_sum - n_pos * (n_pos - 1) / 2) / (n_pos * n_neg)
-    return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
-
-
 def choose(
     n_users: int,
     n_items: int,
@@ -116,7 +96,7 @@ def choose(
             for popularity in grid["popularity"]:
                 settings = TasteSettings(ridge, recency, popularity)
                 model = _with(base, settings, user, item)
-                auc = float(np.nanmean(ranking_auc(model.scores(), model.seen, validation)))
+                auc = float(np.nanmean(auc_per_user(model.scores(), model.seen, validation)))
                 tried[f"ridge={ridge:g} recency={recency} popularity={popularity:g}"] = auc
                 if best is None or auc > best[0]:
                     best = (auc, settings)

@@ -27,7 +27,7 @@ import numpy as np
 from simrec.brains.utility import UtilityBrain
 from simrec.catalog import Catalog
 from simrec.grounding.calibration import Calibration, calibrate
-from simrec.grounding.latent import TasteModel, choose, ranking_auc
+from simrec.grounding.latent import TasteModel, choose
 from simrec.grounding.profile import readable_profile
 from simrec.grounding.split import TEST, TRAIN, VALIDATION, SplitLog, split_log
 from simrec.grounding.table import InteractionLog
@@ -187,4 +187,4 @@ def _factorise(affinity: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, 
     return embeddings, tastes, round(error, 5)
 
 
-__all__ = ["Grounded", "ground", "persona_id", "ranking_auc", "Calibration"]
+__all__ = ["Calibration", "Grounded", "ground", "persona_id"]
