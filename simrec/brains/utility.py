@@ -192,7 +192,9 @@ class UtilityBrain:
         self._static[key] = (session.bound, static)
         return static
 
-    def click_probabilities(self, session: Session, items: Sequence[int] | np.ndarray) -> np.ndarray:
+    def click_probabilities(
+        self, session: Session, items: Sequence[int] | np.ndarray
+    ) -> np.ndarray:
         """Probability that each of ``items``, shown alone as the next slate, is clicked.
 
         The terms of :meth:`react_one` for a one-item slate (its utility against the
@@ -210,7 +212,9 @@ class UtilityBrain:
             p.repeat_weight * seen + p.category_weight * categories[codes]
         )
         if session.owned:
-            utility = np.where(np.isin(items, list(session.owned)), utility - p.owned_penalty, utility)
+            utility = np.where(
+                np.isin(items, list(session.owned)), utility - p.owned_penalty, utility
+            )
         z = utility - self._position[0] - (p.outside_utility + p.fatigue_weight * session.fatigue)
         return 1.0 / (1.0 + np.exp(-z))
 

@@ -90,8 +90,12 @@ def load_grounded(root: str | Path) -> GroundedData:
         train=mask("train"),
         validation=mask("validation"),
         test=mask("test"),
-        genres=[tags or (str(c),) for tags, c in zip(catalog.tags, catalog.categories, strict=True)],
-        popularity=np.bincount(i[np.isin(part, ("train", "validation"))], minlength=len(catalog)).astype(float),
+        genres=[
+            tags or (str(c),) for tags, c in zip(catalog.tags, catalog.categories, strict=True)
+        ],
+        popularity=np.bincount(
+            i[np.isin(part, ("train", "validation"))], minlength=len(catalog)
+        ).astype(float),
         grounding=json.loads((root / "grounding.json").read_text())
         if (root / "grounding.json").is_file()
         else {},

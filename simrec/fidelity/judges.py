@@ -34,12 +34,19 @@ def brain_probabilities(data: GroundedData, brain: UtilityBrain, users: np.ndarr
     dynamics = SessionDynamics()
     everything = np.arange(len(data.catalog))
     return np.stack(
-        [brain.click_probabilities(_first_turn_session(data, u, dynamics), everything) for u in users.tolist()]
+        [
+            brain.click_probabilities(_first_turn_session(data, u, dynamics), everything)
+            for u in users.tolist()
+        ]
     )
 
 
 def brain_clicks(
-    data: GroundedData, brain: Brain, pairs: list[tuple[int, int]], seed: int, progress: Callable[[int], None] | None = None
+    data: GroundedData,
+    brain: Brain,
+    pairs: list[tuple[int, int]],
+    seed: int,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[tuple[int, int], bool]:
     """Whether ``brain`` clicks each (user, item) shown alone at a visit's first turn.
 
@@ -97,7 +104,9 @@ class Baseline:
         policy.fit(data.histories(fit_mask))
         histories = data.histories(history_mask)
         empty = np.zeros(0, dtype=np.int64)
-        return standardise(np.stack([policy.score_items(histories[u], empty) for u in self.users.tolist()]))
+        return standardise(
+            np.stack([policy.score_items(histories[u], empty) for u in self.users.tolist()])
+        )
 
     def liked(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Liked calls for (row of :attr:`users`, item) pairs."""

@@ -61,7 +61,9 @@ def auc_per_user(scores: np.ndarray, seen: np.ndarray, positives: np.ndarray) ->
     return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
 
 
-def ndcg_per_user(scores: np.ndarray, seen: np.ndarray, positives: np.ndarray, k: int = 10) -> np.ndarray:
+def ndcg_per_user(
+    scores: np.ndarray, seen: np.ndarray, positives: np.ndarray, k: int = 10
+) -> np.ndarray:
     """Per user, NDCG@k of the top ``k`` unseen items by score (binary relevance).
 
     Ties are broken by item index (lowest first), so the figure is deterministic.
@@ -69,14 +71,16 @@ def ndcg_per_user(scores: np.ndarray, seen: np.ndarray, positives: np.ndarray, k
     masked = np.where(seen, -np.inf, scores)
     top = np.argsort(-masked, axis=1, kind="stable")[:, :k]
     gains = np.take_along_axis(positives & ~seen, top, axis=1)
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    discount = 1.0 / np.log2(np.arange(2, top.shape[1] + 2))  # a catalog may have < k items
     dcg = (gains * discount).sum(axis=1)
-    n_pos = np.minimum((positives & ~seen).sum(axis=1), k)
+    n_pos = np.minimum((positives & ~seen).sum(axis=1), top.shape[1])
     ideal = np.cumsum(discount)[np.maximum(n_pos - 1, 0)]
     return np.where(n_pos > 0, dcg / ideal, np.nan)
 
 
-def genre_distribution(item_sets: list[np.ndarray], genres: list[tuple[str, ...]]) -> dict[str, float]:
+def genre_distribution(
+    item_sets: list[np.ndarray], genres: list[tuple[str, ...]]
+) -> dict[str, float]:
     """Share of each genre over users' item sets; every user weighs the same, and an item's
     weight is split evenly over its genres. Users with an empty set are left out."""
     total: dict[str, float] = {}

@@ -54,7 +54,11 @@ class Candidates:
 
 
 def draw_candidates(
-    positives: np.ndarray, chosen: np.ndarray, popularity: np.ndarray, protocol: Protocol, users: np.ndarray
+    positives: np.ndarray,
+    chosen: np.ndarray,
+    popularity: np.ndarray,
+    protocol: Protocol,
+    users: np.ndarray,
 ) -> Candidates:
     """Negatives for each positive (users x items ``positives``) of ``users``.
 

@@ -22,7 +22,12 @@ from simrec.runner import run_sessions
 
 
 def policy_ranking(
-    data: GroundedData, policies: tuple[str, ...], users: np.ndarray, sessions: int, seed: int, k: int = 10
+    data: GroundedData,
+    policies: tuple[str, ...],
+    users: np.ndarray,
+    sessions: int,
+    seed: int,
+    k: int = 10,
 ) -> dict:
     """Held-out NDCG@k and env CTR of each policy, and Kendall's tau between the two."""
     preset = load_preset(data.root / "preset.yaml", root=Path(data.root))
@@ -46,7 +51,9 @@ def policy_ranking(
     return {"policies": rows, "kendall_tau": tau, "env_sessions": sessions}
 
 
-def _held_out_ndcg(policy, data: GroundedData, histories, users: np.ndarray, seed: int, k: int) -> float:
+def _held_out_ndcg(
+    policy, data: GroundedData, histories, users: np.ndarray, seed: int, k: int
+) -> float:
     if hasattr(policy, "score_items"):
         empty = np.zeros(0, dtype=np.int64)
         scores = np.stack([policy.score_items(histories[u], empty) for u in users.tolist()])

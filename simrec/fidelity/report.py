@@ -58,7 +58,9 @@ from simrec.fidelity.ranking import policy_ranking
 from simrec.grounding.traits import _percentile
 
 
-def _pair_figures(liked_pos: np.ndarray, liked_uniform: np.ndarray, liked_matched: np.ndarray, ratios) -> dict:
+def _pair_figures(
+    liked_pos: np.ndarray, liked_uniform: np.ndarray, liked_matched: np.ndarray, ratios
+) -> dict:
     out: dict[str, float] = {}
     for r in ratios:
         acc, f1 = accuracy_f1(liked_pos, liked_uniform[:, :r])
@@ -80,7 +82,11 @@ def run_fidelity(
     data = load_grounded(root)
     users = np.arange(data.n_users)
     if protocol.users is not None and protocol.users < data.n_users:
-        users = np.sort(np.random.default_rng([protocol.seed, 4]).choice(data.n_users, protocol.users, replace=False))
+        users = np.sort(
+            np.random.default_rng([protocol.seed, 4]).choice(
+                data.n_users, protocol.users, replace=False
+            )
+        )
     chosen = data.before | data.test
     cand = draw_candidates(data.test, chosen, data.popularity, protocol, users)
     row_of = np.full(data.n_users, -1)
@@ -92,11 +98,16 @@ def run_fidelity(
         probs = brain_probabilities(data, player, users)
         scope = "catalog"
         figures = _pair_figures(
-            probs[rows, cand.item] > 0.5, probs[rows[:, None], cand.uniform] > 0.5, probs[rows, cand.matched] > 0.5, protocol.ratios
+            probs[rows, cand.item] > 0.5,
+            probs[rows[:, None], cand.uniform] > 0.5,
+            probs[rows, cand.matched] > 0.5,
+            protocol.ratios,
         )
         seen, held_out = data.before[users], data.test[users]
         figures["auc"] = float(np.nanmean(auc_per_user(probs, seen, held_out)))
-        figures["ndcg_10"] = float(np.nanmean(ndcg_per_user(probs, seen, held_out, protocol.ndcg_k)))
+        figures["ndcg_10"] = float(
+            np.nanmean(ndcg_per_user(probs, seen, held_out, protocol.ndcg_k))
+        )
         liked_sets = [np.flatnonzero((probs[r] > 0.5) & ~seen[r]) for r in range(len(users))]
     else:
         figures, liked_sets = _llm_figures(data, player, cand, rows, users, protocol)
@@ -112,13 +123,24 @@ def run_fidelity(
     for name in ("random", "popularity", "mf"):
         judge = Baseline(name, data, users, protocol.seed)
         figs = _pair_figures(
-            judge.liked(rows, cand.item), judge.liked(rows[:, None], cand.uniform), judge.liked(rows, cand.matched), protocol.ratios
+            judge.liked(rows, cand.item),
+            judge.liked(rows[:, None], cand.uniform),
+            judge.liked(rows, cand.matched),
+            protocol.ratios,
         )
-        figs["auc"] = float(np.nanmean(auc_per_user(judge.scores, data.before[users], data.test[users])))
-        figs["ndcg_10"] = float(np.nanmean(ndcg_per_user(judge.scores, data.before[users], data.test[users], protocol.ndcg_k)))
+        figs["auc"] = float(
+            np.nanmean(auc_per_user(judge.scores, data.before[users], data.test[users]))
+        )
+        figs["ndcg_10"] = float(
+            np.nanmean(
+                ndcg_per_user(judge.scores, data.before[users], data.test[users], protocol.ndcg_k)
+            )
+        )
         figs["validation_threshold"] = judge.threshold
         baselines[name] = figs
-    ranking = policy_ranking(data, protocol.policies, users, protocol.env_sessions, protocol.seed, protocol.ndcg_k)
+    ranking = policy_ranking(
+        data, protocol.policies, users, protocol.env_sessions, protocol.seed, protocol.ndcg_k
+    )
     return {
         **figures,
         "kendall_tau": ranking["kendall_tau"],
@@ -143,7 +165,11 @@ def _llm_figures(data: GroundedData, brain, cand: Candidates, rows, users, proto
     ratio = max(protocol.ratios)
     pairs = sorted(
         {(int(u), int(i)) for u, i in zip(cand.user, cand.item, strict=True)}
-        | {(int(u), int(i)) for u, row in zip(cand.user, cand.uniform, strict=True) for i in row[:ratio]}
+        | {
+            (int(u), int(i))
+            for u, row in zip(cand.user, cand.uniform, strict=True)
+            for i in row[:ratio]
+        }
         | {(int(u), int(i)) for u, i in zip(cand.user, cand.matched, strict=True)}
     )
     clicks = brain_clicks(data, brain, pairs, protocol.seed)
@@ -152,7 +178,12 @@ def _llm_figures(data: GroundedData, brain, cand: Candidates, rows, users, proto
         u_b, i_b = np.broadcast_arrays(u_arr, i_arr)
         return np.vectorize(lambda u, i: clicks[(int(u), int(i))])(u_b, i_b).astype(bool)
 
-    figures = _pair_figures(liked(cand.user, cand.item), liked(cand.user[:, None], cand.uniform), liked(cand.user, cand.matched), protocol.ratios)
+    figures = _pair_figures(
+        liked(cand.user, cand.item),
+        liked(cand.user[:, None], cand.uniform),
+        liked(cand.user, cand.matched),
+        protocol.ratios,
+    )
     n = len(data.catalog)
     scores = np.full((len(users), n), np.nan)
     for (u, i), c in clicks.items():
@@ -161,7 +192,9 @@ def _llm_figures(data: GroundedData, brain, cand: Candidates, rows, users, proto
     positives = data.test[users] & shown
     filled = np.where(shown, scores, -1.0)
     figures["auc"] = float(np.nanmean(auc_per_user(filled, ~shown, positives)))
-    figures["ndcg_10"] = float(np.nanmean(ndcg_per_user(filled, ~shown, positives, protocol.ndcg_k)))
+    figures["ndcg_10"] = float(
+        np.nanmean(ndcg_per_user(filled, ~shown, positives, protocol.ndcg_k))
+    )
     liked_sets = [np.flatnonzero(np.nan_to_num(scores[r]) > 0.5) for r in range(len(users))]
     return figures, liked_sets
 

@@ -39,7 +39,9 @@ def sample_negatives(
     out = np.empty((len(user), per_positive), dtype=np.int64)
     for k, u in enumerate(user.tolist()):
         pool = np.flatnonzero(~exclude[u])
-        out[k] = rng.choice(pool, size=min(per_positive, len(pool)), replace=len(pool) < per_positive)
+        out[k] = rng.choice(
+            pool, size=min(per_positive, len(pool)), replace=len(pool) < per_positive
+        )
     return out if n_items else out
 
 
@@ -53,7 +55,9 @@ def calibrate(
     negatives = sample_negatives(exclude, val_user, 9, rng)
     pos = scores[val_user, val_item]
     neg = scores[val_user[:, None], negatives]
-    slope, _ = _logistic(np.concatenate([pos, neg[:, 0]]), np.r_[np.ones(len(pos)), np.zeros(len(pos))])
+    slope, _ = _logistic(
+        np.concatenate([pos, neg[:, 0]]), np.r_[np.ones(len(pos)), np.zeros(len(pos))]
+    )
     threshold, acc, f1 = choose_threshold(pos, neg)
     return Calibration(float(slope), float(-slope * threshold), acc, f1)
 

@@ -16,21 +16,15 @@ import numpy as np
 import pandas as pd
 
 from simrec.errors import GroundingError
+from simrec.yamlio import read_text as read_file
 from simrec.grounding.table import DropReport, Interactions, Items
 
 
 def read_text(path: Path, encoding: str = "utf-8") -> str:
-    """The text of ``path`` (``latin-1`` files are read as such); unreadable -> error."""
+    """The text of ``path``, line endings untranslated; a missing or unreadable file raises."""
     if not path.is_file():
         raise GroundingError(f"{path}: file not found")
-    try:
-        return path.read_text(encoding=encoding, newline="")
-    except UnicodeDecodeError as exc:
-        raise GroundingError(
-            f"{path}: not a {encoding} text file (byte {exc.start} cannot be decoded)"
-        ) from None
-    except OSError as exc:
-        raise GroundingError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+    return read_file(path, GroundingError, encoding=encoding, newline="")
 
 
 def split_rows(
@@ -66,7 +60,9 @@ def split_rows(
                 rows.append(cells)
                 lines.append(line)
         except csv.Error as exc:
-            raise GroundingError(f"{path}:{reader.line_num}: not a readable CSV file: {exc}") from None
+            raise GroundingError(
+                f"{path}:{reader.line_num}: not a readable CSV file: {exc}"
+            ) from None
     else:
         for line, raw in enumerate(text.splitlines(), start=1):
             if raw.strip():
@@ -149,7 +145,14 @@ def interactions_from_cells(
         )
         if not rated:
             zero = keep & (value <= 0)
-            _drop(report, "interactions: click is 0 (an impression, not an interaction)", where, zero, keep, "")
+            _drop(
+                report,
+                "interactions: click is 0 (an impression, not an interaction)",
+                where,
+                zero,
+                keep,
+                "",
+            )
     if timestamps is None:
         stamp = np.arange(n, dtype=np.int64)
     else:
@@ -188,7 +191,8 @@ def parse_timestamps(cells: list[str]) -> np.ndarray:
     if rest.any():
         dates = pd.to_datetime(raw[rest], errors="coerce", utc=True, format="mixed")
         valid = dates.notna().to_numpy()
-        seconds = (dates[valid].astype("int64") // 10**9).to_numpy()
+        epoch = pd.Timestamp(0, tz="UTC")
+        seconds = ((dates[valid] - epoch) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
         index = np.flatnonzero(rest)[valid]
         out[index] = seconds
     return out
@@ -237,7 +241,14 @@ def items_from_cells(
     title = pd.Series(titles, dtype=object).fillna("").astype(str).str.strip()
     keep = np.ones(n, dtype=bool)
     _drop(report, "items: missing item id", where, (ident == "").to_numpy(), keep, "empty id")
-    _drop(report, "items: missing title", where, (title == "").to_numpy(), keep, "field 'title' is empty")
+    _drop(
+        report,
+        "items: missing title",
+        where,
+        (title == "").to_numpy(),
+        keep,
+        "field 'title' is empty",
+    )
     repeated = ident.duplicated().to_numpy()
     _drop(
         report,

@@ -40,7 +40,9 @@ class TableColumns:
     genre_separator: str = "|"
 
 
-def _rows(path: Path, report: DropReport, table: str) -> tuple[list[str], list[list[str]], list[str]]:
+def _rows(
+    path: Path, report: DropReport, table: str
+) -> tuple[list[str], list[list[str]], list[str]]:
     """Header, rows of text cells and ``file:line`` locations of a CSV or parquet table."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -76,7 +78,10 @@ def _column(path: Path, header: list[str], name: str | None, role: str, option: 
 
 
 def read_table(
-    events: str | Path, items: str | Path, columns: TableColumns | None = None, domain: str = "items"
+    events: str | Path,
+    items: str | Path,
+    columns: TableColumns | None = None,
+    domain: str = "items",
 ) -> InteractionLog:
     """Read a generic events table and items table (CSV or parquet)."""
     c = columns or TableColumns()
@@ -121,4 +126,6 @@ def read_table(
         prices=None if price is None else [r[price] for r in irows],
         texts=None if text is None else [r[text] for r in irows],
     )
-    return InteractionLog(log_events, log_items, UserInfo(), report, f"table ({events}, {items})", domain)
+    return InteractionLog(
+        log_events, log_items, UserInfo(), report, f"table ({events}, {items})", domain
+    )

@@ -38,7 +38,12 @@ class TasteModel:
     """
 
     def __init__(
-        self, n_users: int, n_items: int, user: np.ndarray, item: np.ndarray, settings: TasteSettings
+        self,
+        n_users: int,
+        n_items: int,
+        user: np.ndarray,
+        item: np.ndarray,
+        settings: TasteSettings,
     ) -> None:
         self.n_users, self.n_items, self.settings = n_users, n_items, settings
         self.seen = np.zeros((n_users, n_items), dtype=bool)
@@ -87,7 +92,11 @@ def choose(
     ``user``/``item`` are the train events (oldest first per user); ``validation`` is the
     users x items mask of validation events.
     """
-    grid = grid or {"ridge": (250.0, 1000.0), "recency": (15.0, 40.0, None), "popularity": (0.0, 0.3)}
+    grid = grid or {
+        "ridge": (250.0, 1000.0),
+        "recency": (15.0, 40.0, None),
+        "popularity": (0.0, 0.3),
+    }
     tried: dict[str, float] = {}
     best: tuple[float, TasteSettings] | None = None
     for ridge in grid["ridge"]:
@@ -104,7 +113,9 @@ def choose(
     return best[1], tried
 
 
-def _with(base: TasteModel, settings: TasteSettings, user: np.ndarray, item: np.ndarray) -> TasteModel:
+def _with(
+    base: TasteModel, settings: TasteSettings, user: np.ndarray, item: np.ndarray
+) -> TasteModel:
     """``base`` (same ridge) with other recency and popularity settings, without refitting."""
     model = object.__new__(TasteModel)
     model.__dict__.update(base.__dict__)

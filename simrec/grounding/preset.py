@@ -75,5 +75,7 @@ def write_preset(grounded: Grounded, out: str | Path, name: str) -> Path:
         **grounded.log.report.to_dict(),
         "rated": grounded.split.rated,
     }
-    (out / "grounding.json").write_text(json.dumps(info, indent=2, default=float) + "\n", encoding="utf-8")
+    (out / "grounding.json").write_text(
+        json.dumps(info, indent=2, default=float) + "\n", encoding="utf-8"
+    )
     return path

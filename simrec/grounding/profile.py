@@ -41,7 +41,9 @@ def readable_profile(
         if len(favourites) == n_top:
             break
     return Profile(
-        top_categories=tuple(g for g, _ in sorted(genres.items(), key=lambda x: (-x[1], x[0]))[:n_top]),
+        top_categories=tuple(
+            g for g, _ in sorted(genres.items(), key=lambda x: (-x[1], x[0]))[:n_top]
+        ),
         eras=tuple(e for e, _ in sorted(eras.items(), key=lambda x: (-x[1], x[0]))[:2]),
         favourite_titles=tuple(favourites),
         **{k: (None if v is None else round(float(v), 4)) for k, v in fitted.items()},

@@ -50,7 +50,9 @@ def find_atomic_files(path: str | Path) -> tuple[Path, Path]:
         raise GroundingError(f"{path}: not a RecBole .inter file or a folder holding one")
     item = inter.with_suffix(".item")
     if not item.is_file():
-        raise GroundingError(f"{item}: file not found (a RecBole dataset needs NAME.item beside NAME.inter)")
+        raise GroundingError(
+            f"{item}: file not found (a RecBole dataset needs NAME.item beside NAME.inter)"
+        )
     return inter, item
 
 
@@ -122,4 +124,6 @@ def read_recbole(path: str | Path) -> InteractionLog:
         prices=None if price is None else [r[price] for r in irows],
         texts=None if text is None else [r[text] for r in irows],
     )
-    return InteractionLog(events, items, UserInfo(), report, f"RecBole atomic files ({inter})", inter.stem)
+    return InteractionLog(
+        events, items, UserInfo(), report, f"RecBole atomic files ({inter})", inter.stem
+    )

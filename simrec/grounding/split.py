@@ -58,31 +58,54 @@ def split_log(log: InteractionLog, min_events: int = 5, test_share: float = 0.2)
     if not 0.0 < test_share < 0.5:
         raise GroundingError(f"test share: expected a number in (0, 0.5), got {test_share}")
     if min_events < 3:
-        raise GroundingError(f"min events: expected at least 3 (train, validation, test), got {min_events}")
+        raise GroundingError(
+            f"min events: expected at least 3 (train, validation, test), got {min_events}"
+        )
     events, report = log.interactions, log.report
     index = {item: k for k, item in enumerate(log.items.ids.tolist())}
     item = np.fromiter((index.get(i, -1) for i in events.items.tolist()), np.int64, len(events))
     unknown = item < 0
-    _report(report, "interactions: item not in the items table", events.wheres, unknown,
-            [f"item {i!r}" for i in events.items[unknown][:5]])
+    _report(
+        report,
+        "interactions: item not in the items table",
+        events.wheres,
+        unknown,
+        [f"item {i!r}" for i in events.items[unknown][:5]],
+    )
     keep = ~unknown
     users, user = np.unique(events.users[keep].astype(str), return_inverse=True)
     item, stamp = item[keep], events.timestamps[keep]
     value, where = events.values[keep], events.wheres[keep]
     # oldest first within a user; ties keep file order (a stable sort)
     order = np.lexsort((np.arange(len(user)), stamp, user))
-    user, item, stamp, value, where = user[order], item[order], stamp[order], value[order], where[order]
+    user, item, stamp, value, where = (
+        user[order],
+        item[order],
+        stamp[order],
+        value[order],
+        where[order],
+    )
     pair = user.astype(np.int64) * len(log.items) + item
     _, first = np.unique(pair, return_index=True)
     repeat = np.ones(len(pair), dtype=bool)
     repeat[first] = False
-    _report(report, "interactions: repeat of an earlier event of the same user and item", where, repeat,
-            [f"item {log.items.ids[i]!r}" for i in item[repeat][:5]])
+    _report(
+        report,
+        "interactions: repeat of an earlier event of the same user and item",
+        where,
+        repeat,
+        [f"item {log.items.ids[i]!r}" for i in item[repeat][:5]],
+    )
     keep = ~repeat
     counts = np.bincount(user[keep], minlength=len(users))
     few = keep & (counts[user] < min_events)
-    _report(report, f"interactions: user has fewer than {min_events} events", where, few,
-            [f"user {users[u]!r} ({counts[u]} events)" for u in user[few][:5]])
+    _report(
+        report,
+        f"interactions: user has fewer than {min_events} events",
+        where,
+        few,
+        [f"user {users[u]!r} ({counts[u]} events)" for u in user[few][:5]],
+    )
     keep &= ~few
     if not keep.any():
         raise GroundingError(

@@ -181,3 +181,8 @@ class InteractionLog:
     report: DropReport
     source: str
     domain: str
+
+    @property
+    def name(self) -> str:
+        """The log's kind without its path (``MovieLens ml-100k``), for persona bios."""
+        return self.source.split(" (")[0]

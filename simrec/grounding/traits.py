@@ -43,8 +43,12 @@ class FittedTraits:
             "patience": float(self.activity[u]),
             "boredom_rate": 0.5,
             "chattiness": 0.5,
-            "purchase_propensity": 0.5 if self.strictness is None else 1.0 - float(self.strictness[u]),
-            "price_sensitivity": 0.5 if self.price_level is None else 1.0 - float(self.price_level[u]),
+            "purchase_propensity": 0.5
+            if self.strictness is None
+            else 1.0 - float(self.strictness[u]),
+            "price_sensitivity": 0.5
+            if self.price_level is None
+            else 1.0 - float(self.price_level[u]),
         }
         return {k: min(1.0, max(0.0, round(v, 4))) for k, v in out.items()}
 
@@ -73,7 +77,9 @@ def fit_traits(
     """Fit every user's numbers from their events (pass the pre-test events only)."""
     counts = np.bincount(user, minlength=n_users).astype(np.float64)
     item_pop_pct = _percentile(popularity)
-    mainstream = np.bincount(user, weights=item_pop_pct[item], minlength=n_users) / np.maximum(counts, 1)
+    mainstream = np.bincount(user, weights=item_pop_pct[item], minlength=n_users) / np.maximum(
+        counts, 1
+    )
     activity = _percentile(counts)
     strictness = None
     if rated:
@@ -83,5 +89,7 @@ def fit_traits(
     price_level = None
     if np.isfinite(prices).all() and prices.max() > 0:
         pct = _percentile(prices)
-        price_level = np.bincount(user, weights=pct[item], minlength=n_users) / np.maximum(counts, 1)
+        price_level = np.bincount(user, weights=pct[item], minlength=n_users) / np.maximum(
+            counts, 1
+        )
     return FittedTraits(mainstream, activity, strictness, price_level)

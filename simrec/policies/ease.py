@@ -22,7 +22,9 @@ class EASEPolicy(HistoryPolicy):
 
     name = "ease"
 
-    def __init__(self, env: gym.Env, seed: int | None = None, ridge: float = 500.0, **kwargs) -> None:
+    def __init__(
+        self, env: gym.Env, seed: int | None = None, ridge: float = 500.0, **kwargs
+    ) -> None:
         if ridge <= 0:
             raise ValueError(f"ease: expected ridge > 0, got {ridge!r}")
         self.ridge = float(ridge)

@@ -56,17 +56,19 @@ class MFPolicy(HistoryPolicy):
             raise ConfigError(
                 "policy 'mf' needs the implicit library: pip install 'simrec[grounding]'"
             ) from None
-        model = AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=self.regularization,
-            alpha=self.alpha,
-            iterations=self.iterations,
-            random_state=self.seed,
-            num_threads=1,  # one thread: the same factors on every machine
-        )
         with threadpool_limits(1, "blas"), warnings.catch_warnings():
             # implicit warns about BLAS threads even inside threadpool_limits
-            warnings.filterwarnings("ignore", message=".*OpenBLAS is configured", category=RuntimeWarning)
+            warnings.filterwarnings(
+                "ignore", message=".*OpenBLAS is configured", category=RuntimeWarning
+            )
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.seed,
+                num_threads=1,  # one thread: the same factors on every machine
+            )
             model.fit(scipy.sparse.csr_matrix(matrix), show_progress=False)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float64)
         self.gram = self.item_factors.T @ self.item_factors

@@ -9,8 +9,8 @@ import gymnasium as gym
 
 from simrec.errors import ConfigError
 from simrec.policies.base import Policy, ScoringPolicy
-from simrec.policies.gauntlet import GAUNTLET
 from simrec.policies.ease import EASEPolicy
+from simrec.policies.gauntlet import GAUNTLET
 from simrec.policies.genre_match import GenreMatchPolicy
 from simrec.policies.greedy import EpsilonGreedyPolicy, GreedyPolicy
 from simrec.policies.history import PopularUnseenPolicy
