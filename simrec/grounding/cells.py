@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from simrec.errors import GroundingError
-from simrec.yamlio import read_text as read_file
 from simrec.grounding.table import DropReport, Interactions, Items
+from simrec.yamlio import read_text as read_file
 
 
 def read_text(path: Path, encoding: str = "utf-8") -> str:
