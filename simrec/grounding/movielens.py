@@ -25,7 +25,7 @@ import pandas as pd
 
 from simrec.errors import GroundingError
 from simrec.grounding.cells import interactions_from_cells, items_from_cells, split_rows
-from simrec.grounding.table import DropReport, InteractionLog, UserInfo
+from simrec.grounding.table import DropReport, InteractionLog, Interactions, UserInfo
 
 ML100K_GENRES = (
     "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
@@ -70,11 +70,12 @@ def _where(path: Path, lines: list[int]) -> list[str]:
     return [f"{path.name}:{n}" for n in lines]
 
 
-def _read_100k(folder: Path) -> InteractionLog:
-    report = DropReport()
-    path = folder / "u.data"
-    _, rows, lines = split_rows(path, "\t", 4, report, "interactions", header=False)
-    events = interactions_from_cells(
+def _ratings(path: Path, separator: str, report: DropReport, encoding: str) -> Interactions:
+    """A headerless user, item, rating, time file (``u.data``, ``ratings.dat``)."""
+    _, rows, lines = split_rows(
+        path, separator, 4, report, "interactions", header=False, encoding=encoding
+    )
+    return interactions_from_cells(
         [r[0] for r in rows],
         [r[1] for r in rows],
         [r[2] for r in rows],
@@ -82,6 +83,11 @@ def _read_100k(folder: Path) -> InteractionLog:
         _where(path, lines),
         report,
     )
+
+
+def _read_100k(folder: Path) -> InteractionLog:
+    report = DropReport()
+    events = _ratings(folder / "u.data", "\t", report, "utf-8")
     item_path = folder / "u.item"
     _, irows, ilines = split_rows(item_path, "|", 24, report, "items", False, "latin-1")
     genres = [
@@ -148,18 +154,7 @@ def _read_latest(folder: Path) -> InteractionLog:
 
 def _read_1m(folder: Path) -> InteractionLog:
     report = DropReport()
-    path = folder / "ratings.dat"
-    _, rows, lines = split_rows(
-        path, "::", 4, report, "interactions", header=False, encoding="latin-1"
-    )
-    events = interactions_from_cells(
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-        [r[3] for r in rows],
-        _where(path, lines),
-        report,
-    )
+    events = _ratings(folder / "ratings.dat", "::", report, "latin-1")
     item_path = folder / "movies.dat"
     _, irows, ilines = split_rows(item_path, "::", 3, report, "items", False, "latin-1")
     items = items_from_cells(
