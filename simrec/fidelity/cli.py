@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from simrec.cli_args import positive_int
+from simrec.cli_args import positive_int, seed
 from simrec.llm.cli_support import add_llm_arguments, llm_options
 
 
@@ -31,10 +31,10 @@ def register(commands: Any) -> None:
         "--sessions",
         type=positive_int,
         default=500,
-        help="env sessions per policy for the ranking (default 500)",
+        help="env sessions per policy for the ranking",
     )
-    fid.add_argument("--seed", type=int, default=0)
-    fid.add_argument("--out", type=Path, help="where to write the JSON (default DIR/fidelity.json)")
+    fid.add_argument("--seed", type=seed, default=0, help="seeds negatives, user sample and env sessions")
+    fid.add_argument("--out", type=Path, help="where to write the JSON (default: DIR/fidelity.json)")
     add_llm_arguments(fid)
     fid.set_defaults(handler=_fidelity)
 

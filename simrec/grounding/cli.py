@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from simrec.cli_args import positive_int
+from simrec.cli_args import positive_int, seed
 from simrec.errors import GroundingError
 from simrec.grounding.generic import TableColumns
 
@@ -34,18 +34,18 @@ def register(commands: Any) -> None:
     ground.add_argument("--items", type=Path, help="events table: the items table (.csv/.parquet)")
     ground.add_argument("--name", help="preset name (default: the source's name)")
     ground.add_argument(
-        "--domain", default="items", help="events table: the domain name (default: items)"
+        "--domain", default="items", help="events table: the domain name"
     )
     ground.add_argument(
-        "--dim", type=positive_int, default=64, help="latent dimensions (default 64)"
+        "--dim", type=positive_int, default=64, help="latent dimensions"
     )
     ground.add_argument(
         "--min-events",
         type=positive_int,
         default=5,
-        help="users with fewer events are dropped (default 5)",
+        help="users with fewer events are dropped",
     )
-    ground.add_argument("--seed", type=int, default=0)
+    ground.add_argument("--seed", type=seed, default=0, help="seeds the validation negatives")
     columns = ground.add_argument_group("events table columns (generic logs)")
     defaults = TableColumns()
     for field in (
@@ -65,7 +65,7 @@ def register(commands: Any) -> None:
             f"--{field.replace('_', '-')}-column",
             dest=f"column_{field}",
             default=getattr(defaults, field),
-            help=f"default: {getattr(defaults, field)}",
+            help=f"the {field.replace('_', ' ')} column",
         )
     columns.add_argument(
         "--no-rating",
@@ -73,7 +73,7 @@ def register(commands: Any) -> None:
         help="the events have no rating (clicks or plain interactions)",
     )
     columns.add_argument(
-        "--genre-separator", default="|", help="separator of several genres in one cell (default |)"
+        "--genre-separator", default="|", help="separator of several genres in one cell"
     )
     ground.set_defaults(handler=_ground)
 
