@@ -33,8 +33,12 @@ def register(commands: Any) -> None:
         default=500,
         help="env sessions per policy for the ranking",
     )
-    fid.add_argument("--seed", type=seed, default=0, help="seeds negatives, user sample and env sessions")
-    fid.add_argument("--out", type=Path, help="where to write the JSON (default: DIR/fidelity.json)")
+    fid.add_argument(
+        "--seed", type=seed, default=0, help="seeds negatives, user sample and env sessions"
+    )
+    fid.add_argument(
+        "--out", type=Path, help="where to write the JSON (default: DIR/fidelity.json)"
+    )
     add_llm_arguments(fid)
     fid.set_defaults(handler=_fidelity)
 

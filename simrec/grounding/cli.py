@@ -33,12 +33,8 @@ def register(commands: Any) -> None:
     )
     ground.add_argument("--items", type=Path, help="events table: the items table (.csv/.parquet)")
     ground.add_argument("--name", help="preset name (default: the source's name)")
-    ground.add_argument(
-        "--domain", default="items", help="events table: the domain name"
-    )
-    ground.add_argument(
-        "--dim", type=positive_int, default=64, help="latent dimensions"
-    )
+    ground.add_argument("--domain", default="items", help="events table: the domain name")
+    ground.add_argument("--dim", type=positive_int, default=64, help="latent dimensions")
     ground.add_argument(
         "--min-events",
         type=positive_int,
