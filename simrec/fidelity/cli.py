@@ -21,11 +21,16 @@ def register(commands: Any) -> None:
         "rank the same in the grounded env as on the real data. Writes DIR/fidelity.json.",
     )
     fid.add_argument("preset_dir", type=Path, help="a directory written by simrec ground")
-    fid.add_argument("--brain", choices=("utility", "anthropic"), default="utility")
+    fid.add_argument(
+        "--brain",
+        choices=("utility", "anthropic"),
+        default="utility",
+        help="who plays the personas: utility (offline) or anthropic (through the response cache)",
+    )
     fid.add_argument(
         "--users",
         type=positive_int,
-        help="evaluate a seeded sample of this many users (bounds LLM cost)",
+        help="evaluate a seeded sample of this many users, bounding LLM cost (default: every user)",
     )
     fid.add_argument(
         "--sessions",

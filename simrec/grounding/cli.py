@@ -29,9 +29,13 @@ def register(commands: Any) -> None:
     ground.add_argument(
         "--data",
         type=Path,
-        help="movielens-100k: GroupLens' ml-100k folder instead of the download",
+        help="movielens-100k: GroupLens' ml-100k folder (default: download the data)",
     )
-    ground.add_argument("--items", type=Path, help="events table: the items table (.csv/.parquet)")
+    ground.add_argument(
+        "--items",
+        type=Path,
+        help="events table: the items table, .csv/.parquet (default: none; an events table needs one)",
+    )
     ground.add_argument("--name", help="preset name (default: the source's name)")
     ground.add_argument("--domain", default="items", help="events table: the domain name")
     ground.add_argument("--dim", type=positive_int, default=64, help="latent dimensions")
@@ -61,7 +65,8 @@ def register(commands: Any) -> None:
             f"--{field.replace('_', '-')}-column",
             dest=f"column_{field}",
             default=getattr(defaults, field),
-            help=f"the {field.replace('_', ' ')} column",
+            help=f"the {field.replace('_', ' ')} column"
+            + ("" if getattr(defaults, field) else " (default: none)"),
         )
     columns.add_argument(
         "--no-rating",
