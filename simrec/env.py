@@ -77,8 +77,8 @@ class RecSessionEnv(gym.Env):
     the native vector env (``gym.make_vec``'s default), which gives one array per sub-env.
 
     ``info["session_id"]`` is the id the visit is logged under (``reset(options=
-    {"session_id": n})``, else one more than the last): what a policy serving several
-    visits at once keys its memory on.
+    {"session_id": n})``, else the reset's ``seed``, else one more than the last): what a
+    policy serving several visits at once keys its memory on.
 
     The reply text is in ``info["reply"]``. Hidden truth (satisfaction, fatigue, the
     active steering constraint, as JSON text so Gymnasium's vector envs can stack it) is in
@@ -188,7 +188,8 @@ class RecSessionEnv(gym.Env):
         """Start a new visit.
 
         Options: ``{"persona": id}`` picks the persona; ``{"session_id": n}`` sets the id
-        under which the visit is logged (default: one more than the last).
+        under which the visit is logged (default: ``seed`` when one is given, else one more
+        than the last).
         """
         super().reset(seed=seed)
         pick = int(self.np_random.integers(len(self.personas)))
@@ -206,7 +207,10 @@ class RecSessionEnv(gym.Env):
             raise ConfigError(
                 f"reset options: session_id: expected a non-negative integer, got {wanted_id!r}"
             )
-        self.session_id = int(wanted_id) if wanted_id is not None else self.session_id + 1
+        if wanted_id is not None:
+            self.session_id = int(wanted_id)
+        else:  # a seeded visit is its seed's (as the vector env's and run_sessions' are)
+            self.session_id = int(seed) if seed is not None else self.session_id + 1
         self.session = Session(
             self._bound[persona_id],
             self.slate_size,

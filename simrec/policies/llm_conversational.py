@@ -103,7 +103,11 @@ class LLMConversationalPolicy(LLMPolicy):
         return output_schema(
             t,
             {
-                "kind": {"type": "string", "enum": list(KINDS), "description": t.field_text("kind")},
+                "kind": {
+                    "type": "string",
+                    "enum": list(KINDS),
+                    "description": t.field_text("kind"),
+                },
                 "message": {"type": "string", "description": t.field_text("message")},
                 "ranking": ids_schema(t.field_text("ranking", k=self.k)),
             },

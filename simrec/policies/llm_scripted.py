@@ -37,19 +37,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from simrec.policies.steer_aware import NEGATIONS, NUMBER_WORDS, REQUEST_CUES, stem
+
 Responder = Callable[[Mapping[str, Any], int], dict[str, Any]]
 
 _WORD = re.compile(r"[a-z0-9]+")
 _BLOCK = re.compile(r"<(visit|candidates)>\n(.*?)\n</\1>", re.S)
-NUMBERS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
-REQUEST_CUES = ("only", "please", "want", "need", "looking for", "show me", "prefer", "after")
-NEGATIONS = {"not", "no", "without", "never", "hate", "nothing", "dont", "isnt"}
 CHEAPER = ("pricey", "budget", "price down", "cheaper", "expensive", "too much", "afford")
 BORED = ("same", "seen", "different", "again", "before")
 STOP = {"the", "and", "for", "with", "any", "anything", "course", "courses", "book", "books"}
@@ -84,12 +77,8 @@ def _lines(block: str) -> list[dict[str, Any]]:
     return out
 
 
-def _stem(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
-
-
 def _words(text: str) -> list[str]:
-    return [_stem(w) for w in _WORD.findall(text.lower().replace("'", ""))]
+    return [stem(w) for w in _WORD.findall(text.lower().replace("'", ""))]
 
 
 def _phrases(item: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
@@ -130,13 +119,13 @@ class Utterances:
 
     def numeric(self, name: str, value: float) -> float:
         """+3 when the user named ``value`` right before the attribute ``name`` ("nine holes")."""
-        stem = _stem(name.split("_")[0].lower())
+        attribute = stem(name.split("_")[0].lower())
         for words, _, _ in self.sentences:
             for i, w in enumerate(words[1:], start=1):
-                number = NUMBERS.get(words[i - 1], None)
+                number = NUMBER_WORDS.get(words[i - 1])
                 if number is None and words[i - 1].isdigit():
                     number = int(words[i - 1])
-                if w == stem and number is not None:
+                if w == attribute and number is not None:
                     return 3.0 if float(number) == float(value) else -1.0
         return 0.0
 
@@ -175,12 +164,19 @@ def score_candidates(
     seen_categories = {e.get("category") for line in visit for e in line.get("shown", [])}
     cheaper, bored = said.says(CHEAPER), said.says(BORED)
     prices = sorted(float(c.get("price", 0.0)) for c in candidates)
+    phrases = [_phrases(item) for item in candidates]
+    owners: dict[str, set[str]] = {}
+    for label, phrase in (p for item in phrases for p in item):
+        for word in phrase:
+            owners.setdefault(word, set()).add(label)
     followed: list[str] = []
     scores = []
     for position, item in enumerate(candidates):
         score = -0.01 * position
-        for label, phrase in _phrases(item):
-            w = said.weight(phrase)
+        for label, phrase in phrases[position]:
+            # "dogs" names "dog-friendly" when no other value has the word "dog".
+            keys = [phrase] + [(w,) for w in phrase if len(phrase) > 1 and len(owners[w]) == 1]
+            w = next((x for x in map(said.weight, keys) if x), 0.0)
             score += w
             if w > 0 and label not in followed:
                 followed.append(label)
@@ -273,14 +269,22 @@ def scripted_messages(fallback: Responder | None = None) -> Responder:
     return respond
 
 
+def _is_probe(body: Mapping[str, Any]) -> bool:
+    """A structured-output probe of the OpenAI-compatible backend (it wants ``{"ok": true}``)."""
+    schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("name")
+    tools = [(t.get("function") or {}).get("name") for t in body.get("tools") or []]
+    return schema == "probe" or tools == ["probe"]
+
+
 def scripted_chat(fallback: Responder | None = None) -> Responder:
-    """The same for :class:`~simrec.llm.fake_openai_server.FakeChatCompletionsAPI`."""
+    """The same for :class:`~simrec.llm.fake_openai_server.FakeChatCompletionsAPI` (which
+    also answers the backend's structured-output probes, ``{"ok": true}``)."""
     from simrec.llm import fake_openai_server
 
     other = fallback or fake_openai_server.react_first
 
     def respond(body: Mapping[str, Any], n: int) -> dict[str, Any]:
-        value = policy_answer(body)
+        value = {"ok": True} if _is_probe(body) else policy_answer(body)
         return other(body, n) if value is None else fake_openai_server.answer(value)(body, n)
 
     return respond

@@ -12,17 +12,24 @@ within the visit, one per visit:
 ``embedding``          nearest items, by cosine, to what the user chose this visit and
                        before it (``Catalog.embeddings``; popularity until there is any)
 any scoring policy     its best-scoring items: ``linucb`` (in-session bandit, the
-                       default), ``greedy``, ``mmr``, ``steer_aware`` and whatever else
-                       :data:`~simrec.policies.registry.SCORING_POLICIES` holds (e.g.
-                       ``mf`` / ``ease`` over a grounded catalog)
+                       default), ``greedy``, ``mmr``, ``steer_aware``, and whatever else
+                       :data:`~simrec.policies.registry.SCORING_POLICIES` holds
+a policy object        a :class:`~simrec.policies.base.ScoringPolicy` you built (and
+                       fitted): each visit gets its own copy, e.g. ``MFPolicy(env)
+                       .fit(histories)`` for matrix-factorisation candidates
 =====================  ===================================================================
 
-Retrievers are seeded with the visit's session id, so the candidates of a turn depend
-only on the visit, never on how many visits run at once (LLM replays need that).
+A retriever named by string is built fresh for every visit, so a model that learns
+across users (``mf``, ``ease``, ``popular_unseen``) starts unfitted each visit: it gives
+popularity until the visit's own clicks (and ``info["user_history"]``) fold in. Give a
+fitted object to retrieve from what it learned. Retrievers are seeded with the visit's
+session id, and no visit's copy learns from another's, so the candidates of a turn
+depend only on the visit, never on how many visits run at once (LLM replays need that).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -116,32 +123,30 @@ class Retriever:
 
     Args:
         env: a single env (its catalog and slate size).
-        name: ``popularity``, ``embedding`` or a scoring policy's name (module docstring).
+        name: ``popularity``, ``embedding``, a scoring policy's name, or a
+            :class:`~simrec.policies.base.ScoringPolicy` object to copy (module docstring).
         seed: the visit's seed (its session id): ties and exploration are drawn from it.
-        params: the scoring policy's parameters (e.g. ``{"alpha": 0.3}`` for ``linucb``).
+        params: the scoring policy's parameters (e.g. ``{"alpha": 0.3}`` for ``linucb``);
+            none with an object.
 
     Raises:
         ConfigError: an unknown name (``oracle`` reads the hidden user: never a retriever),
-            or parameters the scoring policy refuses.
+            parameters the scoring policy refuses, or an object that is not a scoring policy.
     """
 
     def __init__(
-        self, env: gym.Env, name: str, seed: int, params: Mapping[str, Any] | None = None
+        self,
+        env: gym.Env,
+        name: str | ScoringPolicy,
+        seed: int,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
-        from simrec.policies.registry import SCORING_POLICIES
-
-        factory = BUILT_IN.get(name) or SCORING_POLICIES.get(name)
-        if factory is None or name == "oracle":
-            raise ConfigError(
-                f"retriever: expected one of {', '.join(retriever_names())}, got {name!r}"
-            )
-        try:
-            self.model: ScoringPolicy = factory(env, seed=seed, **dict(params or {}))
-        except ConfigError as exc:
-            raise ConfigError(f"retriever {name!r}: {exc}") from None
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"retriever {name!r}: bad parameters {params!r}: {exc}") from None
-        self.name = name
+        if isinstance(name, ScoringPolicy):
+            self.model = private_copy(name)
+            self.name = getattr(name, "name", type(name).__name__)
+        else:
+            self.model = _build(env, name, seed, params)
+            self.name = name
         self.model.reset(seed)
 
     def candidates(
@@ -164,10 +169,40 @@ class Retriever:
         self.model.update(observation or {}, reward, info)
 
 
+def _build(env: gym.Env, name: Any, seed: int, params: Mapping[str, Any] | None) -> ScoringPolicy:
+    from simrec.policies.registry import SCORING_POLICIES
+
+    factory = BUILT_IN.get(name) or SCORING_POLICIES.get(name) if isinstance(name, str) else None
+    if factory is None or name == "oracle":
+        raise ConfigError(
+            f"retriever: expected one of {', '.join(retriever_names())} or a ScoringPolicy "
+            f"object, got {name!r}"
+        )
+    try:
+        return factory(env, seed=seed, **dict(params or {}))
+    except ConfigError as exc:
+        raise ConfigError(f"retriever {name!r}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"retriever {name!r}: bad parameters {params!r}: {exc}") from None
+
+
+def private_copy(model: ScoringPolicy) -> ScoringPolicy:
+    """A copy of ``model`` whose learning touches nothing of the original (its env and
+    catalog are shared, not copied)."""
+    if getattr(model, "cheats", False):
+        raise ConfigError(
+            f"retriever: {type(model).__name__} reads the hidden user; not a retriever"
+        )
+    shared = {id(model.env): model.env, id(model.catalog): model.catalog}
+    shared[id(model.env.unwrapped)] = model.env.unwrapped
+    return copy.deepcopy(model, memo=shared)
+
+
 __all__ = [
     "BUILT_IN",
     "EmbeddingSimilarity",
     "PopularityScores",
     "Retriever",
+    "private_copy",
     "retriever_names",
 ]
