@@ -25,7 +25,7 @@ from simrec.persona import Persona, check_unique_ids, load_personas
 from simrec.reaction import Reaction
 from simrec.replies import REPLY_DIM, encode_reply
 from simrec.session import EMPTY, BoundPersona, Session, SessionDynamics
-from simrec.validation import Fields
+from simrec.validation import Fields, number_expected
 
 MESSAGE_MAX_LENGTH = 1000
 """Characters a recommender's message may have in conversational mode."""
@@ -67,6 +67,13 @@ class RecSessionEnv(gym.Env):
     * ``history_feedback`` — ``Box(0, 1, (history_window, slate_size, 3))``: per slot of
       those slates, clicked / purchased / dismissed.
     * ``reply`` — ``Box(-1, 1, (32,))``: hashed bag-of-words encoding of the last reply.
+
+    ``info["user_history"]`` holds what a real recommender would know of the user
+    before the visit: the catalog indices of the persona's ``history`` (int64, oldest
+    first, read-only; empty for hand-written personas), in every step's info. Its
+    length differs between personas, and Gymnasium's ``SyncVectorEnv`` /
+    ``AsyncVectorEnv`` stack info arrays of one shape only: with grounded personas use
+    the native vector env (``gym.make_vec``'s default), which gives one array per sub-env.
 
     The reply text is in ``info["reply"]``. Hidden truth (satisfaction, fatigue, the
     active steering constraint, as JSON text so Gymnasium's vector envs can stack it) is in
@@ -190,6 +197,10 @@ class RecSessionEnv(gym.Env):
                     f"reset options: unknown persona {persona_id!r}; pool has: {known}"
                 )
         wanted_id = (options or {}).get("session_id")
+        if wanted_id is not None and number_expected(wanted_id, 0, 2**63 - 1, integer=True):
+            raise ConfigError(
+                f"reset options: session_id: expected a non-negative integer, got {wanted_id!r}"
+            )
         self.session_id = int(wanted_id) if wanted_id is not None else self.session_id + 1
         self.session = Session(
             self._bound[persona_id],
@@ -347,6 +358,7 @@ class RecSessionEnv(gym.Env):
             "persona_id": s.persona.persona_id,
             "reply": s.last_reply,
             "duplicates": duplicates,
+            "user_history": s.bound.history,
             "ground_truth": {
                 "satisfaction": s.satisfaction,
                 "fatigue": s.fatigue,

@@ -93,7 +93,7 @@ def substituted(result: ScenarioResult, label: str, by: str) -> ScenarioResult:
     per_seed = {p: {b: dict(m) for b, m in v.items()} for p, v in result.per_seed.items()}
     per_seed[label] = {b: dict(m) for b, m in result.per_seed[by].items()}
     derive(result.scenario, per_seed)
-    return ScenarioResult(result.scenario, per_seed, result.curves)
+    return dataclasses.replace(result, per_seed=per_seed, outcomes=[], substitutions=[])
 
 
 def substitutions(result: ScenarioResult) -> list[Substitution]:

@@ -53,7 +53,9 @@ class RecSessionVectorEnv(VectorEnv):
 
     ## Info
     Arrays with one entry per sub-env (each with its ``_key`` mask, all true): ``reply``
-    (str), ``persona_id`` (str), ``turn``, ``duplicates``, ``clicked`` / ``purchased`` /
+    (str), ``persona_id`` (str), ``turn``, ``duplicates``, ``user_history`` (an object
+    array: sub-env ``i``'s entry is the single env's int64 ``user_history`` array of its
+    current persona), ``clicked`` / ``purchased`` /
     ``dismissed`` (``(num_envs, slate_size)`` bool, all false on reset steps), and
     ``ground_truth`` (``satisfaction``, ``fatigue``). The event log and rendering of the
     single env are not available here.
@@ -64,6 +66,8 @@ class RecSessionVectorEnv(VectorEnv):
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    autoreset_mode = AutoresetMode.NEXT_STEP
+    """Also an attribute, as on Gymnasium's own vector envs (TorchRL's ``GymWrapper`` reads it)."""
 
     def __init__(
         self,
@@ -112,6 +116,8 @@ class RecSessionVectorEnv(VectorEnv):
         self._bounds = [env._bound[p.persona_id] for p in self.personas]
         self._turn_obs = np.stack(env._turn_obs)
         self._persona_ids = np.array([p.persona_id for p in self.personas], dtype=object)
+        self._histories = np.empty(len(self._bounds), dtype=object)
+        self._histories[:] = [b.history for b in self._bounds]
         n = self.num_envs
         self.batch: UtilityBatch | None = None
         if type(self.brain) is UtilityBrain:
@@ -162,6 +168,8 @@ class RecSessionVectorEnv(VectorEnv):
 
     def step(self, actions: Any):
         """Show ``actions[i]`` to sub-env ``i``; returns batched ``(obs, rewards, terminated, truncated, info)``."""
+        if not self.rngs:
+            raise ActionError("step() called before reset(); call reset() first")
         if self.env.conversational:
             actions, self._messages = self.split_actions(actions)
         slates, duplicates = self.validate_slates(actions)
@@ -362,6 +370,7 @@ class RecSessionVectorEnv(VectorEnv):
             "persona_id": self._persona_ids.take(self.persona),
             "turn": self._turns().copy(),
             "duplicates": duplicates,
+            "user_history": self._histories.take(self.persona),
         }
         if self.env.conversational:
             info["message"] = np.array([m or "" for m in self._messages], dtype=object)

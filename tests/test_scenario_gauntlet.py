@@ -17,6 +17,8 @@ from simrec.scenario_gauntlet import endorsed, substituted, substitutions, with_
 from simrec.scenario_run import run_scenario
 from simrec.testing import check_gauntlet
 
+pytest_plugins = ["pytester"]
+
 SMALL = """\
 name: small
 env: golf

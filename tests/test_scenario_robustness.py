@@ -25,7 +25,7 @@ personas: {generate: {domain: golf, n: 4, seed: 0}}
 persona_events: drop
 episodes: 10
 seeds: 4
-horizon: 4
+horizon: 5
 brain_kwargs: {outside_utility: 2.0}
 dynamics: {category_decay: 0.9}
 policies:
@@ -111,7 +111,7 @@ def test_the_command_prints_the_table_writes_json_and_fails_below_the_rate(tmp_p
     path = write(tmp_path, TINY)
     out = tmp_path / "rob.json"
     code = main(["scenario", "robustness", str(path), "--blocks", "2", "--no-perturb",
-                 "--workers", "1", "--json", str(out)])  # fmt: skip
+                 "--workers", "1", "--json", str(out), "--min-rate", "0"])  # fmt: skip
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "tiny: 2 seed blocks of 4 seeds x 10 sessions, 0 parameter perturbations" in captured.out
