@@ -79,7 +79,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     robustness.add_argument(
         "--workers", type=_count, default=None, help="processes (default: every usable CPU)"
     )
-    robustness.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    robustness.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="also write the figures to this JSON file (default: none)",
+    )
     robustness.set_defaults(handler=_robustness)
     validate = commands.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("paths", nargs="+", type=Path, help="scenario .yaml files")
