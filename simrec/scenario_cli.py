@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simrec.cli_args import non_negative_int, positive_int
 from simrec.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -53,7 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     robustness.add_argument("paths", nargs="+", type=Path, help="scenario .yaml files")
     robustness.add_argument(
-        "--blocks", type=_count, default=25, help="seed blocks of the scenario's size (default 25)"
+        "--blocks",
+        type=non_negative_int,
+        default=25,
+        help="seed blocks of the scenario's size (default 25)",
     )
     robustness.add_argument(
         "--perturb-by",
@@ -77,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="exit 1 when an assertion passes in fewer blocks than this share (default 0.95)",
     )
     robustness.add_argument(
-        "--workers", type=_count, default=None, help="processes (default: every usable CPU)"
+        "--workers", type=positive_int, default=None, help="processes (default: every usable CPU)"
     )
     robustness.add_argument(
         "--json",
@@ -119,16 +123,6 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{len(failed)} assertion(s) failed:", *failed, sep="\n  ", file=sys.stderr)
         return 1
     return 0
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
 
 
 def _robustness(args: argparse.Namespace) -> int:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -16,32 +15,25 @@ from simrec.scenario import Assertion, load_scenario
 from simrec.scenario_gauntlet import endorsed, substituted, substitutions, with_gauntlet
 from simrec.scenario_run import run_scenario
 from simrec.testing import check_gauntlet
+from tests.test_scenario import TINY
+from tests.test_scenario import write as write_file
 
 pytest_plugins = ["pytester"]
 
-SMALL = """\
-name: small
-env: golf
-personas: {generate: {domain: golf, n: 6, seed: 0}}
-persona_events: drop
-episodes: 12
-seeds: 5
-horizon: 5
-policies:
-  random: random
-  oracle: oracle
-assertions:
-"""
 # The oracle's early clicks: no policy that never looks at the user comes close.
 SOUND = "  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5\n"
+SMALL = (
+    TINY.replace("name: tiny", "name: small")
+    .replace("n: 4,", "n: 6,")
+    .replace("episodes: 8", "episodes: 12")
+    .replace(SOUND, "")
+)
 # Low repetition alone rewards any policy that walks the catalog: the gauntlet games it.
 GAMEABLE = "  - random.novelty.repetition < 0.5\n"
 
 
 def write(tmp_path: Path, text: str, name: str = "small.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
+    return write_file(tmp_path, text, name)
 
 
 def parse(text: str) -> Assertion:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -17,30 +16,19 @@ from simrec.scenario import load_scenario
 from simrec.scenario_robustness import perturbations, robustness, seed_blocks, trimmed
 from simrec.scenario_run import run_scenario
 from simrec.session import SessionDynamics
+from tests.test_scenario import TINY as SCENARIO
+from tests.test_scenario import write as write_file
 
-TINY = """\
-name: tiny
-env: golf
-personas: {generate: {domain: golf, n: 4, seed: 0}}
-persona_events: drop
-episodes: 10
-seeds: 4
-horizon: 5
-brain_kwargs: {outside_utility: 2.0}
-dynamics: {category_decay: 0.9}
-policies:
-  random: random
-  popularity: popularity
-  oracle: oracle
-assertions:
-  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5
-"""
+TINY = (
+    SCENARIO.replace("episodes: 8\nseeds: 5", "episodes: 10\nseeds: 4")
+    .replace("horizon: 5", "horizon: 5\nbrain_kwargs: {outside_utility: 2.0}\n"
+             "dynamics: {category_decay: 0.9}")
+    .replace("  random: random", "  random: random\n  popularity: popularity")
+)  # fmt: skip
 
 
 def write(tmp_path: Path, text: str, name: str = "tiny.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
+    return write_file(tmp_path, text, name)
 
 
 def test_seed_blocks_share_no_session_with_each_other_or_the_scenario(tmp_path):
@@ -132,7 +120,7 @@ def test_bad_arguments_are_clear_errors(tmp_path, capsys):
     path = write(tmp_path, TINY)
     with pytest.raises(SystemExit):
         main(["scenario", "robustness", str(path), "--blocks", "-1"])
-    assert "expected a number >= 0, got -1" in capsys.readouterr().err
+    assert "expected an integer >= 0, got -1" in capsys.readouterr().err
     scenario = load_scenario(path)
     with pytest.raises(ConfigError, match="perturb_by: expected a share in"):
         robustness(scenario, blocks=0, perturb_by=1.5)
