@@ -84,8 +84,8 @@ def test_an_invalid_ranking_is_repaired_once():
         usage = policy.take_usage()
         policy.close()
     note = json.dumps(api.requests[1]["messages"][-1])
-    assert "not among the current candidates: nope" in note
-    assert "listed more than once" in note and "1 different candidate ids" in note
+    assert "ranking names id(s) not in the current candidates: 'nope'" in note
+    assert "ranking lists id(s) more than once" in note and "1 different candidate ids" in note
     assert ids(e, slate) == candidate_ids(api.requests[0])[:4]
     summary = policy.ledger.summary("policy")
     assert summary.api_calls == 2 and summary.repaired == 1 and summary.invalid_responses == 0
@@ -199,17 +199,17 @@ def test_the_scripted_model_makes_the_reranker_follow_a_request_the_retriever_ig
     from simrec.metrics import steerability_metrics
     from simrec.policies.llm_scripted import scripted_messages
 
-    def compliance(policy_name: str, **extra) -> float:
+    def listening(policy_name: str, **extra) -> float:
         e = env(max_turns=6)
         policy = make_policy(policy_name, e, seed=0, **extra)
         frames = run_sessions(e, policy, 6, seed=0).frames()
         getattr(policy, "close", lambda: None)()
-        return steerability_metrics(*frames, 3)["compliance"]
+        return steerability_metrics(*frames, 3, catalog=e.catalog)["listening"]
 
     with fake.FakeMessagesAPI(default=scripted_messages()) as api:
-        llm = compliance("llm_reranker", **options(api.url, candidates=30))
-    assert llm >= 0.8
-    assert llm > compliance("linucb") + 0.3
+        llm = listening("llm_reranker", **options(api.url, candidates=30))
+    assert llm >= 0.3  # the share of requested items rose by that much beyond chance
+    assert llm > listening("linucb") + 0.25
 
 
 @pytest.mark.parametrize(
@@ -221,7 +221,7 @@ def test_the_scripted_model_makes_the_reranker_follow_a_request_the_retriever_ig
         ({"retriever": "oracle"}, "argument 'retriever'"),
         ({"backend": "openai"}, "argument 'model'"),
         ({"on_invalid": "utility"}, "argument 'on_invalid'"),
-        ({"concurrency": 0}, "argument 'concurrency'"),
+        ({"concurrency": 0}, "'concurrency': expected an integer >= 1"),
     ],
 )
 def test_bad_options_name_the_argument(given, message):

@@ -539,19 +539,7 @@ def build_request(
                 template.persona.format(card=persona_card(persona, template, catalog)), True
             ),
         ),
-        messages=(
-            {
-                "role": "user",
-                "content": (
-                    *(
-                        # The last past turn ends a cached prefix (none before the first).
-                        TextBlock(m, cache=k == len(memory) - 1 and bool(session.history))
-                        for k, m in enumerate(memory)
-                    ),
-                    TextBlock(user),
-                ),
-            },
-        ),
+        messages=({"role": "user", "content": user_content(memory, user, bool(session.history))},),
         output=output_schema(template, verb),
         max_tokens=max_tokens,
         sample=("session", session.session_id, "turn", slate_turn),
@@ -560,6 +548,17 @@ def build_request(
         label=where(session),
         repair=template.repair.replace("{ids}", ids),
     )
+
+
+def user_content(memory: Sequence[str], current: str, past: bool) -> tuple[TextBlock, ...]:
+    """A user message whose ``memory`` lines only grow, one block each, then ``current``.
+
+    With ``past`` (there are past turns) the last memory block ends a cached prefix, so
+    the next call reads every turn already seen from the prompt cache.
+    """
+    last = len(memory) - 1
+    return (*(TextBlock(m, cache=past and k == last) for k, m in enumerate(memory)),
+            TextBlock(current))  # fmt: skip
 
 
 def where(session: Session) -> str:

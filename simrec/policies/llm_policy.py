@@ -48,7 +48,9 @@ from simrec.errors import ArgumentError, ConfigError, LLMResponseError
 from simrec.llm.accounting import UsageLedger, resolve_prices
 from simrec.llm.cache import MODES
 from simrec.llm.client import LLMClient
-from simrec.llm.request import InvalidAnswer, LLMRequest, LLMResult, SystemBlock, TextBlock
+from simrec.llm.prompts import user_content
+from simrec.llm.request import InvalidAnswer, LLMRequest, LLMResult, SystemBlock
+from simrec.llm.validation import id_list_problems
 from simrec.policies.llm_prompts import (
     PolicyTemplate,
     load_policy_template,
@@ -59,6 +61,7 @@ from simrec.policies.llm_prompts import (
 from simrec.policies.retrieval import Retriever, retriever_names
 from simrec.policies.visit import Said, Visit
 from simrec.reaction import Reaction
+from simrec.validation import check_fields
 
 log = logging.getLogger("simrec.llm")
 
@@ -142,16 +145,9 @@ class LLMPolicyConfig:
             object.__setattr__(self, "model", default)
         if not isinstance(self.model, str) or not self.model.strip():
             fail("model", "a model id")
-        for name, low in (
-            ("concurrency", 1),
-            ("max_retries", 0),
-            ("unreachable_after", 0),
-            ("max_tokens", 1),
-            ("candidates", 1),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                fail(name, f"an integer >= {low}")
+        ranges = {"concurrency": (1, None), "max_retries": (0, None), "unreachable_after": (0, None),
+                  "max_tokens": (1, None), "candidates": (1, None)}  # fmt: skip
+        check_fields(self, ranges)
         if (
             isinstance(self.timeout, bool)
             or not isinstance(self.timeout, (int, float))
@@ -309,20 +305,12 @@ class LLMPolicy:
             ConfigError: the cache file cannot be used.
         """
         if self._client is None:
-            c = self.config
-            self._client = LLMClient(
-                c.backend,
-                cache=c.cache,
-                cache_path=c.cache_path,
-                concurrency=c.concurrency,
+            self._client = LLMClient.from_config(
+                self.config.backend,
+                self.config,
                 ledger=self.ledger,
-                unreachable_after=c.unreachable_after,
-                max_retries=c.max_retries,
-                timeout=c.timeout,
                 api_key=self._api_key,
-                base_url=c.base_url,
                 http_client=self._http_client,
-                **c.backend_options(),
             )
         return self._client
 
@@ -438,18 +426,11 @@ class LLMPolicy:
         """
         ids = [str(self.catalog.item_ids[i]) for i in candidates]
         position = {item_id: n for n, item_id in enumerate(ids)}
-        if not isinstance(ranking, list) or not all(isinstance(r, str) for r in ranking):
-            raise InvalidAnswer([f"ranking must be a list of candidate ids, got {ranking!r}"])
-        problems = []
-        unknown = [r for r in ranking if r not in position]
-        if unknown:
-            problems.append(f"not among the current candidates: {', '.join(unknown)}")
-        repeated = sorted({r for r in ranking if ranking.count(r) > 1})
-        if repeated:
-            problems.append(f"listed more than once: {', '.join(repeated)}")
-        distinct = len({r for r in ranking if r in position})
-        if distinct < self.k:
-            problems.append(f"{distinct} different candidate ids; the slate needs {self.k}")
+        problems = id_list_problems("ranking", ranking, position, "the current candidates")
+        if not problems or "must be a list" not in problems[0]:
+            distinct = len({r for r in ranking if r in position})
+            if distinct < self.k:
+                problems.append(f"{distinct} different candidate ids; the slate needs {self.k}")
         if problems:
             raise InvalidAnswer(problems)
         return candidates[[position[r] for r in ranking[: self.k]]].astype(np.int64)
@@ -533,19 +514,7 @@ class LLMPolicy:
         return LLMRequest(
             model=self.config.model,
             system=(SystemBlock(self._system, cache=True),),
-            messages=(
-                {
-                    "role": "user",
-                    "content": (
-                        *(
-                            # The last past turn ends a cached prefix (none on turn 1).
-                            TextBlock(m, cache=n == len(memory) - 1 and bool(visit.steps))
-                            for n, m in enumerate(memory)
-                        ),
-                        TextBlock(user),
-                    ),
-                },
-            ),
+            messages=({"role": "user", "content": user_content(memory, user, bool(visit.steps))},),
             output=self.schema(),
             max_tokens=self.config.max_tokens,
             temperature=self.config.temperature,
