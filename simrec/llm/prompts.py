@@ -570,9 +570,7 @@ def build_request(
             SystemBlock(
                 template.system.format(domain=catalog.domain or "shopping", verb=verb), True
             ),
-            SystemBlock(
-                template.persona.format(card=_card(session, template)), True
-            ),
+            SystemBlock(template.persona.format(card=_card(session, template)), True),
         ),
         messages=(
             {
