@@ -83,7 +83,7 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
         "seeds": scenario.seeds,
         "settings": scenario.settings,
         "policies": {
-            label: {"policy": s.policy, "params": s.params, "load": s.load}
+            label: {"policy": s.policy, "params": s.params, "load": s.load, "wrapper": s.wrapper}
             for label, s in scenario.policies.items()
         },
         "results": {
