@@ -352,6 +352,8 @@ class RecSessionVectorEnv(VectorEnv):
             reply = self._reply_vec.copy()
             items = np.stack([s.history_items_flat for s in self.sessions]) + 1
             feedback = np.stack([s.history_feedback for s in self.sessions])
+        # flat per sub-env, as the single env's (a view of the contiguous array)
+        feedback = feedback.reshape(self.num_envs, -1)
         return {"turn": turn, "history_items": items, "history_feedback": feedback, "reply": reply}
 
     def _info(
