@@ -78,7 +78,8 @@ class RecSessionEnv(gym.Env):
     the native vector env (``gym.make_vec``'s default), which gives one array per sub-env.
 
     The reply text is in ``info["reply"]``. Hidden truth (satisfaction, fatigue, the
-    active steering constraint, as JSON text so Gymnasium's vector envs can stack it) is in
+    active steering constraint, as JSON text, ``""`` when there is none, so Gymnasium's
+    vector envs and TorchRL can stack it) is in
     ``info["ground_truth"]``: a policy that reads it
     is cheating, visibly.
 
@@ -364,7 +365,8 @@ class RecSessionEnv(gym.Env):
             "ground_truth": {
                 "satisfaction": s.satisfaction,
                 "fatigue": s.fatigue,
-                "active_constraint": constraint.to_json() if constraint is not None else None,
+                # "" when there is none (never None: vector envs and TorchRL stack it as text)
+                "active_constraint": constraint.to_json() if constraint is not None else "",
             },
         }
         if reaction is not None:
