@@ -87,3 +87,28 @@ def test_the_preset_directory_runs_in_gym_simrec_run_and_load_personas(tmp_path)
     assert len(load_personas(tmp_path / "preset" / "personas.parquet")) == 40
     for name in ("catalog.parquet", "events.parquet", "grounding.json"):
         assert (tmp_path / "preset" / name).is_file()
+
+
+def test_scenarios_and_generate_run_on_a_grounded_preset(tmp_path):
+    from simrec.cli import main
+
+    folder = write_ml100k(make_log(), tmp_path / "ml")
+    ground_log(read_movielens(folder), tmp_path / "preset", "synthetic", dim=8)
+    scenario = tmp_path / "grounded.yaml"
+    scenario.write_text(
+        "name: grounded\nenv: preset/preset.yaml\nepisodes: 8\nseeds: 2\nhorizon: 4\n"
+        "policies: {random: random, ease: ease}\n"
+        "assertions:\n  - ease.cold_start.ctr_at_4 >= 0\n"
+    )
+    assert main(["scenario", "run", str(scenario), "--out", str(tmp_path / "results")]) == 0
+    out = tmp_path / "generated"
+    args = [
+        "generate",
+        str(tmp_path / "preset" / "preset.yaml"),
+        "--sessions",
+        "6",
+        "--out",
+        str(out),
+    ]
+    assert main([*args, "--policy", "ease"]) == 0
+    assert (out / "manifest.json").is_file()
