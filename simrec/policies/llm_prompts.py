@@ -164,9 +164,12 @@ def visit_lines(visit: Visit, catalog: Catalog) -> list[str]:
             head["earlier_choices"] = len(visit.history) - len(recent)
     if len(head) == 1:
         head["note"] = "a new user: nothing known yet"
-    return [data_json(head)] + [
-        step_line(catalog, n, step) for n, step in enumerate(visit.steps, start=1)
+    done = visit.lines  # past steps never change: each is rendered once
+    done += [
+        step_line(catalog, n, step)
+        for n, step in enumerate(visit.steps[len(done) :], start=len(done) + 1)
     ]
+    return [data_json(head), *done]
 
 
 def render_candidates(catalog: Catalog, candidates: Sequence[int]) -> str:

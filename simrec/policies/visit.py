@@ -68,6 +68,7 @@ class Visit:
         said: what the policy said with the slate being stepped (until its step is seen).
         calls: call records not yet reported (see ``LLMPolicy.take_usage``).
         fallbacks: turns whose slate came from the declared fallback.
+        lines: the past steps as rendered for prompts (each rendered once).
     """
 
     session_id: int
@@ -78,6 +79,7 @@ class Visit:
     said: Said | None = None
     calls: list[Any] = field(default_factory=list)
     fallbacks: int = 0
+    lines: list[str] = field(default_factory=list)
 
     @property
     def turn(self) -> int:
