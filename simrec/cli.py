@@ -14,7 +14,13 @@ from pathlib import Path
 import gymnasium as gym
 
 from simrec import scenario_cli
-from simrec.cli_args import positive_int, seed, use_defaults_help
+from simrec.cli_args import (
+    add_policy_params,
+    policy_params,
+    positive_int,
+    seed,
+    use_defaults_help,
+)
 from simrec.datagen import cli as datagen_cli
 from simrec.errors import SimrecError
 from simrec.fidelity import cli as fidelity_cli
@@ -23,7 +29,7 @@ from simrec.llm.cli_support import (
     add_llm_arguments,
     format_usage_report,
     llm_options,
-    usage_ledger,
+    usage_ledgers,
 )
 
 
@@ -62,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="print only the per-episode summaries")
     run.add_argument(
+        "--conversational",
+        action="store_true",
+        help="actions carry the recommender's message (llm_conversational writes one; "
+        "other policies say nothing)",
+    )
+    run.add_argument(
         "--brain",
         choices=("utility", "anthropic", "openai"),
         default=None,
@@ -69,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(any OpenAI-compatible server: vLLM, Ollama, llama.cpp, LiteLLM) (default: the "
         "preset's brain)",
     )
+    add_policy_params(run)
     add_llm_arguments(run)
     run.set_defaults(handler=_run)
 
@@ -130,6 +143,7 @@ def _version() -> str:
 def _run(args: argparse.Namespace) -> int:
     from simrec.events import sessions_frame
     from simrec.policies import make_policy
+    from simrec.policies.batching import serves_many
     from simrec.presets import find_preset
     from simrec.runner import run_sessions
 
@@ -137,6 +151,8 @@ def _run(args: argparse.Namespace) -> int:
     kwargs = dict(preset.kwargs)
     if args.max_turns is not None:
         kwargs["max_turns"] = args.max_turns
+    if args.conversational:
+        kwargs["conversational"] = True
     # --concurrency runs episodes concurrently with any brain (and sets an LLM brain's
     # calls in flight), so it is not one of the LLM-only options checked below.
     concurrency, args.concurrency = args.concurrency or 1, None
@@ -148,8 +164,11 @@ def _run(args: argparse.Namespace) -> int:
     # The generic id with the preset's full kwargs: a preset loaded from a file has no
     # registered id of its own, and this keeps shipped and user presets on one path.
     env = gym.make("simrec/RecSession-v0", render_mode="ansi", **kwargs)
-    policy = make_policy(args.policy, env, seed=args.seed)
+    params = policy_params(args.policy_params)
+    policy = make_policy(args.policy, env, seed=args.seed, **params)
     transcript = _Transcript(args.seed, args.episodes, args.quiet, buffered=concurrency > 1)
+    # A policy that serves many visits at once (an LLM policy) is one object for every lane.
+    shared = serves_many(policy)
     log = run_sessions(
         env,
         policy,
@@ -158,7 +177,9 @@ def _run(args: argparse.Namespace) -> int:
         on_step=transcript.on_step,
         on_reset=transcript.on_reset,
         concurrency=concurrency,
-        policy_factory=lambda lane, seed: make_policy(args.policy, lane, seed=seed),
+        policy_factory=lambda lane, seed: (
+            policy if shared else make_policy(args.policy, lane, seed=seed, **params)
+        ),
     )
     interactions, turns = log.frames()
     sessions = sessions_frame(turns)
@@ -169,8 +190,9 @@ def _run(args: argparse.Namespace) -> int:
         f"purchases {interactions['purchased'].sum() / args.episodes:.1f}, "
         f"turns {sessions['turns'].mean():.1f}, left {sessions['left'].mean():.0%}"
     )
-    if args.brain in ("anthropic", "openai"):
-        print(format_usage_report(usage_ledger(env)))
+    for ledger in usage_ledgers(env, policy):
+        print(format_usage_report(ledger))
+    getattr(policy, "close", lambda: None)()
     env.close()
     return 0
 

@@ -340,3 +340,31 @@ def test_llm_options_with_nonsense_values_are_usage_errors(option, value, expect
         main(["run", "golf", "--brain", "anthropic", option, value])
     assert exc.value.code == 2
     assert expected in capsys.readouterr().err
+
+
+def test_run_with_an_llm_policy_reports_its_calls_apart(tmp_path: Path, monkeypatch, capsys):
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.policies.llm_scripted import scripted_messages
+
+    args = ["run", "golf", "--episodes", "3", "--max-turns", "2", "--quiet",
+            "--policy", "llm_reranker", "--policy-param", "candidates=12"]  # fmt: skip
+    with FakeMessagesAPI(default=scripted_messages()) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-cli")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        assert main(args) == 0
+        alone = capsys.readouterr().out
+        assert main([*args, "--concurrency", "3"]) == 0
+        together = capsys.readouterr().out
+    assert f"policy LLM calls: {api.calls // 2} sent" in alone
+    assert "simulated-user" not in alone  # the users were offline
+    assert alone.split("policy LLM")[0] == together.split("policy LLM")[0]  # same episodes
+
+
+def test_policy_params_are_checked_and_never_take_a_key(capsys):
+    assert main(["run", "golf", "--policy", "linucb", "--policy-param", "alpha=oops"]) == 2
+    assert "'alpha'" in capsys.readouterr().err
+    assert main(["run", "golf", "--policy", "llm_reranker", "--policy-param", "api_key=sk"]) == 2
+    assert "set the key in the environment" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "golf", "--policy-param", "alpha"])
+    assert "expected KEY=VALUE" in capsys.readouterr().err

@@ -395,7 +395,9 @@ def format_summary(summary: UsageSummary, who: str = "") -> str:
 def format_ledger(ledger: UsageLedger) -> str:
     """The report of every role in ``ledger``: one block per role when there are several."""
     roles = ledger.roles
+    labels = {"user": "simulated-user", "policy": "policy"}
+    if roles == ["policy"]:  # an LLM policy with offline users: say whose calls these are
+        return format_summary(ledger.summary("policy"), "policy")
     if len(roles) <= 1:
         return format_summary(ledger.summary())
-    labels = {"user": "simulated-user", "policy": "policy"}
     return "\n".join(format_summary(ledger.summary(r), labels.get(r, r)) for r in roles)

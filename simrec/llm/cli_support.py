@@ -179,6 +179,17 @@ def usage_ledger(env: Any) -> UsageLedger | None:
     return getattr(brain, "ledger", None)
 
 
+def usage_ledgers(env: Any, policy: Any = None) -> list[UsageLedger]:
+    """Every ledger a run counted into: the brain's, and the policy's when it has its own
+    (an LLM policy shares the brain's by default: one report, a block per role)."""
+    found = [usage_ledger(env), getattr(policy, "ledger", None)]
+    out: list[UsageLedger] = []
+    for ledger in found:
+        if isinstance(ledger, UsageLedger) and all(ledger is not o for o in out):
+            out.append(ledger)
+    return out
+
+
 def format_usage_report(ledger: UsageLedger | None) -> str:
     """The end-of-run LLM report: calls, tokens, latency percentiles, invalid answers, cost."""
     if ledger is None:
