@@ -43,7 +43,7 @@ def test_the_slate_is_the_models_ranking_of_the_retrievers_candidates():
     assert len(first_candidates) == 10
     assert ids(e, slate) == first_candidates[::-1][:4]  # the model's order, first k
     # the candidates are the retriever's (LinUCB seeded with the session id, fed the step)
-    retriever = Retriever(e, "linucb", 3)
+    retriever = Retriever(e, "hybrid", 3)  # the default
     assert first_candidates == ids(e, retriever.candidates(None, {"turn": 0}, 10))
     assert ids(e, second) == candidate_ids(api.requests[1])[::-1][:4]
 
@@ -207,7 +207,7 @@ def test_the_scripted_model_makes_the_reranker_follow_a_request_the_retriever_ig
         return steerability_metrics(*frames, 3, catalog=e.catalog)["listening"]
 
     with fake.FakeMessagesAPI(default=scripted_messages()) as api:
-        llm = listening("llm_reranker", **options(api.url, candidates=30))
+        llm = listening("llm_reranker", **options(api.url, candidates=30, retriever="linucb"))
     assert llm >= 0.3  # the share of requested items rose by that much beyond chance
     assert llm > listening("linucb") + 0.25
 

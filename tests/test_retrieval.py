@@ -109,3 +109,20 @@ def test_a_policy_object_is_copied_for_each_visit_and_left_untouched():
     a.observe(None, 0.0, step_info([0, 3, 6, 9], clicked={0}))
     assert np.array_equal(model.b, np.zeros_like(model.b))  # the original learned nothing
     assert a.model is not model and a.model.catalog is e.catalog and a.model.alpha == 0.2
+
+
+def test_hybrid_interleaves_the_bandit_and_the_users_words():
+    e = env()
+    r = Retriever(e, "hybrid", 0)
+    bandit = Retriever(e, "linucb", 0)
+    first = r.candidates(None, {"turn": 0}, 10).tolist()
+    assert first == bandit.candidates(None, {"turn": 0}, 10).tolist()  # nothing asked yet
+    said = step_info([0, 1, 2, 3], clicked=set(), reply="Only loud ones, please.")
+    r.observe(None, 0.0, said)
+    bandit.observe(None, 0.0, said)
+    candidates = r.candidates(None, {"turn": 1}, 12).tolist()
+    loud = ["loud" in e.catalog.tags[i] for i in candidates]
+    # at least every other candidate is one the user asked for (a loud item the bandit
+    # ranks high is in both lists, and is listed once)
+    assert all(sum(loud[: 2 * m]) >= m for m in range(1, 7))
+    assert candidates[0] == bandit.candidates(None, {"turn": 1}, 1)[0]  # the bandit's first

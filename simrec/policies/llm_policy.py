@@ -117,7 +117,7 @@ class LLMPolicyConfig:
     unreachable_after: int = 10
     max_tokens: int = 400
     temperature: float | None = None
-    retriever: str = "linucb"
+    retriever: str = "hybrid"
     retriever_params: Mapping[str, Any] = field(default_factory=dict)
     candidates: int = 20
     on_invalid: str = "retriever"
@@ -145,7 +145,7 @@ class LLMPolicyConfig:
             object.__setattr__(self, "model", default)
         if not isinstance(self.model, str) or not self.model.strip():
             fail("model", "a model id")
-        ranges = {"concurrency": (1, None), "max_retries": (0, None), "unreachable_after": (0, None),
+        ranges = {"concurrency": (1, None), "max_retries": (0, None), "unreachable_after": (1, None),
                   "max_tokens": (1, None), "candidates": (1, None)}  # fmt: skip
         check_fields(self, ranges)
         if (

@@ -11,6 +11,11 @@ within the visit, one per visit:
 ``popularity``         the most popular items (the same list every turn)
 ``embedding``          nearest items, by cosine, to what the user chose this visit and
                        before it (``Catalog.embeddings``; popularity until there is any)
+``hybrid``             two lists interleaved: an in-session bandit's (``base``, default
+                       ``linucb``) and a keyword match of the user's own words (the same
+                       bandit's order among the items they asked for, as ``steer_aware``
+                       reads replies), as two-stage systems mix collaborative and lexical
+                       retrieval
 any scoring policy     its best-scoring items: ``linucb`` (in-session bandit, the
                        default), ``greedy``, ``mmr``, ``steer_aware``, and whatever else
                        :data:`~simrec.policies.registry.SCORING_POLICIES` holds
@@ -107,7 +112,54 @@ class EmbeddingSimilarity(ScoringPolicy):
                 self.disliked = self.disliked + self.unit[item]
 
 
-BUILT_IN = {"popularity": PopularityScores, "embedding": EmbeddingSimilarity}
+class HybridScores(ScoringPolicy):
+    """An in-session bandit's list and a keyword match of the user's words, interleaved.
+
+    Before the user asks for anything both lists are the bandit's; after a request
+    ("only dog-friendly courses"), every other candidate is one that satisfies it, so the
+    stage that orders them (an LLM) can follow the request without the retriever
+    deciding for it.
+
+    Args:
+        base: the bandit (a scoring policy's name, default ``linucb``).
+        **base_kwargs: its parameters.
+    """
+
+    name = "hybrid"
+
+    def __init__(
+        self, env: gym.Env, seed: int | None = None, base: str = "linucb", **base_kwargs: Any
+    ) -> None:
+        from simrec.policies.steer_aware import SteerAwarePolicy
+
+        self.steer = SteerAwarePolicy(env, seed=seed, base=base, **base_kwargs)
+        super().__init__(env, seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        self.steer.reset(seed)
+        super().reset(seed)
+
+    def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        """Minus each item's place in the interleaved list (the bandit's first)."""
+        asked = self.steer.scores(observation, info)
+        bandit = np.asarray(self.steer.base.scores(observation, info), dtype=np.float64)
+        places = np.full(self.n_items, np.inf)
+        for offset, scores in ((0, bandit), (1, asked)):
+            ok = np.isfinite(scores)
+            order = np.flatnonzero(ok)[np.argsort(-scores[ok], kind="stable")]
+            places[order] = np.minimum(places[order], 2 * np.arange(len(order)) + offset)
+        return -places
+
+    def learn(self, shown: list[tuple[int, int]], reaction: Reaction, info: dict[str, Any]) -> None:
+        self.steer.turn = self.turn
+        self.steer.learn(shown, reaction, info)
+
+
+BUILT_IN = {
+    "popularity": PopularityScores,
+    "embedding": EmbeddingSimilarity,
+    "hybrid": HybridScores,
+}
 """Retrievers that are not policies of their own."""
 
 
@@ -201,6 +253,7 @@ def private_copy(model: ScoringPolicy) -> ScoringPolicy:
 __all__ = [
     "BUILT_IN",
     "EmbeddingSimilarity",
+    "HybridScores",
     "PopularityScores",
     "Retriever",
     "private_copy",
