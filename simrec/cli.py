@@ -123,6 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     cgen.add_argument("--seed", type=seed, default=0, help="seed of the generator")
     cgen.add_argument("--out", type=Path, required=True, help=".csv, .parquet, .jsonl or .yaml")
     cgen.set_defaults(handler=_catalog_generate)
+    cache = commands.add_parser("cache", help="LLM response cache tools").add_subparsers(
+        dest="cache_command", required=True
+    )
+    compact = cache.add_parser(
+        "compact",
+        help="shrink recordings to what replay reads: drop the stored request bodies (kept "
+        "for inspection only) and vacuum, before committing one beside a scenario",
+    )
+    compact.add_argument("paths", nargs="+", type=Path, help=".sqlite response caches")
+    compact.set_defaults(handler=_cache_compact)
     scenario_cli.register(commands)
     datagen_cli.register(commands)
     grounding_cli.register(commands)
@@ -297,6 +307,15 @@ def _catalog_generate(args: argparse.Namespace) -> int:
         raise SimrecError(f"{args.out}: already exists; choose another --out")
     catalog.save(args.out)
     print(f"wrote {len(catalog)} {args.domain} items to {args.out}")
+    return 0
+
+
+def _cache_compact(args: argparse.Namespace) -> int:
+    from simrec.llm.cache import compact
+
+    for path in args.paths:
+        before, after = compact(path)
+        print(f"{path}: {before:,} -> {after:,} bytes")
     return 0
 
 
