@@ -4,6 +4,8 @@ layout, usage taken per visit."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import small_catalog
@@ -175,3 +177,40 @@ def test_each_llm_policy_shows_valid_distinct_slates_reproducibly(name):
             for slate in interactions.groupby(["session_id", "turn"])["item_index"].apply(list):
                 assert len(slate) == 4 and len(set(slate)) == 4 and min(slate) >= 0
     assert runs[0].equals(runs[1])
+
+
+def test_a_policy_of_your_own_is_a_template_file_a_schema_and_a_parser(tmp_path):
+    from simrec.llm.request import InvalidAnswer
+    from simrec.policies.llm_policy import Choice, LLMPolicy
+    from simrec.policies.llm_prompts import ids_schema, load_policy_template, output_schema
+
+    shipped = (
+        Path(__file__).parents[1] / "simrec/policies/templates/llm-reranker.yaml"
+    ).read_text()
+    template = tmp_path / "pick-one.yaml"
+    template.write_text(shipped.replace("name: llm-reranker", "name: pick-one"))
+
+    class PickOne(LLMPolicy):
+        name = "pick_one"
+        template_name = str(template)
+
+        def schema(self):
+            return output_schema(self.template, {"ranking": ids_schema("ids")})
+
+        def parse(self, data, visit, candidates):
+            if not data.get("ranking"):
+                raise InvalidAnswer(["empty"])
+            return Choice(self.ranked(data["ranking"], candidates))
+
+    with fake.FakeMessagesAPI(default=ranking(lambda c: c[::-1])) as api:
+        e = env()
+        policy = PickOne(e, **options(api.url))
+        obs, info = e.reset(seed=0)
+        slate = policy.act(obs, info)
+        policy.close()
+    assert len(slate) == 4 and api.requests[0]["tools"][0]["name"] == "rank_candidates"
+    assert load_policy_template(str(template)).tag == "pick-one@1"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\nversion: 1\n")
+    with pytest.raises(ConfigError, match="broken.yaml: missing field"):
+        load_policy_template(str(broken))

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -68,26 +69,37 @@ class PolicyTemplate:
 
 @lru_cache(maxsize=8)
 def load_policy_template(name: str) -> PolicyTemplate:
-    """The shipped template ``name``.
+    """The shipped template ``name`` (``simrec/policies/templates/<name>.yaml``), or the
+    template file at path ``name`` (``*.yaml``: your own policy's prompt).
 
     Raises:
         ConfigError: naming the file and the missing field.
     """
-    files = resources.files(TEMPLATE_PACKAGE) / "templates"
-    path = files / f"{name}.yaml"
-    where = f"simrec/policies/templates/{name}.yaml"
+    if name.endswith((".yaml", ".yml")):
+        path: Any = Path(name)
+        where = name
+    else:
+        path = resources.files(TEMPLATE_PACKAGE) / "templates" / f"{name}.yaml"
+        where = f"simrec/policies/templates/{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"unknown policy prompt template {name!r} ({where} does not exist)")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
     missing = [k for k in REQUIRED if not isinstance(data, dict) or k not in data]
     if missing:
         raise ConfigError(f"{where}: missing field(s) {', '.join(missing)}")
     output = data["output"]
     if not isinstance(output, dict) or not {"name", "description", "fields"} <= set(output):
         raise ConfigError(f"{where}: output needs name, description and fields")
+    try:
+        version = int(data["version"])
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: version must be an integer, got {data['version']!r}") from None
     return PolicyTemplate(
         name=str(data["name"]),
-        version=int(data["version"]),
+        version=version,
         output=output,
         system=str(data["system"]),
         visit_head=str(data["visit_head"]),
