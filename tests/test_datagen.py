@@ -459,3 +459,30 @@ def test_two_runs_cannot_write_one_directory_at_once(tmp_path):
             generate("golf", "random", 2, out=out, resume=True)
     generate("golf", "random", 2, out=out, resume=True, **SMALL)  # the lock is free again
     assert not (out / ".lock").exists()
+
+
+def test_an_llm_policy_generates_with_its_params_in_the_manifest(tmp_path, monkeypatch):
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.policies.llm_scripted import scripted_messages
+
+    path = str(tmp_path / "policy.sqlite")
+    params = {"candidates": 12, "concurrency": 3, "cache": "record", "cache_path": path}
+    with FakeMessagesAPI(default=scripted_messages()) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        ds = generate("golf", "llm_reranker", 6, 0, tmp_path / "a", max_turns=3,
+                      shard_size=3, policy_params=params)  # fmt: skip
+    assert api.peak_in_flight >= 2  # sessions stepped together: one round of calls a turn
+    assert ds.manifest["config"]["policy_params"] == params
+    assert ds.manifest["policy_model"] == "claude-haiku-5-5"
+    assert ds.manifest["policy_prompt_version"] == "llm-reranker@1"
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    replayed = generate("golf", "llm_reranker", 6, 0, tmp_path / "b", max_turns=3, shard_size=2,
+                        workers=2, policy_params={**params, "cache": "replay"})  # fmt: skip
+    pd.testing.assert_frame_equal(replayed.interactions, ds.interactions)
+    assert "policy_params" not in generate("golf", "random", 2, 0, max_turns=2).manifest["config"]
+
+
+def test_policy_params_never_take_a_key():
+    with pytest.raises(ConfigError, match="policy_params.api_key: not accepted"):
+        generate("golf", "llm_reranker", 2, 0, policy_params={"api_key": "sk"})

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simrec.cli_args import positive_float, positive_int, seed
+from simrec.cli_args import add_policy_params, policy_params, positive_float, positive_int, seed
 from simrec.datagen.formats import FORMATS
 from simrec.llm.cli_support import add_llm_arguments, llm_options
 
@@ -107,6 +107,7 @@ def register(commands: Any) -> None:
         help="--batch: seconds between batch status checks (default 10)",
     )
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_policy_params(gen)
     add_llm_arguments(gen)
     gen.set_defaults(handler=_generate)
 
@@ -160,6 +161,7 @@ def _generate(args: argparse.Namespace) -> int:
         brain_kwargs=brain_kwargs,
         batch=args.batch,
         batch_poll=args.batch_poll,
+        policy_params=policy_params(args.policy_params),
     )
     m = ds.manifest
     rows = m["rows"]
