@@ -409,10 +409,27 @@ def drift_metrics(
     }
 
 
+# -- semantic-id actions ------------------------------------------------------------------
+def hallucination_rate(interactions: pd.DataFrame) -> float:
+    """Share of slate slots whose semantic id named no catalog item (shown empty).
+
+    Every slot of every logged slate counts once (``k`` per slate), so a rate of 0.2 on
+    slates of five is one hallucinated slot per slate on average. Item-index policies
+    cannot hallucinate (0.0); a log from before the ``hallucinated`` column existed is
+    read the same way. NaN for an empty log.
+    """
+    if interactions.empty:
+        return math.nan
+    if "hallucinated" not in interactions.columns:
+        return 0.0
+    return float(interactions["hallucinated"].to_numpy(bool).mean())
+
+
 __all__ = [
     "COMPLY_SHARE",
     "cold_start_metrics",
     "drift_metrics",
+    "hallucination_rate",
     "intra_list_diversity",
     "novelty_metrics",
     "slates_frame",

@@ -19,6 +19,7 @@ from simrec.env import RecSessionEnv
 from simrec.metrics import (
     cold_start_metrics,
     drift_metrics,
+    hallucination_rate,
     novelty_metrics,
     steerability_metrics,
     turn_curves,
@@ -97,7 +98,13 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Scenar
             if progress is not None:
                 progress(label, k, len(scenario.seeds))
             policy = load_policy(spec.policy, env, seed=seed, params=spec.params, load=spec.load)
-            log = run_sessions(env, policy, scenario.episodes, seed=scenario.session_seed(seed))
+            log = run_sessions(
+                env,
+                policy,
+                scenario.episodes,
+                seed=scenario.session_seed(seed),
+                action_form=spec.action_form,
+            )
             interactions, turns = log.frames()
             for behaviour, metrics in _score(scenario, interactions, turns, horizon).items():
                 for name, value in metrics.items():
@@ -124,6 +131,8 @@ def _score(
         out["drift"] = drift_metrics(
             interactions, turns, scenario.drift_turn, s["drift_window"], s["drift_lag"]
         )
+    if scenario.semantic_ids:
+        out["actions"] = {"hallucination_rate": hallucination_rate(interactions)}
     return out
 
 

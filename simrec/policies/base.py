@@ -7,6 +7,17 @@ callable ``f(observation, info) -> slate`` works too (:func:`as_policy` wraps it
 policy whose ``act`` ignores both arguments may say so with ``observes = False``: data
 generation then skips building observations for it (a large share of a step's cost).
 
+Optional declarations the runners (:func:`simrec.runner.run_sessions`, scenarios, data
+generation) honour:
+
+* ``action_form`` — what ``act`` returns: ``"item_index"`` (default), ``"semantic_id"``
+  (semantic id strings) or ``"semantic_tokens"`` (per-level token codes); the runners
+  apply :class:`~simrec.semantic_ids.SemanticIdSlate` for the last two.
+* In conversational mode ``act`` returns ``{"slate": ..., "message": "..."}``.
+* ``take_usage() -> PolicyUsage`` — what the policy spent (an LLM policy's tokens, cost
+  and latency) since the last call; called once after each ``act`` and written to that
+  turn's ``policy_*`` event-log columns, apart from the simulated user's.
+
 :class:`ScoringPolicy` is the base of the built-in baselines: score every item, show
 the best ``k``. Every baseline in :mod:`simrec.policies` learns (if at all) within one session, from
 what a real recommender could see: the slates it showed and the per-slot feedback in
@@ -16,7 +27,8 @@ sees turn 0, so the policies also work outside :func:`simrec.runner.run_sessions
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
@@ -27,6 +39,51 @@ from simrec.errors import ConfigError
 from simrec.reaction import Reaction
 
 EMPTY = -1
+
+
+@dataclass(frozen=True)
+class PolicyUsage:
+    """What a policy spent choosing slates (its own LLM calls), apart from the user's.
+
+    Attributes:
+        input_tokens, output_tokens: tokens of the policy's calls.
+        latency_ms: wall time the policy's calls took.
+        cost_usd: estimated dollars of those calls.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: float = 0.0
+    cost_usd: float = 0.0
+
+
+def with_message(action: Any, conversational: bool) -> Any:
+    """A policy's action as a conversational env takes it: a bare slate says nothing.
+
+    Lets policies without language (bandits, baselines) run beside conversational ones in
+    a conversational scenario or dataset.
+    """
+    if conversational and not isinstance(action, Mapping):
+        return {"slate": action, "message": ""}
+    return action
+
+
+def take_usage(policy: Any) -> PolicyUsage | None:
+    """``policy.take_usage()`` if the policy reports usage, else ``None``.
+
+    Raises:
+        ConfigError: ``take_usage`` returned something other than a :class:`PolicyUsage`.
+    """
+    take = getattr(policy, "take_usage", None)
+    if take is None:
+        return None
+    usage = take()
+    if usage is not None and not isinstance(usage, PolicyUsage):
+        raise ConfigError(
+            f"policy {type(policy).__name__}: take_usage() returned {usage!r}; expected a "
+            "simrec.policies.PolicyUsage or None"
+        )
+    return usage
 
 
 @runtime_checkable
@@ -42,8 +99,10 @@ class _CallablePolicy:
     def __init__(self, fn: Callable[[dict, dict], Any]) -> None:
         self.fn = fn
 
-    def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
-        return np.asarray(self.fn(observation, info))
+    def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> Any:
+        action = self.fn(observation, info)
+        # a conversational action ({"slate", "message"}) stays a mapping
+        return action if isinstance(action, Mapping) else np.asarray(action)
 
 
 def as_policy(policy: Any) -> Policy:

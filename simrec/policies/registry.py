@@ -9,6 +9,7 @@ import gymnasium as gym
 
 from simrec.errors import ConfigError
 from simrec.policies.base import Policy, ScoringPolicy
+from simrec.policies.generative import ConstrainedGenerativePolicy, UnconstrainedGenerativePolicy
 from simrec.policies.greedy import EpsilonGreedyPolicy, GreedyPolicy
 from simrec.policies.linucb import LinUCBPolicy
 from simrec.policies.mmr import MMRPolicy
@@ -31,6 +32,8 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "random": RandomPolicy,
     "popularity": PopularityPolicy,
     **SCORING_POLICIES,
+    "generative_constrained": ConstrainedGenerativePolicy,
+    "generative_unconstrained": UnconstrainedGenerativePolicy,
 }
 """Built-in policies by name (each takes ``(env, seed=None, **params)``)."""
 
