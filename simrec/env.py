@@ -5,6 +5,7 @@ See :class:`RecSessionEnv` for the full contract (spaces, reward, episode end).
 
 from __future__ import annotations
 
+import copy
 import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,7 +27,7 @@ from simrec.reaction import Reaction
 from simrec.replies import REPLY_DIM, encode_reply
 from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, BoundPersona, Session, SessionDynamics
-from simrec.validation import Fields
+from simrec.validation import Fields, number_expected
 
 MESSAGE_MAX_LENGTH = 1000
 """Characters a recommender's message may have in conversational mode."""
@@ -74,6 +75,13 @@ class RecSessionEnv(gym.Env):
     * ``history_feedback`` — ``Box(0, 1, (history_window, slate_size, 3))``: per slot of
       those slates, clicked / purchased / dismissed.
     * ``reply`` — ``Box(-1, 1, (32,))``: hashed bag-of-words encoding of the last reply.
+
+    ``info["user_history"]`` holds what a real recommender would know of the user
+    before the visit: the catalog indices of the persona's ``history`` (int64, oldest
+    first; empty for hand-written personas), in every step's info. Its
+    length differs between personas, and Gymnasium's ``SyncVectorEnv`` /
+    ``AsyncVectorEnv`` stack info arrays of one shape only: with grounded personas use
+    the native vector env (``gym.make_vec``'s default), which gives one array per sub-env.
 
     The reply text is in ``info["reply"]``. Hidden truth (satisfaction, fatigue, the
     active steering constraint, as JSON text so Gymnasium's vector envs can stack it) is in
@@ -173,6 +181,7 @@ class RecSessionEnv(gym.Env):
         )
         self._last_slate: list[int] | None = None
         self._last_named: ResolvedSlate | None = None
+        self._named: ResolvedSlate | None = None  # the slate being stepped, if named by ids
         self._episode_over = True
         self._n_items = n
         self._turn_obs = [
@@ -198,6 +207,10 @@ class RecSessionEnv(gym.Env):
                     f"reset options: unknown persona {persona_id!r}; pool has: {known}"
                 )
         wanted_id = (options or {}).get("session_id")
+        if wanted_id is not None and number_expected(wanted_id, 0, 2**63 - 1, integer=True):
+            raise ConfigError(
+                f"reset options: session_id: expected a non-negative integer, got {wanted_id!r}"
+            )
         self.session_id = int(wanted_id) if wanted_id is not None else self.session_id + 1
         self.session = Session(
             self._bound[persona_id],
@@ -214,17 +227,42 @@ class RecSessionEnv(gym.Env):
 
     def step(self, action):
         """Show the slate ``action``; returns ``(obs, reward, terminated, truncated, info)``."""
+        slate, duplicates = self.prepare_step(action)
         session = self.session
-        if self._episode_over or session is None:
-            raise ActionError("step() called on a finished episode; call reset() first")
-        if self.conversational:
-            action, self._message = self.split_action(action)
-        slate, duplicates = self.validate_slate(action)
-        named = action if isinstance(action, ResolvedSlate) else None
         if self._react_one is not None:  # the utility brain: skip the batch of one
             reaction = self._react_one(session, slate, self.np_random)
         else:
             reaction = self.brain.react([session], [slate], [self._message], [self.np_random])[0]
+        return self.finish_step(slate, duplicates, reaction)
+
+    def prepare_step(self, action: Any) -> tuple[list[int], int]:
+        """The first half of :meth:`step`: check ``action``; returns ``(slate, duplicates)``.
+
+        With :meth:`finish_step` it lets one brain call react for many envs at once
+        (``simrec run --concurrency``): ``brain.react`` on every env's ``session``, slate,
+        ``message`` and ``np_random``, then ``finish_step`` on each.
+
+        Raises:
+            ActionError: a finished episode, or a bad action (see :meth:`validate_slate`).
+        """
+        if self._episode_over or self.session is None:
+            raise ActionError("step() called on a finished episode; call reset() first")
+        if self.conversational:
+            action, self._message = self.split_action(action)
+        checked = self.validate_slate(action)
+        self._named = action if isinstance(action, ResolvedSlate) else None
+        return checked
+
+    @property
+    def message(self) -> str | None:
+        """The recommender's message with the slate being stepped (conversational mode)."""
+        return self._message
+
+    def finish_step(self, slate: list[int], duplicates: int, reaction: Reaction):
+        """The second half of :meth:`step`: apply the user's ``reaction`` to ``slate``."""
+        session = self.session
+        assert session is not None
+        named = self._named
         reward = self.reward(reaction)
         if self.event_log is not None:
             self.event_log.record(
@@ -259,6 +297,16 @@ class RecSessionEnv(gym.Env):
             print(text)
             return None
         return text
+
+    def spawn(self) -> RecSessionEnv:
+        """A new env sharing this one's catalog, personas, settings and brain, with its own
+        visit (no session, no event log): one lane of episodes run concurrently."""
+        twin = copy.copy(self)
+        twin.session, twin.session_id, twin.event_log = None, -1, None
+        twin._episode_over, twin._last_slate, twin._message = True, None, None
+        twin._named = twin._last_named = None
+        twin._np_random = None
+        return twin
 
     def close(self) -> None:
         """Release the brain's resources (an LLM brain's connections, threads and cache)."""
@@ -372,6 +420,7 @@ class RecSessionEnv(gym.Env):
             "reply": s.last_reply,
             "duplicates": duplicates,
             "hallucinated": self._hallucinated_count(reaction),
+            "user_history": s.bound.history.copy(),  # fresh: infos never share data
             "ground_truth": {
                 "satisfaction": s.satisfaction,
                 "fatigue": s.fatigue,

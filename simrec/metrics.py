@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from simrec.catalog import Catalog
+from simrec.constraints import Constraint
 
 COMPLY_SHARE = 0.5
 """A slate complies with a request when at least this share of its items satisfies it
@@ -385,6 +386,130 @@ def steerability_metrics(
     }
 
 
+def request_curves(
+    interactions: pd.DataFrame,
+    turns: pd.DataFrame,
+    catalog: Catalog,
+    before: int = 5,
+    after: int = 5,
+) -> pd.DataFrame:
+    """Per-turn outcomes aligned on each steering request: did the slates change when asked?
+
+    Offset ``k`` is the slate ``k`` turns after the request turn (the turn whose reply
+    made the request; its hidden constraint applies from offset 1). Offsets ``<= 0``
+    score the slates shown *before* the user asked against the same constraint, so a
+    policy that already showed such items all along is visible as a flat line. A
+    session's later request ends an earlier one's window.
+
+    Args:
+        interactions: the event log's ``interactions`` table.
+        turns: the event log's ``turns`` table.
+        catalog: the catalog the log's ``item_index`` points into.
+        before: slates up to and including the request turn (offsets ``1 - before .. 0``).
+        after: slates after it (offsets ``1 .. after``).
+
+    Returns:
+        One row per offset (index ``offset``, every offset of the range) with
+        ``requests`` (requests whose user was still shown a slate at that offset),
+        ``compliance`` (mean over those requests of the share of shown items satisfying
+        the constraint), ``ctr`` (share of their slates with a click) and
+        ``satisfaction`` (mean after that turn). NaN where no request reached the offset.
+    """
+    offsets = pd.RangeIndex(1 - before, after + 1, name="offset")
+    columns = ["requests", "compliance", "ctr", "satisfaction"]
+    events = steering_events(interactions, turns, window=1)
+    if len(events) == 0:
+        return pd.DataFrame(np.nan, index=offsets, columns=columns).assign(requests=0)
+    texts = [json.dumps(c, sort_keys=True) for c in events["constraint"]]
+    distinct = sorted(set(texts))
+    masks = np.stack([Constraint.from_dict(json.loads(t)).mask(catalog) for t in distinct])
+    requests = _RequestWindows(events, np.searchsorted(distinct, texts), before, after)
+    width = before + after
+
+    s_event, s_slot, s_rows = requests.align(
+        interactions["session_id"].to_numpy(np.int64), interactions["turn"].to_numpy(np.int64)
+    )
+    item = interactions["item_index"].to_numpy(np.int64)[s_rows]
+    shown = item >= 0
+    ok = masks[requests.code[s_event], np.maximum(item, 0)] & shown
+    key = s_event * width + s_slot
+    cells = len(events) * width
+    shown_n = np.bincount(key, weights=shown, minlength=cells)
+    ok_n = np.bincount(key, weights=ok, minlength=cells)
+    clicks = np.bincount(
+        key, weights=interactions["clicked"].to_numpy(bool)[s_rows], minlength=cells
+    )
+
+    t_event, t_slot, t_rows = requests.align(
+        turns["session_id"].to_numpy(np.int64), turns["turn"].to_numpy(np.int64)
+    )
+    t_key = t_event * width + t_slot
+    seen = np.zeros(cells, bool)
+    seen[t_key] = True
+    satisfaction = np.full(cells, np.nan)
+    satisfaction[t_key] = turns["satisfaction"].to_numpy(float)[t_rows]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(shown_n > 0, ok_n / shown_n, np.nan)
+    grid = {
+        "requests": seen.reshape(-1, width).sum(axis=0),
+        "compliance": _column_mean(share, seen, width),
+        "ctr": _column_mean((clicks > 0).astype(float), seen, width),
+        "satisfaction": _column_mean(satisfaction, seen, width),
+    }
+    return pd.DataFrame(grid, index=offsets, columns=columns)
+
+
+class _RequestWindows:
+    """Steering requests and the slates around each: which rows fall in whose window."""
+
+    def __init__(self, events: pd.DataFrame, code: np.ndarray, before: int, after: int) -> None:
+        self.session = events["session_id"].to_numpy(np.int64)
+        onset = events["onset"].to_numpy(np.int64)
+        self.request = onset - 1
+        # events are sorted by session, then onset: a later request ends the window
+        later = np.r_[self.session[1:] == self.session[:-1], False]
+        self.end = np.where(later, np.r_[onset[1:], 0], np.iinfo(np.int64).max)
+        first = np.r_[True, self.session[1:] != self.session[:-1]]
+        self.rank = np.arange(len(onset)) - np.maximum.accumulate(
+            np.where(first, np.arange(len(onset)), 0)
+        )
+        self.code = code
+        self.before, self.after = before, after
+
+    def align(self, session: np.ndarray, turn: np.ndarray) -> tuple[np.ndarray, ...]:
+        """For rows ``(session, turn)``: the request, the offset slot and the row of each match.
+
+        A row can fall in two windows (after one request and before the next), so it is
+        matched once per request rank.
+        """
+        events, slots, rows = [], [], []
+        for rank in range(int(self.rank.max()) + 1):
+            which = np.flatnonzero(self.rank == rank)
+            at = np.searchsorted(self.session[which], session)
+            at = np.minimum(at, len(which) - 1)
+            event = which[at]
+            offset = turn - self.request[event]
+            keep = (
+                (self.session[event] == session)
+                & (offset > -self.before)
+                & (offset <= self.after)
+                & (turn < self.end[event])
+            )
+            events.append(event[keep])
+            slots.append(offset[keep] + self.before - 1)
+            rows.append(np.flatnonzero(keep))
+        return tuple(np.concatenate(parts) for parts in (events, slots, rows))
+
+
+def _column_mean(values: np.ndarray, seen: np.ndarray, width: int) -> np.ndarray:
+    """Mean per offset (column of the ``(request, offset)`` grid) over seen, non-NaN cells."""
+    valid = (seen & ~np.isnan(values)).reshape(-1, width)
+    total = np.where(valid, values.reshape(-1, width), 0.0).sum(axis=0)
+    count = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
 # -- preference drift ---------------------------------------------------------------------
 def drift_metrics(
     interactions: pd.DataFrame, turns: pd.DataFrame, at_turn: int, window: int = 4, lag: int = 2
@@ -432,6 +557,7 @@ __all__ = [
     "hallucination_rate",
     "intra_list_diversity",
     "novelty_metrics",
+    "request_curves",
     "slates_frame",
     "steerability_metrics",
     "steering_events",

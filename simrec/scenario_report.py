@@ -77,6 +77,7 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
     scenario = result.scenario
     return {
         "scenario": scenario.name,
+        "description": scenario.description,
         "source": scenario.source,
         "episodes": scenario.episodes,
         "seeds": scenario.seeds,
@@ -104,6 +105,13 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
             policy: json.loads(frame.reset_index().to_json(orient="records"))
             for policy, frame in result.curves.items()
         },
+        "drift_turn": scenario.drift_turn,
+        "turn_intervals": {
+            policy: _columns(result.turn_intervals(policy)) for policy in scenario.policies
+        },
+        "request_intervals": {
+            policy: _columns(result.request_intervals(policy)) for policy in scenario.policies
+        },
         "assertions": [
             {
                 "check": o.assertion.text,
@@ -116,6 +124,15 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
         ],
         "passed": result.passed,
     }
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, Any]:
+    """An interval frame as columns: the index values, then per column its four lists."""
+    out: dict[str, Any] = {frame.index.name: [int(i) for i in frame.index]}
+    for column in frame.columns:
+        cells = [cell.to_dict() for cell in frame[column]]
+        out[column] = {key: [c[key] for c in cells] for key in ("mean", "ci_low", "ci_high", "n")}
+    return out
 
 
 def write_results(result: ScenarioResult, out_dir: str | Path) -> tuple[Path, Path]:

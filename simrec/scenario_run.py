@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simrec.env import RecSessionEnv
@@ -21,6 +22,7 @@ from simrec.metrics import (
     drift_metrics,
     hallucination_rate,
     novelty_metrics,
+    request_curves,
     steerability_metrics,
     turn_curves,
 )
@@ -31,6 +33,9 @@ from simrec.stats import Interval, interval
 
 PerSeed = dict[str, dict[str, list[float]]]
 """behaviour -> metric -> one value per seed."""
+
+COUNT_COLUMNS = ("sessions", "survival", "requests")
+"""Curve columns that count users: a seed where nobody reached a turn counts 0, not NaN."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,12 @@ class ScenarioResult:
     per_seed: dict[str, PerSeed]
     curves: dict[str, pd.DataFrame]
     outcomes: list[Outcome] = field(default_factory=list)
+    seed_curves: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    """policy -> one :func:`~simrec.metrics.turn_curves` frame per seed (plus ``survival``)."""
+    seed_request_curves: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    """policy -> one :func:`~simrec.metrics.request_curves` frame per seed."""
+    horizon: int = 0
+    """Turns per session at most (the env's ``max_turns``)."""
 
     def figure(self, ref: MetricRef) -> Interval:
         """Mean and 95% interval of ``policy.behaviour.metric``."""
@@ -64,6 +75,16 @@ class ScenarioResult:
             }
             for policy, seeds in self.per_seed.items()
         }
+
+    def turn_intervals(self, policy: str) -> pd.DataFrame:
+        """Per turn ``1..horizon`` and curve column of ``policy``, its interval over seeds."""
+        turns = pd.RangeIndex(1, self.horizon + 1, name="turn")
+        return intervals_over_seeds(self.seed_curves[policy], turns)
+
+    def request_intervals(self, policy: str) -> pd.DataFrame:
+        """Per offset from the request turn and column, the interval over seeds."""
+        frames = self.seed_request_curves[policy]
+        return intervals_over_seeds(frames, frames[0].index)
 
     @property
     def passed(self) -> bool:
@@ -91,9 +112,11 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Scenar
     horizon = env.max_turns
     per_seed: dict[str, PerSeed] = {}
     curves: dict[str, pd.DataFrame] = {}
+    all_curves: dict[str, list[pd.DataFrame]] = {}
+    all_requests: dict[str, list[pd.DataFrame]] = {}
     for label, spec in scenario.policies.items():
         values: PerSeed = {}
-        seed_curves = []
+        seed_curves, seed_requests = [], []
         for k, seed in enumerate(scenario.seeds):
             if progress is not None:
                 progress(label, k, len(scenario.seeds))
@@ -109,11 +132,24 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Scenar
             for behaviour, metrics in _score(scenario, interactions, turns, horizon).items():
                 for name, value in metrics.items():
                     values.setdefault(behaviour, {}).setdefault(name, []).append(value)
-            seed_curves.append(turn_curves(interactions, turns))
+            curve = turn_curves(interactions, turns)
+            seed_curves.append(curve.assign(survival=curve["sessions"] / scenario.episodes))
+            window = scenario.settings["steer_window"]
+            seed_requests.append(
+                request_curves(interactions, turns, scenario.catalog, window, window)
+            )
         per_seed[label] = values
-        curves[label] = pd.concat(seed_curves).groupby(level=0).mean()
+        curves[label] = pd.concat(seed_curves).groupby(level=0).mean().drop(columns="survival")
+        all_curves[label], all_requests[label] = seed_curves, seed_requests
     _normalise_returns(scenario, per_seed)
-    result = ScenarioResult(scenario, per_seed, curves)
+    result = ScenarioResult(
+        scenario,
+        per_seed,
+        curves,
+        seed_curves=all_curves,
+        seed_request_curves=all_requests,
+        horizon=horizon,
+    )
     result.outcomes = [check(a, result) for a in scenario.assertions]
     return result
 
@@ -146,6 +182,34 @@ def _normalise_returns(scenario: Scenario, per_seed: dict[str, PerSeed]) -> None
             r / o if reference is not None and o > 0 else math.nan
             for r, o in zip(own, reference or [math.nan] * len(own), strict=True)
         ]
+
+
+def intervals_over_seeds(frames: list[pd.DataFrame], index: pd.Index) -> pd.DataFrame:
+    """Mean and 95% interval over seeds of every cell of per-seed curve frames.
+
+    Args:
+        frames: one frame per seed, same columns, indexed by turn (or offset).
+        index: the rows to report; a seed without a row counts 0 users
+            (:data:`COUNT_COLUMNS`) and has no value for the other columns.
+
+    Returns:
+        A frame over ``index`` whose cells are :class:`~simrec.stats.Interval` objects.
+    """
+    aligned = []
+    for frame in frames:
+        frame = frame.reindex(index)
+        counts = [c for c in COUNT_COLUMNS if c in frame]
+        frame[counts] = frame[counts].fillna(0)
+        aligned.append(frame.to_numpy(float))
+    stacked = np.stack(aligned)  # seeds x rows x columns
+    columns = frames[0].columns
+    return pd.DataFrame(
+        {
+            column: [interval(stacked[:, row, j]) for row in range(len(index))]
+            for j, column in enumerate(columns)
+        },
+        index=index,
+    )
 
 
 # -- assertions ---------------------------------------------------------------------------

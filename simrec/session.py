@@ -23,6 +23,7 @@ from simrec.catalog import Catalog
 from simrec.constraints import Constraint
 from simrec.persona import TRAITS, Persona
 from simrec.reaction import Reaction
+from simrec.validation import check_fields
 
 EMPTY = -1
 """Slate slot that shows nothing (a de-duplicated repeat)."""
@@ -57,6 +58,19 @@ class SessionDynamics:
     fatigue_impatience: float = 0.10
     initial_satisfaction: float = 0.6
 
+    def __post_init__(self) -> None:
+        check_fields(
+            self,
+            {
+                "item_decay": (0.0, 1.0),
+                "category_decay": (0.0, 1.0),
+                "click_exposure": (0.0, 100.0),
+                "fatigue_base": (0.0, 1.0),
+                "fatigue_impatience": (0.0, 1.0),
+                "initial_satisfaction": (0.0, 1.0),
+            },
+        )
+
     def fatigue_step(self, patience: float) -> float:
         """Fatigue a user of ``patience`` gains per turn."""
         return self.fatigue_base + self.fatigue_impatience * (1.0 - patience)
@@ -71,19 +85,29 @@ class SessionDynamics:
 
 
 class BoundPersona:
-    """A persona's tastes and events turned into arrays over one catalog (built once)."""
+    """A persona's tastes and events turned into arrays over one catalog (built once).
+
+    Attributes:
+        affinity: taste score of every item: ``token_matrix @ taste_vector``, plus
+            ``catalog.embeddings @ taste_embedding`` for a persona with a latent taste.
+        history: catalog indices of the persona's pre-visit history (int64, read-only).
+    """
 
     def __init__(self, persona: Persona, catalog: Catalog) -> None:
         persona.check_against(catalog)
         tokens = catalog.token_matrix
         self.persona = persona
         self.catalog = catalog
-        self.affinity = tokens @ persona.taste_vector(catalog)
+        # A grounded persona's latent taste adds to its token tastes (one product per item).
+        latent = persona.latent_affinity(catalog)
+        self.affinity = _with_latent(tokens @ persona.taste_vector(catalog), latent)
         self.dislike = tokens @ persona.dislike_vector(catalog)
+        self.history = persona.history_indices(catalog)
         self.traits = {t: float(getattr(persona, t)) for t in TRAITS}
         self.category_codes: list[int] = catalog.category_codes.tolist()
         self.drift_affinity = {
-            d.at_turn: tokens @ persona.taste_vector(catalog, d.tastes) for d in persona.drifts
+            d.at_turn: _with_latent(tokens @ persona.taste_vector(catalog, d.tastes), latent)
+            for d in persona.drifts
         }
         self.constraint_masks = [
             i.constraint.mask(catalog) if i.constraint is not None else None
@@ -118,6 +142,11 @@ class BoundPersona:
                     active = k
             self._intent_at[slate_turn] = active
         return self._intent_at[slate_turn]
+
+
+def _with_latent(affinity: np.ndarray, latent: np.ndarray | None) -> np.ndarray:
+    """Token affinity plus the latent term ``embeddings @ taste_embedding`` when there is one."""
+    return affinity if latent is None else affinity + latent
 
 
 _FEEDBACK_BLOCKS: dict[tuple[bool, ...], np.ndarray] = {}

@@ -26,6 +26,12 @@ from simrec.replies import REPLY_DIM, encode_reply
 from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, Session, SessionDynamics
 
+VISIT_STRIDE = 1 << 32
+"""Session ids of a sub-env's visits: ``seed + i`` for sub-env ``i``'s first visit after a
+seeded reset (``i`` unseeded), then ``VISIT_STRIDE`` more for each autoreset. They depend
+only on the sub-env and its visit, never on ``num_envs``, so an LLM brain's recorded
+answers (keyed on session and turn) replay whatever the number of sub-envs."""
+
 
 class RecSessionVectorEnv(VectorEnv):
     """``num_envs`` independent :class:`~simrec.env.RecSessionEnv` visits, stepped as one batch.
@@ -56,7 +62,9 @@ class RecSessionVectorEnv(VectorEnv):
     Arrays with one entry per sub-env (each with its ``_key`` mask, all true): ``reply``
     (str), ``persona_id`` (str), ``turn``, ``duplicates``, ``hallucinated`` (slots whose
     semantic id named no item, through
-    :class:`~simrec.semantic_ids.SemanticIdSlateVector`), ``clicked`` / ``purchased`` /
+    :class:`~simrec.semantic_ids.SemanticIdSlateVector`), ``user_history`` (an object
+    array: sub-env ``i``'s entry is the single env's int64 ``user_history`` array of its
+    current persona), ``clicked`` / ``purchased`` /
     ``dismissed`` (``(num_envs, slate_size)`` bool, all false on reset steps), and
     ``ground_truth`` (``satisfaction``, ``fatigue``). The event log and rendering of the
     single env are not available here.
@@ -67,6 +75,8 @@ class RecSessionVectorEnv(VectorEnv):
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    autoreset_mode = AutoresetMode.NEXT_STEP
+    """Also an attribute, as on Gymnasium's own vector envs (TorchRL's ``GymWrapper`` reads it)."""
 
     def __init__(
         self,
@@ -115,6 +125,8 @@ class RecSessionVectorEnv(VectorEnv):
         self._bounds = [env._bound[p.persona_id] for p in self.personas]
         self._turn_obs = np.stack(env._turn_obs)
         self._persona_ids = np.array([p.persona_id for p in self.personas], dtype=object)
+        self._histories = np.empty(len(self._bounds), dtype=object)
+        self._histories[:] = [b.history for b in self._bounds]
         n = self.num_envs
         self.batch: UtilityBatch | None = None
         if type(self.brain) is UtilityBrain:
@@ -131,6 +143,7 @@ class RecSessionVectorEnv(VectorEnv):
         self._reply_vec = np.zeros((n, REPLY_DIM), dtype=np.float32)
         self._reply_idx = np.zeros(n, dtype=np.int64)
         self._messages: list[str | None] = [None] * n
+        self._next_session = list(range(n))
 
     # -- gymnasium API ----------------------------------------------------------------------
     def reset(
@@ -154,6 +167,7 @@ class RecSessionVectorEnv(VectorEnv):
         rngs = self.rngs or [None] * n
         for i in fresh:
             rngs[i] = seeding.np_random(seeds[i])[0]
+            self._next_session[i] = seeds[i] if seeds[i] is not None else i
         self.rngs = rngs
         if self.batch is not None:
             self.batch.streams.assign(fresh, [rngs[i] for i in fresh])
@@ -165,6 +179,8 @@ class RecSessionVectorEnv(VectorEnv):
 
     def step(self, actions: Any):
         """Show ``actions[i]`` to sub-env ``i``; returns batched ``(obs, rewards, terminated, truncated, info)``."""
+        if not self.rngs:
+            raise ActionError("step() called before reset(); call reset() first")
         if self.env.conversational:
             actions, self._messages = self.split_actions(actions)
         slates, duplicates = self.validate_slates(actions)
@@ -339,7 +355,14 @@ class RecSessionVectorEnv(VectorEnv):
         self.persona[rows] = picks
         env = self.env
         for i, pick in zip(rows.tolist(), picks.tolist(), strict=True):
-            session = Session(self._bounds[pick], env.slate_size, env.history_window, env.dynamics)
+            session = Session(
+                self._bounds[pick],
+                env.slate_size,
+                env.history_window,
+                env.dynamics,
+                session_id=self._next_session[i],
+            )
+            self._next_session[i] += VISIT_STRIDE
             self.sessions[i] = session
             self._replies[i] = session.last_reply
             self._reply_vec[i] = encode_reply(session.last_reply)
@@ -388,6 +411,7 @@ class RecSessionVectorEnv(VectorEnv):
             "turn": self._turns().copy(),
             "duplicates": duplicates,
             "hallucinated": hallucinated,
+            "user_history": self._histories.take(self.persona),
         }
         if self.env.conversational:
             info["message"] = np.array([m or "" for m in self._messages], dtype=object)

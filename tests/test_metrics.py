@@ -17,6 +17,7 @@ from simrec.metrics import (
     hallucination_rate,
     intra_list_diversity,
     novelty_metrics,
+    request_curves,
     slates_frame,
     steerability_metrics,
     steering_events,
@@ -207,3 +208,40 @@ def test_hallucination_rate_is_the_share_of_slots_that_named_no_item():
     assert hallucination_rate(interactions) == pytest.approx(3 / 9)
     assert hallucination_rate(interactions.drop(columns="hallucinated")) == 0.0  # older logs
     assert math.isnan(hallucination_rate(interactions.iloc[:0]))
+
+
+def test_request_curves_align_slates_on_the_request_and_score_before_it_too():
+    other = {"field": "category", "op": "==", "value": "beta"}  # alpha: items 0, 3, 6 ...
+    sessions = {
+        # asked in the reply to slate 2; already half-complying before, fully after
+        1: [{"items": [0, 1], "click": 0, "sat": 0.6}] * 2
+        + [{"items": [0, 3], "steer": STEER, "click": 1, "sat": 0.9}] * 3,
+        # ignored; the user leaves at the second slate after asking
+        2: [{"items": [1, 2], "sat": 0.5}] * 2
+        + [{"items": [1, -1], "steer": STEER, "sat": 0.3}]
+        + [{"items": [2, 4], "steer": STEER, "sat": 0.1, "left": True}],
+        # a second request (after slate 3) ends the first one's window
+        3: [{"items": [3, 4], "sat": 0.5}]
+        + [{"items": [3, 6], "steer": STEER, "sat": 0.7}] * 2
+        + [{"items": [1, 4], "steer": other, "sat": 0.8}] * 2,
+    }
+    interactions, turns = log(sessions)
+    curves = request_curves(interactions, turns, small_catalog(), before=3, after=3)
+    assert curves.index.tolist() == [-2, -1, 0, 1, 2, 3]
+    # session 3's first request reaches offsets 0..2 (its second one starts at slate 4);
+    # its second request (turn 3) looks back to slate 1 (offset -2)
+    assert curves["requests"].tolist() == [1, 3, 4, 4, 4, 1]
+    # offset 1: [0,3] all alpha; [1,-1] none (the empty slot is not scored); [3,6] all
+    # alpha; [1,4] all beta, the second request
+    assert curves.loc[1, "compliance"] == pytest.approx(3 / 4)
+    assert curves.loc[-1, "compliance"] == pytest.approx((0.5 + 0.0 + 0.0) / 3)
+    assert curves.loc[0, "compliance"] == pytest.approx((0.5 + 0.0 + 0.5 + 0.0) / 4)
+    assert curves.loc[1, "ctr"] == 0.25 and curves.loc[3, "ctr"] == 1.0
+    assert curves.loc[2, "satisfaction"] == pytest.approx((0.9 + 0.1 + 0.7 + 0.8) / 4)
+
+
+def test_request_curves_without_requests_are_empty_not_zero():
+    interactions, turns = log({1: [{"items": [0, 1], "click": 0}] * 3})
+    curves = request_curves(interactions, turns, small_catalog(), before=2, after=2)
+    assert curves["requests"].tolist() == [0, 0, 0, 0]
+    assert curves[["compliance", "ctr", "satisfaction"]].isna().all().all()

@@ -1,18 +1,85 @@
-"""run_sessions: the loop every runner shares — action forms, conversational slates, usage."""
+"""run_sessions: the loop every runner shares — episodes run concurrently give the same log
+(`simrec run --concurrency`); semantic-id action forms, conversational slates, policy usage."""
 
 from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import pandas as pd
 import pytest
+from llm_support import SECRET
 
-import simrec  # noqa: F401  (registers the envs)
+import simrec  # noqa: F401  (registers envs)
+from simrec.cli import main
 from simrec.errors import ConfigError
-from simrec.policies import PolicyUsage
+from simrec.llm import fake_server as fake
+from simrec.policies import PolicyUsage, make_policy
 from simrec.runner import run_sessions
 from simrec.semantic_ids import SemanticIdSlate
 
 GOLF = "simrec/Golf-v0"
+
+
+def frames(env, concurrency: int, policy: str = "linucb", episodes: int = 7, seed: int = 4):
+    log = run_sessions(
+        env,
+        make_policy(policy, env, seed=seed),
+        episodes,
+        seed=seed,
+        concurrency=concurrency,
+        policy_factory=lambda lane, s: make_policy(policy, lane, seed=s),
+    )
+    return log.frames()
+
+
+@pytest.mark.parametrize(
+    "policy",
+    ["linucb", "steer_aware", "random", "generative_constrained", "generative_unconstrained"],
+)
+def test_any_concurrency_gives_the_sequential_event_log(policy):
+    env = gym.make("simrec/Golf-v0")
+    want = frames(env, 1, policy)
+    for concurrency in (2, 3, 16):
+        got = frames(env, concurrency, policy)
+        pd.testing.assert_frame_equal(got[0], want[0])
+        pd.testing.assert_frame_equal(got[1], want[1])
+
+
+def test_concurrency_needs_a_policy_per_episode():
+    env = gym.make("simrec/Golf-v0")
+    with pytest.raises(ConfigError, match="needs a policy_factory"):
+        run_sessions(env, make_policy("random", env), 3, concurrency=2)
+    with pytest.raises(ConfigError, match="concurrency: expected an integer >= 1"):
+        run_sessions(env, make_policy("random", env), 3, concurrency=0)
+
+
+def test_llm_episodes_run_concurrently_and_replay_under_another_concurrency(tmp_path):
+    path = str(tmp_path / "run.sqlite")
+
+    def play(concurrency: int, brain_kwargs: dict):
+        env = gym.make("simrec/GolfClaude-v0", max_turns=3, brain_kwargs=brain_kwargs)
+        out = frames(env, concurrency, "popularity", episodes=6)
+        env.unwrapped.brain.close()
+        return out
+
+    with fake.FakeMessagesAPI(latency=0.2) as api:
+        recorded = play(6, {"api_key": SECRET, "base_url": api.url, "cache": "record",
+                            "cache_path": path, "concurrency": 6})  # fmt: skip
+    assert api.peak_in_flight == 6  # the six episodes' calls were in flight together
+    for concurrency in (1, 4):
+        replayed = play(concurrency, {"cache": "replay", "cache_path": path})
+        pd.testing.assert_frame_equal(replayed[1], recorded[1])
+        pd.testing.assert_frame_equal(replayed[0], recorded[0])
+
+
+def test_simrec_run_prints_the_same_transcripts_whatever_the_concurrency(capsys):
+    outputs = []
+    for concurrency in ("1", "5"):
+        assert main(["run", "golf", "--policy", "mmr", "--episodes", "5", "--seed", "7",
+                     "--concurrency", concurrency]) == 0  # fmt: skip
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1]
+    assert outputs[0].index("episode 1/5") < outputs[0].index("episode 5/5")
 
 
 class NamesByIds:
@@ -89,3 +156,23 @@ def test_in_conversational_mode_a_bare_slate_says_nothing_and_a_message_is_logge
     assert (turns["message"] == "Five to start.").all()
     # the offline brain ignores words: the same slates get the same reactions
     assert turns["reward"].tolist() == quiet["reward"].tolist()
+
+
+def test_concurrent_lanes_log_messages_and_usage_like_one_lane():
+    env = gym.make(GOLF, conversational=True)
+
+    class Talker(NamesByIds):
+        def act(self, observation, info):
+            return {"slate": super().act(observation, info), "message": "Have a look."}
+
+    logs = [
+        run_sessions(env, Talker(env), 5, concurrency=c, policy_factory=lambda e, s: Talker(e))
+        for c in (1, 3)
+    ]
+    (inter_a, turns_a), (inter_b, turns_b) = (log.frames() for log in logs)
+    pd.testing.assert_frame_equal(inter_a, inter_b)
+    pd.testing.assert_frame_equal(turns_a, turns_b)
+    assert (turns_b["message"] == "Have a look.").all() and (
+        turns_b["policy_input_tokens"] == 100
+    ).all()
+    assert inter_b["hallucinated"].sum() == len(turns_b)

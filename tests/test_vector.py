@@ -231,3 +231,35 @@ def test_session_clocks_restart_without_changing_anything(monkeypatch):
     singles = [gym.make("simrec/Golf-v0", max_turns=4).unwrapped for _ in range(6)]
     compare_with_single_envs(vec, singles, seed=9, steps=30)
     assert vec.batch.visit_start.max() <= 5 + 4
+
+
+def test_stepping_before_reset_is_a_clear_error():
+    envs = gym.make_vec("simrec/Golf-v0", num_envs=2)
+    with pytest.raises(
+        ActionError, match=r"step\(\) called before reset\(\); call reset\(\) first"
+    ):
+        envs.step(np.zeros((2, 5), dtype=np.int64))
+
+
+def test_the_autoreset_mode_is_an_attribute_as_on_gymnasium_vector_envs():
+    envs = gym.make_vec("simrec/Golf-v0", num_envs=2)
+    assert envs.autoreset_mode is AutoresetMode.NEXT_STEP
+    assert envs.metadata["autoreset_mode"] is envs.autoreset_mode
+
+
+def test_grounded_personas_match_in_the_vector_env_and_expose_their_history():
+    from tests.conftest import grounded_catalog, make_grounded_persona
+
+    catalog = grounded_catalog(n=60, d=4)
+    pool = [
+        make_grounded_persona(f"u{i}", seed=i, history=tuple(f"it-{j:03d}" for j in range(i)))
+        for i in range(5)
+    ]
+    vec = RecSessionVectorEnv(6, catalog, pool, max_turns=6)
+    singles = [RecSessionEnv(catalog, pool, max_turns=6) for _ in range(6)]
+    compare_with_single_envs(vec, singles, seed=3, steps=30)
+    _, info = vec.reset(seed=0)
+    for i in range(6):
+        _, single = singles[i].reset(seed=i)
+        np.testing.assert_array_equal(info["user_history"][i], single["user_history"])
+    assert info["_user_history"].all()

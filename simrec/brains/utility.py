@@ -34,10 +34,15 @@ from simrec.catalog import Catalog
 from simrec.reaction import Reaction
 from simrec.replies import ReplyTemplates, default_templates
 from simrec.session import EMPTY, Session
+from simrec.validation import check_fields
 
 _exp = np.exp
 _SLOTS = [list(range(k)) for k in range(1025)]
 """``list(range(k))``: the shown slots of a slate without empty ones (never mutated)."""
+
+
+_COEFFICIENT_RANGE = (-100.0, 100.0)
+_PARAM_RANGES = {"leave_threshold": (0.0, 1.0), "chat_rate": (0.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,14 @@ class UtilityParams:
     leave_slope: float = 14.0
     fatigue_leave_weight: float = 1.0
     chat_rate: float = 0.6
+
+    def __post_init__(self) -> None:
+        # Coefficients are logit units: beyond +-100 the exponentials saturate (or overflow
+        # to nan); a string or nan would only fail deep inside numpy.
+        check_fields(self, {**dict.fromkeys(_PARAM_NAMES, _COEFFICIENT_RANGE), **_PARAM_RANGES})
+
+
+_PARAM_NAMES = tuple(f.name for f in fields(UtilityParams))
 
 
 @dataclass(frozen=True)
@@ -191,6 +204,32 @@ class UtilityBrain:
         )
         self._static[key] = (session.bound, static)
         return static
+
+    def click_probabilities(
+        self, session: Session, items: Sequence[int] | np.ndarray
+    ) -> np.ndarray:
+        """Probability that each of ``items``, shown alone as the next slate, is clicked.
+
+        The terms of :meth:`react_one` for a one-item slate (its utility against the
+        outside option at the session's fatigue, boredom and ownership), vectorised over
+        ``items``: what ``simrec fidelity`` calls the brain's own "liked" rule (above 1/2).
+        """
+        p = self.params
+        static = self.static_scores(session)
+        items = np.asarray(items, dtype=np.int64)
+        boredom = session.bound.traits["boredom_rate"]
+        seen = np.array([session.exposure(i) for i in items.tolist()], dtype=np.float64)
+        categories = np.asarray(session.category_exposure, dtype=np.float64)
+        codes = session.catalog.category_codes[items]
+        utility = np.asarray(static.utility, dtype=np.float64)[items] - boredom * (
+            p.repeat_weight * seen + p.category_weight * categories[codes]
+        )
+        if session.owned:
+            utility = np.where(
+                np.isin(items, list(session.owned)), utility - p.owned_penalty, utility
+            )
+        z = utility - self._position[0] - (p.outside_utility + p.fatigue_weight * session.fatigue)
+        return 1.0 / (1.0 + np.exp(-z))
 
     # -- one step ----------------------------------------------------------------------
     def react_one(

@@ -31,8 +31,9 @@ import numpy as np
 
 from simrec.datagen.tables import CostModel, ShardRecorder
 from simrec.env import RecSessionEnv
-from simrec.policies import Policy, PolicyUsage, as_policy, take_usage, with_message
-from simrec.semantic_ids import ITEM_INDEX, ResolvedSlate, SlateResolver, action_form, hierarchy_of
+from simrec.policies import Policy, PolicyUsage, as_policy
+from simrec.runner import PolicyActions
+from simrec.semantic_ids import ResolvedSlate, action_form
 from simrec.session import Session
 
 PolicyFactory = Callable[[RecSessionEnv, int], Any]
@@ -68,7 +69,7 @@ class _Lane:
     obs: dict[str, np.ndarray] | None
     info: dict[str, Any] | None
     observes: bool
-    form: str
+    actions: PolicyActions
 
 
 @dataclass
@@ -107,7 +108,6 @@ class LaneStepper:
         self.policy_factory = policy_factory
         self.lanes = lanes
         self.cost = cost
-        self._resolver: SlateResolver | None = None
 
     def run(self, session_ids: Sequence[int], on_step: StepCallback | None = None) -> ShardRecorder:
         """Run every session of ``session_ids``; returns the recorder holding their steps."""
@@ -154,12 +154,7 @@ class LaneStepper:
     def _choose(self, lane: _Lane) -> _Step:
         """The lane's policy acts; its action is resolved and checked as ``env.step`` would."""
         env = self.env
-        action = with_message(lane.policy.act(lane.obs, lane.info), env.conversational)
-        usage = take_usage(lane.policy)
-        if lane.form != ITEM_INDEX:
-            if self._resolver is None:
-                self._resolver = SlateResolver(hierarchy_of(env.catalog), env.slate_size)
-            action = self._resolver.resolve_action(action, lane.form, env.conversational)
+        action, usage = lane.actions(lane.policy, lane.obs, lane.info)
         message = None
         if env.conversational:
             action, message = env.split_action(action)
@@ -178,8 +173,8 @@ class LaneStepper:
             policy.reset(seed=session_id)
         assert env.session is not None
         observes = getattr(policy, "observes", True) or hasattr(policy, "update")
-        form = action_form(policy)
-        return _Lane(session_id, env.session, env.np_random, policy, obs, info, observes, form)
+        actions = PolicyActions(env, action_form(policy))
+        return _Lane(session_id, env.session, env.np_random, policy, obs, info, observes, actions)
 
     def _observe(
         self, session: Session, step: _Step, reaction: Any, reward: float

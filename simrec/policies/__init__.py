@@ -22,6 +22,10 @@ name               module                         what it does
                                                   or ``unconstrained`` (may hallucinate)
 =================  =============================  ==========================================
 
+The gauntlet (:mod:`~.gauntlet`: ``constant_slate``, ``one_item``, ``one_fresh_item``,
+``cheapest``, ``cheapest_rotation``, ``priciest``, ``always_tag``, ``reshow_clicked``,
+``reshow_purchased``) are degenerate policies a scenario's verdicts must reject.
+
 Adapters (stable-baselines3 models, dotted paths in scenario files) are in
 :mod:`~.adapters`; names resolve through :mod:`~.registry`. A new policy is one small
 class::
