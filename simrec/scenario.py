@@ -41,7 +41,9 @@ Schema (all fields optional unless marked)::
       random: random
       mmr: {policy: mmr, lam: 0.3}
       mine: {policy: "mypkg.policies:MyPolicy", some_param: 1}
-      ppo: {policy: "stable_baselines3:PPO", load: models/ppo.zip}
+      ppo: {policy: "stable_baselines3:PPO", load: models/ppo.zip}   # a saved SB3 model;
+                                     # trained on ScoreSlateWrapper? add wrapper: score (or
+                                     # leave it out: the model's action space selects it)
       gen: {policy: "mypkg:Gen", action_form: semantic_id}   # emits semantic ids (default:
                                      # the policy's own action_form); adds the `actions`
                                      # behaviour (hallucination_rate) to the results
@@ -106,6 +108,7 @@ class PolicySpec:
     policy: str
     params: dict[str, Any]
     load: str | None = None
+    wrapper: str | None = None
     action_form: str | None = None
     """What the policy's slates are made of, as the file says (``None``: the policy's own)."""
     resolved_form: str = ITEM_INDEX
@@ -317,7 +320,7 @@ def _check_env(f: Fields, scenario: Scenario) -> dict[str, PolicySpec]:
     from simrec.brains import make_brain
     from simrec.env import RecSessionEnv
     from simrec.policies import make_policy
-    from simrec.policies.adapters import import_object
+    from simrec.policies.adapters import import_object, resolve_wrapper
 
     kwargs = dict(scenario.env_kwargs)
     key = "brain_kwargs" if "brain_kwargs" in f else ("brain" if "brain" in f else "env")
@@ -334,6 +337,10 @@ def _check_env(f: Fields, scenario: Scenario) -> dict[str, PolicySpec]:
     for label, spec in scenario.policies.items():
         if ":" in spec.policy:
             built = _located(policies, label, lambda s=spec: import_object(s.policy))
+            if spec.wrapper is not None:
+                _located(
+                    policies.child(label), "wrapper", lambda s=spec: resolve_wrapper(s.wrapper)
+                )
         else:
             built = _located(
                 policies, label, lambda s=spec: make_policy(s.policy, env, 0, **s.params)
@@ -536,10 +543,14 @@ def _policies(f: Fields, base_dir: Path) -> dict[str, PolicySpec]:
         spec = p.child(label)
         name = spec.string("policy")
         load = spec.string("load", None)
+        wrapper = spec.string("wrapper", None)
+        if wrapper is not None and load is None:
+            spec.fail("wrapper", "a wrapper applies to a loaded model; give 'load: model.zip'")
         form = spec.choice("action_form", ACTION_FORMS, None)
-        params = {k: spec.raw(k) for k in spec if k not in ("policy", "load", "action_form")}
+        reserved = ("policy", "load", "wrapper", "action_form")
+        params = {k: spec.raw(k) for k in spec if k not in reserved}
         out[label] = PolicySpec(
-            label, name, params, str(_path(base_dir, load)) if load else None, form
+            label, name, params, str(_path(base_dir, load)) if load else None, wrapper, form
         )
     if not out:
         f.fail("policies", "expected at least one policy")
