@@ -20,9 +20,11 @@ policy produce comparable results. Schema (column: dtype):
     input_tokens / output_tokens / cache_read_tokens / cache_write_tokens: int64,
     invalid_response: bool — all about the simulated user — then the policy's side:
     message: string (what the recommender said with the slate in conversational mode,
-    missing if nothing), policy_input_tokens / policy_output_tokens: int64,
-    policy_latency_ms / policy_cost_usd: float64 (what choosing the slate cost: an LLM
-    policy's calls, as it reports them through ``take_usage()``; zero for other policies).
+    missing if nothing), policy_input_tokens / policy_output_tokens /
+    policy_cache_read_tokens / policy_cache_write_tokens: int64, policy_latency_ms /
+    policy_cost_usd: float64, policy_fallbacks: int64 (what choosing the slate cost: an
+    LLM policy's calls, as it reports them through ``take_usage()``; zero for other
+    policies).
 """
 
 from __future__ import annotations
@@ -71,16 +73,15 @@ TURN_DTYPES: dict[str, str] = {
     "message": "string",
     "policy_input_tokens": "int64",
     "policy_output_tokens": "int64",
+    "policy_cache_read_tokens": "int64",
+    "policy_cache_write_tokens": "int64",
     "policy_latency_ms": "float64",
     "policy_cost_usd": "float64",
+    "policy_fallbacks": "int64",
 }
-POLICY_USAGE_FIELDS = (
-    "policy_input_tokens",
-    "policy_output_tokens",
-    "policy_latency_ms",
-    "policy_cost_usd",
-)
-"""The turn columns that account for the policy's own calls (zero for non-LLM policies)."""
+POLICY_USAGE_FIELDS = tuple(c for c in TURN_DTYPES if c.startswith("policy_"))
+"""The turn columns that account for the policy's own calls (zero for non-LLM policies):
+``policy_<field>`` for each field of :class:`simrec.policies.PolicyUsage`."""
 
 
 class EventLog:
@@ -159,23 +160,21 @@ class EventLog:
         t["invalid_response"].append(bool(reaction.invalid_response))
         t["message"].append(message)
         for name in POLICY_USAGE_FIELDS:
-            t[name].append(0.0 if name.endswith(("_ms", "_usd")) else 0)
+            t[name].append(0.0 if TURN_DTYPES[name] == "float64" else 0)
 
-    def charge_policy(
-        self,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        latency_ms: float = 0.0,
-        cost_usd: float = 0.0,
-    ) -> None:
-        """Add what the policy spent choosing the last logged slate to that turn's row."""
+    def charge_policy(self, **usage: float) -> None:
+        """Add what the policy spent choosing the last logged slate to that turn's row.
+
+        Keywords are usage fields (``input_tokens=...``), logged as ``policy_<field>``.
+        """
         t = self.turns
         if not t["turn"]:
             raise ValueError("charge_policy: no turn logged yet")
-        for name, value in zip(
-            POLICY_USAGE_FIELDS, (input_tokens, output_tokens, latency_ms, cost_usd), strict=True
-        ):
-            t[name][-1] += value
+        for name, value in usage.items():
+            column = f"policy_{name}"
+            if column not in POLICY_USAGE_FIELDS:
+                raise ValueError(f"charge_policy: unknown usage field {name!r}")
+            t[column][-1] += value
 
     def extend(self, other: EventLog) -> None:
         """Append every row of ``other`` (episodes run apart, logged in episode order)."""

@@ -105,3 +105,8 @@ def test_policy_usage_is_charged_to_the_last_turn_only():
     assert turns["policy_output_tokens"].tolist() == [0, 2]
     assert turns["policy_latency_ms"].tolist() == [0.0, 5.0]
     assert turns["policy_cost_usd"].tolist() == [0.0, 0.25]
+    try:
+        log.charge_policy(input_tokenz=1)
+        raise AssertionError("an unknown usage field must fail")
+    except ValueError as exc:
+        assert "unknown usage field 'input_tokenz'" in str(exc)

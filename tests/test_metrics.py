@@ -65,7 +65,8 @@ def log(sessions: dict[int, list[dict[str, Any]]]) -> tuple[pd.DataFrame, pd.Dat
                 ("latency_ms", 0.0), ("input_tokens", 0), ("output_tokens", 0),
                 ("cache_read_tokens", 0), ("cache_write_tokens", 0), ("invalid_response", False),
                 ("message", None), ("policy_input_tokens", 0), ("policy_output_tokens", 0),
-                ("policy_latency_ms", 0.0), ("policy_cost_usd", 0.0),
+                ("policy_cache_read_tokens", 0), ("policy_cache_write_tokens", 0),
+                ("policy_latency_ms", 0.0), ("policy_cost_usd", 0.0), ("policy_fallbacks", 0),
             ):  # fmt: skip
                 turns[column].append(value)
     frame = lambda cols, dtypes: pd.DataFrame(  # noqa: E731

@@ -123,13 +123,39 @@ def test_a_policy_without_usage_leaves_the_policy_columns_at_zero():
     assert turns["message"].isna().all()
 
 
+def test_usage_as_a_mapping_fills_every_policy_column_and_bad_fields_are_errors():
+    from simrec.events import POLICY_USAGE_FIELDS
+    from simrec.policies import PolicyUsage
+
+    assert (
+        tuple(f"policy_{name}" for name in PolicyUsage.__dataclass_fields__) == POLICY_USAGE_FIELDS
+    )
+
+    class Mapped(NamesByIds):
+        usage = {"input_tokens": 9.0, "cache_read_tokens": 4.0, "fallbacks": 1.0, "cost_usd": 0.5}
+
+        def take_usage(self):
+            return dict(self.usage)
+
+    env = gym.make(GOLF)
+    _, turns = run_sessions(env, Mapped(env), 1, seed=0).frames()
+    assert (turns["policy_input_tokens"] == 9).all()
+    assert (turns["policy_cache_read_tokens"] == 4).all()
+    assert (turns["policy_fallbacks"] == 1).all() and (turns["policy_cost_usd"] == 0.5).all()
+    for bad, problem in (({"tokens": 3}, "unknown usage field 'tokens'"),
+                         ({"cost_usd": float("nan")}, "cost_usd: expected a non-negative")):  # fmt: skip
+        Mapped.usage = bad
+        with pytest.raises(ConfigError, match=problem):
+            run_sessions(env, Mapped(env), 1)
+
+
 def test_usage_of_the_wrong_type_is_a_clear_error():
     class Sloppy:
         def act(self, obs, info):
             return np.arange(5)
 
         def take_usage(self):
-            return {"input_tokens": 3}
+            return [("input_tokens", 3)]
 
     with pytest.raises(ConfigError, match="take_usage\\(\\) returned"):
         run_sessions(gym.make(GOLF), Sloppy(), 1)

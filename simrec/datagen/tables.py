@@ -208,12 +208,9 @@ class ShardRecorder:
         for row, step in enumerate(order.tolist()):
             spent = self._usage.get(step)
             if spent is not None:
-                usage[row] = (
-                    spent.input_tokens,
-                    spent.output_tokens,
-                    spent.latency_ms,
-                    spent.cost_usd,
-                )
+                usage[row] = [
+                    getattr(spent, c.removeprefix("policy_")) for c in POLICY_USAGE_FIELDS
+                ]
         messages = [self._messages[i] for i in order.tolist()]
         columns: dict[str, Any] = {
             "message": pd.array(messages, dtype="string")

@@ -27,8 +27,9 @@ sees turn 0, so the policies also work outside :func:`simrec.runner.run_sessions
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
@@ -45,16 +46,49 @@ EMPTY = -1
 class PolicyUsage:
     """What a policy spent choosing slates (its own LLM calls), apart from the user's.
 
+    Each field lands in the turn's ``policy_<field>`` event-log column.
+
     Attributes:
-        input_tokens, output_tokens: tokens of the policy's calls.
+        input_tokens, output_tokens, cache_read_tokens, cache_write_tokens: tokens of
+            the policy's calls.
         latency_ms: wall time the policy's calls took.
         cost_usd: estimated dollars of those calls.
+        fallbacks: turns whose slate came from the policy's declared fallback (its LLM's
+            answer was unusable).
     """
 
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
     latency_ms: float = 0.0
     cost_usd: float = 0.0
+    fallbacks: int = 0
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], where: str) -> PolicyUsage:
+        """A usage from ``{field: number}`` (missing fields are 0).
+
+        Raises:
+            ConfigError: naming ``where``, for an unknown field or a value that is not a
+                finite non-negative number.
+        """
+        known = {f.name: f.type for f in fields(cls)}
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in known:
+                raise ConfigError(
+                    f"{where}: unknown usage field {name!r}; expected some of {', '.join(known)}"
+                )
+            number = value.item() if isinstance(value, np.generic) else value
+            if (
+                isinstance(number, bool)
+                or not isinstance(number, (int, float))
+                or not (math.isfinite(number) and number >= 0)
+            ):
+                raise ConfigError(f"{where}: {name}: expected a non-negative number, got {value!r}")
+            out[name] = float(number) if known[name] == "float" else int(number)
+        return cls(**out)
 
 
 def with_message(action: Any, conversational: bool) -> Any:
@@ -71,17 +105,23 @@ def with_message(action: Any, conversational: bool) -> Any:
 def take_usage(policy: Any) -> PolicyUsage | None:
     """``policy.take_usage()`` if the policy reports usage, else ``None``.
 
+    ``take_usage`` may return a :class:`PolicyUsage`, a mapping of its fields (what
+    :meth:`simrec.policies.llm_policy.LLMPolicy.take_usage` gives) or ``None``.
+
     Raises:
-        ConfigError: ``take_usage`` returned something other than a :class:`PolicyUsage`.
+        ConfigError: anything else, or a mapping with unknown fields or bad numbers.
     """
     take = getattr(policy, "take_usage", None)
     if take is None:
         return None
     usage = take()
+    where = f"policy {type(policy).__name__}: take_usage()"
+    if isinstance(usage, Mapping):
+        return PolicyUsage.from_mapping(usage, where)
     if usage is not None and not isinstance(usage, PolicyUsage):
         raise ConfigError(
-            f"policy {type(policy).__name__}: take_usage() returned {usage!r}; expected a "
-            "simrec.policies.PolicyUsage or None"
+            f"{where} returned {usage!r}; expected a simrec.policies.PolicyUsage, a mapping "
+            "of its fields, or None"
         )
     return usage
 
