@@ -18,7 +18,7 @@ LLM brains replayed from a recording.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ import gymnasium as gym
 from simrec.errors import ConfigError
 from simrec.events import EventLog
 from simrec.policies import Policy, PolicyUsage, as_policy, take_usage, with_message
+from simrec.policies.batching import act_together, serves_many
 from simrec.semantic_ids import ITEM_INDEX, SlateResolver, for_action_form, hierarchy_of
 from simrec.semantic_ids import action_form as policy_form
 
@@ -65,8 +66,9 @@ def run_sessions(
             ``action_form``, else item indices); see :mod:`simrec.semantic_ids`.
         concurrency: episodes in flight at once.
         policy_factory: ``factory(env, session_seed) -> policy``, a fresh policy per
-            episode; needed when ``concurrency`` > 1 (one policy object cannot play
-            several sessions at once).
+            episode; needed when ``concurrency`` > 1 (a policy object plays one session at
+            a time), unless ``policy`` serves many visits at once (``act_many``: an LLM
+            policy), which then plays every lane, asked once per round.
 
     Raises:
         ConfigError: ``concurrency`` > 1 without ``policy_factory``.
@@ -75,6 +77,8 @@ def run_sessions(
         raise ConfigError(f"concurrency: expected an integer >= 1, got {concurrency!r}")
     log = log if log is not None else EventLog()
     if concurrency > 1 and episodes > 1:
+        if policy_factory is None and serves_many(policy):
+            policy_factory = _shared(policy)
         if policy_factory is None:
             raise ConfigError(
                 "concurrency > 1 needs a policy_factory(env, seed): episodes in flight "
@@ -100,7 +104,7 @@ def run_sessions(
             done = False
             while not done:
                 action = with_message(policy.act(obs, info), conversational)
-                usage = take_usage(policy)
+                usage = take_usage(policy, info)
                 obs, reward, terminated, truncated, info = env.step(action)
                 charge(log, usage)
                 if hasattr(policy, "update"):
@@ -111,6 +115,10 @@ def run_sessions(
     finally:
         base.event_log = previous
     return log
+
+
+def _shared(policy: Any) -> PolicyFactory:
+    return lambda env, session_seed: policy
 
 
 def charge(log: EventLog, usage: PolicyUsage | None) -> None:
@@ -140,11 +148,31 @@ class PolicyActions:
 
     def __call__(self, policy: Policy, obs: Any, info: Any) -> tuple[Any, PolicyUsage | None]:
         """``policy``'s next action for the env, and what choosing it cost the policy."""
-        action = with_message(policy.act(obs, info), self.conversational)
-        usage = take_usage(policy)
+        return self.finish(policy, policy.act(obs, info), info)
+
+    def finish(self, policy: Policy, action: Any, info: Any) -> tuple[Any, PolicyUsage | None]:
+        """``action`` (what ``policy`` chose after seeing ``info``) as the env takes it, and
+        what choosing it cost the policy."""
+        action = with_message(action, self.conversational)
+        usage = take_usage(policy, info)
         if self.resolver is not None:
             action = self.resolver.resolve_action(action, self.form, self.conversational)
         return action, usage
+
+
+def choose_actions(
+    lanes: Sequence[tuple[Policy, Any, Any, PolicyActions]],
+) -> list[tuple[Any, PolicyUsage | None]]:
+    """Every lane's ``(action, usage)`` from ``(policy, observation, info, actions)``:
+    a policy serving many lanes is asked once for all of them (its calls run
+    concurrently, :func:`~simrec.policies.batching.act_together`), others lane by lane."""
+    chosen = act_together(
+        [p for p, _, _, _ in lanes], [o for _, o, _, _ in lanes], [i for _, _, i, _ in lanes]
+    )
+    return [
+        actions.finish(policy, action, info)
+        for (policy, _, info, actions), action in zip(lanes, chosen, strict=True)
+    ]
 
 
 @dataclass
@@ -190,7 +218,7 @@ def _run_lanes(
 
     lanes = [lane for lane in (start(base.spawn()) for _ in range(concurrency)) if lane]
     while lanes:
-        chosen = [lane.actions(lane.policy, lane.obs, lane.info) for lane in lanes]
+        chosen = choose_actions([(ln.policy, ln.obs, ln.info, ln.actions) for ln in lanes])
         prepared = [lane.env.prepare_step(a) for lane, (a, _) in zip(lanes, chosen, strict=True)]
         reactions = base.brain.react(
             [lane.env.session for lane in lanes],

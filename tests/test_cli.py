@@ -368,3 +368,19 @@ def test_policy_params_are_checked_and_never_take_a_key(capsys):
     with pytest.raises(SystemExit):
         main(["run", "golf", "--policy-param", "alpha"])
     assert "expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_generate_with_an_llm_policy_reports_its_usage_apart(tmp_path: Path, monkeypatch, capsys):
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.policies.llm_scripted import scripted_messages
+
+    with FakeMessagesAPI(default=scripted_messages()) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-cli")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        assert main(["generate", "golf", "--policy", "llm_reranker", "--sessions", "2",
+                     "--max-turns", "2", "--out", str(tmp_path / "d"), "--workers", "1",
+                     "--no-progress", "--policy-param", "candidates=10"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "policy LLM (claude-haiku-5-5): tokens: input" in out
+    assert f"input {api.usage['input_tokens']:,}," in out and "policy fallbacks: 0 of" in out
+    assert "\ntokens:" not in out  # the offline users spent nothing

@@ -473,6 +473,13 @@ def test_an_llm_policy_generates_with_its_params_in_the_manifest(tmp_path, monke
         ds = generate("golf", "llm_reranker", 6, 0, tmp_path / "a", max_turns=3,
                       shard_size=3, policy_params=params)  # fmt: skip
     assert api.peak_in_flight >= 2  # sessions stepped together: one round of calls a turn
+    spent = ds.manifest["usage"]["policy"]
+    assert spent["input_tokens"] == api.usage["input_tokens"] > 0  # the policy's calls, apart
+    assert spent["output_tokens"] == api.usage["output_tokens"]
+    assert spent["cache_read_tokens"] == api.usage["cache_read_input_tokens"]
+    assert ds.manifest["usage"]["input_tokens"] == 0  # the offline users spent nothing
+    assert ds.turns["policy_input_tokens"].gt(0).all() and spent["cost_usd"] > 0
+    assert ds.sessions["policy_cost_usd"].sum() == pytest.approx(spent["cost_usd"])
     assert ds.manifest["config"]["policy_params"] == params
     assert ds.manifest["policy_model"] == "claude-haiku-5-5"
     assert ds.manifest["policy_prompt_version"] == "llm-reranker@1"
@@ -480,6 +487,7 @@ def test_an_llm_policy_generates_with_its_params_in_the_manifest(tmp_path, monke
     replayed = generate("golf", "llm_reranker", 6, 0, tmp_path / "b", max_turns=3, shard_size=2,
                         workers=2, policy_params={**params, "cache": "replay"})  # fmt: skip
     pd.testing.assert_frame_equal(replayed.interactions, ds.interactions)
+    assert replayed.manifest["usage"]["policy"]["cost_usd"] == 0  # replays are free
     assert "policy_params" not in generate("golf", "random", 2, 0, max_turns=2).manifest["config"]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import small_catalog
 from llm_policy_support import env, options, personas, ranking
@@ -214,3 +215,22 @@ def test_a_policy_of_your_own_is_a_template_file_a_schema_and_a_parser(tmp_path)
     broken.write_text("name: x\nversion: 1\n")
     with pytest.raises(ConfigError, match="broken.yaml: missing field"):
         load_policy_template(str(broken))
+
+
+def test_each_turn_logs_what_its_slate_cost_the_policy_whatever_the_concurrency(tmp_path):
+    path = str(tmp_path / "p.sqlite")
+    with fake.FakeMessagesAPI(default=scripted_messages()) as api:
+        policy = LLMRerankerPolicy(env(), **options(api.url, cache="record", cache_path=path))
+        together = run_sessions(env(), policy, 4, seed=0, concurrency=3).frames()[1]
+        policy.close()
+    spent = policy.ledger.summary("policy")
+    assert together["policy_input_tokens"].sum() == spent.input_tokens == api.usage["input_tokens"]
+    assert together["policy_output_tokens"].sum() == spent.output_tokens
+    assert together["policy_cost_usd"].sum() == pytest.approx(spent.cost_usd)
+    assert (together["policy_input_tokens"] > 0).all() and (together["input_tokens"] == 0).all()
+    replay = LLMRerankerPolicy(env(), cache="replay", cache_path=path, candidates=10)
+    alone = run_sessions(env(), replay, 4, seed=0).frames()[1]
+    replay.close()
+    columns = ["reply", "policy_input_tokens", "policy_output_tokens", "policy_latency_ms"]
+    pd.testing.assert_frame_equal(alone[columns], together[columns])  # the recording's figures
+    assert (alone["policy_cost_usd"] == 0).all()  # replayed calls cost nothing

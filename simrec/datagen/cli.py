@@ -172,7 +172,29 @@ def _generate(args: argparse.Namespace) -> int:
     )
     if usage["input_tokens"] or usage["output_tokens"]:
         print(_llm_report(ds.turns, usage, m.get("model")))
+    spent = usage.get("policy", {})
+    if spent.get("input_tokens") or spent.get("output_tokens"):
+        print(_policy_report(ds.turns, spent, m.get("policy_model")))
     return 0
+
+
+def _policy_report(turns: pd.DataFrame, spent: dict, model: str | None) -> str:
+    """The policy's own LLM usage, apart from the users': tokens, latency, fallbacks, cost."""
+    import numpy as np
+
+    latency = turns["policy_latency_ms"].to_numpy()
+    live = latency[latency > 0]
+    p50, p90, p99 = np.percentile(live, [50, 90, 99]) if len(live) else (0.0, 0.0, 0.0)
+    return "\n".join(
+        [
+            f"policy LLM ({model or 'unknown model'}): tokens: input {spent['input_tokens']:,}, "
+            f"output {spent['output_tokens']:,}, cache read {spent['cache_read_tokens']:,}, "
+            f"cache write {spent['cache_write_tokens']:,}",
+            f"policy latency per turn ms: p50 {p50:.0f}, p90 {p90:.0f}, p99 {p99:.0f}",
+            f"policy fallbacks: {spent['fallbacks']:,} of {len(turns):,} turns",
+            f"policy estimated cost: ${spent['cost_usd']:.4f} (replayed calls cost nothing)",
+        ]
+    )
 
 
 def _llm_report(turns: pd.DataFrame, usage: dict, model: str | None = None) -> str:

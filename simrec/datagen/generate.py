@@ -363,11 +363,20 @@ def write_table(root: Path, rel: str, frame: pd.DataFrame, fmt: str) -> dict[str
     }
 
 
+POLICY_TOTALS = (*USAGE_FIELDS, "cost_usd", "fallbacks")
+"""The policy's own totals in a manifest's ``usage.policy`` (from the ``policy_*`` columns)."""
+
+
 def usage_of(turns: pd.DataFrame) -> dict[str, Any]:
-    """Token, cost and invalid-response totals of a ``turns`` table."""
+    """Token, cost and invalid-response totals of a ``turns`` table: the simulated users'
+    at the top level, the policy's own calls apart under ``policy``."""
     usage: dict[str, Any] = {name: int(turns[name].sum()) for name in USAGE_FIELDS}
     usage["cost_usd"] = float(turns["cost_usd"].sum())
     usage["invalid_responses"] = int(turns["invalid_response"].sum())
+    usage["policy"] = {
+        name: (float if name == "cost_usd" else int)(turns[f"policy_{name}"].sum())
+        for name in POLICY_TOTALS
+    }
     return usage
 
 
@@ -880,4 +889,8 @@ def _final_manifest(
     usage: dict[str, Any] = {name: sum(s["usage"][name] for s in shards) for name in USAGE_FIELDS}
     usage["cost_usd"] = sum(s["usage"]["cost_usd"] for s in shards)
     usage["invalid_responses"] = sum(s["usage"]["invalid_responses"] for s in shards)
+    usage["policy"] = {
+        name: sum(s["usage"].get("policy", {}).get(name, 0) for s in shards)
+        for name in POLICY_TOTALS
+    }
     return _manifest(config, runner, dtypes, files, usage)

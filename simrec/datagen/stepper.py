@@ -32,7 +32,7 @@ import numpy as np
 from simrec.datagen.tables import CostModel, ShardRecorder
 from simrec.env import RecSessionEnv
 from simrec.policies import Policy, PolicyUsage, as_policy
-from simrec.runner import PolicyActions
+from simrec.runner import PolicyActions, choose_actions
 from simrec.semantic_ids import ResolvedSlate, action_form
 from simrec.session import Session
 
@@ -118,7 +118,8 @@ class LaneStepper:
         lanes = [lane for lane in (self._start(pending) for _ in range(self.lanes)) if lane]
         brain, max_turns = env.brain, env.max_turns
         while lanes:
-            steps = [self._choose(lane) for lane in lanes]
+            chosen = choose_actions([(ln.policy, ln.obs, ln.info, ln.actions) for ln in lanes])
+            steps = [self._check(action, usage) for action, usage in chosen]
             reactions = brain.react(
                 [lane.session for lane in lanes],
                 [step.slate for step in steps],
@@ -151,10 +152,9 @@ class LaneStepper:
                 on_step(finished, len(reactions) * k, tokens, dollars)
         return recorder
 
-    def _choose(self, lane: _Lane) -> _Step:
-        """The lane's policy acts; its action is resolved and checked as ``env.step`` would."""
+    def _check(self, action: Any, usage: PolicyUsage | None) -> _Step:
+        """A lane's resolved action, checked as ``env.step`` would."""
         env = self.env
-        action, usage = lane.actions(lane.policy, lane.obs, lane.info)
         message = None
         if env.conversational:
             action, message = env.split_action(action)
@@ -182,7 +182,7 @@ class LaneStepper:
         # The env builds observations and info from its current session; pointing it at
         # this lane's session reuses exactly the code a policy sees through env.step.
         env = self.env
-        env.session = session
+        env.session, env.session_id = session, session.session_id
         env._last_slate = step.slate
         env._last_named = step.named
         env._message = step.message

@@ -17,6 +17,11 @@ generation) honour:
 * ``take_usage() -> PolicyUsage`` — what the policy spent (an LLM policy's tokens, cost
   and latency) since the last call; called once after each ``act`` and written to that
   turn's ``policy_*`` event-log columns, apart from the simulated user's.
+* ``act_many(observations, infos) -> actions`` — the policy serves many visits at once
+  (keyed by ``info["session_id"]``): runners that keep several episodes in flight give
+  every lane this one object and ask it once per round
+  (:func:`~simrec.policies.batching.act_together`); its ``take_usage(session_id)``
+  reports one visit.
 
 :class:`ScoringPolicy` is the base of the built-in baselines: score every item, show
 the best ``k``. Every baseline in :mod:`simrec.policies` learns (if at all) within one session, from
@@ -37,6 +42,7 @@ import numpy as np
 
 from simrec.catalog import Catalog
 from simrec.errors import ConfigError
+from simrec.policies.batching import serves_many
 from simrec.reaction import Reaction
 
 EMPTY = -1
@@ -102,11 +108,13 @@ def with_message(action: Any, conversational: bool) -> Any:
     return action
 
 
-def take_usage(policy: Any) -> PolicyUsage | None:
+def take_usage(policy: Any, info: Mapping[str, Any] | None = None) -> PolicyUsage | None:
     """``policy.take_usage()`` if the policy reports usage, else ``None``.
 
     ``take_usage`` may return a :class:`PolicyUsage`, a mapping of its fields (what
-    :meth:`simrec.policies.llm_policy.LLMPolicy.take_usage` gives) or ``None``.
+    :meth:`simrec.policies.llm_policy.LLMPolicy.take_usage` gives) or ``None``. A policy
+    that serves many visits at once (``act_many``) is asked for the visit of
+    ``info["session_id"]`` only: ``take_usage(session_id)``.
 
     Raises:
         ConfigError: anything else, or a mapping with unknown fields or bad numbers.
@@ -114,7 +122,8 @@ def take_usage(policy: Any) -> PolicyUsage | None:
     take = getattr(policy, "take_usage", None)
     if take is None:
         return None
-    usage = take()
+    session = info.get("session_id") if isinstance(info, Mapping) else None
+    usage = take(session) if session is not None and serves_many(policy) else take()
     where = f"policy {type(policy).__name__}: take_usage()"
     if isinstance(usage, Mapping):
         return PolicyUsage.from_mapping(usage, where)
