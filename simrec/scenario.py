@@ -18,7 +18,8 @@ Schema (all fields optional unless marked)::
     persona_events: keep             # keep | drop the personas' own intents and drifts
     brain: utility
     brain_kwargs: {category_weight: 0.5}
-    cache: cache/run.sqlite          # an LLM brain's response cache, replayed (no API calls);
+    cache: cache/run.sqlite          # the LLM users' and LLM policies' recording, replayed
+                                     # (no API calls);
                                      # or {path: ..., mode: record|replay|off};
                                      # SIMREC_CACHE_MODE=record re-records without editing
     dynamics: {category_decay: 0.9}  # SessionDynamics overrides
@@ -263,6 +264,7 @@ def scenario_from_doc(doc: YamlDoc, base_dir: Path, default_name: str) -> Scenar
         policies=_policies(f, base_dir),
         report=_report(f),
     )
+    _check_cache_used(f, scenario)
     if f.boolean("gauntlet", False):
         scenario = _with_gauntlet(f, scenario)
     scenario = dataclasses.replace(scenario, policies=_check_env(f, scenario))
@@ -405,7 +407,7 @@ def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
         kwargs["brain_kwargs"] = {
             k: brain_kwargs.number(k) if numeric else brain_kwargs.raw(k) for k in brain_kwargs
         }
-    if "cache" in f:
+    if "cache" in f and kwargs.get("brain", "utility") != "utility":  # an LLM plays the users
         kwargs["brain_kwargs"] = {**kwargs.get("brain_kwargs", {}), **_cache_options(f, base_dir)}
     if "dynamics" in f:
         dyn = f.child("dynamics")
@@ -549,6 +551,8 @@ def _policies(f: Fields, base_dir: Path) -> dict[str, PolicySpec]:
         form = spec.choice("action_form", ACTION_FORMS, None)
         reserved = ("policy", "load", "wrapper", "action_form")
         params = {k: spec.raw(k) for k in spec if k not in reserved}
+        if "cache_path" in params and isinstance(params["cache_path"], str):
+            params["cache_path"] = str(_path(base_dir, params["cache_path"]))
         out[label] = PolicySpec(
             label, name, params, str(_path(base_dir, load)) if load else None, wrapper, form
         )
@@ -563,7 +567,38 @@ def _policies(f: Fields, base_dir: Path) -> dict[str, PolicySpec]:
                 f"unknown policy {spec.policy!r}; expected one of: {', '.join(POLICIES)} "
                 "or a dotted path 'package.module:Name'",
             )
+    if "cache" in f:
+        out = {label: _with_cache(spec, _cache_options(f, base_dir)) for label, spec in out.items()}
     return out
+
+
+def _check_cache_used(f: Fields, scenario: Scenario) -> None:
+    """A ``cache:`` nothing reads is a mistake (a recording that would never be replayed)."""
+    if "cache" not in f or "cache" in scenario.env_kwargs.get("brain_kwargs", {}):
+        return
+    if not any("cache" in spec.params for spec in scenario.policies.values()):
+        f.fail(
+            "cache",
+            "nothing in this scenario calls an LLM (the users are played by the utility "
+            "brain and no policy is an LLM policy); remove 'cache' or use an LLM brain or "
+            "policy",
+        )
+
+
+def _with_cache(spec: PolicySpec, cache: dict[str, str]) -> PolicySpec:
+    """An LLM policy's spec with the scenario's recording (unless the spec names its own);
+    ``SIMREC_CACHE_MODE`` overrides the mode of its own too."""
+    from simrec.policies import POLICIES
+
+    takes = getattr(POLICIES.get(spec.policy), "config_class", None)
+    if takes is None or not hasattr(takes, "cache_path"):  # not an LLM policy
+        return spec
+    params = dict(spec.params)
+    if "cache_path" not in params:
+        params.update(cache)
+    elif "SIMREC_CACHE_MODE" in os.environ:
+        params["cache"] = cache["cache"]
+    return dataclasses.replace(spec, params=params)
 
 
 def _assertion(f: Fields, index: int, value: Any, scenario: Scenario) -> Assertion:
@@ -627,7 +662,8 @@ CACHE_MODES = ("off", "record", "replay")
 
 
 def _cache_options(f: Fields, base_dir: Path) -> dict[str, str]:
-    """``cache: path`` or ``cache: {path, mode}`` as the LLM brain's cache options.
+    """``cache: path`` or ``cache: {path, mode}`` as the cache options of an LLM brain and
+    of the LLM policies (one recording holds both: their cache keys never collide).
 
     A scenario in CI must not call an API, so a bare path means ``replay``; the
     ``SIMREC_CACHE_MODE`` environment variable overrides the mode (``record`` to refresh

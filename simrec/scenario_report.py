@@ -57,6 +57,9 @@ def print_report(result: ScenarioResult, console: Console | None = None) -> None
         console.print(_curve_table(result, "ctr", turns=12))
     if scenario.gauntlet:
         console.print(_gauntlet_table(result))
+    usage = llm_usage_report(result)
+    if usage:
+        console.print(usage, highlight=False)
     for outcome in result.outcomes:
         style = "green" if outcome.passed else "red"
         console.print(outcome.message, style=style, highlight=False)
@@ -74,6 +77,20 @@ def print_report(result: ScenarioResult, console: Console | None = None) -> None
             f"gauntlet: {gamed} of {len(result.substitutions)} substitutions passed an assertion",
             style="green" if not gamed else "red bold",
         )
+
+
+def llm_usage_report(result: ScenarioResult) -> str:
+    """The run's LLM usage: a block for the simulated users, one per LLM policy label
+    (their calls and dollars apart); empty when nothing called an LLM."""
+    from simrec.llm.accounting import format_summary
+
+    blocks = []
+    if result.users_usage is not None and result.users_usage.roles:
+        blocks.append(format_summary(result.users_usage.summary("user"), "simulated-user"))
+    for label, ledger in result.policy_usage.items():
+        if ledger.roles:
+            blocks.append(format_summary(ledger.summary("policy"), f"policy {label!r}"))
+    return "\n".join(blocks)
 
 
 def _gauntlet_table(result: ScenarioResult) -> Table:
@@ -230,6 +247,7 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
             "substitutions": len(result.substitutions),
             "gamed": len(result.gamed),
         },
+        "llm_usage": result.llm_usage(),
         "passed": result.passed,
     }
 

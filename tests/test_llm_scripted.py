@@ -68,3 +68,14 @@ def test_the_conversational_script_asks_a_stranger_then_recommends_what_was_said
     told = conversational_answer(prompt(said, CANDIDATES, "You may ask 1 more."))
     assert told["kind"] == "recommend" and told["ranking"][0] == "x3"
     assert "for mountain" in told["message"]
+
+
+def test_the_script_answers_the_slate_size_the_prompt_asks_for():
+    from simrec.policies.llm_scripted import rerank_answer
+
+    text = prompt([{"turn": 0}], CANDIDATES, "Choose the 3 candidates to show now")
+    assert len(rerank_answer(text)["ranking"]) == 3
+    asked = conversational_answer(
+        prompt([{"turn": 0}], CANDIDATES, "You may ask 1 more. 2 candidate ids")
+    )
+    assert len(asked["ranking"]) == 2

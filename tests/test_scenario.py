@@ -354,3 +354,45 @@ def test_conversational_scenarios_run_policies_with_and_without_words(tmp_path):
     scenario = load_scenario(write(tmp_path, text))
     assert scenario.env_kwargs["conversational"] is True
     assert run_scenario(scenario).passed
+
+
+def test_a_scenario_cache_is_its_llm_policies_recording_and_must_be_read(tmp_path, monkeypatch):
+    llm = TINY.replace(
+        "  oracle: oracle\n",
+        "  oracle: oracle\n  rank: {policy: llm_reranker}\n"
+        "  own: {policy: llm_reranker, cache: replay, cache_path: mine.sqlite}\n",
+    )
+    scenario = load_scenario(write(tmp_path, "cache: rec/x.sqlite\n" + llm))
+    assert scenario.policies["rank"].params == {
+        "cache": "replay",
+        "cache_path": str(tmp_path / "rec" / "x.sqlite"),
+    }
+    assert scenario.policies["own"].params["cache_path"] == str(tmp_path / "mine.sqlite")
+    assert scenario.policies["random"].params == {}
+    assert "brain_kwargs" not in scenario.env_kwargs  # the users are offline
+    monkeypatch.setenv("SIMREC_CACHE_MODE", "record")
+    again = load_scenario(write(tmp_path, "cache: rec/x.sqlite\n" + llm))
+    assert again.policies["own"].params["cache"] == "record"  # re-records without editing
+    message = error_of(tmp_path, "cache: x.sqlite\n" + TINY)
+    assert "field 'cache': nothing in this scenario calls an LLM" in message
+
+
+def test_an_llm_policys_calls_are_reported_apart_in_the_results(tmp_path, monkeypatch):
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.policies.llm_scripted import scripted_messages
+    from simrec.scenario_report import llm_usage_report
+
+    text = TINY.replace("  oracle: oracle\n", "  rank: {policy: llm_reranker, candidates: 8}\n")
+    text = text.replace("oracle.cold_start.ctr_at_5 > random", "rank.cold_start.ctr_at_5 > random")
+    with FakeMessagesAPI(default=scripted_messages()) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-scenario")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        result = run_scenario(
+            load_scenario(write(tmp_path, "seeds: 2\n" + text.replace("seeds: 5\n", "")))
+        )
+    usage = result_json(result)["llm_usage"]
+    assert usage["users"] is None and set(usage["policies"]) == {"rank"}
+    assert usage["policies"]["rank"]["api_calls"] == api.calls > 0
+    assert usage["policies"]["rank"]["input_tokens"] == api.usage["input_tokens"]
+    assert api.peak_in_flight > 1  # a round of sessions at once
+    assert f"policy 'rank' LLM calls: {api.calls} sent" in llm_usage_report(result)

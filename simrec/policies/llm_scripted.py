@@ -202,9 +202,10 @@ def rank(visit: list[dict[str, Any]], candidates: list[dict[str, Any]]) -> list[
 
 
 def rerank_answer(text: str) -> dict[str, Any]:
-    """The scripted ``rank_candidates`` answer to a reranker prompt."""
+    """The scripted ``rank_candidates`` answer to a reranker prompt: the slate's worth of
+    ids, best first (what the prompt asks for)."""
     visit, candidates = read_prompt(text)
-    return {"ranking": rank(visit, candidates)}
+    return {"ranking": rank(visit, candidates)[: _slate_size(text)]}
 
 
 def conversational_answer(text: str) -> dict[str, Any]:
@@ -226,11 +227,11 @@ def conversational_answer(text: str) -> dict[str, Any]:
                 "kind": "ask",
                 "message": f"To start: are you after {options[0]} or {options[1]}? "
                 "Here are a few of each.",
-                "ranking": slate + rest,
+                "ranking": (slate + rest)[:k],
             }
     scores, followed = score_candidates(visit, candidates)
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
-    ranking = [candidates[i]["id"] for i in order]
+    ranking = [candidates[i]["id"] for i in order[:k]]
     titles = [str(candidates[i].get("title", "")) for i in order[:2]]
     because = f" for {', '.join(followed[:2])}" if followed else ""
     return {
@@ -241,7 +242,8 @@ def conversational_answer(text: str) -> dict[str, Any]:
 
 
 def _slate_size(text: str) -> int:
-    match = re.search(r"at least (\d+) different ids", text)
+    """The slate size the prompt asks for ("Choose the 5 candidates", "5 candidate ids")."""
+    match = re.search(r"\b(\d+) candidate(?:s\b| ids)", text)
     return int(match.group(1)) if match else 5
 
 

@@ -141,8 +141,10 @@ class HybridScores(ScoringPolicy):
 
     def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         """Minus each item's place in the interleaved list (the bandit's first)."""
-        asked = self.steer.scores(observation, info)
+        if info.get("turn", 0) == 0:
+            self.steer.listen(info)  # the opening message
         bandit = np.asarray(self.steer.base.scores(observation, info), dtype=np.float64)
+        asked = self.steer.steered(bandit)
         places = np.full(self.n_items, np.inf)
         for offset, scores in ((0, bandit), (1, asked)):
             ok = np.isfinite(scores)

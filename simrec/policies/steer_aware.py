@@ -207,7 +207,11 @@ class SteerAwarePolicy(ScoringPolicy):
         """The base policy's scores, filtered and boosted by the user's requests."""
         if info.get("turn", 0) == 0:
             self.listen(info)  # the opening message
-        scores = np.asarray(self.base.scores(observation, info), dtype=np.float64).copy()
+        return self.steered(self.base.scores(observation, info))
+
+    def steered(self, base_scores: np.ndarray) -> np.ndarray:
+        """``base_scores`` filtered and boosted by the requests heard so far."""
+        scores = np.asarray(base_scores, dtype=np.float64).copy()
         span = float(np.ptp(scores)) or 1.0
         allowed = np.ones(self.n_items, dtype=bool)
         for request in self.requests.values():
