@@ -14,6 +14,7 @@ from pathlib import Path
 import gymnasium as gym
 
 from simrec import scenario_cli
+from simrec.authoring import cli as authoring_cli
 from simrec.cli_args import positive_int, seed, use_defaults_help
 from simrec.datagen import cli as datagen_cli
 from simrec.errors import SimrecError
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the generated catalog of each persona's domain)",
     )
     check.set_defaults(handler=_personas_validate)
+    authoring_cli.register(personas)
 
     catalog = commands.add_parser("catalog", help="catalog tools").add_subparsers(
         dest="catalog_command", required=True
