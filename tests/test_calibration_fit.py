@@ -105,6 +105,23 @@ def test_an_impossible_event_lowers_the_likelihood_without_making_it_infinite(re
     )
 
 
+def test_steps_a_fallback_played_are_replayed_but_not_counted(recorded):
+    _, run, recording = recorded
+    interactions, turns = run.logs["random"][0]
+    first = turns["session_id"].iloc[0]
+    marked = turns.assign(invalid_response=turns["session_id"] == first)
+    full = Recording.from_logs(
+        [(interactions, turns)], recording.catalog, recording.personas.values()
+    )
+    fewer = Recording.from_logs(
+        [(interactions, marked)], recording.catalog, recording.personas.values()
+    )
+    n_first = int((turns["session_id"] == first).sum())
+    assert fewer.steps == full.steps - n_first and len(fewer.visits) == len(full.visits)
+    a, b = log_likelihood(full, UtilityParams()), log_likelihood(fewer, UtilityParams())
+    assert b.steps == fewer.steps and b.total > a.total  # fewer terms, each a log-probability
+
+
 def test_field_lists_are_checked():
     with pytest.raises(ConfigError, match="unknown field 'outside'"):
         check_fields(["outside"])

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simrec.brains.utility import UtilityBrain, UtilityParams
+from simrec.brains.utility import StepLogits, UtilityBrain, UtilityParams
 from simrec.calibration.params import DYNAMICS_FIELDS, UTILITY_FIELDS, BrainParams
 from simrec.catalog import Catalog
 from simrec.errors import ConfigError
@@ -71,10 +71,19 @@ BOUNDS: dict[str, tuple[float, float]] = {
 
 @dataclass(frozen=True)
 class RecordedStep:
-    """One recorded step: the slate shown and what the user did."""
+    """One recorded step: the slate shown and what the user did.
+
+    Attributes:
+        slate: item indices (``-1`` = an empty slot).
+        reaction: the recorded clicks, purchases, dismissals and leaving.
+        counted: whether the step counts in the likelihood. A step an LLM brain's fallback
+            played (``invalid_response``: the offline model reacted, not the LLM) is
+            replayed, so the visit's state moves on, but not counted.
+    """
 
     slate: list[int]
     reaction: Reaction
+    counted: bool = True
 
     @property
     def clicks(self) -> list[int]:
@@ -113,8 +122,8 @@ class Recording:
 
     @property
     def steps(self) -> int:
-        """Recorded steps in all."""
-        return sum(len(v.steps) for v in self.visits)
+        """Recorded steps the likelihood counts (see :attr:`RecordedStep.counted`)."""
+        return sum(step.counted for v in self.visits for step in v.steps)
 
     def bound(self, persona_id: str) -> BoundPersona:
         """The persona bound to the catalog (built once)."""
@@ -152,7 +161,9 @@ def visits_from_log(interactions: pd.DataFrame, turns: pd.DataFrame) -> list[Rec
     """The visits of one event log (sessions in id order, turns in order)."""
     rows = interactions.sort_values(["session_id", "turn", "position"], kind="stable")
     t = turns.sort_values(["session_id", "turn"], kind="stable")
-    left = dict(zip(zip(t["session_id"], t["turn"], strict=True), t["left"], strict=True))
+    keys = list(zip(t["session_id"], t["turn"], strict=True))
+    left = dict(zip(keys, t["left"], strict=True))
+    invalid = dict(zip(keys, t["invalid_response"], strict=True))
     persona_of = dict(zip(t["session_id"], t["persona_id"], strict=False))
     visits = []
     for session_id, visit in rows.groupby("session_id", sort=True):
@@ -162,9 +173,8 @@ def visits_from_log(interactions: pd.DataFrame, turns: pd.DataFrame) -> list[Rec
                 slate_rows[c].to_numpy(bool).tolist() for c in ("clicked", "purchased", "dismissed")
             ]
             reaction = Reaction(*flags, bool(left[(session_id, turn)]), 0.0, "", "recorded")
-            steps.append(
-                RecordedStep(slate_rows["item_index"].to_numpy(np.int64).tolist(), reaction)
-            )
+            slate = slate_rows["item_index"].to_numpy(np.int64).tolist()
+            steps.append(RecordedStep(slate, reaction, not invalid[(session_id, turn)]))
         visits.append(RecordedVisit(str(persona_of[session_id]), int(session_id), tuple(steps)))
     return visits
 
@@ -204,6 +214,28 @@ def _log_sigmoid(z: float) -> float:
     return max(value, _LOG_FLOOR)
 
 
+def _step_terms(
+    step: RecordedStep, logits: StepLogits, leave_logit: float
+) -> tuple[float, float, float, float]:
+    """One step's log-probabilities: its click(s), purchases, dismissals and leaving."""
+    r = step.reaction
+    clicks = step.clicks
+    log_p = logits.click_log_probabilities().tolist()
+    if clicks:
+        click = sum(max(log_p[1 + j], _LOG_FLOOR) for j in clicks)
+    else:
+        click = max(log_p[0], _LOG_FLOOR)
+    buy, drop = logits.purchase.tolist(), logits.dismiss.tolist()
+    purchase = sum(_log_sigmoid(buy[j] if r.purchased[j] else -buy[j]) for j in clicks)
+    dismiss = sum(
+        _log_sigmoid(drop[pos] if r.dismissed[pos] else -drop[pos])
+        for pos, item in enumerate(step.slate)
+        if item != EMPTY and not r.clicked[pos]
+    )
+    leave = _log_sigmoid(leave_logit if r.left else -leave_logit)
+    return click, purchase, dismiss, leave
+
+
 def log_likelihood(
     recording: Recording, params: UtilityParams, dynamics: SessionDynamics | None = None
 ) -> LogLikelihood:
@@ -227,21 +259,13 @@ def log_likelihood(
         for step in visit.steps:
             logits = brain.step_logits(session, step.slate)
             r = step.reaction
-            clicks = step.clicks
-            log_p = logits.click_log_probabilities().tolist()
-            for j in clicks or (-1,):  # -1: the no-click option, log_p[0]
-                click += max(log_p[1 + j], _LOG_FLOOR)
-            buy, drop = logits.purchase.tolist(), logits.dismiss.tolist()
-            for pos in clicks:
-                purchase += _log_sigmoid(buy[pos] if r.purchased[pos] else -buy[pos])
-            for pos, item in enumerate(step.slate):
-                if item != EMPTY and not r.clicked[pos]:
-                    dismiss += _log_sigmoid(drop[pos] if r.dismissed[pos] else -drop[pos])
             satisfaction = brain.satisfaction_after(
-                session, logits, bool(clicks), any(r.purchased), sum(r.dismissed)
+                session, logits, any(r.clicked), any(r.purchased), sum(r.dismissed)
             )
-            z = brain.leave_logit(session, satisfaction)
-            leave += _log_sigmoid(z if r.left else -z)
+            if step.counted:
+                terms = _step_terms(step, logits, brain.leave_logit(session, satisfaction))
+                click, purchase = click + terms[0], purchase + terms[1]
+                dismiss, leave = dismiss + terms[2], leave + terms[3]
             session.record(
                 step.slate,
                 Reaction(r.clicked, r.purchased, r.dismissed, r.left, satisfaction, "", r.brain),
