@@ -14,6 +14,8 @@ from pathlib import Path
 import gymnasium as gym
 
 from simrec import scenario_cli
+from simrec.authoring import cli as authoring_cli
+from simrec.calibration import cli as calibration_cli
 from simrec.cli_args import (
     add_policy_params,
     policy_params,
@@ -22,7 +24,7 @@ from simrec.cli_args import (
     use_defaults_help,
 )
 from simrec.datagen import cli as datagen_cli
-from simrec.errors import SimrecError
+from simrec.errors import ConfigError, SimrecError
 from simrec.fidelity import cli as fidelity_cli
 from simrec.grounding import cli as grounding_cli
 from simrec.llm.cli_support import (
@@ -82,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         "preset's brain)",
     )
     add_policy_params(run)
+    run.add_argument(
+        "--brain-params",
+        default=None,
+        help="a utility-brain params file (brain_kwargs / dynamics), e.g. one written by "
+        "`simrec calibrate fit`; implies --brain utility",
+    )
     add_llm_arguments(run)
     run.set_defaults(handler=_run)
 
@@ -111,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the generated catalog of each persona's domain)",
     )
     check.set_defaults(handler=_personas_validate)
+    authoring_cli.register(personas)
 
     catalog = commands.add_parser("catalog", help="catalog tools").add_subparsers(
         dest="catalog_command", required=True
@@ -137,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     datagen_cli.register(commands)
     grounding_cli.register(commands)
     fidelity_cli.register(commands)
+    calibration_cli.register(commands)
     use_defaults_help(parser)
     return parser
 
@@ -167,7 +177,14 @@ def _run(args: argparse.Namespace) -> int:
     # calls in flight), so it is not one of the LLM-only options checked below.
     concurrency, args.concurrency = args.concurrency or 1, None
     options = llm_options(args)
-    if args.brain in ("anthropic", "openai"):
+    if args.brain_params is not None:
+        from simrec.calibration.params import load_brain_params
+
+        if args.brain not in (None, "utility"):
+            raise ConfigError(f"--brain-params applies to the utility brain, not {args.brain!r}")
+        kwargs.update(load_brain_params(args.brain_params).env_kwargs())
+        args.brain = "utility"
+    elif args.brain in ("anthropic", "openai"):
         kwargs.update(brain=args.brain, brain_kwargs={**options, "concurrency": concurrency})
     elif args.brain == "utility":
         kwargs.update(brain="utility", brain_kwargs={})

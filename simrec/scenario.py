@@ -17,7 +17,7 @@ Schema (all fields optional unless marked)::
                                      # {generate: {domain: golf, n: 40, seed: 1}}
     persona_events: keep             # keep | drop the personas' own intents and drifts
     brain: utility
-    brain_kwargs: {category_weight: 0.5}
+    brain_kwargs: {category_weight: 0.5}   # or a params file: brain_kwargs: calibrated.yaml
     cache: cache/run.sqlite          # the LLM users' and LLM policies' recording, replayed
                                      # (no API calls);
                                      # or {path: ..., mode: record|replay|off};
@@ -401,7 +401,17 @@ def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
         kwargs["conversational"] = f.boolean("conversational")
     if "brain" in f:
         kwargs["brain"] = f.string("brain")
-    if "brain_kwargs" in f:
+    if isinstance(f.raw("brain_kwargs", None), str):  # a params file (simrec calibrate fit)
+        from simrec.calibration.params import load_brain_params
+
+        if kwargs.get("brain", "utility") != "utility":
+            f.fail("brain_kwargs", "a params file applies to the utility brain")
+        file = _path(base_dir, f.string("brain_kwargs"))
+        params = _located(f, "brain_kwargs", lambda: load_brain_params(file))
+        kwargs["brain_kwargs"] = dict(params.brain_kwargs)
+        if params.dynamics:
+            kwargs["dynamics"] = params.session_dynamics()
+    elif "brain_kwargs" in f:
         brain_kwargs = f.child("brain_kwargs")
         numeric = kwargs.get("brain", "utility") == "utility"  # UtilityParams are all numbers
         kwargs["brain_kwargs"] = {
@@ -414,7 +424,8 @@ def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
         known = {x.name for x in dataclasses.fields(SessionDynamics)}
         dyn.reject_unknown(known)
         values = {k: dyn.number(k, low=0.0) for k in dyn}
-        kwargs["dynamics"] = _located(f, "dynamics", lambda: SessionDynamics(**values))
+        base = kwargs.get("dynamics") or SessionDynamics()  # a params file's, if any
+        kwargs["dynamics"] = _located(f, "dynamics", lambda: dataclasses.replace(base, **values))
     return kwargs
 
 

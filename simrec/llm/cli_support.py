@@ -28,9 +28,18 @@ LLM_BRAINS = ("anthropic", "openai")
 _OPENAI_ONLY = ("api_key_env", "structured_output")
 
 
-def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
-    """Add the LLM brain options to ``parser`` (as one argument group) and return the group."""
-    group = parser.add_argument_group("LLM brain (--brain anthropic or --brain openai)")
+def add_llm_arguments(
+    parser: argparse.ArgumentParser, *, fallback: bool = True, title: str | None = None
+) -> argparse._ArgumentGroup:
+    """Add the LLM brain options to ``parser`` (as one argument group) and return the group.
+
+    Args:
+        parser: the subcommand's parser.
+        fallback: add ``--on-invalid`` (a simulated user's step has a fallback; a command
+            whose answers have none, such as ``personas create``, leaves it out).
+        title: the group's title.
+    """
+    group = parser.add_argument_group(title or "LLM brain (--brain anthropic or --brain openai)")
     group.add_argument(
         "--model", help="model id (default: claude-haiku-5-5; required with --brain openai)"
     )
@@ -68,12 +77,13 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGrou
         help="LLM calls in flight at once (default 8); with simrec run, episodes run at "
         "once (any brain; the same results whatever N)",
     )
-    group.add_argument(
-        "--on-invalid",
-        choices=_FALLBACKS,
-        help="after an invalid answer is repaired once without success, or the API "
-        "keeps failing: raise, use the utility brain (default) or skip the step",
-    )
+    if fallback:
+        group.add_argument(
+            "--on-invalid",
+            choices=_FALLBACKS,
+            help="after an invalid answer is repaired once without success, or the API "
+            "keeps failing: raise, use the utility brain (default) or skip the step",
+        )
     group.add_argument(
         "--max-retries",
         type=non_negative_int,

@@ -37,6 +37,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from simrec.llm.fake_openai_server import is_probe
+from simrec.llm.fake_server import request_text
 from simrec.policies.steer_aware import NEGATIONS, NUMBER_WORDS, REQUEST_CUES, stem
 
 Responder = Callable[[Mapping[str, Any], int], dict[str, Any]]
@@ -46,23 +48,6 @@ _BLOCK = re.compile(r"<(visit|candidates)>\n(.*?)\n</\1>", re.S)
 CHEAPER = ("pricey", "budget", "price down", "cheaper", "expensive", "too much", "afford")
 BORED = ("same", "seen", "different", "again", "before")
 STOP = {"the", "and", "for", "with", "any", "anything", "course", "courses", "book", "books"}
-
-
-def request_text(body: Mapping[str, Any]) -> str:
-    """Every text of a request, system first (Messages API or Chat Completions body)."""
-    parts: list[str] = []
-    system = body.get("system")
-    if isinstance(system, str):
-        parts.append(system)
-    elif isinstance(system, list):
-        parts += [str(b.get("text", "")) for b in system]
-    for message in body.get("messages") or []:
-        content = message.get("content")
-        if isinstance(content, str):
-            parts.append(content)
-        elif isinstance(content, list):
-            parts += [str(b.get("text", "")) for b in content if isinstance(b, Mapping)]
-    return "\n".join(parts)
 
 
 def _lines(block: str) -> list[dict[str, Any]]:
@@ -271,13 +256,6 @@ def scripted_messages(fallback: Responder | None = None) -> Responder:
     return respond
 
 
-def _is_probe(body: Mapping[str, Any]) -> bool:
-    """A structured-output probe of the OpenAI-compatible backend (it wants ``{"ok": true}``)."""
-    schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("name")
-    tools = [(t.get("function") or {}).get("name") for t in body.get("tools") or []]
-    return schema == "probe" or tools == ["probe"]
-
-
 def scripted_chat(fallback: Responder | None = None) -> Responder:
     """The same for :class:`~simrec.llm.fake_openai_server.FakeChatCompletionsAPI` (which
     also answers the backend's structured-output probes, ``{"ok": true}``)."""
@@ -286,7 +264,7 @@ def scripted_chat(fallback: Responder | None = None) -> Responder:
     other = fallback or fake_openai_server.react_first
 
     def respond(body: Mapping[str, Any], n: int) -> dict[str, Any]:
-        value = {"ok": True} if _is_probe(body) else policy_answer(body)
+        value = {"ok": True} if is_probe(body) else policy_answer(body)
         return other(body, n) if value is None else fake_openai_server.answer(value)(body, n)
 
     return respond
