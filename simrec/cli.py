@@ -23,6 +23,7 @@ from simrec.llm.cli_support import (
     llm_options,
     usage_ledger,
 )
+from simrec.report import cli as report_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     cgen.set_defaults(handler=_catalog_generate)
     scenario_cli.register(commands)
     datagen_cli.register(commands)
+    report_cli.register(commands)
     return parser
 
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simrec.scenario_run import ScenarioResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("paths", nargs="+", type=Path, help="scenario .yaml files")
     run.add_argument(
         "--out", type=Path, default=Path("results"), help="results folder (default: results/)"
+    )
+    run.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip the HTML report (default: <name>.html beside the JSON and CSV)",
     )
     run.set_defaults(handler=_run)
     validate = commands.add_parser("validate", help="check scenario files without running them")
@@ -41,12 +50,28 @@ def _run(args: argparse.Namespace) -> int:
         result = run_scenario(scenario)
         print_report(result, console)
         json_path, csv_path = write_results(result, args.out)
-        console.print(f"results: {json_path} {csv_path}\n", highlight=False)
+        console.print(f"results: {json_path} {csv_path}", highlight=False)
+        if not args.no_report:
+            console.print(_write_report(result, json_path), highlight=False, markup=False)
+        console.print()
         failed += [f"{scenario.name}: {o.assertion.text}" for o in result.failures]
     if failed:
         print(f"{len(failed)} assertion(s) failed:", *failed, sep="\n  ", file=sys.stderr)
         return 1
     return 0
+
+
+def _write_report(result: ScenarioResult, json_path: Path) -> str:
+    """Write ``<name>.html`` beside the JSON; the line to print (its path, or why not)."""
+    from simrec.report import INSTALL_HINT, available, scenario_page, write_page
+    from simrec.scenario_report import result_json
+
+    if not available():
+        return f"report: skipped, it needs matplotlib: {INSTALL_HINT}"
+    page = write_page(
+        scenario_page(result_json(result), str(json_path)), json_path.with_suffix(".html")
+    )
+    return f"report: {page}"
 
 
 def _validate(args: argparse.Namespace) -> int:
