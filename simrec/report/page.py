@@ -35,12 +35,13 @@ nav a { margin-right: 14px; color: #0969da; text-decoration: none; }
            font-weight: 600; }
 .verdict.pass { background: #dafbe1; color: var(--pass); }
 .verdict.fail { background: #ffebe9; color: var(--fail); }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 18px;
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(500px, 1fr)); gap: 18px;
         margin-top: 14px; }
 figure { margin: 0; padding: 14px 16px 10px; border: 1px solid var(--line); border-radius: 8px;
          background: #fff; }
 figure.wide { grid-column: 1 / -1; }
 figure svg { display: block; width: 100%; height: auto; margin-top: 8px; }
+figure:not(.wide) svg { max-width: 760px; }
 figcaption p { margin: 0; font-size: 13px; }
 table { border-collapse: collapse; margin: 12px 0; font-size: 14px; }
 th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: left;

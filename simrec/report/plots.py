@@ -54,11 +54,11 @@ STYLE: dict[str, Any] = {
 }
 
 PALETTE = (
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#332288",
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#332288", "#E69F00", "#56B4E9",
     "#882255", "#117733", "#999933", "#44AA99", "#AA4499", "#6699CC", "#DDCC77",
     "#661100", "#888888",
 )  # fmt: skip
-"""Okabe-Ito's colour-blind-safe colours (less yellow), then Tol's muted set."""
+"""Okabe-Ito's colour-blind-safe colours (no yellow; neighbours far apart), then Tol's muted set."""
 
 REFERENCE_COLOR = "#444444"
 BAND_ALPHA = 0.15
@@ -141,6 +141,7 @@ class Axes:
     xlabel: str
     ylabel: str
     share: bool = False  # y is a share: 0 .. 1 shown as 0% .. 100%
+    from_zero: bool = False  # y starts at 0 (counts); shares always do
     integer_x: bool = True
     log_y: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -233,6 +234,7 @@ def line_chart(
     caption: str = "",
     marks: Sequence[Mark] = (),
     spans: Sequence[Span] = (),
+    wide: bool = False,
 ) -> Chart:
     """Lines with shaded 95% bands, one per series, on shared axes.
 
@@ -243,9 +245,10 @@ def line_chart(
         caption: one sentence under the chart saying how to read it.
         marks: labelled vertical lines.
         spans: labelled shaded x ranges.
+        wide: drawn for the full width of the page (twice as wide, same text size).
     """
     with _rc():
-        fig, ax = _new(WIDTH, HEIGHT)
+        fig, ax = _new(2 * WIDTH if wide else WIDTH, HEIGHT)
         for span in spans:
             ax.axvspan(span.start, span.end, color=span.color, alpha=0.18, lw=0, zorder=0)
             ax.annotate(
@@ -284,7 +287,7 @@ def line_chart(
                 zorder=3,
             )
         _format_axes(ax, axes)
-        if axes.share:
+        if axes.share or axes.from_zero:
             ax.set_ylim(bottom=0)
         _layout(fig, ax, [s.label for s in series])
         svg = _svg(fig)

@@ -226,7 +226,7 @@ def _visit_section(doc: Fields, style: _Style) -> Section:
         title, ylabel, share, caption = CURVES.get(
             column, (column.replace("_", " ").capitalize() + " by turn", column, False, "")
         )
-        axes = plots.Axes("turn (slate shown)", ylabel, share=share)
+        axes = plots.Axes("turn (slate shown)", ylabel, share=share, from_zero=column == "sessions")
         charts.append(
             plots.line_chart(title, _series(curves, column, style), axes, caption=caption)
         )
@@ -283,7 +283,7 @@ def _drift_section(doc: Fields, style: _Style) -> Section:
         f"{window} after those (ctr_after). {BAND_NOTE}",
         "muted",
     )
-    chart = plots.line_chart("CTR around the drift", cut, axes, marks=marks, spans=spans)
+    chart = plots.line_chart("CTR around the drift", cut, axes, marks=marks, spans=spans, wide=True)
     return section.charts([chart], wide=True)
 
 
