@@ -59,6 +59,8 @@ from simrec.validation import describe
 from simrec.yamlio import load_yaml, read_text
 
 REQUIRED_COLUMNS = ("item_id", "title", "category", "price")
+_IDENTIFIER_COLUMNS = frozenset({"item_id", "category", "semantic_id"})
+"""Columns whose values are compared as keys: surrounding whitespace is an error, not a variant."""
 OPTIONAL_COLUMNS = ("tags", "popularity", "description", "semantic_id", "embedding")
 TAG_SEPARATOR = "|"
 EMBEDDING_SEPARATOR = "|"
@@ -524,7 +526,13 @@ class _RecordReader:
             self.fail(row, field, "expected a non-empty value, got nothing")
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             self.fail(row, field, f"expected a string, got {describe(value)}")
-        return str(value)
+        text = str(value)
+        if field in _IDENTIFIER_COLUMNS and text != text.strip():
+            # 'i1' and 'i1 ' would silently be two items (or two categories).
+            self.fail(
+                row, field, f"expected no leading or trailing whitespace, got {describe(value)}"
+            )
+        return text
 
     def number(
         self, row: int, record: Mapping[str, Any], field: str, default: float | None = None

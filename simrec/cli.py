@@ -14,7 +14,7 @@ from pathlib import Path
 import gymnasium as gym
 
 from simrec import scenario_cli
-from simrec.cli_args import positive_int
+from simrec.cli_args import positive_int, seed, use_defaults_help
 from simrec.datagen import cli as datagen_cli
 from simrec.errors import SimrecError
 from simrec.llm.cli_support import (
@@ -28,10 +28,14 @@ from simrec.report import cli as report_cli
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``simrec`` command."""
+    from simrec.domains import DOMAINS
     from simrec.policies import POLICIES
 
     parser = argparse.ArgumentParser(
         prog="simrec", description="Simulated users react to recommendation slates."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -48,16 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--episodes", type=positive_int, default=3, help="sessions to run (default: 3)"
     )
-    run.add_argument("--seed", type=int, default=0, help="seed of the first session (default: 0)")
+    run.add_argument("--seed", type=seed, default=0, help="seed of the first session (default: 0)")
     run.add_argument(
-        "--max-turns", type=positive_int, default=None, help="override the preset's turn limit"
+        "--max-turns",
+        type=positive_int,
+        default=None,
+        help="turn limit per session (default: the preset's)",
     )
     run.add_argument("--quiet", action="store_true", help="print only the per-episode summaries")
     run.add_argument(
         "--brain",
         choices=("utility", "anthropic"),
         default=None,
-        help="who plays the users: utility (offline model, the presets' default) or anthropic (Claude)",
+        help="who plays the users: utility (offline model) or anthropic (Claude) "
+        "(default: the preset's brain)",
     )
     add_llm_arguments(run)
     run.set_defaults(handler=_run)
@@ -66,9 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="personas_command", required=True
     )
     gen = personas.add_parser("generate", help="generate reproducible personas as YAML files")
-    gen.add_argument("--domain", required=True, help="golf, books or retail")
+    gen.add_argument(
+        "--domain", required=True, choices=sorted(DOMAINS), help="the personas' domain"
+    )
     gen.add_argument("--n", type=positive_int, required=True, help="how many personas")
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--seed", type=seed, default=0, help="seed of the generator")
     gen.add_argument(
         "--out", type=Path, required=True, help="output directory (one <id>.yaml per persona)"
     )
@@ -78,21 +88,40 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="validate persona files (and against a domain catalog)"
     )
     check.add_argument("paths", nargs="+", type=Path, help="persona files or directories")
+    check.add_argument(
+        "--catalog",
+        type=Path,
+        default=None,
+        help="check tastes, dislikes and constraints against this catalog file "
+        "(default: the generated catalog of each persona's domain)",
+    )
     check.set_defaults(handler=_personas_validate)
 
     catalog = commands.add_parser("catalog", help="catalog tools").add_subparsers(
         dest="catalog_command", required=True
     )
     cgen = catalog.add_parser("generate", help="generate a reproducible catalog file")
-    cgen.add_argument("--domain", required=True, help="golf, books or retail")
+    cgen.add_argument(
+        "--domain", required=True, choices=sorted(DOMAINS), help="the catalog's domain"
+    )
     cgen.add_argument("--n", type=positive_int, default=200, help="number of items (default: 200)")
-    cgen.add_argument("--seed", type=int, default=0)
+    cgen.add_argument("--seed", type=seed, default=0, help="seed of the generator")
     cgen.add_argument("--out", type=Path, required=True, help=".csv, .parquet, .jsonl or .yaml")
     cgen.set_defaults(handler=_catalog_generate)
     scenario_cli.register(commands)
     datagen_cli.register(commands)
     report_cli.register(commands)
+    use_defaults_help(parser)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("simrec")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -174,15 +203,31 @@ def _personas_generate(args: argparse.Namespace) -> int:
 
 
 def _personas_validate(args: argparse.Namespace) -> int:
+    from simrec.catalog import load_catalog
     from simrec.catalog_gen import cached_catalog
     from simrec.domains import DOMAINS
+    from simrec.errors import PersonaError
     from simrec.persona import load_personas
+    from simrec.validation import field_error
 
+    catalog = load_catalog(args.catalog) if args.catalog is not None else None
     count = 0
     for path in args.paths:
         for persona in load_personas(path):
-            if persona.domain in DOMAINS:
+            if catalog is not None:
+                persona.check_against(catalog)
+            elif persona.domain in DOMAINS:
                 persona.check_against(cached_catalog(persona.domain, 200, 0))
+            else:
+                raise field_error(
+                    PersonaError,
+                    persona.source,
+                    persona.doc,
+                    ("domain",),
+                    f"unknown domain {persona.domain!r}; expected one of: "
+                    f"{', '.join(sorted(DOMAINS))} (or pass --catalog to check against your own "
+                    "catalog)",
+                )
             count += 1
     print(f"{count} personas valid")
     return 0

@@ -25,7 +25,7 @@ from simrec.persona import Persona, check_unique_ids, load_personas
 from simrec.reaction import Reaction
 from simrec.replies import REPLY_DIM, encode_reply
 from simrec.session import EMPTY, BoundPersona, Session, SessionDynamics
-from simrec.validation import Fields
+from simrec.validation import Fields, number_expected
 
 MESSAGE_MAX_LENGTH = 1000
 """Characters a recommender's message may have in conversational mode."""
@@ -197,6 +197,10 @@ class RecSessionEnv(gym.Env):
                     f"reset options: unknown persona {persona_id!r}; pool has: {known}"
                 )
         wanted_id = (options or {}).get("session_id")
+        if wanted_id is not None and number_expected(wanted_id, 0, 2**63 - 1, integer=True):
+            raise ConfigError(
+                f"reset options: session_id: expected a non-negative integer, got {wanted_id!r}"
+            )
         self.session_id = int(wanted_id) if wanted_id is not None else self.session_id + 1
         self.session = Session(
             self._bound[persona_id],

@@ -24,6 +24,18 @@ class ConfigError(SimrecError, ValueError):
     """An env preset, scenario or other configuration is malformed or unknown."""
 
 
+class ArgumentError(ConfigError):
+    """A constructor argument (a policy parameter, a brain option) has the wrong type or value.
+
+    Attributes:
+        argument: the argument's name, so a scenario can point at the YAML line that set it.
+    """
+
+    def __init__(self, message: str, argument: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
 class ActionError(SimrecError, ValueError):
     """A slate passed to ``step`` is not a valid action."""
 

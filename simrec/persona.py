@@ -32,6 +32,10 @@ from simrec.errors import PersonaError, SimrecError
 from simrec.validation import Fields, describe, field_error
 from simrec.yamlio import PathKey, YamlDoc, load_yaml, parse_yaml
 
+TASTE_WEIGHT_LIMIT = 10.0
+"""Taste weights are utilities (logit units): beyond +-10 a single match decides every
+choice, and weights in the hundreds overflow the choice model's exponentials."""
+
 TRAITS = (
     "price_sensitivity",
     "novelty_seeking",
@@ -392,7 +396,7 @@ def _plain(tastes: Tastes) -> dict[str, dict[str, float]]:
 
 
 def _tastes(f: Fields, required: bool = True) -> dict[str, dict[str, float]]:
-    out = {fld: f.weights(fld) for fld in f}
+    out = {fld: f.weights(fld, low=-TASTE_WEIGHT_LIMIT, high=TASTE_WEIGHT_LIMIT) for fld in f}
     if required and not any(out.values()):
         f.fail_here(
             "expected at least one taste weight, e.g. tags: {scenic: 1.0} "
@@ -479,7 +483,8 @@ def parse_persona(text: str, source: str | None = None) -> Persona:
 
 
 def load_personas(path: str | Path | Iterable[str | Path]) -> list[Persona]:
-    """Load personas from a file, a directory (``*.yaml`` / ``*.yml``, recursively) or a list.
+    """Load personas from a file, a directory (``*.yaml`` / ``*.yml`` in any letter case,
+    recursively) or a list.
 
     A ``.parquet`` file is a population table (:mod:`simrec.population`), e.g. the one
     ``simrec ground`` writes.
@@ -495,7 +500,9 @@ def load_personas(path: str | Path | Iterable[str | Path]) -> list[Persona]:
 
             return load_population(root)
         if root.is_dir():
-            files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml"))
+            files = sorted(
+                p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (".yaml", ".yml")
+            )
             if not files:
                 raise PersonaError(f"{root}: no persona files (*.yaml) in this directory")
         elif root.is_file():

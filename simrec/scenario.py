@@ -56,11 +56,11 @@ from typing import Any
 from simrec.catalog import Catalog
 from simrec.constraints import Constraint
 from simrec.env import resolve_catalog
-from simrec.errors import ConfigError, SimrecError, located
+from simrec.errors import ArgumentError, ConfigError, SimrecError, located
 from simrec.persona import Drift, Intent, Persona, load_personas
 from simrec.persona import _tastes as parse_tastes
 from simrec.session import SessionDynamics
-from simrec.validation import Fields
+from simrec.validation import SEED_MAX, Fields, number_expected
 from simrec.yamlio import YamlDoc, load_yaml, parse_yaml
 
 BEHAVIOURS = ("cold_start", "novelty", "steerability", "drift")
@@ -209,9 +209,9 @@ def scenario_from_doc(doc: YamlDoc, base_dir: Path, default_name: str) -> Scenar
     personas = _with_events(personas, events)
     for persona in personas:
         _located(f, "personas", lambda p=persona: p.check_against(catalog))
-    settings = _settings(f)
+    settings = _settings(f, _horizon(env_kwargs))
     scenario = Scenario(
-        name=f.string("name", default_name),
+        name=_name(f, default_name),
         description=f.string("description", ""),
         source=str(doc.source),
         catalog=catalog,
@@ -225,8 +225,49 @@ def scenario_from_doc(doc: YamlDoc, base_dir: Path, default_name: str) -> Scenar
         report=_report(f),
     )
     _check_env(f, scenario)
+    _check_horizon(f, scenario)
     assertions = [_assertion(f, i, v, scenario) for i, v in f.items_of("assertions", [])]
     return dataclasses.replace(scenario, assertions=assertions)
+
+
+_NAME = re.compile(r"^\w[\w.-]*$")
+
+
+def _name(f: Fields, default: str) -> str:
+    """The scenario's name: results are written to ``<out>/<name>.json``, so it must be a
+    plain file name (no ``/``, no ``..``) that cannot write outside ``--out``."""
+    if "name" not in f:
+        return default
+    name = f.string("name")
+    if not _NAME.match(name) or ".." in name:
+        f.fail(
+            "name",
+            f"expected a plain name of letters, digits, '_', '-' or '.' (it names the results "
+            f"files), got {name!r}",
+        )
+    return name
+
+
+def _horizon(env_kwargs: Mapping[str, Any]) -> int:
+    """Turns per session: the scenario's ``horizon``, else the preset's, else the env default."""
+    return env_kwargs.get("max_turns", 20)
+
+
+def _check_horizon(f: Fields, scenario: Scenario) -> None:
+    """Events must fit in the horizon: a request that is never made would be scored as if
+    the policy had ignored or followed it."""
+    horizon = _horizon(scenario.env_kwargs)
+    where = "horizon" if "horizon" in f else "env"
+    for i, event in enumerate(scenario.events):
+        # An intent said at turn t applies from slate t + 1; a drift likewise.
+        if event.at_turn >= horizon:
+            kind = "intent" if isinstance(event, Intent) else "drift"
+            f.element("events", i, f.raw("events")[i]).child(kind).fail(
+                "at_turn",
+                f"expected a turn before the horizon ({horizon} turns, from '{where}'): an "
+                f"{kind} at turn {event.at_turn} applies from slate {event.at_turn + 1}, "
+                "which never comes",
+            )
 
 
 def _check_env(f: Fields, scenario: Scenario) -> None:
@@ -255,17 +296,25 @@ def _check_env(f: Fields, scenario: Scenario) -> None:
             _located(policies, label, lambda s=spec: make_policy(s.policy, env, 0, **s.params))
 
 
-# -- sections ---------------------------------------------------------------------------
 def _located(f: Fields, key: str, build: Any) -> Any:
-    """Run ``build``; a simrec error becomes a ConfigError at ``key``'s line."""
+    """Run ``build``; a simrec error becomes a ConfigError at ``key``'s line (at the line of
+    the argument itself when the error names one that ``key``'s mapping sets)."""
     try:
         return build()
+    except ArgumentError as exc:
+        value = f.data.get(key)
+        if isinstance(value, Mapping) and exc.argument in value:
+            f.child(key).fail(exc.argument, str(exc))
+        f.fail(key, str(exc))
     except ConfigError as exc:
         if f.source and str(exc).startswith(f.source):
             raise
         f.fail(key, str(exc))
     except SimrecError as exc:
         f.fail(key, str(exc))
+
+
+# -- sections ---------------------------------------------------------------------------
 
 
 def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
@@ -300,7 +349,8 @@ def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
         dyn = f.child("dynamics")
         known = {x.name for x in dataclasses.fields(SessionDynamics)}
         dyn.reject_unknown(known)
-        kwargs["dynamics"] = SessionDynamics(**{k: dyn.number(k, low=0.0) for k in dyn})
+        values = {k: dyn.number(k, low=0.0) for k in dyn}
+        kwargs["dynamics"] = _located(f, "dynamics", lambda: SessionDynamics(**values))
     return kwargs
 
 
@@ -373,10 +423,21 @@ def _with_events(personas: list[Persona], events: tuple[Intent | Drift, ...]) ->
     ]
 
 
-def _settings(f: Fields) -> dict[str, int]:
+def _settings(f: Fields, horizon: int) -> dict[str, int]:
+    """Metric windows; a default longer than the horizon is cut to it, a window the file
+    sets must fit (a metric over turns that never happen would be reported as measured)."""
     m = f.child("metrics", {})
     m.reject_unknown(set(METRIC_SETTINGS))
-    return {k: m.integer(k, default, low=1) for k, default in METRIC_SETTINGS.items()}
+    where = "horizon" if "horizon" in f else "env"
+    settings = {}
+    for key, default in METRIC_SETTINGS.items():
+        value = m.integer(key, min(default, horizon), low=1)
+        if value > horizon:
+            m.fail(
+                key, f"expected at most the horizon ({horizon} turns, from '{where}'), got {value}"
+            )
+        settings[key] = value
+    return settings
 
 
 def _report(f: Fields) -> tuple[str, ...]:
@@ -398,8 +459,10 @@ def _seeds(f: Fields) -> list[int]:
     if not isinstance(raw, list):
         f.fail("seeds", f"expected a count or a list of integers, got {raw!r}")
     for i, seed in enumerate(raw):
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            f.element("seeds", i, {}).fail_here(f"expected a non-negative integer, got {seed!r}")
+        if number_expected(seed, 0, SEED_MAX, integer=True) is not None:
+            f.element("seeds", i, {}).fail_here(
+                f"expected a seed (an integer in [0, {SEED_MAX}]), got {seed!r}"
+            )
     if len(set(raw)) != len(raw) or len(raw) < 2:
         f.fail("seeds", f"expected at least 2 distinct seeds, got {raw!r}")
     return list(raw)

@@ -1,18 +1,24 @@
 """``simrec scenario run / validate``: behaviour checks from the command line.
 
 Exit status: 0 when every assertion held, 1 when one failed (each named with its
-margin), 2 on a malformed scenario (one line naming file, line and field).
+margin), 2 on a malformed scenario (one line naming file, line and field). A scenario
+without assertions is run with a warning, or refused (exit 2) with ``--strict``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simrec.errors import ConfigError
+
 if TYPE_CHECKING:
-    from simrec.scenario_run import ScenarioResult
+    from simrec.scenario import Scenario
+    from simrec.scenario_run import Progress, ScenarioResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,6 +37,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip the HTML report (default: <name>.html beside the JSON and CSV)",
     )
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="a scenario without assertions is an error (exit 2) instead of a warning "
+        "(default: off)",
+    )
+    run.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (default: shown on stderr when it is a terminal)",
+    )
     run.set_defaults(handler=_run)
     validate = commands.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("paths", nargs="+", type=Path, help="scenario .yaml files")
@@ -45,9 +62,17 @@ def _run(args: argparse.Namespace) -> int:
 
     console = report_console()
     scenarios = [load_scenario(p) for p in args.paths]  # validate all before running any
+    for scenario in scenarios:
+        if not scenario.assertions:
+            message = f"{scenario.source}: no assertions; the run measures but checks nothing"
+            if args.strict:
+                raise ConfigError(f"{message} (field 'assertions'; --strict)")
+            print(f"simrec: warning: {message} (--strict makes this an error)", file=sys.stderr)
     failed = []
     for scenario in scenarios:
-        result = run_scenario(scenario)
+        show = not args.no_progress and sys.stderr.isatty()
+        with _progress_bar(scenario, show=show) as progress:
+            result = run_scenario(scenario, progress=progress)
         print_report(result, console)
         json_path, csv_path = write_results(result, args.out)
         console.print(f"results: {json_path} {csv_path}", highlight=False)
@@ -72,6 +97,41 @@ def _write_report(result: ScenarioResult, json_path: Path) -> str:
         scenario_page(result_json(result), str(json_path)), json_path.with_suffix(".html")
     )
     return f"report: {page}"
+
+
+@contextmanager
+def _progress_bar(scenario: Scenario, show: bool) -> Iterator[Progress | None]:
+    """A bar on stderr over the scenario's (policy, seed) batches; ``None`` when hidden."""
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as RichProgress
+
+    n_seeds = len(scenario.seeds)
+    labels = list(scenario.policies)
+    bar = RichProgress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("batches"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+    task = bar.add_task(scenario.name, total=len(labels) * n_seeds)
+
+    def advance(label: str, seed_index: int, seeds: int) -> None:
+        done = labels.index(label) * n_seeds + seed_index
+        bar.update(
+            task,
+            completed=done,
+            description=f"{scenario.name}: {label} seed {seed_index + 1}/{seeds}",
+        )
+
+    with bar:
+        yield advance
+        bar.update(task, completed=len(labels) * n_seeds, description=scenario.name)
 
 
 def _validate(args: argparse.Namespace) -> int:

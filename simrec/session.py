@@ -23,6 +23,7 @@ from simrec.catalog import Catalog
 from simrec.constraints import Constraint
 from simrec.persona import TRAITS, Persona
 from simrec.reaction import Reaction
+from simrec.validation import check_fields
 
 EMPTY = -1
 """Slate slot that shows nothing (a de-duplicated repeat)."""
@@ -56,6 +57,19 @@ class SessionDynamics:
     fatigue_base: float = 0.04
     fatigue_impatience: float = 0.10
     initial_satisfaction: float = 0.6
+
+    def __post_init__(self) -> None:
+        check_fields(
+            self,
+            {
+                "item_decay": (0.0, 1.0),
+                "category_decay": (0.0, 1.0),
+                "click_exposure": (0.0, 100.0),
+                "fatigue_base": (0.0, 1.0),
+                "fatigue_impatience": (0.0, 1.0),
+                "initial_satisfaction": (0.0, 1.0),
+            },
+        )
 
     def fatigue_step(self, patience: float) -> float:
         """Fatigue a user of ``patience`` gains per turn."""

@@ -66,6 +66,8 @@ class RecSessionVectorEnv(VectorEnv):
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    autoreset_mode = AutoresetMode.NEXT_STEP
+    """Also an attribute, as on Gymnasium's own vector envs (TorchRL's ``GymWrapper`` reads it)."""
 
     def __init__(
         self,
@@ -166,6 +168,8 @@ class RecSessionVectorEnv(VectorEnv):
 
     def step(self, actions: Any):
         """Show ``actions[i]`` to sub-env ``i``; returns batched ``(obs, rewards, terminated, truncated, info)``."""
+        if not self.rngs:
+            raise ActionError("step() called before reset(); call reset() first")
         if self.env.conversational:
             actions, self._messages = self.split_actions(actions)
         slates, duplicates = self.validate_slates(actions)

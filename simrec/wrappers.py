@@ -29,15 +29,22 @@ from gymnasium.vector import VectorActionWrapper, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from simrec.errors import ActionError
+from simrec.validation import describe
 
 
 def top_k_items(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` highest scores along the last axis, best first (ties: lower index).
 
     Raises:
-        ActionError: a score is NaN (the order would be arbitrary).
+        ActionError: a score is not a number, or is NaN (the order would be arbitrary).
     """
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = np.asarray(scores)
+    if scores.dtype.kind not in "biuf":
+        raise ActionError(
+            f"score action: expected numbers, got {scores.dtype} values "
+            f"{describe(scores.ravel()[:3].tolist())}..."
+        )
+    scores = scores.astype(np.float64, copy=False)
     if np.isnan(scores).any():
         raise ActionError("score action: scores must not be NaN")
     # Stable sort of the negated scores: equal scores keep index order, so ties are deterministic.

@@ -774,6 +774,20 @@ def test_check_against_accepts_constraints_that_apply() -> None:
         Constraint.from_dict(spec).check_against(catalog)
 
 
+def test_an_id_with_surrounding_whitespace_is_refused_not_a_second_item(tmp_path):
+    path = tmp_path / "cat.csv"
+    path.write_text("item_id,title,category,price\ni1,A,x,1\ni1 ,B,x,2\n")
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path)
+    assert str(info.value) == (
+        f"{path}: line 3 (item 1), field 'item_id': expected no leading or trailing "
+        "whitespace, got 'i1 '"
+    )
+    path.write_text("item_id,title,category,price\ni1,A,links ,1\n")
+    with pytest.raises(CatalogError, match="field 'category': expected no leading or trailing"):
+        load_catalog(path)
+
+
 # -- latent embeddings (grounded catalogs) ----------------------------------------------------
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl", ".yaml"])
 def test_embeddings_round_trip_exactly_in_every_format(tmp_path, suffix):

@@ -262,3 +262,65 @@ def test_the_claude_brain_without_an_api_key_is_one_line_naming_the_variable(
     assert lines[0].startswith("simrec: error: ANTHROPIC_API_KEY is not set: export ")
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert not out.exists()  # generate leaves no empty dataset directory behind
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"simrec {version('simrec')}"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "golf", "--seed", "99999999999999999999999", "--episodes", "1"],
+        ["run", "golf", "--seed", "-1", "--episodes", "1"],
+        ["generate", "golf", "--seed", "-1", "--sessions", "2", "--out", "x"],
+        ["personas", "generate", "--domain", "golf", "--n", "1", "--seed", "-5", "--out", "x"],
+        ["catalog", "generate", "--domain", "golf", "--seed", "2.5", "--out", "x.csv"],
+    ],
+)
+def test_a_seed_out_of_range_is_a_usage_error_naming_the_option(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --seed: expected a seed (an integer in [0, 4294967295])" in err
+    assert "Traceback" not in err and "bad parameters" not in err
+
+
+def test_generate_with_brain_kwargs_of_the_wrong_type_names_the_field(tmp_path: Path, capsys):
+    argv = ["generate", "golf", "--sessions", "2", "--out", str(tmp_path / "d"), "--no-progress"]
+    assert main([*argv, "--brain-kwargs", '{"outside_utility": "x"}']) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "simrec: error: brain 'utility': brain_kwargs: UtilityParams: field 'outside_utility': "
+        "expected a number in [-100, 100], got 'x'"
+    )
+
+
+def test_personas_validate_refuses_an_unknown_domain_unless_given_a_catalog(tmp_path: Path, capsys):
+    generate(tmp_path, "golf", 1, 0)
+    (path,) = tmp_path.glob("*.yaml")
+    path.write_text(path.read_text().replace("domain: golf", "domain: golff"))
+    capsys.readouterr()
+    assert main(["personas", "validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2: field 'domain': unknown domain 'golff'; expected one of: books, golf" in err
+    assert "--catalog" in err
+    catalog = tmp_path / "cat" / "golf.csv"
+    catalog.parent.mkdir()
+    main(["catalog", "generate", "--domain", "golf", "--out", str(catalog)])
+    assert main(["personas", "validate", str(tmp_path), "--catalog", str(catalog)]) == 0
+    assert "1 personas valid" in capsys.readouterr().out
+
+
+def test_persona_files_with_an_upper_case_suffix_are_read(tmp_path: Path, capsys):
+    generate(tmp_path, "golf", 2, 0)
+    for path in tmp_path.glob("*.yaml"):
+        path.rename(path.with_suffix(".YAML"))
+    assert main(["personas", "validate", str(tmp_path)]) == 0
+    assert "2 personas valid" in capsys.readouterr().out

@@ -283,6 +283,17 @@ def test_gymnasium_sync_and_async_vectorisation_work_unchanged():
         envs.close()
 
 
+@pytest.mark.parametrize("session_id", ["abc", -1, 1.5, True])
+def test_reset_refuses_a_session_id_that_is_not_a_non_negative_integer(session_id):
+    env = gym.make("simrec/Golf-v0")
+    with pytest.raises(
+        ConfigError, match="reset options: session_id: expected a non-negative integer"
+    ):
+        env.reset(seed=0, options={"session_id": session_id})
+    env.reset(seed=0, options={"session_id": np.int64(7)})
+    assert env.unwrapped.session_id == 7
+
+
 # -- grounded personas: latent affinity and the user's history ------------------------------------
 def test_latent_taste_adds_to_affinity_and_drives_clicks():
     from simrec.session import BoundPersona

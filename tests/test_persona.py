@@ -266,6 +266,25 @@ def test_personas_are_hashable_by_id(tmp_path):
     assert {persona, Persona.from_dict(persona.to_dict())} == {persona}
 
 
+@pytest.mark.parametrize("weight", ["1000", "-11", ".inf", ".nan"])
+def test_a_taste_weight_beyond_ten_is_refused_naming_the_line(tmp_path, weight):
+    text = VALID.replace("walkable: 1.0", f"walkable: {weight}")
+    path = write(tmp_path, text)
+    with pytest.raises(PersonaError) as err:
+        load_persona(path)
+    assert str(err.value).startswith(
+        f"{path}:{line_of(text, 'walkable')}: field 'tastes.tags.walkable': "
+        "expected a number in [-10, 10], got"
+    )
+
+
+def test_a_directory_of_persona_files_reads_any_suffix_case(tmp_path):
+    write(tmp_path, VALID, "a.YAML")
+    write(tmp_path, VALID.replace("golf-test-walker", "other"), "b.Yml")
+    (tmp_path / "notes.txt").write_text("not a persona")
+    assert sorted(p.persona_id for p in load_personas(tmp_path)) == ["golf-test-walker", "other"]
+
+
 # -- grounded personas: latent taste, history, profile -------------------------------------------
 def test_grounded_persona_yaml_round_trips_with_latent_taste_history_and_profile():
     from tests.conftest import make_grounded_persona

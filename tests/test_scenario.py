@@ -22,7 +22,7 @@ personas: {generate: {domain: golf, n: 4, seed: 0}}
 persona_events: drop
 episodes: 8
 seeds: 5
-horizon: 4
+horizon: 5
 policies:
   random: random
   oracle: oracle
@@ -51,10 +51,10 @@ def error_of(tmp_path: Path, text: str) -> str:
          "s.yaml:6: field 'episodez': unknown field; expected one of:"),
         ("seeds: 5", "seeds: 1", "s.yaml:6: field 'seeds': expected at least 2 seeds"),
         ("seeds: 5", "seeds: [1, 1]", "s.yaml:6: field 'seeds': expected at least 2 distinct seeds"),
-        ("episodes: 8", "episodes: three", "s.yaml:5: field 'episodes': expected an integer >= 1"),
+        ("episodes: 8", "episodes: three", "s.yaml:5: field 'episodes': expected an integer in [1, 100000]"),
         ("random: random", "random: randomm", "s.yaml:9: field 'policies.random': unknown policy 'randomm'"),
         ("env: golf", "env: golff", "s.yaml:2: field 'env': unknown preset 'golff'"),
-        ("horizon: 4", "horizon: 4\ndynamics: {category_decayy: 0.5}",
+        ("horizon: 5", "horizon: 5\ndynamics: {category_decayy: 0.5}",
          "s.yaml:8: field 'dynamics.category_decayy': unknown field"),
         ("  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5", "  - oracle is better",
          "s.yaml:12: field 'assertions[0]': cannot read 'oracle is better'; expected "
@@ -85,20 +85,49 @@ def error_of(tmp_path: Path, text: str) -> str:
         ("persona_events: drop",
          "persona_events: drop\nevents:\n  - drift: {at_turn: 2, tastes: {category: {moon: 1.0}}}",
          "field 'events[0].drift.tastes.category.moon': 'moon' is not a category in the catalog"),
-        ("horizon: 4", "horizon: 4\nbrain_kwargs: {outside_utilty: 2.0}",
+        ("horizon: 5", "horizon: 5\nbrain_kwargs: {outside_utilty: 2.0}",
          "s.yaml:8: field 'brain_kwargs': brain 'utility': bad brain_kwargs: unknown UtilityParams field(s): outside_utilty"),
-        ("horizon: 4", "horizon: 4\nbrain_kwargs: {outside_utility: high}",
+        ("horizon: 5", "horizon: 5\nbrain_kwargs: {outside_utility: high}",
          "s.yaml:8: field 'brain_kwargs.outside_utility': expected a number, got 'high'"),
-        ("horizon: 4", "horizon: 4\nslate_size: 500",
+        ("horizon: 5", "horizon: 5\nslate_size: 500",
          "s.yaml:8: field 'slate_size': slate_size: expected an integer in [1, 200], got 500"),
         ("oracle: oracle", "oracle: oracle\n  mmr: {policy: mmr, lam: 3}",
-         "s.yaml:11: field 'policies.mmr': policy 'mmr': bad parameters {'lam': 3}"),
+         "s.yaml:11: field 'policies.mmr': policy 'mmr': bad parameters {'lam': 3}: mmr: expected 0 <= lam <= 1"),
         ("oracle: oracle", "oracle: oracle\n  mine: {policy: 'nowhere.policies:Mine'}",
          "s.yaml:11: field 'policies.mine': policy 'nowhere.policies:Mine': cannot import 'nowhere.policies'"),
-        ("horizon: 4", "horizon: 4\nreport: [vibes]",
+        ("horizon: 5", "horizon: 5\nreport: [vibes]",
          "s.yaml:8: field 'report[0]': unknown behaviour 'vibes'; expected one of: cold_start"),
         ("persona_events: drop", "persona_events: drop\nevents:\n  - shout: {at_turn: 2}",
          "s.yaml:6: field 'events[0]': expected {intent: {...}} or {drift: {...}}"),
+        # Issue 16: each of these used to be a traceback or accepted silently.
+        ("seeds: 5", "seeds: [0, 99999999999999999999999]",
+         "s.yaml:6: field 'seeds[1]': expected a seed (an integer in [0, 4294967295]), got 99999999999999999999999"),
+        ("seeds: 5", "seeds: [0, -3]", "s.yaml:6: field 'seeds[1]': expected a seed"),
+        ("oracle: oracle", "oracle: oracle\n  lin: {policy: linucb, alpha: abc}",
+         "s.yaml:11: field 'policies.lin.alpha': policy 'linucb': LinUCBPolicy: argument 'alpha': expected a finite number, got 'abc'"),
+        ("oracle: oracle", "oracle: oracle\n  lin: {policy: linucb, alpha: .nan}",
+         "s.yaml:11: field 'policies.lin.alpha': policy 'linucb': LinUCBPolicy: argument 'alpha': expected a finite number, got nan"),
+        ("oracle: oracle", "oracle: oracle\n  mmr:\n    policy: mmr\n    memory: 2.7",
+         "s.yaml:13: field 'policies.mmr.memory': policy 'mmr': MMRPolicy: argument 'memory': expected an integer, got 2.7"),
+        ("horizon: 5", "horizon: 5\ndynamics: {initial_satisfaction: 7}",
+         "s.yaml:8: field 'dynamics.initial_satisfaction': SessionDynamics: field 'initial_satisfaction': expected a number in [0, 1], got 7"),
+        ("horizon: 5", "horizon: 5\nbrain_kwargs: {taste_weight: 1000}",
+         "s.yaml:8: field 'brain_kwargs.taste_weight': brain 'utility': brain_kwargs: UtilityParams: field 'taste_weight': expected a number in [-100, 100], got 1000"),
+        ("horizon: 5", "horizon: 5\nmetrics: {first_turns: 50}",
+         "s.yaml:8: field 'metrics.first_turns': expected at most the horizon (5 turns, from 'horizon'), got 50"),
+        ("  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+         "  - oracle.cold_start.ctr_at_50 > 0",
+         "s.yaml:12: field 'assertions[0]': unknown cold_start metric 'ctr_at_50'; expected one of: ctr_at_5,"),
+        ("persona_events: drop",
+         "persona_events: drop\nevents:\n  - intent: {at_turn: 50, says: hi, constraint: {field: tags, op: has, value: dog-friendly}}",
+         "s.yaml:6: field 'events[0].intent.at_turn': expected a turn before the horizon (5 turns, from 'horizon'): an intent at turn 50 applies from slate 51, which never comes"),
+        ("persona_events: drop",
+         "persona_events: drop\nevents:\n  - drift: {at_turn: 5, tastes: {category: {links: 1.0}}}",
+         "field 'events[0].drift.at_turn': expected a turn before the horizon (5 turns"),
+        ("name: tiny", "name: a/b/c",
+         "s.yaml:1: field 'name': expected a plain name of letters, digits, '_', '-' or '.' (it names the results files), got 'a/b/c'"),
+        ("name: tiny", "name: ../../escaped", "s.yaml:1: field 'name': expected a plain name"),
+        ("name: tiny", "name: ..", "s.yaml:1: field 'name': expected a plain name"),
     ],
 )  # fmt: skip
 def test_malformed_scenarios_name_file_line_and_field(tmp_path, replace, by, expected):
@@ -169,7 +198,7 @@ def test_per_turn_and_per_request_curves_carry_intervals_over_seeds(tmp_path):
     result = run_scenario(load_scenario(write(tmp_path, steered)))
     data = result_json(result)
     turns = data["turn_intervals"]["random"]
-    assert turns["turn"] == [1, 2, 3, 4]
+    assert turns["turn"] == [1, 2, 3, 4, 5]
     # everyone sees slate 1: survival 1 on every seed, an interval of width zero
     assert turns["survival"]["mean"][0] == turns["survival"]["ci_low"][0] == 1.0
     seeds = [c.loc[2, "ctr"] for c in result.seed_curves["random"]]
@@ -238,7 +267,7 @@ def test_llm_scenario_records_once_then_replays_identically_without_the_api(tmp_
         "env: golf\nbrain: anthropic\ncache: recordings/claude.sqlite\n"
         "episodes: 2\nseeds: 2\nhorizon: 2\n"
         "policies: {random: random, popularity: popularity}\n"
-        "assertions: ['random.cold_start.ctr_at_5 >= 0.0']\n"
+        "assertions: ['random.cold_start.ctr_at_2 >= 0.0']\n"
     )
     with FakeMessagesAPI() as api:
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-scenario")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -113,3 +114,36 @@ def test_run_without_matplotlib_still_writes_results_and_says_why_there_is_no_re
     assert result.returncode == 0
     assert "report: skipped, it needs matplotlib: pip install 'simrec[report]'" in result.stdout
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["tiny.csv", "tiny.json"]
+
+
+def _without_assertions() -> str:
+    return TINY.split("assertions:")[0]
+
+
+def test_a_scenario_without_assertions_warns_and_strict_refuses_it(tmp_path: Path, capsys):
+    scenario = tmp_path / "bare.yaml"
+    scenario.write_text(_without_assertions())
+    out = tmp_path / "results"
+    argv = ["scenario", "run", str(scenario), "--out", str(out), "--no-progress"]
+    assert main([*argv, "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert f"simrec: error: {scenario}: no assertions; the run measures but checks nothing" in err
+    assert not out.exists()  # refused before running anything
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"simrec: warning: {scenario}: no assertions" in err and "--strict" in err
+    assert (out / "tiny.json").exists()
+
+
+def test_scenario_run_shows_progress_on_a_terminal(tmp_path: Path, capsys, monkeypatch):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["scenario", "run", str(scenario), "--out", str(tmp_path / "r")]) == 0
+    err = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", capsys.readouterr().err)  # colours, cursor
+    assert "tiny" in err
+    assert "10/10 batches" in err  # 2 policies x 5 seeds, all done
+    assert (
+        main(["scenario", "run", str(scenario), "--out", str(tmp_path / "r"), "--no-progress"]) == 0
+    )
+    assert "batches" not in capsys.readouterr().err

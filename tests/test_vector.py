@@ -233,6 +233,20 @@ def test_session_clocks_restart_without_changing_anything(monkeypatch):
     assert vec.batch.visit_start.max() <= 5 + 4
 
 
+def test_stepping_before_reset_is_a_clear_error():
+    envs = gym.make_vec("simrec/Golf-v0", num_envs=2)
+    with pytest.raises(
+        ActionError, match=r"step\(\) called before reset\(\); call reset\(\) first"
+    ):
+        envs.step(np.zeros((2, 5), dtype=np.int64))
+
+
+def test_the_autoreset_mode_is_an_attribute_as_on_gymnasium_vector_envs():
+    envs = gym.make_vec("simrec/Golf-v0", num_envs=2)
+    assert envs.autoreset_mode is AutoresetMode.NEXT_STEP
+    assert envs.metadata["autoreset_mode"] is envs.autoreset_mode
+
+
 def test_grounded_personas_match_in_the_vector_env_and_expose_their_history():
     from tests.conftest import grounded_catalog, make_grounded_persona
 

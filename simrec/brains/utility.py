@@ -34,10 +34,15 @@ from simrec.catalog import Catalog
 from simrec.reaction import Reaction
 from simrec.replies import ReplyTemplates, default_templates
 from simrec.session import EMPTY, Session
+from simrec.validation import check_fields
 
 _exp = np.exp
 _SLOTS = [list(range(k)) for k in range(1025)]
 """``list(range(k))``: the shown slots of a slate without empty ones (never mutated)."""
+
+
+_COEFFICIENT_RANGE = (-100.0, 100.0)
+_PARAM_RANGES = {"leave_threshold": (0.0, 1.0), "chat_rate": (0.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,14 @@ class UtilityParams:
     leave_slope: float = 14.0
     fatigue_leave_weight: float = 1.0
     chat_rate: float = 0.6
+
+    def __post_init__(self) -> None:
+        # Coefficients are logit units: beyond +-100 the exponentials saturate (or overflow
+        # to nan); a string or nan would only fail deep inside numpy.
+        check_fields(self, {**dict.fromkeys(_PARAM_NAMES, _COEFFICIENT_RANGE), **_PARAM_RANGES})
+
+
+_PARAM_NAMES = tuple(f.name for f in fields(UtilityParams))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simrec.cli_args import positive_float, positive_int
+from simrec.cli_args import positive_float, positive_int, seed
 from simrec.datagen.formats import FORMATS
 from simrec.llm.cli_support import add_llm_arguments, llm_options
 
@@ -41,11 +41,13 @@ def register(commands: Any) -> None:
         "items tables plus a manifest. Interrupt at any time; --resume continues.",
     )
     gen.add_argument("preset", help="env preset: golf, books, retail, a Gymnasium id or a .yaml")
-    gen.add_argument("--policy", default="random", choices=sorted(POLICIES))
+    gen.add_argument(
+        "--policy", default="random", choices=sorted(POLICIES), help="policy that shows the slates"
+    )
     gen.add_argument("--sessions", type=positive_int, required=True, help="number of sessions")
-    gen.add_argument("--seed", type=int, default=0, help="seed (and id) of the first session")
+    gen.add_argument("--seed", type=seed, default=0, help="seed (and id) of the first session")
     gen.add_argument("--out", type=Path, required=True, help="output directory")
-    gen.add_argument("--format", choices=list(FORMATS), default="parquet")
+    gen.add_argument("--format", choices=list(FORMATS), default="parquet", help="table file format")
     mode = gen.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue an interrupted run")
     mode.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
@@ -62,7 +64,10 @@ def register(commands: Any) -> None:
         help="processes (default: one per CPU)",
     )
     gen.add_argument(
-        "--lanes", type=positive_int, default=None, help="sessions in flight per worker"
+        "--lanes",
+        type=positive_int,
+        default=None,
+        help="sessions in flight per worker (default: as many as the shard and memory allow)",
     )
     gen.add_argument(
         "--backend",
@@ -71,13 +76,23 @@ def register(commands: Any) -> None:
         help="how sessions are stepped: vector (utility brain, batched numpy), single (one "
         "env step at a time, any brain) or auto (vector where it applies); same dataset",
     )
-    gen.add_argument("--max-turns", type=positive_int, default=None)
-    gen.add_argument("--brain", default=None, help="override the preset's brain")
+    gen.add_argument(
+        "--max-turns",
+        type=positive_int,
+        default=None,
+        help="turn limit per session (default: the preset's)",
+    )
+    gen.add_argument(
+        "--brain",
+        default=None,
+        help="who plays the users: utility or anthropic (default: the preset's brain)",
+    )
     gen.add_argument(
         "--brain-kwargs",
         type=_json_object,
         default=None,
-        help='brain options as JSON, e.g. \'{"cache": "record", "cache_path": "golf.sqlite"}\'',
+        help='brain options as JSON, e.g. \'{"cache": "record", "cache_path": "golf.sqlite"}\' '
+        "(default: none)",
     )
     gen.add_argument(
         "--batch",
@@ -96,7 +111,7 @@ def register(commands: Any) -> None:
     gen.set_defaults(handler=_generate)
 
     export = commands.add_parser("export", help="convert a dataset for other tools")
-    export.add_argument("kind", choices=["recbole", "minari"])
+    export.add_argument("kind", choices=["recbole", "minari"], help="target format")
     export.add_argument("dataset", type=Path, help="a dataset directory (simrec generate --out)")
     export.add_argument("--out", type=Path, required=True, help="output directory")
     export.add_argument(

@@ -35,7 +35,11 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGrou
         help="response cache: off (default), record "
         "(read-write) or replay (no API calls; a miss is an error)",
     )
-    group.add_argument("--cache-path", help="the .sqlite cache file to record to or replay from")
+    group.add_argument(
+        "--cache-path",
+        help="the .sqlite cache file to record to or replay from (default: none; "
+        "--cache record/replay need one)",
+    )
     group.add_argument("--concurrency", type=int, help="LLM calls in flight at once (default 8)")
     group.add_argument(
         "--on-invalid",
@@ -50,7 +54,7 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGrou
     group.add_argument(
         "--prices",
         help="YAML/JSON file {model: {input, output, cache_read, "
-        "cache_write}} in USD per million tokens, overriding the built-in table",
+        "cache_write}} in USD per million tokens (default: the built-in table)",
     )
     return group
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from simrec.errors import ConfigError
+from simrec.errors import ArgumentError, ConfigError
 from simrec.policies.base import Policy, ScoringPolicy
 from simrec.policies.gauntlet import GAUNTLET
 from simrec.policies.greedy import EpsilonGreedyPolicy, GreedyPolicy
@@ -17,6 +17,7 @@ from simrec.policies.oracle import OraclePolicy
 from simrec.policies.popularity import PopularityPolicy
 from simrec.policies.random import RandomPolicy
 from simrec.policies.steer_aware import SteerAwarePolicy
+from simrec.validation import check_seed
 
 SCORING_POLICIES: dict[str, type[ScoringPolicy]] = {
     "greedy": GreedyPolicy,
@@ -42,7 +43,11 @@ def make_policy(name: str, env: gym.Env, seed: int | None = None, **params: Any)
     """The built-in policy called ``name`` for ``env``, with optional ``params``."""
     if name not in POLICIES:
         raise ConfigError(f"unknown policy {name!r}; expected one of: {', '.join(POLICIES)}")
+    if seed is not None:
+        check_seed(seed, f"policy {name!r}: seed")
     try:
         return POLICIES[name](env, seed=seed, **params)
+    except ArgumentError as exc:  # already names the argument and what was expected
+        raise ArgumentError(f"policy {name!r}: {exc}", exc.argument) from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"policy {name!r}: bad parameters {params!r}: {exc}") from None

@@ -27,6 +27,7 @@ import numpy as np
 from simrec.catalog import Catalog
 from simrec.policies.base import ScoringPolicy
 from simrec.reaction import Reaction
+from simrec.validation import checked_arguments
 
 _WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE = re.compile(r"[.!?;:]+")
@@ -169,6 +170,7 @@ class SteerAwarePolicy(ScoringPolicy):
 
     name = "steer_aware"
 
+    @checked_arguments
     def __init__(
         self, env: gym.Env, seed: int | None = None, base: str = "linucb", boost: float = 0.5,
         **base_kwargs: Any,
