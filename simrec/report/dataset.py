@@ -217,26 +217,15 @@ def _manifest(manifest: dict[str, Any]) -> Section:
         ("config hash (sha256)", manifest.get("config_hash")),
     ]
     parts = [("Run", definition_table((k, "—" if v is None else _describe(v)) for k, v in facts))]
-    if usage:
-        parts.append(
-            ("Usage and cost", definition_table((k, _describe(v)) for k, v in usage.items()))
-        )
     rows = manifest.get("rows", {})
     if rows:
-        parts.append(
-            (
-                "Rows",
-                table(["table", "rows"], [[k, f"{v:,}"] for k, v in rows.items()], [False, True]),
-            )
-        )
-    env_kwargs = config.get("env_kwargs")
-    if env_kwargs:
-        parts.append(
-            ("Env arguments", definition_table((k, _describe(v)) for k, v in env_kwargs.items()))
-        )
-    dependencies = manifest.get("dependencies", {})
-    if dependencies:
-        parts.append(
-            ("Dependencies", definition_table((k, _describe(v)) for k, v in dependencies.items()))
-        )
+        counts = table(["table", "rows"], [[k, f"{v:,}"] for k, v in rows.items()], [False, True])
+        parts.append(("Rows", counts))
+    for title, mapping in (
+        ("Usage and cost", usage),
+        ("Env arguments", config.get("env_kwargs")),
+        ("Dependencies", manifest.get("dependencies")),
+    ):
+        if mapping:
+            parts.append((title, definition_table((k, _describe(v)) for k, v in mapping.items())))
     return section.html(columns(parts))
