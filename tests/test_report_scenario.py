@@ -129,3 +129,20 @@ def test_a_malformed_result_names_the_file_and_field(edit, message):
     with pytest.raises(ReportError) as info:
         render_scenario(data, "x.json")
     assert str(info.value) == message
+
+
+def test_many_policies_share_one_legend_per_section_instead_of_one_per_chart():
+    data = scenario_result()
+    for k in range(7):  # ten policies in all
+        label = f"copy_{k}"
+        data["policies"][label] = data["policies"]["random"]
+        for key in ("results", "turn_intervals", "request_intervals"):
+            data[key][label] = data[key]["random"]
+    html = render_scenario(data, "results/tiny_report.json")
+    sections = re.findall(r'<section id="([^"]+)">(.*?)</section>', html, flags=re.S)
+    legends = {anchor: body.count('<div class="legend">') for anchor, body in sections}
+    assert legends["visit"] == legends["steering"] == legends["drift"] == 1
+    assert all(f">copy_{k}<" in html for k in range(7))
+    # no chart draws its own legend: the labels are in the shared legends only
+    svgs = re.findall(r"<svg role=\"img\".*?</svg>", html, flags=re.S)
+    assert svgs and not any(">copy_0<" in svg for svg in svgs)

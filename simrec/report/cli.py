@@ -24,7 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     report.add_argument("path", type=Path, help="result JSON, dataset folder or results folder")
     report.add_argument(
-        "--out", type=Path, default=None, help="write the page here instead (one report only)"
+        "--out",
+        type=Path,
+        default=None,
+        help="write the page here, when PATH makes one report (default: beside the result; "
+        "report.html inside a dataset folder)",
     )
     report.set_defaults(handler=_report)
 

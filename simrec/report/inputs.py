@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simrec.datagen.store import MANIFEST, is_dataset_dir
 from simrec.errors import ReportError
 
-MANIFEST = "manifest.json"
-PROGRESS = "_progress.json"
 DATASET_REPORT = "report.html"
 FIDELITY_KEYS = ("accuracy_1_1",)
 
@@ -63,7 +62,7 @@ def find_inputs(path: str | Path) -> Found:
                 "'accuracy_1_1', from `simrec fidelity`)"
             )
         return Found([Input(kind, root, report_path(root), data)])
-    if (root / MANIFEST).exists() or (root / PROGRESS).exists():
+    if is_dataset_dir(root):
         return Found([Input("dataset", root, root / DATASET_REPORT)])
     found = Found()
     for file in sorted(root.glob("*.json")):

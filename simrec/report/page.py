@@ -81,6 +81,9 @@ pre { background: var(--bg-soft); padding: 10px 12px; border-radius: 6px; overfl
 .scale span { position: absolute; top: 0; white-space: nowrap; }
 .columns { display: flex; flex-wrap: wrap; gap: 8px 40px; align-items: flex-start; }
 .columns h3 { margin-top: 14px; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 18px; margin: 10px 0 0; font-size: 13px; }
+.legend span { display: inline-flex; align-items: center; gap: 6px; }
+.legend svg { display: inline; width: 26px; margin: 0; }
 footer { margin-top: 48px; color: var(--muted); font-size: 13px; }
 """
 
@@ -142,6 +145,18 @@ def inline_svg(svg: str, label: str) -> str:
     svg = re.sub(r'\bid="', f'id="{prefix}', svg)
     svg = svg.replace("url(#", f"url(#{prefix}").replace('href="#', f'href="#{prefix}')
     return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1)
+
+
+def legend(entries: Sequence[tuple[str, str, bool]]) -> str:
+    """A legend for many charts at once: ``(label, colour, dashed)`` per line."""
+    items = []
+    for label, color, dashed in entries:
+        dash = ' stroke-dasharray="5 3"' if dashed else ""
+        items.append(
+            f'<span><svg width="26" height="10" aria-hidden="true"><line x1="1" y1="5" x2="25" '
+            f'y2="5" stroke="{escape(color)}" stroke-width="2.5"{dash}/></svg>{escape(label)}</span>'
+        )
+    return f'<div class="legend">{"".join(items)}</div>'
 
 
 def table(

@@ -60,6 +60,11 @@ PALETTE = (
 )  # fmt: skip
 """Okabe-Ito's colour-blind-safe colours (no yellow; neighbours far apart), then Tol's muted set."""
 
+MAX_LEGEND = 8
+"""More series than this get no in-chart legend and no point markers: the page shows one
+legend for all its charts instead (drawing fifteen legends would cost a third of a
+report's time and crowd each chart)."""
+
 REFERENCE_COLOR = "#444444"
 BAND_ALPHA = 0.15
 
@@ -235,6 +240,7 @@ def line_chart(
     marks: Sequence[Mark] = (),
     spans: Sequence[Span] = (),
     wide: bool = False,
+    legend: bool | None = None,
 ) -> Chart:
     """Lines with shaded 95% bands, one per series, on shared axes.
 
@@ -246,7 +252,11 @@ def line_chart(
         marks: labelled vertical lines.
         spans: labelled shaded x ranges.
         wide: drawn for the full width of the page (twice as wide, same text size).
+        legend: draw the legend in the chart (default: when at most :data:`MAX_LEGEND`
+            series; otherwise the page shows a shared legend).
     """
+    if legend is None:
+        legend = len(series) <= MAX_LEGEND
     with _rc():
         fig, ax = _new(2 * WIDTH if wide else WIDTH, HEIGHT)
         for span in spans:
@@ -281,15 +291,17 @@ def line_chart(
                 s.y,
                 color=s.color,
                 ls="--" if s.dashed else "-",
-                marker="o",
+                marker="o" if len(series) <= MAX_LEGEND else None,
                 markersize=3,
                 label=s.label,
                 zorder=3,
             )
         _format_axes(ax, axes)
-        if axes.share or axes.from_zero:
+        if axes.share:  # a band over seeds can pass 100%; the share itself cannot
+            ax.set_ylim(0, min(ax.get_ylim()[1], 1.05))
+        elif axes.from_zero:
             ax.set_ylim(bottom=0)
-        _layout(fig, ax, [s.label for s in series])
+        _layout(fig, ax, [s.label for s in series] if legend else [])
         svg = _svg(fig)
     return Chart(title, svg, caption, alt=f"{title}: {axes.ylabel} by {axes.xlabel}")
 

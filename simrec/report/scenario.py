@@ -19,7 +19,7 @@ import numpy as np
 
 from simrec.errors import ReportError
 from simrec.report import bars, plots
-from simrec.report.page import Section, definition_table, escape, page, table
+from simrec.report.page import Section, definition_table, escape, legend, page, table
 from simrec.report.values import as_json, number_lists, optional_number
 from simrec.validation import Fields
 
@@ -219,6 +219,7 @@ def _visit_section(doc: Fields, style: _Style) -> Section:
             "scenario with this simrec version to get the per-turn charts."
         )
     section.text(f"Per turn of the visit, per policy. {BAND_NOTE}", "muted")
+    _shared_legend(section, style)
     ordered = [c for c in CURVES if _any_column(curves, c)]
     ordered += sorted(c for c in _all_columns(curves) if c not in CURVES)
     charts = []
@@ -248,6 +249,7 @@ def _request_section(doc: Fields, style: _Style) -> Section:
     )
     if "steer_window" in window:
         section.text(f"steer_window: {window.integer('steer_window')} slates.", "muted")
+    _shared_legend(section, style)
     marks = [plots.Mark(0.5, "request")]
     charts = []
     for column, (title, ylabel, share) in REQUEST_CURVES.items():
@@ -278,11 +280,12 @@ def _drift_section(doc: Fields, style: _Style) -> Section:
     cut = [_cut(s, low, high) for s in _series(curves, "ctr", style)]
     axes = plots.Axes("turn (slate shown)", "slates with a click", share=True)
     section.text(
-        f"Users' tastes change after slate {drift}. The drift metrics compare CTR over the "
-        f"{window} slates before (ctr_before), the {lag} right after (ctr_dip) and the "
-        f"{window} after those (ctr_after). {BAND_NOTE}",
+        f"Users' tastes change after slate {drift}. Shaded: the windows the drift metrics "
+        f"average over: drift_window = {window} slates before, drift_lag = {lag} right "
+        f"after, drift_window after those. {BAND_NOTE}",
         "muted",
     )
+    _shared_legend(section, style)
     chart = plots.line_chart("CTR around the drift", cut, axes, marks=marks, spans=spans, wide=True)
     return section.charts([chart], wide=True)
 
@@ -343,6 +346,15 @@ def _setup_section(doc: Fields) -> Section:
     if isinstance(settings, dict):
         facts += [(k, as_json(v)) for k, v in settings.items()]
     return section.html(definition_table(facts))
+
+
+def _shared_legend(section: Section, style: _Style) -> None:
+    """One legend above a section's charts when there are too many policies for each
+    chart to carry its own."""
+    if len(style.colors) > plots.MAX_LEGEND:
+        section.html(
+            legend([(style.labels[p], c, p in style.cheats) for p, c in style.colors.items()])
+        )
 
 
 # -- curves -------------------------------------------------------------------------------
