@@ -62,10 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the per-episode summaries")
     run.add_argument(
         "--brain",
-        choices=("utility", "anthropic"),
+        choices=("utility", "anthropic", "openai"),
         default=None,
-        help="who plays the users: utility (offline model) or anthropic (Claude) "
-        "(default: the preset's brain)",
+        help="who plays the users: utility (offline model), anthropic (Claude) or openai "
+        "(any OpenAI-compatible server: vLLM, Ollama, llama.cpp, LiteLLM) (default: the "
+        "preset's brain)",
     )
     add_llm_arguments(run)
     run.set_defaults(handler=_run)
@@ -134,32 +135,28 @@ def _run(args: argparse.Namespace) -> int:
     kwargs = dict(preset.kwargs)
     if args.max_turns is not None:
         kwargs["max_turns"] = args.max_turns
+    # --concurrency runs episodes concurrently with any brain (and sets an LLM brain's
+    # calls in flight), so it is not one of the LLM-only options checked below.
+    concurrency, args.concurrency = args.concurrency or 1, None
     options = llm_options(args)
-    if args.brain == "anthropic":
-        kwargs.update(brain="anthropic", brain_kwargs=options)
+    if args.brain in ("anthropic", "openai"):
+        kwargs.update(brain=args.brain, brain_kwargs={**options, "concurrency": concurrency})
     elif args.brain == "utility":
         kwargs.update(brain="utility", brain_kwargs={})
     # The generic id with the preset's full kwargs: a preset loaded from a file has no
     # registered id of its own, and this keeps shipped and user presets on one path.
     env = gym.make("simrec/RecSession-v0", render_mode="ansi", **kwargs)
     policy = make_policy(args.policy, env, seed=args.seed)
-    counts = {"episode": 0}
-
-    def on_reset(env: gym.Env, info: dict) -> None:
-        counts["episode"] += 1
-        print(
-            f"\n=== episode {counts['episode']}/{args.episodes} (seed {env.unwrapped.session_id}) ==="
-        )
-        print(env.render())
-
-    def on_step(env: gym.Env, info: dict) -> None:
-        if not args.quiet:
-            print(env.render())
-        if info["reaction"].left or info["turn"] >= env.unwrapped.max_turns:
-            print(_summary_line(env.unwrapped))
-
+    transcript = _Transcript(args.seed, args.episodes, args.quiet, buffered=concurrency > 1)
     log = run_sessions(
-        env, policy, args.episodes, seed=args.seed, on_step=on_step, on_reset=on_reset
+        env,
+        policy,
+        args.episodes,
+        seed=args.seed,
+        on_step=transcript.on_step,
+        on_reset=transcript.on_reset,
+        concurrency=concurrency,
+        policy_factory=lambda lane, seed: make_policy(args.policy, lane, seed=seed),
     )
     interactions, turns = log.frames()
     sessions = sessions_frame(turns)
@@ -170,10 +167,45 @@ def _run(args: argparse.Namespace) -> int:
         f"purchases {interactions['purchased'].sum() / args.episodes:.1f}, "
         f"turns {sessions['turns'].mean():.1f}, left {sessions['left'].mean():.0%}"
     )
-    if args.brain == "anthropic":
+    if args.brain in ("anthropic", "openai"):
         print(format_usage_report(usage_ledger(env)))
     env.close()
     return 0
+
+
+class _Transcript:
+    """Prints each episode's transcript; with episodes run concurrently, holds each one
+    back until it ends and every earlier one is printed, so the output is in episode order
+    whatever the concurrency."""
+
+    def __init__(self, seed: int, episodes: int, quiet: bool, buffered: bool) -> None:
+        self.seed, self.episodes, self.quiet, self.buffered = seed, episodes, quiet, buffered
+        self.lines: dict[int, list[str]] = {}
+        self.ended: set[int] = set()
+        self.next = seed
+
+    def _emit(self, session_id: int, text: str) -> None:
+        if self.buffered:
+            self.lines.setdefault(session_id, []).append(text)
+        else:
+            print(text)
+
+    def on_reset(self, env: gym.Env, info: dict) -> None:
+        sid = env.unwrapped.session_id
+        self._emit(sid, f"\n=== episode {sid - self.seed + 1}/{self.episodes} (seed {sid}) ===")
+        self._emit(sid, env.render())
+
+    def on_step(self, env: gym.Env, info: dict) -> None:
+        base = env.unwrapped
+        if not self.quiet:
+            self._emit(base.session_id, env.render())
+        if info["reaction"].left or info["turn"] >= base.max_turns:
+            self._emit(base.session_id, _summary_line(base))
+            self.ended.add(base.session_id)
+            while self.next in self.ended:
+                for line in self.lines.pop(self.next, []):
+                    print(line)
+                self.next += 1
 
 
 def _summary_line(env) -> str:

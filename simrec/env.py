@@ -5,6 +5,7 @@ See :class:`RecSessionEnv` for the full contract (spaces, reward, episode end).
 
 from __future__ import annotations
 
+import copy
 import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -216,16 +217,39 @@ class RecSessionEnv(gym.Env):
 
     def step(self, action):
         """Show the slate ``action``; returns ``(obs, reward, terminated, truncated, info)``."""
+        slate, duplicates = self.prepare_step(action)
         session = self.session
-        if self._episode_over or session is None:
-            raise ActionError("step() called on a finished episode; call reset() first")
-        if self.conversational:
-            action, self._message = self.split_action(action)
-        slate, duplicates = self.validate_slate(action)
         if self._react_one is not None:  # the utility brain: skip the batch of one
             reaction = self._react_one(session, slate, self.np_random)
         else:
             reaction = self.brain.react([session], [slate], [self._message], [self.np_random])[0]
+        return self.finish_step(slate, duplicates, reaction)
+
+    def prepare_step(self, action: Any) -> tuple[list[int], int]:
+        """The first half of :meth:`step`: check ``action``; returns ``(slate, duplicates)``.
+
+        With :meth:`finish_step` it lets one brain call react for many envs at once
+        (``simrec run --concurrency``): ``brain.react`` on every env's ``session``, slate,
+        ``message`` and ``np_random``, then ``finish_step`` on each.
+
+        Raises:
+            ActionError: a finished episode, or a bad action (see :meth:`validate_slate`).
+        """
+        if self._episode_over or self.session is None:
+            raise ActionError("step() called on a finished episode; call reset() first")
+        if self.conversational:
+            action, self._message = self.split_action(action)
+        return self.validate_slate(action)
+
+    @property
+    def message(self) -> str | None:
+        """The recommender's message with the slate being stepped (conversational mode)."""
+        return self._message
+
+    def finish_step(self, slate: list[int], duplicates: int, reaction: Reaction):
+        """The second half of :meth:`step`: apply the user's ``reaction`` to ``slate``."""
+        session = self.session
+        assert session is not None
         reward = self.reward(reaction)
         if self.event_log is not None:
             self.event_log.record(
@@ -257,6 +281,15 @@ class RecSessionEnv(gym.Env):
             print(text)
             return None
         return text
+
+    def spawn(self) -> RecSessionEnv:
+        """A new env sharing this one's catalog, personas, settings and brain, with its own
+        visit (no session, no event log): one lane of episodes run concurrently."""
+        twin = copy.copy(self)
+        twin.session, twin.session_id, twin.event_log = None, -1, None
+        twin._episode_over, twin._last_slate, twin._message = True, None, None
+        twin._np_random = None
+        return twin
 
     def close(self) -> None:
         """Release the brain's resources (an LLM brain's connections, threads and cache)."""

@@ -125,6 +125,12 @@ class EventLog:
         t["cache_write_tokens"].append(int(reaction.cache_write_tokens))
         t["invalid_response"].append(bool(reaction.invalid_response))
 
+    def extend(self, other: EventLog) -> None:
+        """Append every row of ``other`` (episodes run apart, logged in episode order)."""
+        for mine, theirs in ((self.interactions, other.interactions), (self.turns, other.turns)):
+            for column, values in theirs.items():
+                mine[column].extend(values)
+
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(interactions, turns)`` as DataFrames with the documented dtypes."""
         return (_frame(self.interactions, INTERACTION_DTYPES), _frame(self.turns, TURN_DTYPES))

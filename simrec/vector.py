@@ -25,6 +25,12 @@ from simrec.persona import Persona
 from simrec.replies import REPLY_DIM, encode_reply
 from simrec.session import EMPTY, Session, SessionDynamics
 
+VISIT_STRIDE = 1 << 32
+"""Session ids of a sub-env's visits: ``seed + i`` for sub-env ``i``'s first visit after a
+seeded reset (``i`` unseeded), then ``VISIT_STRIDE`` more for each autoreset. They depend
+only on the sub-env and its visit, never on ``num_envs``, so an LLM brain's recorded
+answers (keyed on session and turn) replay whatever the number of sub-envs."""
+
 
 class RecSessionVectorEnv(VectorEnv):
     """``num_envs`` independent :class:`~simrec.env.RecSessionEnv` visits, stepped as one batch.
@@ -134,6 +140,7 @@ class RecSessionVectorEnv(VectorEnv):
         self._reply_vec = np.zeros((n, REPLY_DIM), dtype=np.float32)
         self._reply_idx = np.zeros(n, dtype=np.int64)
         self._messages: list[str | None] = [None] * n
+        self._next_session = list(range(n))
 
     # -- gymnasium API ----------------------------------------------------------------------
     def reset(
@@ -157,6 +164,7 @@ class RecSessionVectorEnv(VectorEnv):
         rngs = self.rngs or [None] * n
         for i in fresh:
             rngs[i] = seeding.np_random(seeds[i])[0]
+            self._next_session[i] = seeds[i] if seeds[i] is not None else i
         self.rngs = rngs
         if self.batch is not None:
             self.batch.streams.assign(fresh, [rngs[i] for i in fresh])
@@ -325,7 +333,14 @@ class RecSessionVectorEnv(VectorEnv):
         self.persona[rows] = picks
         env = self.env
         for i, pick in zip(rows.tolist(), picks.tolist(), strict=True):
-            session = Session(self._bounds[pick], env.slate_size, env.history_window, env.dynamics)
+            session = Session(
+                self._bounds[pick],
+                env.slate_size,
+                env.history_window,
+                env.dynamics,
+                session_id=self._next_session[i],
+            )
+            self._next_session[i] += VISIT_STRIDE
             self.sessions[i] = session
             self._replies[i] = session.last_reply
             self._reply_vec[i] = encode_reply(session.last_reply)

@@ -60,7 +60,8 @@ def test_valid_tool_call_becomes_per_slot_reaction(api):
     assert r.clicked == [True, False, True, False]
     assert r.purchased == [False, False, True, False]
     assert r.dismissed == [False, False, False, True]
-    assert (r.left, r.satisfaction, r.reply) == (True, 0.8, "Course 2 is lovely, booking it.")
+    # The model said how the slate felt (0.8); the session's satisfaction (0.6) moves halfway.
+    assert (r.left, r.satisfaction, r.reply) == (True, 0.7, "Course 2 is lovely, booking it.")
     assert r.brain == "anthropic" and not r.invalid_response
     assert r.input_tokens == api.usage["input_tokens"] > 0
     assert r.cache_write_tokens == api.usage["cache_creation_input_tokens"] > 0
@@ -149,7 +150,9 @@ def test_purchase_without_click_raise_policy_names_persona_and_rule(api):
     bad = {**GOOD, "clicked": [], "purchased": ["c1"]}
     api.script = [fake.tool(bad), fake.tool(bad)]
     brain = AnthropicBrain(**brain_kwargs(api.url, on_invalid="raise"))
-    with pytest.raises(LLMResponseError, match=r"'walker'.*slate 1.*a purchase implies a click"):
+    with pytest.raises(
+        LLMResponseError, match=r"'walker' \(session 0\), turn 1.*a purchase implies a click"
+    ):
         react_once(brain)
 
 
@@ -333,15 +336,20 @@ def test_replay_of_an_unrecorded_run_is_a_clear_miss(tmp_path):
         run_episodes({"cache": "replay", "cache_path": str(path)}, episodes=1, seed=99)
 
 
-def test_identical_requests_get_separate_samples(tmp_path):
+def test_identical_requests_at_different_places_get_separate_samples(tmp_path):
+    """Two sessions shown the same first slate send identical bodies: each gets its own
+    answer (its sample is its session and turn), and each replays its own answer."""
     path = str(tmp_path / "c.sqlite")
     with fake.FakeMessagesAPI() as api:
         brain = AnthropicBrain(**brain_kwargs(api.url, cache="record", cache_path=path))
-        first = [react_once(brain).reply for _ in range(2)]
+        first = [react_once(brain, s=session(session_id=i)).reply for i in (0, 1)]
+        again = react_once(brain, s=session(session_id=0)).reply  # the same place: recorded
         brain.close()
-    assert first[0] != first[1] and api.calls == 2
+    assert api.requests[0] == api.requests[1]  # identical bodies ...
+    assert first[0] != first[1] and api.calls == 2  # ... separate answers, one call each
+    assert again == first[0]
     replay = AnthropicBrain(cache="replay", cache_path=path)
-    assert [react_once(replay).reply for _ in range(2)] == first
+    assert [react_once(replay, s=session(session_id=i)).reply for i in (1, 0)] == first[::-1]
 
 
 def test_api_key_never_reaches_cache_logs_or_outputs(tmp_path, caplog, capsys):
@@ -459,7 +467,9 @@ def test_claude_preset_plays_the_shipped_golf_library(api):
     env.reset(seed=0)
     _, _, _, _, info = env.step(env.action_space.sample())
     assert info["reaction"].brain == "anthropic" and info["reply"].startswith("(answer 1)")
-    assert env.unwrapped.session.persona.name in api.requests[0]["system"][0]["text"]
+    system = api.requests[0]["system"]
+    assert env.unwrapped.session.persona.name in system[1]["text"]  # the card block
+    assert env.unwrapped.session.persona.name not in system[0]["text"]  # shared instructions
     env.unwrapped.brain.close()
 
 
@@ -509,10 +519,11 @@ def test_a_new_prompt_version_misses_the_recording_made_with_the_old_one(tmp_pat
     with fake.FakeMessagesAPI() as api:
         brain = AnthropicBrain(**brain_kwargs(api.url, cache="record", cache_path=path))
         recorded = react(brain)
+        recorded_version = brain.template.version
         brain.close()
     with AnthropicBrain(cache="replay", cache_path=path) as same:
         assert react(same) == replace(recorded, cost_usd=0.0)  # the same version replays
     with AnthropicBrain(cache="replay", cache_path=path) as bumped:
         bumped.template = replace(bumped.template, version=bumped.template.version + 1)
-        with pytest.raises(CacheMissError, match=r"persona-reaction@2"):
+        with pytest.raises(CacheMissError, match=rf"persona-reaction@{recorded_version + 1}"):
             react(bumped)

@@ -1,4 +1,4 @@
-"""Command-line options for LLM brains, for ``simrec run ... --brain anthropic``.
+"""Command-line options for LLM brains, for ``simrec run ... --brain anthropic|openai``.
 
 The CLI owns its parser; it calls three functions from here::
 
@@ -17,18 +17,39 @@ from pathlib import Path
 from typing import Any
 
 from simrec.errors import ConfigError, located
-from simrec.llm.accounting import UsageLedger, format_summary, resolve_prices
+from simrec.llm.accounting import UsageLedger, format_ledger, resolve_prices
 from simrec.llm.cache import MODES
 from simrec.validation import describe
 from simrec.yamlio import load_yaml, read_text
 
 _FALLBACKS = ("raise", "utility", "skip")
+LLM_BRAINS = ("anthropic", "openai")
+_OPENAI_ONLY = ("api_key_env", "structured_output")
 
 
 def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """Add the LLM brain options to ``parser`` (as one argument group) and return the group."""
-    group = parser.add_argument_group("LLM brain (--brain anthropic)")
-    group.add_argument("--model", help="model id (default: claude-haiku-5-5)")
+    group = parser.add_argument_group("LLM brain (--brain anthropic or --brain openai)")
+    group.add_argument(
+        "--model", help="model id (default: claude-haiku-5-5; required with --brain openai)"
+    )
+    group.add_argument(
+        "--base-url",
+        help="API base URL, e.g. http://127.0.0.1:8000/v1 for a local vLLM or "
+        "http://127.0.0.1:11434/v1 for Ollama (default: the SDK's, or ANTHROPIC_BASE_URL / "
+        "OPENAI_BASE_URL)",
+    )
+    group.add_argument(
+        "--api-key-env",
+        help="environment variable holding the key (--brain openai; default OPENAI_API_KEY; "
+        "a server on this machine needs none)",
+    )
+    group.add_argument(
+        "--structured-output",
+        choices=("auto", "json_schema", "tools", "text"),
+        help="how an OpenAI-compatible server is asked for the reaction (default auto: "
+        "probe it once per model)",
+    )
     group.add_argument(
         "--cache",
         choices=MODES,
@@ -40,7 +61,12 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGrou
         help="the .sqlite cache file to record to or replay from (default: none; "
         "--cache record/replay need one)",
     )
-    group.add_argument("--concurrency", type=int, help="LLM calls in flight at once (default 8)")
+    group.add_argument(
+        "--concurrency",
+        type=int,
+        help="LLM calls in flight at once (default 8); with simrec run, episodes run at "
+        "once (any brain; the same results whatever N)",
+    )
     group.add_argument(
         "--on-invalid",
         choices=_FALLBACKS,
@@ -67,6 +93,9 @@ def brain_kwargs_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """
     names = {
         "model": "model",
+        "base_url": "base_url",
+        "api_key_env": "api_key_env",
+        "structured_output": "structured_output",
         "cache": "cache",
         "cache_path": "cache_path",
         "concurrency": "concurrency",
@@ -121,15 +150,21 @@ def read_prices_file(name: str) -> dict[str, Any]:
 
 
 def llm_options(args: argparse.Namespace) -> dict[str, Any]:
-    """:func:`brain_kwargs_from_args`, refusing LLM options given without ``--brain anthropic``.
+    """:func:`brain_kwargs_from_args`, refusing LLM options given without an LLM brain.
 
     Raises:
-        ConfigError: an LLM option without ``--brain anthropic``, or a bad ``--prices`` file.
+        ConfigError: an LLM option without ``--brain anthropic`` or ``--brain openai``, an
+            OpenAI-only option with ``--brain anthropic``, or a bad ``--prices`` file.
     """
     options = brain_kwargs_from_args(args)
-    if options and getattr(args, "brain", None) != "anthropic":
+    brain = getattr(args, "brain", None)
+    if options and brain not in LLM_BRAINS:
         flag = next(iter(options)).replace("_", "-")
-        raise ConfigError(f"--{flag} applies only with --brain anthropic")
+        raise ConfigError(f"--{flag} applies only with --brain anthropic or --brain openai")
+    if brain == "anthropic":
+        for name in _OPENAI_ONLY:
+            if name in options:
+                raise ConfigError(f"--{name.replace('_', '-')} applies only with --brain openai")
     return options
 
 
@@ -143,4 +178,4 @@ def format_usage_report(ledger: UsageLedger | None) -> str:
     """The end-of-run LLM report: calls, tokens, latency percentiles, invalid answers, cost."""
     if ledger is None:
         return "LLM usage: none (the brain makes no LLM calls)"
-    return format_summary(ledger.summary())
+    return format_ledger(ledger)

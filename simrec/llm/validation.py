@@ -1,8 +1,10 @@
-"""Parse and validate the model's answer into per-slot decisions, or say exactly what is wrong.
+"""Validate a persona's reaction (the structured answer) into per-slot decisions, or say
+exactly what is wrong.
 
-The strict tool makes the API enforce the JSON shape, but a simulator must not trust
-that alone (older models, proxies, recorded cassettes, a fake server): every answer is
-checked here against the schema *and* the slate. Problems are collected, not raised one
+Strict tools and structured outputs make most APIs enforce the JSON shape, but a
+simulator must not trust that alone (older models, local servers that answer in free
+text, proxies, recorded cassettes, a fake server): every answer is checked here against
+the schema *and* the slate, whichever backend produced it. Problems are collected, not raised one
 at a time, so the repair prompt can show the model all of them at once. Nothing is ever
 coerced: an id outside the slate, a purchase without a click or an empty reply makes the
 answer invalid; it is never quietly turned into "no click".
@@ -16,14 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simrec.llm.prompts import REACTION_FIELDS
-
-
-class InvalidAnswer(ValueError):
-    """The model's answer cannot be used; ``str(exc)`` lists every problem found."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(self.problems))
+from simrec.llm.request import InvalidAnswer
 
 
 @dataclass(frozen=True)
@@ -38,39 +33,11 @@ class ParsedReaction:
     reply: str
 
 
-def _tool_input(response: Mapping[str, Any], tool_name: str) -> Mapping[str, Any]:
-    content = response.get("content")
-    if not isinstance(content, list):
-        raise InvalidAnswer(["the response has no content list"])
-    calls = [b for b in content if isinstance(b, Mapping) and b.get("type") == "tool_use"]
-    if not calls:
-        text = " ".join(str(b.get("text", "")) for b in content if isinstance(b, Mapping))[:200]
-        hint = f"; it wrote text instead: {text!r}" if text.strip() else ""
-        raise InvalidAnswer([f"no {tool_name} tool call in the answer{hint}"])
-    if len(calls) > 1:
-        raise InvalidAnswer([f"{len(calls)} tool calls; expected exactly one {tool_name} call"])
-    call = calls[0]
-    if call.get("name") != tool_name:
-        raise InvalidAnswer([f"called tool {call.get('name')!r}; expected {tool_name!r}"])
-    data = call.get("input")
-    if not isinstance(data, Mapping):
-        raise InvalidAnswer(
-            [
-                f"the {tool_name} input is not a JSON object (got {type(data).__name__}: "
-                f"{str(data)[:80]!r})"
-            ]
-        )
-    return data
-
-
-def parse_reaction(
-    response: Mapping[str, Any], tool_name: str, ids: Sequence[str | None]
-) -> ParsedReaction:
-    """Validate the response (a Messages API response as a dict) against the slate ``ids``.
+def parse_reaction(data: Mapping[str, Any], ids: Sequence[str | None]) -> ParsedReaction:
+    """Validate the structured answer ``data`` against the slate ``ids``.
 
     Args:
-        response: the API's JSON answer (``content`` blocks, ``stop_reason`` …).
-        tool_name: the forced tool's name.
+        data: the reaction as a JSON object (a tool's input, JSON output, JSON from text).
         ids: the catalog id of each slot, ``None`` for an empty slot.
 
     Raises:
@@ -78,7 +45,6 @@ def parse_reaction(
             not in the slate, purchase without click, clicked and dismissed, empty
             reply, satisfaction outside [0, 1]).
     """
-    data = _tool_input(response, tool_name)
     problems: list[str] = []
     missing = [k for k in REACTION_FIELDS if k not in data]
     if missing:

@@ -1,0 +1,119 @@
+"""A recording replays identically whatever the process layout, or stops with a clear miss.
+
+The sample of every request is its session and turn (never a counter), so the same run
+recorded with one layout (workers, lanes, shards, batch mode, vector sub-envs) replays
+with any other, bit for bit, with zero API calls.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pandas as pd
+import pytest
+from llm_support import SECRET
+
+import simrec  # noqa: F401  (registers envs and brains)
+from simrec.datagen import generate
+from simrec.errors import CacheMissError
+from simrec.llm import fake_server as fake
+
+pytest.importorskip("anthropic")
+
+SESSIONS = 12
+
+
+def run(path, out, **layout) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Generate the golf run of ``SESSIONS`` sessions replayed from ``path`` with ``layout``."""
+    ds = generate(
+        "golf",
+        "random",
+        SESSIONS,
+        0,
+        out,
+        max_turns=4,
+        brain="anthropic",
+        brain_kwargs={"cache": "replay", "cache_path": str(path)},
+        **layout,
+    )
+    return ds.turns, ds.interactions
+
+
+def test_a_recording_replays_identically_under_three_other_layouts(tmp_path, monkeypatch):
+    path = tmp_path / "golf.sqlite"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    with fake.FakeMessagesAPI() as api:
+        recorded = generate(
+            "golf",
+            "random",
+            SESSIONS,
+            0,
+            tmp_path / "recorded",
+            max_turns=4,
+            shard_size=6,
+            workers=1,
+            lanes=1,
+            brain="anthropic",
+            brain_kwargs={"base_url": api.url, "cache": "record", "cache_path": str(path)},
+        )
+    calls = api.calls
+    monkeypatch.delenv("ANTHROPIC_API_KEY")  # replays need no key and make no call
+    layouts = [
+        {"workers": 2, "shard_size": 6, "lanes": 2},
+        {"workers": 1, "shard_size": 5, "lanes": 4},
+        {"workers": 1, "shard_size": 12, "lanes": 3, "batch": True, "batch_poll": 0.01},
+    ]
+    want_turns = recorded.turns.drop(columns=["cost_usd"])
+    for n, layout in enumerate(layouts):
+        turns, interactions = run(path, tmp_path / f"replay{n}", **layout)
+        assert (turns["cost_usd"] == 0).all(), layout  # replays are free ...
+        pd.testing.assert_frame_equal(turns.drop(columns=["cost_usd"]), want_turns, obj=str(layout))
+        pd.testing.assert_frame_equal(interactions, recorded.interactions, obj=str(layout))
+    assert api.calls == calls  # ... and call nobody
+    assert recorded.turns["session_id"].nunique() == SESSIONS
+
+
+def test_a_diverged_replay_names_persona_session_and_turn(tmp_path):
+    path = tmp_path / "golf.sqlite"
+    with fake.FakeMessagesAPI() as api:
+        env = gym.make(
+            "simrec/GolfClaude-v0",
+            max_turns=2,
+            brain_kwargs={
+                "api_key": SECRET,
+                "base_url": api.url,
+                "cache": "record",
+                "cache_path": str(path),
+            },  # fmt: skip
+        )
+        env.reset(seed=0, options={"session_id": 0})
+        env.step([0, 1, 2, 3, 4])
+        env.close()
+    replay = gym.make(
+        "simrec/GolfClaude-v0", brain_kwargs={"cache": "replay", "cache_path": str(path)}
+    )
+    replay.reset(seed=0, options={"session_id": 0})
+    replay.step([0, 1, 2, 3, 4])  # recorded
+    with pytest.raises(CacheMissError, match=r"persona '[\w-]+' \(session 0\), turn 2"):
+        replay.step([5, 6, 7, 8, 9])  # never recorded
+    replay.close()
+
+
+def test_vector_sub_envs_replay_whatever_the_number_of_sub_envs(tmp_path):
+    path = tmp_path / "vec.sqlite"
+    kwargs = {"cache": "record", "cache_path": str(path)}
+
+    def replies(num_envs: int, brain_kwargs: dict) -> list[list[str]]:
+        envs = gym.make_vec("simrec/GolfClaude-v0", num_envs=num_envs, max_turns=3,
+                            brain_kwargs=brain_kwargs)  # fmt: skip
+        envs.reset(seed=5)
+        out = []
+        for step in range(5):  # past the first autoresets
+            actions = [[(step + i + j) % 50 for j in range(5)] for i in range(num_envs)]
+            out.append(envs.step(actions)[4]["reply"].tolist())
+        envs.close()
+        return out
+
+    with fake.FakeMessagesAPI() as api:
+        recorded = replies(4, {"api_key": SECRET, "base_url": api.url, **kwargs})
+    replayed = replies(2, {"cache": "replay", "cache_path": str(path)})
+    assert replayed == [step[:2] for step in recorded]
