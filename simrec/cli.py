@@ -17,6 +17,8 @@ from simrec import scenario_cli
 from simrec.cli_args import positive_int, seed, use_defaults_help
 from simrec.datagen import cli as datagen_cli
 from simrec.errors import SimrecError
+from simrec.fidelity import cli as fidelity_cli
+from simrec.grounding import cli as grounding_cli
 from simrec.llm.cli_support import (
     add_llm_arguments,
     format_usage_report,
@@ -111,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     cgen.set_defaults(handler=_catalog_generate)
     scenario_cli.register(commands)
     datagen_cli.register(commands)
+    grounding_cli.register(commands)
+    fidelity_cli.register(commands)
     report_cli.register(commands)
     use_defaults_help(parser)
     return parser

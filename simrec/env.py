@@ -71,7 +71,7 @@ class RecSessionEnv(gym.Env):
 
     ``info["user_history"]`` holds what a real recommender would know of the user
     before the visit: the catalog indices of the persona's ``history`` (int64, oldest
-    first, read-only; empty for hand-written personas), in every step's info. Its
+    first; empty for hand-written personas), in every step's info. Its
     length differs between personas, and Gymnasium's ``SyncVectorEnv`` /
     ``AsyncVectorEnv`` stack info arrays of one shape only: with grounded personas use
     the native vector env (``gym.make_vec``'s default), which gives one array per sub-env.
@@ -391,7 +391,7 @@ class RecSessionEnv(gym.Env):
             "persona_id": s.persona.persona_id,
             "reply": s.last_reply,
             "duplicates": duplicates,
-            "user_history": s.bound.history,
+            "user_history": s.bound.history.copy(),  # fresh: infos never share data
             "ground_truth": {
                 "satisfaction": s.satisfaction,
                 "fatigue": s.fatigue,

@@ -40,6 +40,11 @@ class ActionError(SimrecError, ValueError):
     """A slate passed to ``step`` is not a valid action."""
 
 
+class GroundingError(SimrecError, ValueError):
+    """An interaction log cannot be grounded: unreadable, missing a column, or too little
+    usable data left (names the file, the line and the field)."""
+
+
 class DatasetError(SimrecError):
     """A generated dataset cannot be written, resumed or read back (names the file)."""
 

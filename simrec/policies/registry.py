@@ -9,9 +9,13 @@ import gymnasium as gym
 
 from simrec.errors import ArgumentError, ConfigError
 from simrec.policies.base import Policy, ScoringPolicy
+from simrec.policies.ease import EASEPolicy
 from simrec.policies.gauntlet import GAUNTLET
+from simrec.policies.genre_match import GenreMatchPolicy
 from simrec.policies.greedy import EpsilonGreedyPolicy, GreedyPolicy
+from simrec.policies.history import PopularUnseenPolicy
 from simrec.policies.linucb import LinUCBPolicy
+from simrec.policies.mf import MFPolicy
 from simrec.policies.mmr import MMRPolicy
 from simrec.policies.oracle import OraclePolicy
 from simrec.policies.popularity import PopularityPolicy
@@ -26,6 +30,10 @@ SCORING_POLICIES: dict[str, type[ScoringPolicy]] = {
     "mmr": MMRPolicy,
     "steer_aware": SteerAwarePolicy,
     "oracle": OraclePolicy,
+    "popular_unseen": PopularUnseenPolicy,
+    "ease": EASEPolicy,
+    "mf": MFPolicy,
+    "genre_match": GenreMatchPolicy,
 }
 """The baselines built on :class:`ScoringPolicy` (``steer_aware`` can sit on any of them)."""
 
