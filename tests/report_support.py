@@ -71,8 +71,30 @@ def write_dataset(folder: Path) -> Path:
     return folder
 
 
+@lru_cache(maxsize=1)
+def real_fidelity_text() -> str:
+    """``simrec fidelity``'s own result on a small generated MovieLens-style log."""
+    import tempfile
+
+    from simrec.fidelity import Protocol, run_fidelity
+    from simrec.grounding import ground_log, read_movielens
+    from tests.grounding_logs import make_log, write_ml100k
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        log = write_ml100k(make_log(n_users=30, events_per_user=20), root / "log")
+        ground_log(read_movielens(log), root / "preset", "synthetic", dim=8)
+        return json.dumps(run_fidelity(root / "preset", protocol=Protocol(env_sessions=10)))
+
+
+def real_fidelity() -> dict[str, Any]:
+    """A fresh copy of :func:`real_fidelity_text`'s result."""
+    return json.loads(real_fidelity_text())
+
+
 def fidelity_result() -> dict[str, Any]:
-    """A ``fidelity.json`` with the fields the fidelity command documents."""
+    """A hand-made ``fidelity.json`` of every shape the report reads (figures, a mapping
+    table, a list table, category and binned distributions)."""
     return {
         "dataset": "ml-100k",
         "brain": "utility",

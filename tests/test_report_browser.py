@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from simrec.report import write_report
-from tests.report_support import fidelity_result, write_dataset, write_scenario_result
+from tests.report_support import real_fidelity, write_dataset, write_scenario_result
 
 FLAGS = (
     "--headless",
@@ -97,7 +97,7 @@ def _pages(root: Path) -> dict[str, Path]:
     results = root / "results"
     scenario = write_scenario_result(results)
     fidelity = results / "fidelity.json"
-    fidelity.write_text(json.dumps(fidelity_result()))
+    fidelity.write_text(json.dumps(real_fidelity()))
     dataset = write_dataset(root / "golf-run")
     return {
         "scenario": write_report(scenario)[0],

@@ -9,7 +9,7 @@ import pytest
 
 from simrec.errors import ReportError
 from simrec.report.fidelity import render_fidelity
-from tests.report_support import fidelity_result
+from tests.report_support import fidelity_result, real_fidelity
 
 
 def test_headline_figures_baselines_and_distributions_are_shown():
@@ -47,3 +47,20 @@ def test_mismatched_distributions_are_an_error_naming_the_field():
     data["genre_distribution"]["real"]["Drama"] = "lots"
     with pytest.raises(ReportError, match="field 'genre_distribution.real': expected numbers"):
         render_fidelity(data, "fidelity.json")
+
+
+def test_the_fidelity_commands_own_result_renders_every_part():
+    data = real_fidelity()
+    html = render_fidelity(data, "out/fidelity.json")
+    for key in ("accuracy_1_1", "accuracy_1_1_popular_negatives", "f1_1_9", "auc", "ndcg_10",
+                "genre_tv", "kendall_tau"):  # fmt: skip
+        assert f'<td>{key}</td><td class="num">{data[key]:.4g}</td>' in html
+    assert "<h3>baselines</h3>" in html and "<h3>policy ranking.policies</h3>" in html
+    for row in data["policy_ranking"]["policies"]:
+        assert f"<td>{row['policy']}</td>" in html
+    titles = re.findall(r"<figcaption><h3>([^<]*)</h3>", html)
+    assert titles == ["Genre distribution", "Popularity distribution"]
+    assert "0%–10%" in html  # the popularity deciles as bins
+    tv = data["genre_tv"]
+    assert f"Total variation distance {tv:.3f}" in html  # the chart agrees with the figure
+    assert "<th>protocol.seed</th>" in html and "<th>data.users</th>" in html

@@ -12,6 +12,8 @@ the file by shape, so a figure or table added to it appears without a change her
   they map categories to shares (genres), lines when they are lists of numbers (a
   popularity distribution, over a sibling ``bins``, ``x`` or ``percentiles`` list when
   there is one);
+* another mapping: walked into (``policy_ranking.policies`` is a table, ``protocol.seed``
+  a setting);
 * anything else (settings, the data set's name): the run's settings table.
 """
 
@@ -19,14 +21,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from simrec.errors import ReportError
 from simrec.report import plots
-from simrec.report.page import Section, definition_table, page, table
+from simrec.report.page import Section, definition_table, escape, page, table
 from simrec.report.values import as_json
 from simrec.validation import describe
 
@@ -44,34 +46,21 @@ def render_fidelity(data: Any, source: str) -> str:
     """
     if not isinstance(data, Mapping):
         raise ReportError(f"{source}: expected a JSON object of fidelity figures")
-    headline, tables, charts, settings = [], [], [], []
+    parts = _Parts()
     for key, value in data.items():
-        if _is_number(value):
-            headline.append((key, value))
-        elif _is_comparison(value):
-            charts.append(_comparison(key, value, _Where(source, key)))
-        elif isinstance(value, Mapping) and any(_is_comparison(v) for v in value.values()):
-            charts += [
-                _comparison(f"{key}: {k}", v, _Where(source, f"{key}.{k}"))
-                for k, v in value.items()
-                if _is_comparison(v)
-            ]
-            rest = {k: v for k, v in value.items() if not _is_comparison(v)}
-            settings += [(f"{key}.{k}", as_json(v)) for k, v in rest.items()]
-        elif _rows_of_numbers(value) is not None:
-            tables.append((key, _rows_of_numbers(value)))
-        else:
-            settings.append((key, as_json(value)))
+        _sort(key, value, source, parts, depth=0)
     own = str(data.get("brain") or "simulated users")
+    settings = Section("settings", "Settings")
+    if parts.settings:
+        settings.html(definition_table(parts.settings))
     sections = [
-        _headline(headline),
-        _tables(tables, dict(headline), own),
-        Section("distributions", "Simulated vs real").charts(charts),
-        Section("settings", "Settings").html(definition_table(settings))
-        if settings
-        else Section("settings", "Settings"),
+        _headline(parts.headline),
+        _tables(parts.tables, dict(parts.headline), own),
+        Section("distributions", "Simulated vs real").charts(parts.charts),
+        settings,
     ]
-    name = data.get("dataset") or data.get("data") or ""
+    about = data.get("data")
+    name = data.get("dataset") or (about.get("source") if isinstance(about, Mapping) else None)
     lead = [
         "How closely the simulated users' choices match real users' held-out choices, "
         "with the baselines on the same split.",
@@ -79,6 +68,33 @@ def render_fidelity(data: Any, source: str) -> str:
     ]
     title = "Fidelity" + (f": {name}" if isinstance(name, str) and name else "")
     return page(title, lead, sections)
+
+
+@dataclass
+class _Parts:
+    """What the page shows, sorted by shape (see the module docstring)."""
+
+    headline: list[tuple[str, Any]] = field(default_factory=list)
+    tables: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    charts: list[plots.Chart] = field(default_factory=list)
+    settings: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _sort(key: str, value: Any, source: str, parts: _Parts, depth: int) -> None:
+    """Put ``value`` (at dotted ``key``) where its shape belongs; mappings are walked into
+    (two levels), so ``policy_ranking.policies`` is a table and ``protocol.seed`` a setting."""
+    rows = _rows_of_numbers(value)
+    if _is_number(value) and depth == 0:
+        parts.headline.append((key, value))
+    elif _is_comparison(value):
+        parts.charts.append(_comparison(key, value, _Where(source, key)))
+    elif rows is not None:
+        parts.tables.append((key, rows))
+    elif isinstance(value, Mapping) and value and depth < 2:
+        for k, v in value.items():
+            _sort(f"{key}.{k}", v, source, parts, depth + 1)
+    else:
+        parts.settings.append((key, as_json(value)))
 
 
 def _is_number(value: Any) -> bool:
@@ -121,12 +137,13 @@ def _tables(
         for row in rows:
             columns.update(dict.fromkeys(row))
         figures = [c for c in columns if c != ""]
-        if "" in columns and figures and all(c in headline for c in figures):
-            rows = [{"": own, **{c: headline[c] for c in figures}}, *rows]
+        shared = [c for c in figures if c in headline]
+        if "" in columns and shared and 2 * len(shared) >= len(figures):
+            rows = [{"": own, **{c: headline.get(c) for c in figures}}, *rows]
         header = list(columns)
         body = [[_format(row.get(c)) for c in header] for row in rows]
         numeric = [all(_is_number(row.get(c)) for row in rows) for c in header]
-        section.html(f"<h3>{name.replace('_', ' ')}</h3>")
+        section.html(f"<h3>{escape(name.replace('_', ' '))}</h3>")
         section.html(table(header, body, numeric))
     return section
 
@@ -165,6 +182,10 @@ def _comparison(name: str, value: Mapping[str, Any], where: _Where) -> plots.Cha
         f"{where()}: expected 'real' and 'simulated' both mappings of category -> share or both "
         "lists of numbers"
     )
+
+
+def _edge(value: float, percent: bool) -> str:
+    return f"{100 * value:.0f}%" if percent else f"{value:.3g}"
 
 
 def _numbers(values: Any, where: str) -> np.ndarray:
@@ -211,12 +232,20 @@ def _distribution_lines(
 ) -> plots.Chart:
     r = _numbers(real, where(REAL))
     s = _numbers(simulated, where(SIMULATED))
-    if x is not None:
-        xs = _numbers(x, where(str(x_key)))
-        if len(xs) == len(r) + 1:  # bin edges: plot at the bins' centres
-            xs = (xs[:-1] + xs[1:]) / 2
-    else:
-        xs = np.arange(1, len(r) + 1, dtype=float)
+    xs = _numbers(x, where(str(x_key))) if x is not None else np.arange(1, len(r) + 1.0)
+    if len(xs) == len(r) + 1 and len(r) == len(s):  # bin edges: a histogram of both
+        percent = bool(xs.min() >= 0 and xs.max() <= 1)
+        labels = [
+            f"{_edge(a, percent)}–{_edge(b, percent)}" for a, b in zip(xs[:-1], xs[1:], strict=True)
+        ]
+        return plots.bar_chart(
+            title,
+            labels,
+            [plots.Bars(REAL, r, COLORS[REAL]), plots.Bars(SIMULATED, s, COLORS[SIMULATED])],
+            plots.Axes(str(x_key), "share", share=bool(np.nansum(r) <= 1.0 + 1e-6)),
+            caption="Share per bin, real and simulated.",
+            rotate=len(labels) > 6,
+        )
     if len(xs) != len(r) or len(r) != len(s):
         raise ReportError(
             f"{where()}: 'real' ({len(r)}), 'simulated' ({len(s)}) and "
