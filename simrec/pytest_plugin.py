@@ -7,7 +7,9 @@ does not parse) or is named on the command line; other YAML files are left alone
 scenario that is invalid is a collection error naming the file, line and field; one without assertions
 is a collection error too (it would otherwise pass without checking anything). Each file's
 scenario runs once, on first use, and every assertion is its own test item whose failure
-message names the check, both intervals and by how much it missed.
+message names the check, both intervals and by how much it missed. With ``gauntlet:
+true`` an assertion also fails when a gauntlet policy passes it in the place of the
+policy it endorses (:mod:`simrec.scenario_gauntlet`).
 
 Disable with ``-p no:simrec`` or the ini option ``simrec_scenarios = false``.
 """
@@ -114,9 +116,16 @@ class AssertionItem(pytest.Item):
 
     def runtest(self) -> None:
         """Run the scenario (once per file) and check this assertion on the intervals."""
-        outcome = self.parent.result().outcomes[self.index]
+        result = self.parent.result()
+        outcome = result.outcomes[self.index]
         if not outcome.passed:
             raise ScenarioAssertionFailed(outcome.message)
+        gamed = [s for s in result.gamed if s.assertion is outcome.assertion]
+        if gamed:  # with ``gauntlet: true``, a verdict a degenerate policy earns is no verdict
+            lines = "\n  ".join(s.describe() for s in gamed)
+            raise ScenarioAssertionFailed(
+                f"{outcome.message}\n  but the gauntlet games it:\n  {lines}"
+            )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
         """The assertion's own message instead of a traceback."""

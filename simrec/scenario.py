@@ -32,6 +32,9 @@ Schema (all fields optional unless marked)::
       - drift: {at_turn: 8, tastes: {category: {desert: 2.0}}}
     metrics: {first_turns: 5, novelty_turns: 3, steer_window: 5, drift_window: 4, drift_lag: 2}
     report: [cold_start, novelty]    # behaviours to print (default: all); JSON/CSV have all
+    gauntlet: true                   # add the degenerate policies of simrec.policies.gauntlet
+                                     # and check that none passes an assertion in the place
+                                     # of the policy it endorses (see simrec.scenario_gauntlet)
     policies:                        # label: built-in name, dotted path, or a mapping
       random: random
       mmr: {policy: mmr, lam: 0.3}
@@ -68,7 +71,7 @@ TOP_LEVEL = frozenset(
     {
         "name", "description", "env", "catalog", "personas", "persona_events", "brain",
         "brain_kwargs", "cache", "dynamics", "episodes", "seeds", "horizon", "slate_size",
-        "events", "metrics", "policies", "assertions", "report",
+        "events", "metrics", "policies", "assertions", "report", "gauntlet",
     }
 )  # fmt: skip
 METRIC_SETTINGS = {
@@ -83,6 +86,10 @@ _REF = r"[A-Za-z_][\w-]*\.[a-z_]+\.[a-z_0-9]+"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _ASSERTION = re.compile(rf"^\s*({_REF})\s*(>=|<=|>|<)\s*({_REF}|{_NUMBER})\s*$")
 _LABEL = re.compile(r"^[A-Za-z_][\w-]*$")
+ORACLE_RELATIVE = frozenset(
+    {"normalized_return", "relative_before", "relative_after", "adaptation"}
+)
+"""Metrics measured against the oracle's on the same seeds (they need an oracle policy)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,8 @@ class Scenario:
     policies: dict[str, PolicySpec]
     assertions: list[Assertion] = field(default_factory=list)
     report: tuple[str, ...] = BEHAVIOURS
+    gauntlet: tuple[str, ...] = ()
+    """Labels of the policies ``gauntlet: true`` added (empty without it)."""
 
     @property
     def drift_turn(self) -> int | None:
@@ -156,19 +165,28 @@ class Scenario:
                 "return", "normalized_return",
             ),
             "novelty": (
-                "ild", "coverage", "novelty", "repetition", "concentration", f"ctr_at_{n}",
-                "ctr_decay", "satisfaction_slope", "final_satisfaction", "churn",
+                "ild", "coverage", "visit_coverage", "novelty", "repetition", "concentration",
+                f"ctr_at_{n}", "ctr_decay", "satisfaction_slope", "final_satisfaction", "churn",
                 "session_length", "return",
             ),
             "steerability": (
-                "compliance", "turns_to_comply", "followed", "satisfaction_followed",
-                "satisfaction_ignored", "churn_followed", "churn_ignored", "requests",
+                "compliance", "compliance_before", "base_rate", "listening", "turns_to_comply",
+                "anticipated", "followed", "satisfaction_followed", "satisfaction_ignored",
+                "churn_followed", "churn_ignored", "requests",
             ),
-            "drift": ("ctr_before", "ctr_dip", "ctr_after", "recovery"),
+            "drift": (
+                "ctr_before", "ctr_dip", "ctr_after", "recovery", "relative_before",
+                "relative_after", "adaptation",
+            ),
         }  # fmt: skip
         if self.drift_turn is None:
             del names["drift"]
         return names
+
+    @property
+    def own_policies(self) -> list[str]:
+        """The labels of the policies the file names (without the gauntlet's)."""
+        return [label for label in self.policies if label not in self.gauntlet]
 
     @property
     def oracle_label(self) -> str | None:
@@ -224,6 +242,8 @@ def scenario_from_doc(doc: YamlDoc, base_dir: Path, default_name: str) -> Scenar
         policies=_policies(f, base_dir),
         report=_report(f),
     )
+    if f.boolean("gauntlet", False):
+        scenario = _with_gauntlet(f, scenario)
     _check_env(f, scenario)
     _check_horizon(f, scenario)
     assertions = [_assertion(f, i, v, scenario) for i, v in f.items_of("assertions", [])]
@@ -543,9 +563,15 @@ def _ref(text: str, scenario: Scenario, fail: Any) -> MetricRef:
         fail(
             f"unknown {behaviour} metric {metric!r}; expected one of: {', '.join(names[behaviour])}"
         )
-    if metric == "normalized_return" and scenario.oracle_label is None:
-        fail("normalized_return needs an oracle policy in the scenario (policy: oracle)")
+    if metric in ORACLE_RELATIVE and scenario.oracle_label is None:
+        fail(f"{metric} needs an oracle policy in the scenario (policy: oracle)")
     return MetricRef(policy, behaviour, metric)
+
+
+def _with_gauntlet(f: Fields, scenario: Scenario) -> Scenario:
+    from simrec.scenario_gauntlet import with_gauntlet
+
+    return _located(f, "gauntlet", lambda: with_gauntlet(scenario))
 
 
 CACHE_MODES = ("off", "record", "replay")

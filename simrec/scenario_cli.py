@@ -1,8 +1,10 @@
-"""``simrec scenario run / validate``: behaviour checks from the command line.
+"""``simrec scenario run / robustness / validate``: behaviour checks from the command line.
 
 Exit status: 0 when every assertion held, 1 when one failed (each named with its
-margin), 2 on a malformed scenario (one line naming file, line and field). A scenario
-without assertions is run with a warning, or refused (exit 2) with ``--strict``.
+margin) or was gamed by the gauntlet, 2 on a malformed scenario (one line naming file,
+line and field). A scenario without assertions is run with a warning, or refused (exit
+2) with ``--strict``. ``robustness`` exits 1 when an assertion passes in fewer seed
+blocks than ``--min-rate``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simrec.cli_args import non_negative_int, positive_int
 from simrec.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -49,6 +52,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="no progress bar (default: shown on stderr when it is a terminal)",
     )
     run.set_defaults(handler=_run)
+    robustness = commands.add_parser(
+        "robustness",
+        help="pass rate of each assertion over independent seed blocks, and the parameter "
+        "perturbations that flip it",
+    )
+    robustness.add_argument("paths", nargs="+", type=Path, help="scenario .yaml files")
+    robustness.add_argument(
+        "--blocks",
+        type=non_negative_int,
+        default=25,
+        help="seed blocks of the scenario's size (default 25)",
+    )
+    robustness.add_argument(
+        "--perturb-by",
+        type=float,
+        default=0.25,
+        help="relative change of each user-model parameter (default 0.25 = ±25%%)",
+    )
+    robustness.add_argument(
+        "--no-perturb", action="store_true", help="only the seed blocks, no parameter changes"
+    )
+    robustness.add_argument(
+        "--params",
+        default=None,
+        help="comma-separated parameters to perturb (default: every UtilityParams and "
+        "SessionDynamics field)",
+    )
+    robustness.add_argument(
+        "--min-rate",
+        type=float,
+        default=0.95,
+        help="exit 1 when an assertion passes in fewer blocks than this share (default 0.95)",
+    )
+    robustness.add_argument(
+        "--workers", type=positive_int, default=None, help="processes (default: every usable CPU)"
+    )
+    robustness.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="also write the figures to this JSON file (default: none)",
+    )
+    robustness.set_defaults(handler=_robustness)
     validate = commands.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("paths", nargs="+", type=Path, help="scenario .yaml files")
     validate.set_defaults(handler=_validate)
@@ -80,6 +126,7 @@ def _run(args: argparse.Namespace) -> int:
             console.print(_write_report(result, json_path), highlight=False, markup=False)
         console.print()
         failed += [f"{scenario.name}: {o.assertion.text}" for o in result.failures]
+        failed += [f"{scenario.name}: gamed: {s.describe()}" for s in result.gamed]
     if failed:
         print(f"{len(failed)} assertion(s) failed:", *failed, sep="\n  ", file=sys.stderr)
         return 1
@@ -97,6 +144,58 @@ def _write_report(result: ScenarioResult, json_path: Path) -> str:
         scenario_page(result_json(result), str(json_path)), json_path.with_suffix(".html")
     )
     return f"report: {page}"
+
+
+def _robustness(args: argparse.Namespace) -> int:
+    import json
+
+    from simrec.scenario import load_scenario
+    from simrec.scenario_report import print_robustness, report_console
+    from simrec.scenario_robustness import robustness
+
+    console = report_console()
+    scenarios = [load_scenario(p) for p in args.paths]  # validate all before running any
+    reports, weak = [], []
+    for scenario in scenarios:
+        report = robustness(
+            scenario,
+            blocks=args.blocks,
+            perturb_by=None if args.no_perturb else args.perturb_by,
+            parameters=args.params.split(",") if args.params else None,
+            workers=args.workers,
+            progress=_progress_line(scenario.name),
+        )
+        print_robustness(report, console)
+        reports.append(report.to_dict())
+        weak += [
+            f"{scenario.name}: {a.text} ({report.pass_rate(i):.0%})"
+            for i, a in enumerate(scenario.assertions)
+            if report.pass_rate(i) < args.min_rate
+        ]
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(reports, indent=2) + "\n", encoding="utf-8")
+    if weak:
+        print(
+            f"{len(weak)} assertion(s) pass in fewer than {args.min_rate:.0%} of seed blocks:",
+            *weak,
+            sep="\n  ",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _progress_line(name: str):
+    """A progress callback writing ``name: runs done/all`` over itself on a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        print(f"\r{name}: {done}/{total} runs", end=end, file=sys.stderr, flush=True)
+
+    return show
 
 
 @contextmanager

@@ -12,7 +12,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from simrec.scenario_robustness import RobustnessReport
 from simrec.scenario_run import ScenarioResult, result_rows
+from simrec.stats import finite_or_none
 
 
 def report_console() -> Console:
@@ -24,12 +26,14 @@ def print_report(result: ScenarioResult, console: Console | None = None) -> None
     """A table per behaviour (rows: policies; cells: mean ± 95% half-width), then assertions."""
     console = console or report_console()
     scenario = result.scenario
+    extra = f" (+ {len(scenario.gauntlet)} gauntlet)" if scenario.gauntlet else ""
     console.print(
-        f"[bold]{scenario.name}[/bold]: {len(scenario.policies)} policies x "
+        f"[bold]{scenario.name}[/bold]: {len(scenario.own_policies)} policies{extra} x "
         f"{len(scenario.seeds)} seeds x {scenario.episodes} sessions "
         f"({scenario.source})"
     )
-    summary = result.summary()
+    full = result.summary()
+    summary = {p: full[p] for p in scenario.own_policies}
     for behaviour, metrics in scenario.metric_names().items():
         measured = [m for m in metrics if m != "requests"]
         empty = all(math.isnan(summary[p][behaviour][m].mean) for p in summary for m in measured)
@@ -47,15 +51,45 @@ def print_report(result: ScenarioResult, console: Console | None = None) -> None
         console.print(table)
     if "cold_start" in scenario.report:
         console.print(_curve_table(result, "ctr", turns=12))
+    if scenario.gauntlet:
+        console.print(_gauntlet_table(result))
     for outcome in result.outcomes:
         style = "green" if outcome.passed else "red"
         console.print(outcome.message, style=style, highlight=False)
+    for substitution in result.gamed:
+        console.print(f"GAMED: {substitution.describe()}", style="red", highlight=False)
     if result.outcomes:
         failed = len(result.failures)
         console.print(
             f"{len(result.outcomes) - failed} of {len(result.outcomes)} assertions passed",
             style="green" if not failed else "red bold",
         )
+    if scenario.gauntlet:
+        gamed = len(result.gamed)
+        console.print(
+            f"gauntlet: {gamed} of {len(result.substitutions)} substitutions passed an assertion",
+            style="green" if not gamed else "red bold",
+        )
+
+
+def _gauntlet_table(result: ScenarioResult) -> Table:
+    """The gauntlet's figures on the metrics the assertions use (rows: gauntlet policies)."""
+    scenario = result.scenario
+    refs = [a.left for a in scenario.assertions] + [
+        a.right for a in scenario.assertions if not isinstance(a.right, (int, float))
+    ]
+    metrics = list(dict.fromkeys((r.behaviour, r.metric) for r in refs))
+    table = Table(
+        title="gauntlet (mean ± 95% CI half-width)",
+        title_justify="left",
+    )
+    table.add_column("policy", style="bold")
+    for behaviour, metric in metrics:
+        table.add_column(f"{behaviour}.{metric}", justify="right")
+    summary = result.summary()
+    for label in scenario.gauntlet:
+        table.add_row(label, *(str(summary[label][b][m]) for b, m in metrics))
+    return table
 
 
 def _curve_table(result: ScenarioResult, column: str, turns: int) -> Table:
@@ -66,7 +100,8 @@ def _curve_table(result: ScenarioResult, column: str, turns: int) -> Table:
     shown = range(1, min(turns, longest) + 1)
     for turn in shown:
         table.add_column(str(turn), justify="right")
-    for policy, curve in result.curves.items():
+    for policy in result.scenario.own_policies:
+        curve = result.curves[policy]
         values = curve[column].reindex(shown)
         table.add_row(policy, *("" if math.isnan(v) else f"{v:.2f}" for v in values))
     return table
@@ -83,7 +118,12 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
         "seeds": scenario.seeds,
         "settings": scenario.settings,
         "policies": {
-            label: {"policy": s.policy, "params": s.params, "load": s.load}
+            label: {
+                "policy": s.policy,
+                "params": s.params,
+                "load": s.load,
+                "gauntlet": label in scenario.gauntlet,
+            }
             for label, s in scenario.policies.items()
         },
         "results": {
@@ -92,7 +132,7 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
                     metric: {
                         **figure.to_dict(),
                         "per_seed": [
-                            _finite(v) for v in result.per_seed[policy][behaviour][metric]
+                            finite_or_none(v) for v in result.per_seed[policy][behaviour][metric]
                         ],
                     }
                     for metric, figure in metrics.items()
@@ -117,11 +157,25 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
                 "check": o.assertion.text,
                 "name": o.assertion.name,
                 "passed": o.passed,
-                "margin": _finite(o.margin),
+                "margin": finite_or_none(o.margin),
                 "message": o.message,
+                "gamed_by": [
+                    {
+                        "policy": s.substitute,
+                        "in_place_of": s.endorsed,
+                        "margin": finite_or_none(s.outcome.margin),
+                    }
+                    for s in result.gamed
+                    if s.assertion is o.assertion
+                ],
             }
             for o in result.outcomes
         ],
+        "gauntlet": {
+            "policies": list(scenario.gauntlet),
+            "substitutions": len(result.substitutions),
+            "gamed": len(result.gamed),
+        },
         "passed": result.passed,
     }
 
@@ -146,5 +200,31 @@ def write_results(result: ScenarioResult, out_dir: str | Path) -> tuple[Path, Pa
     return json_path, csv_path
 
 
-def _finite(x: float) -> float | None:
-    return float(x) if x is not None and math.isfinite(x) else None
+def print_robustness(report: RobustnessReport, console: Console | None = None) -> None:
+    """Each assertion's pass rate over seed blocks, its worst margin, and what flips it."""
+    console = console or report_console()
+    scenario = report.scenario
+    console.print(
+        f"[bold]{scenario.name}[/bold]: {len(report.blocks)} seed blocks of "
+        f"{len(scenario.seeds)} seeds x {scenario.episodes} sessions, "
+        f"{len(report.perturbations)} parameter perturbations ({scenario.source})"
+    )
+    table = Table(title="assertions over independent seed blocks", title_justify="left")
+    for column in ("assertion", "own seeds", "blocks passed", "pass rate", "worst margin"):
+        table.add_column(column, justify="left" if column == "assertion" else "right")
+    table.add_column("flips under ±perturbation")
+    for i, assertion in enumerate(scenario.assertions):
+        rate = report.pass_rate(i)
+        flips = report.flips(i)
+        table.add_row(
+            assertion.text,
+            "pass" if report.baseline.passed[i] else "FAIL",
+            f"{sum(v.passed[i] for _, v in report.blocks)}/{len(report.blocks)}",
+            "n/a" if math.isnan(rate) else f"{rate:.0%}",
+            f"{report.worst_margin(i):.3g}",
+            ", ".join(f"{change} ({margin:+.3g})" for change, margin in flips) or "none",
+            style=None if math.isnan(rate) or rate >= 0.95 else "red",
+        )
+    console.print(table)
+    if report.skipped:
+        console.print("not perturbed: " + "; ".join(report.skipped), highlight=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ import pandas as pd
 from simrec.env import RecSessionEnv
 from simrec.metrics import (
     cold_start_metrics,
+    drift_adaptation,
     drift_metrics,
     novelty_metrics,
     request_curves,
@@ -29,6 +30,9 @@ from simrec.policies.adapters import load_policy
 from simrec.runner import run_sessions
 from simrec.scenario import Assertion, MetricRef, Scenario
 from simrec.stats import Interval, interval
+
+if TYPE_CHECKING:
+    from simrec.scenario_gauntlet import Substitution
 
 PerSeed = dict[str, dict[str, list[float]]]
 """behaviour -> metric -> one value per seed."""
@@ -55,6 +59,9 @@ class ScenarioResult:
     per_seed: dict[str, PerSeed]
     curves: dict[str, pd.DataFrame]
     outcomes: list[Outcome] = field(default_factory=list)
+    substitutions: list[Substitution] = field(default_factory=list)
+    """With ``gauntlet: true``: every gauntlet policy checked in the place of every
+    policy an assertion endorses (:mod:`simrec.scenario_gauntlet`)."""
     seed_curves: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
     """policy -> one :func:`~simrec.metrics.turn_curves` frame per seed (plus ``survival``)."""
     seed_request_curves: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
@@ -87,8 +94,13 @@ class ScenarioResult:
 
     @property
     def passed(self) -> bool:
-        """True when every assertion held."""
-        return all(o.passed for o in self.outcomes)
+        """True when every assertion held and no gauntlet substitution passed one."""
+        return all(o.passed for o in self.outcomes) and not self.gamed
+
+    @property
+    def gamed(self) -> list[Substitution]:
+        """The gauntlet substitutions that passed an assertion (should be none)."""
+        return [s for s in self.substitutions if s.passed]
 
     @property
     def failures(self) -> list[Outcome]:
@@ -134,7 +146,7 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Scenar
         per_seed[label] = values
         curves[label] = pd.concat(seed_curves).groupby(level=0).mean().drop(columns="survival")
         all_curves[label], all_requests[label] = seed_curves, seed_requests
-    _normalise_returns(scenario, per_seed)
+    derive(scenario, per_seed)
     result = ScenarioResult(
         scenario,
         per_seed,
@@ -144,6 +156,10 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Scenar
         horizon=horizon,
     )
     result.outcomes = [check(a, result) for a in scenario.assertions]
+    if scenario.gauntlet:
+        from simrec.scenario_gauntlet import substitutions
+
+        result.substitutions = substitutions(result)
     return result
 
 
@@ -154,7 +170,9 @@ def _score(
     out = {
         "cold_start": cold_start_metrics(interactions, turns, s["first_turns"], horizon),
         "novelty": novelty_metrics(interactions, turns, scenario.catalog, s["novelty_turns"]),
-        "steerability": steerability_metrics(interactions, turns, s["steer_window"]),
+        "steerability": steerability_metrics(
+            interactions, turns, s["steer_window"], catalog=scenario.catalog
+        ),
     }
     if scenario.drift_turn is not None:
         out["drift"] = drift_metrics(
@@ -163,16 +181,37 @@ def _score(
     return out
 
 
-def _normalise_returns(scenario: Scenario, per_seed: dict[str, PerSeed]) -> None:
-    """Add ``cold_start.normalized_return``: return / the oracle's return on the same seed."""
-    oracle = scenario.oracle_label
-    reference = per_seed[oracle]["cold_start"]["return"] if oracle else None
+def derive(scenario: Scenario, per_seed: dict[str, PerSeed]) -> None:
+    """Add the figures measured against the oracle's on the same seed, for every policy.
+
+    ``cold_start.normalized_return`` (return / the oracle's) and, with a drift,
+    ``drift.relative_before`` / ``relative_after`` / ``adaptation``
+    (:func:`~simrec.metrics.drift_adaptation`). NaN without an oracle. They read only
+    the measured figures, so re-deriving after swapping a policy's figures for another
+    policy's (the gauntlet) gives what running that policy in its place would.
+    """
+    oracle = per_seed.get(scenario.oracle_label) if scenario.oracle_label else None
+    n = len(scenario.seeds)
     for values in per_seed.values():
         own = values["cold_start"]["return"]
+        reference = oracle["cold_start"]["return"] if oracle else [math.nan] * n
         values["cold_start"]["normalized_return"] = [
-            r / o if reference is not None and o > 0 else math.nan
-            for r, o in zip(own, reference or [math.nan] * len(own), strict=True)
+            r / o if o > 0 else math.nan for r, o in zip(own, reference, strict=True)
         ]
+        if "drift" not in values:
+            continue
+        drift = values["drift"]
+        derived = [
+            drift_adaptation(
+                {m: drift[m][k] for m in ("ctr_before", "ctr_after")},
+                {m: oracle["drift"][m][k] for m in ("ctr_before", "ctr_after")}
+                if oracle
+                else {"ctr_before": math.nan, "ctr_after": math.nan},
+            )
+            for k in range(n)
+        ]
+        for name in ("relative_before", "relative_after", "adaptation"):
+            drift[name] = [d[name] for d in derived]
 
 
 def intervals_over_seeds(frames: list[pd.DataFrame], index: pd.Index) -> pd.DataFrame:

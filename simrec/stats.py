@@ -54,9 +54,9 @@ class Interval:
     def to_dict(self) -> dict[str, float | int | None]:
         """JSON-friendly form (NaN and infinities become ``None``)."""
         return {
-            "mean": _finite(self.mean),
-            "ci_low": _finite(self.low),
-            "ci_high": _finite(self.high),
+            "mean": finite_or_none(self.mean),
+            "ci_low": finite_or_none(self.low),
+            "ci_high": finite_or_none(self.high),
             "n": self.n,
         }
 
@@ -82,5 +82,6 @@ def interval(values: Iterable[float]) -> Interval:
     return Interval(mean, mean - half, mean + half, n)
 
 
-def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
+def finite_or_none(x: float | None) -> float | None:
+    """``x`` as a float, or ``None`` for NaN, infinities and ``None`` (JSON has no NaN)."""
+    return float(x) if x is not None and math.isfinite(x) else None

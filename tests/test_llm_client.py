@@ -76,7 +76,7 @@ def test_a_policy_call_is_validated_repaired_and_accounted_apart(tmp_path):
 
 
 def test_many_calls_are_in_flight_at_once_and_keep_their_order():
-    with fake.FakeMessagesAPI(latency=0.2) as api:
+    with fake.FakeMessagesAPI(gather=8) as api:
         client = LLMClient("anthropic", api_key=SECRET, base_url=api.url, concurrency=8)
         results = client.complete_many([rank_request(i, 1) for i in range(8)])
         client.close()

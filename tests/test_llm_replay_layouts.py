@@ -117,3 +117,23 @@ def test_vector_sub_envs_replay_whatever_the_number_of_sub_envs(tmp_path):
         recorded = replies(4, {"api_key": SECRET, "base_url": api.url, **kwargs})
     replayed = replies(2, {"cache": "replay", "cache_path": str(path)})
     assert replayed == [step[:2] for step in recorded]
+
+
+def test_a_replayed_run_reports_zero_spent_beside_the_recorded_cost(tmp_path, monkeypatch, capsys):
+    from simrec.cli import main
+
+    cache = str(tmp_path / "c.sqlite")
+    args = ["generate", "golf", "--brain", "anthropic", "--sessions", "3", "--max-turns", "2",
+            "--cache-path", cache, "--no-progress"]  # fmt: skip
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    with fake.FakeMessagesAPI() as api:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        assert main([*args, "--cache", "record", "--out", str(tmp_path / "a")]) == 0
+    recorded = capsys.readouterr().out.split("estimated cost: $")[1].split(" ")[0]
+    assert float(recorded) > 0
+    assert main([*args, "--cache", "replay", "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"estimated cost: $0.0000 (replayed turns cost nothing); these turns' tokens cost ${recorded} at list price"
+        in out
+    )

@@ -54,7 +54,7 @@ def test_llm_episodes_run_concurrently_and_replay_under_another_concurrency(tmp_
         env.unwrapped.brain.close()
         return out
 
-    with fake.FakeMessagesAPI(latency=0.2) as api:
+    with fake.FakeMessagesAPI(gather=6) as api:
         recorded = play(6, {"api_key": SECRET, "base_url": api.url, "cache": "record",
                             "cache_path": path, "concurrency": 6})  # fmt: skip
     assert api.peak_in_flight == 6  # the six episodes' calls were in flight together

@@ -161,13 +161,20 @@ def _generate(args: argparse.Namespace) -> int:
         f"{rows['interactions']:,} interactions to {args.out} ({m['format']})"
     )
     if usage["input_tokens"] or usage["output_tokens"]:
-        print(_llm_report(ds.turns, usage))
+        print(_llm_report(ds.turns, usage, m.get("model")))
     return 0
 
 
-def _llm_report(turns: pd.DataFrame, usage: dict) -> str:
-    """Tokens, per-turn latency percentiles, invalid responses and cost of an LLM run."""
+def _llm_report(turns: pd.DataFrame, usage: dict, model: str | None = None) -> str:
+    """Tokens, per-turn latency percentiles, invalid responses and cost of an LLM run.
+
+    Replayed turns cost nothing; beside what the run spent, the report says what its
+    turns' tokens cost at ``model``'s list price (what the recording paid, batch
+    discounts aside).
+    """
     import numpy as np
+
+    from simrec.llm.accounting import DEFAULT_PRICES
 
     latency = turns["latency_ms"].to_numpy()
     live = latency[latency > 0]  # batch answers and offline turns have no latency
@@ -179,9 +186,25 @@ def _llm_report(turns: pd.DataFrame, usage: dict) -> str:
             f"cache write {usage['cache_write_tokens']:,}",
             f"latency per turn ms: p50 {p50:.0f}, p90 {p90:.0f}, p99 {p99:.0f}",
             f"invalid responses: {usage['invalid_responses']:,} of {len(turns):,} turns",
-            f"estimated cost: ${usage['cost_usd']:.4f} (replayed turns cost nothing)",
+            f"estimated cost: ${usage['cost_usd']:.4f} (replayed turns cost nothing)"
+            + _recorded_cost(usage, DEFAULT_PRICES.get(model or "")),
         ]
     )
+
+
+def _recorded_cost(usage: dict, price: Any) -> str:
+    """``; the turns' tokens cost $X at list price`` when some turns were replayed."""
+    if price is None:
+        return ""
+    listed = price.cost(
+        usage["input_tokens"],
+        usage["output_tokens"],
+        usage["cache_read_tokens"],
+        usage["cache_write_tokens"],
+    )
+    if listed <= usage["cost_usd"] + 1e-12:
+        return ""
+    return f"; these turns' tokens cost ${listed:.4f} at list price when recorded"
 
 
 def _export(args: argparse.Namespace) -> int:

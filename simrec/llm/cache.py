@@ -60,9 +60,20 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def request_key(request: Mapping[str, Any], prompt: str, sample: Any) -> str:
-    """The cache key of ``request`` under prompt ``name@version`` at position ``sample``."""
-    payload = canonical_json({"request": request, "prompt": prompt, "sample": sample})
+def request_key(
+    request: Mapping[str, Any], prompt: str, sample: Any, body: str | None = None
+) -> str:
+    """The cache key of ``request`` under prompt ``name@version`` at position ``sample``.
+
+    ``body``: ``canonical_json(request)`` if the caller has it (it is also what is sent),
+    so a request is serialised once per call. The key is the same either way.
+    """
+    if body is None:
+        body = canonical_json(request)
+    # canonical_json({"prompt": ..., "request": ..., "sample": ...}), keys in sorted order
+    payload = (
+        f'{{"prompt":{canonical_json(prompt)},"request":{body},"sample":{canonical_json(sample)}}}'
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

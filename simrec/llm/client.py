@@ -40,7 +40,7 @@ from simrec.errors import CacheMissError, ConfigError, LLMConfigError
 from simrec.llm.accounting import CallRecord, UsageLedger
 from simrec.llm.backends import Backend, make_backend
 from simrec.llm.backends.base import Failure
-from simrec.llm.cache import MODES, CachedCall, ResponseCache, request_key
+from simrec.llm.cache import MODES, CachedCall, ResponseCache, canonical_json, request_key
 from simrec.llm.request import InvalidAnswer, LLMRequest, LLMResult, Validator
 
 log = logging.getLogger("simrec.llm")
@@ -99,6 +99,7 @@ class LLMClient:
                     offline=cache == "replay",
                     max_retries=max_retries,
                     timeout=timeout,
+                    connections=concurrency,
                     **backend_options,
                 )
                 if isinstance(backend, str)
@@ -298,14 +299,17 @@ class LLMClient:
         and replay (``kind`` ``refused``), not an error.
         """
         sample = [*request.sample, attempt]
-        key = request_key(wire, request.prompt, sample)
+        body = canonical_json(wire)  # serialised once: hashed for the key, and sent
+        key = request_key(wire, request.prompt, sample, body)
         cached = self._cached(key, wire, request)
         if cached is not None:
             self._count(calls, request, attempt, "cache", cached)
             return cached.response, cached.error
         start = time.perf_counter()
         try:
-            response, failure, retries = self.backend.send(wire, request.label)
+            response, failure, retries = self.backend.send(
+                wire, request.label, body.encode("utf-8")
+            )
         except LLMConfigError as exc:
             status = getattr(exc, "status", None)
             if not refusal_is_failure or status not in (400, 422):

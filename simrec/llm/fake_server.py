@@ -65,6 +65,8 @@ THINKING_TOKENS = 64
 """Output tokens a thinking model spends thinking before each answer (effort low)."""
 TOOL_PROMPT_TOKENS = {"forced": 313, "auto": 346}
 """Input tokens the API adds for the tool-use system prompt (per Anthropic's tool docs)."""
+GATHER_TIMEOUT = 10.0
+"""Seconds a request is held at most while the fake gathers concurrent requests."""
 LOOKBACK = 20
 """Block boundaries before a breakpoint where the API still looks for a cached prefix."""
 
@@ -388,11 +390,15 @@ class FakeHTTPAPI:
         latency: seconds added to every answer (to measure concurrency).
         script: replies for the first requests, in order.
         default: the responder once the script is used up.
+        gather: hold every POST until this many are in flight at once (or
+            :data:`GATHER_TIMEOUT` seconds pass): tests then check concurrency without
+            depending on the machine's speed. 0: answer at once.
 
     Attributes:
         requests: every request body received, in arrival order.
         usage: totals of the ``usage`` reported in successful answers.
         peak_in_flight: the most POST requests being answered at the same time.
+        gather_timeouts: requests released by the timeout instead of the gathering.
     """
 
     usage_keys: tuple[str, ...] = USAGE_KEYS
@@ -402,8 +408,12 @@ class FakeHTTPAPI:
         latency: float = 0.0,
         script: Iterable[Reply | Responder] = (),
         default: Responder | None = None,
+        gather: int = 0,
     ) -> None:
         self.latency = latency
+        self.gather = gather
+        self.gather_timeouts = 0
+        self._gathered = threading.Condition()
         self.script = list(script)
         self.default = default
         self.requests: list[dict[str, Any]] = []
@@ -513,10 +523,20 @@ class FakeHTTPAPI:
                 totals[k] += int(usage.get(k) or 0)
 
     def enter(self) -> None:
-        """A POST request starts being answered."""
+        """A POST request starts being answered (held while gathering, see ``gather``)."""
         with self._lock:
             self._in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            here = self._in_flight
+        if self.gather:
+            with self._gathered:
+                if here >= self.gather:
+                    self._gathered.notify_all()
+                elif not self._gathered.wait_for(
+                    lambda: self._in_flight >= self.gather or self.peak_in_flight >= self.gather,
+                    GATHER_TIMEOUT,
+                ):
+                    self.gather_timeouts += 1
 
     def leave(self) -> None:
         """A request has been answered."""
@@ -567,6 +587,7 @@ class FakeMessagesAPI(FakeHTTPAPI):
         script: replies for the first requests, in order.
         default: the responder once the script is used up.
         batch_polls: status checks before a message batch ends.
+        gather: see :class:`FakeHTTPAPI`.
 
     Attributes:
         requests: every request body received (batch items included), in arrival order.
@@ -582,8 +603,9 @@ class FakeMessagesAPI(FakeHTTPAPI):
         script: Iterable[Reply | Responder] = (),
         default: Responder = react_first,
         batch_polls: int = 2,
+        gather: int = 0,
     ) -> None:
-        super().__init__(latency, script, default)
+        super().__init__(latency, script, default, gather)
         self.batch_polls = batch_polls
         self.batch_usage = dict.fromkeys(USAGE_KEYS, 0)
         self.batches: dict[str, list[dict[str, Any]]] = {}

@@ -35,6 +35,7 @@ name                   what it shows
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,6 +45,7 @@ import numpy as np
 from simrec.catalog import Catalog
 from simrec.constraints import Constraint
 from simrec.errors import SimrecError
+from simrec.persona import Drift, Persona
 from simrec.policies.base import EMPTY
 
 
@@ -396,6 +398,46 @@ class ReshowPurchasedPolicy(ReshowPolicy):
         super().__init__(env, seed, what="purchased")
 
 
+def gauntlet_lineup(
+    catalog: Catalog, personas: Sequence[Persona], requests: int = 3, drifts: int = 2
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The gauntlet for users like ``personas``: label -> (policy name, parameters).
+
+    Every policy of :data:`GAUNTLET` once, and ``always_tag`` several times, each with a
+    tag a careless verdict would reward: ``always_liked`` shows the value the personas'
+    tastes weigh most (summed over the pool), ``always_requested`` the most frequent
+    request's constraint (``always_requested_2`` … the next ones, up to ``requests``),
+    ``always_drifted`` what the most frequent drift moves tastes to (up to ``drifts``).
+
+    Args:
+        catalog: the scenario's catalog.
+        personas: its personas, with the scenario's events added.
+        requests: how many distinct request constraints get an ``always_tag``.
+        drifts: how many distinct drift targets get one.
+    """
+    lineup: dict[str, tuple[str, dict[str, Any]]] = {
+        name: (name, {}) for name in GAUNTLET if name != "always_tag"
+    }
+    weights = sum((p.taste_vector(catalog) for p in personas), np.zeros(len(catalog.tokens)))
+    if len(personas) and np.max(weights) > 0:
+        lineup["always_liked"] = ("always_tag", {"tag": catalog.tokens[int(np.argmax(weights))]})
+    constraints = Counter(i.constraint for p in personas for i in p.intents if i.constraint)
+    for rank, (constraint, _) in enumerate(constraints.most_common(requests)):
+        label = "always_requested" + (f"_{rank + 1}" if rank else "")
+        lineup[label] = ("always_tag", {"constraint": constraint.to_dict()})
+    targets = Counter(_drift_target(catalog, p, d) for p in personas for d in p.drifts)
+    targets.pop(None, None)
+    for rank, (token, _) in enumerate(targets.most_common(drifts)):
+        lineup["always_drifted" + (f"_{rank + 1}" if rank else "")] = ("always_tag", {"tag": token})
+    return lineup
+
+
+def _drift_target(catalog: Catalog, persona: Persona, drift: Drift) -> str | None:
+    """The catalog value a drift weighs most (``None`` when it weighs none positively)."""
+    weights = persona.taste_vector(catalog, drift.tastes)
+    return catalog.tokens[int(np.argmax(weights))] if np.max(weights, initial=0.0) > 0 else None
+
+
 GAUNTLET: dict[str, type[ScriptedPolicy]] = {
     "constant_slate": ConstantSlatePolicy,
     "one_item": OneItemPolicy,
@@ -425,6 +467,7 @@ __all__ = [
     "ReshowPurchasedPolicy",
     "RotationPolicy",
     "ScriptedPolicy",
+    "gauntlet_lineup",
     "popularity_order",
     "price_order",
     "tag_mask",

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from simrec.errors import LLMConfigError
-from simrec.llm.backends.base import Failure, parse_json_object, post_json
+from simrec.llm.backends.base import Failure, SDKClients, parse_json_object, post_json
 from simrec.llm.backends.claude_models import claude_model
 from simrec.llm.request import Answer, LLMRequest, Usage
 
@@ -50,6 +50,7 @@ class AnthropicBackend:
         timeout: seconds per attempt.
         http_client: an ``httpx2.Client`` for the SDK (tests pass a mock transport).
         offline: build no client (replay mode: every answer comes from the cache).
+        connections: calls expected in flight at once (sizes the SDK clients).
 
     Raises:
         LLMConfigError: no key (outside ``offline``) or no SDK.
@@ -67,22 +68,30 @@ class AnthropicBackend:
         timeout: float = 60.0,
         http_client: Any = None,
         offline: bool = False,
+        connections: int = 8,
     ) -> None:
         self.sdk: Any = None
         self.client: Any = None
+        self._clients: SDKClients | None = None
         if offline:
             return
         self.sdk = import_sdk()
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
         if not key.strip():
             raise LLMConfigError(MISSING_KEY)
-        self.client = self.sdk.Anthropic(
-            api_key=key,
-            base_url=base_url,
-            max_retries=max_retries,
-            timeout=float(timeout),
-            http_client=http_client,
+        self._clients = SDKClients(
+            lambda http: self.sdk.Anthropic(
+                api_key=key,
+                base_url=base_url,
+                max_retries=max_retries,
+                timeout=float(timeout),
+                http_client=http,
+            ),
+            self.sdk,
+            connections,
+            http_client,
         )
+        self.client = self._clients.first
 
     # -- request -------------------------------------------------------------------------
     def wire(self, request: LLMRequest) -> dict[str, Any]:
@@ -167,9 +176,12 @@ class AnthropicBackend:
         }
 
     # -- transport -----------------------------------------------------------------------
-    def send(self, wire: Mapping[str, Any], what: str) -> tuple[dict | None, Failure | None, int]:
+    def send(
+        self, wire: Mapping[str, Any], what: str, data: bytes | None = None
+    ) -> tuple[dict | None, Failure | None, int]:
         """POST ``wire`` to ``/v1/messages`` (see :func:`~.base.post_json`)."""
-        return post_json(self.sdk, self.client, "/v1/messages", wire, what, API_KEY_ENV)
+        client = self._clients.pick() if self._clients is not None else None
+        return post_json(self.sdk, client, "/v1/messages", wire, what, API_KEY_ENV, data)
 
     # -- response ------------------------------------------------------------------------
     def answer(self, response: Mapping[str, Any], request: LLMRequest) -> Answer:
@@ -214,10 +226,10 @@ class AnthropicBackend:
         }
 
     def close(self) -> None:
-        """Close the HTTP client (idempotent)."""
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        """Close the HTTP clients (idempotent)."""
+        if self._clients is not None:
+            self._clients.close()
+            self._clients = self.client = None
 
 
 _EPHEMERAL = {"type": "ephemeral"}

@@ -18,7 +18,9 @@ log line or an error message.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
+import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -31,6 +33,11 @@ Failure = dict[str, Any]
 
 FATAL_STATUS = frozenset({400, 401, 403, 404, 413, 422})
 """HTTP statuses that mean the request or the configuration is wrong (never retried)."""
+
+CLIENT_CONNECTIONS = 8
+"""Concurrent calls per SDK client. The HTTP connection pool under an SDK client scans
+every connection for every request it places, so its cost per call grows with the calls
+in flight; a backend serving ``concurrency`` calls uses ``concurrency / 8`` clients."""
 
 MAX_REPLY_BYTES = 200_000
 """A reply body larger than this is treated as a bad response, not parsed (a reaction
@@ -56,8 +63,11 @@ class Backend(Protocol):
         """The follow-up body that shows the model its answer ``response`` and ``note``."""
         ...
 
-    def send(self, wire: Mapping[str, Any], what: str) -> tuple[dict | None, Failure | None, int]:
-        """Send ``wire``: ``(response body, failure, retries)``, one of the first two None.
+    def send(
+        self, wire: Mapping[str, Any], what: str, data: bytes | None = None
+    ) -> tuple[dict | None, Failure | None, int]:
+        """Send ``wire`` (``data``: its JSON, if already serialised): ``(response body,
+        failure, retries)``, one of the first two None.
 
         Raises:
             LLMConfigError: the API refused the request or the key (see the module doc).
@@ -77,6 +87,46 @@ class Backend(Protocol):
         ...
 
 
+class SDKClients:
+    """A few SDK clients sharing one TLS context; each worker thread keeps to one of them.
+
+    Args:
+        make: ``make(http_client) -> SDK client`` (``http_client`` ``None``: the SDK's own).
+        sdk: the SDK module (its ``DefaultHttpxClient`` keeps the SDK's HTTP defaults).
+        connections: calls expected in flight at once.
+        http_client: a caller's HTTP client (tests): then one SDK client uses it.
+    """
+
+    def __init__(self, make: Any, sdk: Any, connections: int, http_client: Any = None) -> None:
+        if http_client is not None or connections <= CLIENT_CONNECTIONS:
+            self.clients = [make(http_client)]
+        else:
+            import httpx2
+
+            tls = httpx2.create_ssl_context()  # loading the CA bundle once, not per client
+            n = -(-connections // CLIENT_CONNECTIONS)
+            self.clients = [make(sdk.DefaultHttpxClient(verify=tls)) for _ in range(n)]
+        self._mine = threading.local()
+        self._turns = itertools.count()
+
+    @property
+    def first(self) -> Any:
+        """The first client (Message Batches and other one-off calls use it)."""
+        return self.clients[0]
+
+    def pick(self) -> Any:
+        """This thread's client (threads are spread over the clients in turn)."""
+        index = getattr(self._mine, "index", None)
+        if index is None:
+            index = self._mine.index = next(self._turns) % len(self.clients)
+        return self.clients[index]
+
+    def close(self) -> None:
+        """Close every client."""
+        for client in self.clients:
+            client.close()
+
+
 def is_loopback(url: str | None) -> bool:
     """Whether ``url`` points at this machine (a local server needs no API key)."""
     if not url:
@@ -91,9 +141,16 @@ def is_loopback(url: str | None) -> bool:
 
 
 def post_json(
-    sdk: Any, client: Any, path: str, wire: Mapping[str, Any], what: str, key_env: str
+    sdk: Any,
+    client: Any,
+    path: str,
+    wire: Mapping[str, Any],
+    what: str,
+    key_env: str,
+    data: bytes | None = None,
 ) -> tuple[dict | None, Failure | None, int]:
-    """POST ``wire`` to ``path`` through the SDK ``client`` and map the outcome.
+    """POST ``wire`` (or ``data``, its JSON already serialised: the SDK then neither copies
+    nor re-encodes the body) to ``path`` through the SDK ``client``; map the outcome.
 
     The SDK's public ``post`` (its route for undocumented parameters) sends the body as is,
     with the SDK's authentication, retries honouring ``retry-after``, timeouts and error
@@ -109,7 +166,11 @@ def post_json(
     import httpx2
 
     try:
-        raw = client.post(path, body=wire, cast_to=httpx2.Response)
+        raw = (
+            client.post(path, content=data, cast_to=httpx2.Response)
+            if data is not None
+            else client.post(path, body=wire, cast_to=httpx2.Response)
+        )
     except sdk.APIStatusError as exc:
         status = exc.status_code
         message = api_message(exc)

@@ -31,7 +31,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from simrec.errors import ConfigError, LLMConfigError
-from simrec.llm.backends.base import Failure, is_loopback, parse_json_object, post_json
+from simrec.llm.backends.base import (
+    Failure,
+    SDKClients,
+    is_loopback,
+    parse_json_object,
+    post_json,
+)
 from simrec.llm.request import Answer, LLMRequest, Usage
 
 API_KEY_ENV = "OPENAI_API_KEY"
@@ -71,7 +77,8 @@ class OpenAIBackend:
         base_url: the server, e.g. ``http://127.0.0.1:8000/v1`` (vLLM) or
             ``http://127.0.0.1:11434/v1`` (Ollama); ``None``: the SDK default.
         structured_output: ``auto``, ``json_schema``, ``tools`` or ``text`` (module doc).
-        max_retries, timeout, http_client, offline: as for the Anthropic backend.
+        max_retries, timeout, http_client, offline, connections: as for the Anthropic
+            backend.
 
     Raises:
         ConfigError: an unknown ``structured_output``.
@@ -91,6 +98,7 @@ class OpenAIBackend:
         timeout: float = 60.0,
         http_client: Any = None,
         offline: bool = False,
+        connections: int = 8,
     ) -> None:
         if structured_output not in MODES:
             raise ConfigError(
@@ -106,6 +114,7 @@ class OpenAIBackend:
         self._lock = threading.RLock()
         self.sdk: Any = None
         self.client: Any = None
+        self._clients: SDKClients | None = None
         if offline:
             return
         self.sdk = import_sdk()
@@ -119,13 +128,19 @@ class OpenAIBackend:
                     "cache='replay'"
                 )
             key = "no-key-for-a-local-server"  # the SDK insists on one; local servers ignore it
-        self.client = self.sdk.OpenAI(
-            api_key=key,
-            base_url=base_url,
-            max_retries=max_retries,
-            timeout=float(timeout),
-            http_client=http_client,
+        self._clients = SDKClients(
+            lambda http: self.sdk.OpenAI(
+                api_key=key,
+                base_url=base_url,
+                max_retries=max_retries,
+                timeout=float(timeout),
+                http_client=http,
+            ),
+            self.sdk,
+            connections,
+            http_client,
         )
+        self.client = self._clients.first
 
     # -- structured-output negotiation -----------------------------------------------------
     def negotiate(self, model: str, ask: Ask) -> str:
@@ -259,9 +274,12 @@ class OpenAIBackend:
         return {**wire, "messages": [*wire["messages"], assistant, *follow]}
 
     # -- transport -----------------------------------------------------------------------
-    def send(self, wire: Mapping[str, Any], what: str) -> tuple[dict | None, Failure | None, int]:
+    def send(
+        self, wire: Mapping[str, Any], what: str, data: bytes | None = None
+    ) -> tuple[dict | None, Failure | None, int]:
         """POST ``wire`` to ``/chat/completions`` (see :func:`~.base.post_json`)."""
-        return post_json(self.sdk, self.client, "/chat/completions", wire, what, self.key_env)
+        client = self._clients.pick() if self._clients is not None else None
+        return post_json(self.sdk, client, "/chat/completions", wire, what, self.key_env, data)
 
     # -- response ------------------------------------------------------------------------
     def answer(self, response: Mapping[str, Any], request: LLMRequest) -> Answer:
@@ -300,10 +318,10 @@ class OpenAIBackend:
         return Usage(prompt - cached, int(u.get("completion_tokens") or 0), cached, 0)
 
     def close(self) -> None:
-        """Close the HTTP client (idempotent)."""
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        """Close the HTTP clients (idempotent)."""
+        if self._clients is not None:
+            self._clients.close()
+            self._clients = self.client = None
 
 
 def _message(response: Mapping[str, Any]) -> Mapping[str, Any]:
