@@ -146,3 +146,19 @@ def test_many_policies_share_one_legend_per_section_instead_of_one_per_chart():
     # no chart draws its own legend: the labels are in the shared legends only
     svgs = re.findall(r"<svg role=\"img\".*?</svg>", html, flags=re.S)
     assert svgs and not any(">copy_0<" in svg for svg in svgs)
+
+
+def test_gauntlet_policies_are_drawn_faint_and_a_gamed_assertion_is_flagged():
+    data = scenario_result()
+    data["policies"]["random"]["gauntlet"] = True
+    data["assertions"][0]["gamed_by"] = [
+        {"policy": "random", "in_place_of": "oracle", "margin": 0.5}
+    ]
+    html = render_scenario(data, "results/tiny_report.json")
+    assert '<span class="badge gamed">GAMED</span>' in html
+    assert "gamed: random in place of oracle also passes (margin +0.5)" in html
+    assert "1 gamed by a degenerate policy" in html and 'class="verdict fail"' in html
+    # the gauntlet's line is thin and light, and has no band of its own
+    plain = render_scenario(scenario_result(), "results/tiny_report.json")
+    assert html.count("stroke-opacity: 0.55") > plain.count("stroke-opacity: 0.55")
+    assert html.count("fill-opacity: 0.15") < plain.count("fill-opacity: 0.15")

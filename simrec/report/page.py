@@ -53,6 +53,7 @@ td code, p code { font-size: 13px; background: var(--bg-soft); padding: 1px 4px;
          border-radius: 10px; font-size: 12px; font-weight: 700; color: #fff; }
 .badge.pass { background: var(--pass); }
 .badge.fail { background: var(--fail); }
+.badge.gamed { background: #bc4c00; }
 details { margin: 10px 0; }
 summary { cursor: pointer; color: #0969da; }
 pre { background: var(--bg-soft); padding: 10px 12px; border-radius: 6px; overflow-x: auto;
@@ -147,11 +148,12 @@ def inline_svg(svg: str, label: str) -> str:
     return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1)
 
 
-def legend(entries: Sequence[tuple[str, str, bool]]) -> str:
-    """A legend for many charts at once: ``(label, colour, dashed)`` per line."""
+def legend(entries: Sequence[tuple[str, str, bool, bool]]) -> str:
+    """A legend for many charts at once: ``(label, colour, dashed, faint)`` per line."""
     items = []
-    for label, color, dashed in entries:
+    for label, color, dashed, faint in entries:
         dash = ' stroke-dasharray="5 3"' if dashed else ""
+        dash += ' stroke-opacity="0.55"' if faint else ""
         items.append(
             f'<span><svg width="26" height="10" aria-hidden="true"><line x1="1" y1="5" x2="25" '
             f'y2="5" stroke="{escape(color)}" stroke-width="2.5"{dash}/></svg>{escape(label)}</span>'

@@ -119,6 +119,7 @@ class Series:
     high: np.ndarray | None = None
     color: str = PALETTE[0]
     dashed: bool = False
+    faint: bool = False  # thin, light and without a band: a reference, not a contender
 
 
 @dataclass(frozen=True)
@@ -284,7 +285,7 @@ def line_chart(
                 color=REFERENCE_COLOR,
             )
         for s in series:
-            if s.low is not None and s.high is not None:
+            if s.low is not None and s.high is not None and not s.faint:
                 ax.fill_between(s.x, s.low, s.high, color=s.color, alpha=BAND_ALPHA, lw=0, zorder=2)
             ax.plot(
                 s.x,
@@ -294,7 +295,9 @@ def line_chart(
                 marker="o" if len(series) <= MAX_LEGEND else None,
                 markersize=3,
                 label=s.label,
-                zorder=3,
+                zorder=2.5 if s.faint else 3,
+                lw=1.0 if s.faint else None,
+                alpha=0.55 if s.faint else None,
             )
         _format_axes(ax, axes)
         if axes.share:  # a band over seeds can pass 100%; the share itself cannot

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -100,7 +100,7 @@ def render_scenario(data: Any, source: str) -> str:
     colors = plots.colors_for(list(policies))
     labels = {p: p + (" (cheats)" if spec == "oracle" else "") for p, spec in policies.items()}
     cheats = {p for p, spec in policies.items() if spec == "oracle"}
-    style = _Style(colors, labels, cheats)
+    style = _Style(colors, labels, cheats, _gauntlet(doc))
     assertions = _assertions(doc)
     results = _results(doc, list(policies))
     sections = [
@@ -118,11 +118,12 @@ def render_scenario(data: Any, source: str) -> str:
         f"visits per seed · from {doc.string('source', default='?')}",
     ]
     failed = sum(not a["passed"] for a in assertions)
+    gamed = sum(bool(a["gamed_by"]) for a in assertions)
     if assertions:
-        verdict = (
-            f'<div class="verdict {"fail" if failed else "pass"}">'
-            f"{len(assertions) - failed} of {len(assertions)} assertions passed</div>"
-        )
+        text = f"{len(assertions) - failed} of {len(assertions)} assertions passed"
+        text += f"; {gamed} gamed by a degenerate policy" if gamed else ""
+        kind = "fail" if failed or gamed else "pass"
+        verdict = f'<div class="verdict {kind}">{text}</div>'
     else:
         verdict = '<div class="verdict pass">no assertions</div>'
     return page(f"Scenario: {name}", lead, sections, header_html=verdict)
@@ -130,9 +131,13 @@ def render_scenario(data: Any, source: str) -> str:
 
 @dataclass(frozen=True)
 class _Style:
+    """How each policy is drawn: its colour and label, dashed if it cheats, faint if it
+    is one of the gauntlet's degenerate policies (there to be beaten, not compared)."""
+
     colors: dict[str, str]
     labels: dict[str, str]
     cheats: set[str]
+    faint: set[str] = field(default_factory=set)
 
 
 def _policies(doc: Fields) -> dict[str, str]:
@@ -146,6 +151,12 @@ def _policies(doc: Fields) -> dict[str, str]:
     return out
 
 
+def _gauntlet(doc: Fields) -> set[str]:
+    """Labels of the degenerate policies ``gauntlet: true`` added (drawn faint)."""
+    table_ = doc.child("policies")
+    return {label for label in table_ if table_.child(label).boolean("gauntlet", False)}
+
+
 def _assertions(doc: Fields) -> list[dict[str, Any]]:
     out = []
     for i, value in doc.items_of("assertions", []):
@@ -156,7 +167,21 @@ def _assertions(doc: Fields) -> list[dict[str, Any]]:
                 "passed": entry.boolean("passed"),
                 "margin": optional_number(entry, "margin"),
                 "message": entry.string("message", default="", nonempty=False),
+                "gamed_by": _gamed_by(entry),
             }
+        )
+    return out
+
+
+def _gamed_by(entry: Fields) -> list[str]:
+    """One line per gauntlet policy that passed the assertion in an endorsed one's place."""
+    out = []
+    for i, value in entry.items_of("gamed_by", []):
+        gamed = entry.element("gamed_by", i, value)
+        margin = optional_number(gamed, "margin")
+        out.append(
+            f"gamed: {gamed.string('policy')} in place of {gamed.string('in_place_of')} "
+            f"also passes (margin {margin:+.4g})"
         )
     return out
 
@@ -197,8 +222,11 @@ def _assertions_section(assertions: list[dict[str, Any]]) -> Section:
     for a in assertions:
         badge = f'<span class="badge {"pass" if a["passed"] else "fail"}">'
         badge += ("PASS" if a["passed"] else "FAIL") + "</span>"
+        if a["gamed_by"]:
+            badge += ' <span class="badge gamed">GAMED</span>'
         margin = "n/a" if math.isnan(a["margin"]) else f"{a['margin']:+.4g}"
-        detail = "<br>".join(escape(line.strip()) for line in a["message"].splitlines()[1:])
+        lines = [*a["message"].splitlines()[1:], *a["gamed_by"]]
+        detail = "<br>".join(escape(line.strip()) for line in lines)
         rows.append([badge, f"<code>{escape(a['check'])}</code>", escape(margin), detail])
     return section.html(
         table(
@@ -353,7 +381,12 @@ def _shared_legend(section: Section, style: _Style) -> None:
     chart to carry its own."""
     if len(style.colors) > plots.MAX_LEGEND:
         section.html(
-            legend([(style.labels[p], c, p in style.cheats) for p, c in style.colors.items()])
+            legend(
+                [
+                    (style.labels[p], c, p in style.cheats, p in style.faint)
+                    for p, c in style.colors.items()
+                ]
+            )
         )
 
 
@@ -413,6 +446,7 @@ def _series(curves: Curves, column: str, style: _Style) -> list[plots.Series]:
                 stats["ci_high"],
                 color=style.colors.get(policy, plots.PALETTE[0]),
                 dashed=policy in style.cheats,
+                faint=policy in style.faint,
             )
         )
     return out
@@ -428,4 +462,5 @@ def _cut(series: plots.Series, low: float, high: float) -> plots.Series:
         None if series.high is None else series.high[keep],
         series.color,
         series.dashed,
+        series.faint,
     )
