@@ -235,6 +235,9 @@ def test_unknown_or_bad_options_name_the_option():
         AnthropicBrain(api_key="x", on_invalid="ignore")
     with pytest.raises(ConfigError, match="cache='replay' needs cache_path"):
         AnthropicBrain(cache="replay")
+    for bad in (float("nan"), float("inf"), 0, -1):
+        with pytest.raises(ConfigError, match="timeout: expected a positive number of seconds"):
+            AnthropicBrain(api_key="x", timeout=bad)
 
 
 def test_persona_models_pick_the_model_per_persona(api):

@@ -37,7 +37,7 @@ from simrec.errors import ConfigError
 from simrec.llm.request import LLMRequest, OutputSchema, SystemBlock, TextBlock
 from simrec.persona import Persona
 from simrec.replies import default_templates
-from simrec.session import EMPTY, Session
+from simrec.session import EMPTY, BoundPersona, Session
 
 TEMPLATE_PACKAGE = "simrec.llm"
 REACTION_FIELDS = ("clicked", "purchased", "dismissed", "reply", "leave", "satisfaction")
@@ -434,9 +434,44 @@ def memory_lines(
     if old > 0:
         head[0] += "\n" + _summary_line(session.catalog, history[:old], verb, phrases)
     return head + [
-        _turn_line(session.catalog, number, slate, reaction, verb, phrases)
-        for number, (slate, reaction) in enumerate(history[old:], start=old + 1)
+        _past_turn(session, number, verb, template or load_template())
+        for number in range(old + 1, len(history) + 1)
     ]
+
+
+_CARDS: weakref.WeakKeyDictionary[BoundPersona, dict[str, str]] = weakref.WeakKeyDictionary()
+"""Persona cards already rendered, per persona bound to a catalog (the same every turn)."""
+
+
+def _card(session: Session, template: PromptTemplate) -> str:
+    memo = _CARDS.get(session.bound)
+    if memo is None:
+        memo = _CARDS.setdefault(session.bound, {})
+    card = memo.get(template.tag)
+    if card is None:
+        card = memo[template.tag] = persona_card(session.persona, template, session.catalog)
+    return card
+
+
+_TURN_LINES: weakref.WeakKeyDictionary[Session, dict[tuple[str, int], str]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Memory lines already rendered, per session: a past turn never changes, and every later
+turn of the visit shows it again."""
+
+
+def _past_turn(session: Session, number: int, verb: str, template: PromptTemplate) -> str:
+    memo = _TURN_LINES.get(session)
+    if memo is None:
+        memo = _TURN_LINES.setdefault(session, {})
+    key = (template.tag, number)
+    line = memo.get(key)
+    if line is None:
+        slate, reaction = session.history[number - 1]
+        line = memo[key] = _turn_line(
+            session.catalog, number, slate, reaction, verb, template.phrases
+        )
+    return line
 
 
 def render_state(
@@ -535,9 +570,7 @@ def build_request(
             SystemBlock(
                 template.system.format(domain=catalog.domain or "shopping", verb=verb), True
             ),
-            SystemBlock(
-                template.persona.format(card=persona_card(persona, template, catalog)), True
-            ),
+            SystemBlock(template.persona.format(card=_card(session, template)), True),
         ),
         messages=(
             {
