@@ -65,8 +65,10 @@ class RecSessionEnv(gym.Env):
     * ``turn`` — ``Box(0, 1, (1,))``: turns taken / ``max_turns``.
     * ``history_items`` — ``MultiDiscrete([n_items + 1] * (history_window * slate_size))``:
       the last slates, newest first, item index + 1 (0 = nothing).
-    * ``history_feedback`` — ``Box(0, 1, (history_window, slate_size, 3))``: per slot of
-      those slates, clicked / purchased / dismissed.
+    * ``history_feedback`` — ``Box(0, 1, (history_window * slate_size * 3,))``: per slot of
+      those slates, clicked / purchased / dismissed, flat in that order (newest slate
+      first; ``reshape(history_window, slate_size, 3)`` restores the grid). Flat, so that
+      no library takes it for an image.
     * ``reply`` — ``Box(-1, 1, (32,))``: hashed bag-of-words encoding of the last reply.
 
     ``info["user_history"]`` holds what a real recommender would know of the user
@@ -77,7 +79,8 @@ class RecSessionEnv(gym.Env):
     the native vector env (``gym.make_vec``'s default), which gives one array per sub-env.
 
     The reply text is in ``info["reply"]``. Hidden truth (satisfaction, fatigue, the
-    active steering constraint, as JSON text so Gymnasium's vector envs can stack it) is in
+    active steering constraint, as JSON text, ``""`` when there is none, so Gymnasium's
+    vector envs and TorchRL can stack it) is in
     ``info["ground_truth"]``: a policy that reads it
     is cheating, visibly.
 
@@ -167,7 +170,7 @@ class RecSessionEnv(gym.Env):
                     np.full(history_window * slate_size, n + 1, dtype=np.int64)
                 ),
                 "history_feedback": spaces.Box(
-                    0.0, 1.0, (history_window, slate_size, 3), np.float32
+                    0.0, 1.0, (history_window * slate_size * 3,), np.float32
                 ),
                 "reply": spaces.Box(-1.0, 1.0, (REPLY_DIM,), np.float32),
             }
@@ -378,7 +381,7 @@ class RecSessionEnv(gym.Env):
         return {
             "turn": turn.copy(),
             "history_items": s.history_items_flat_plus_one(),
-            "history_feedback": s.history_feedback,
+            "history_feedback": s.history_feedback.reshape(-1),
             "reply": encode_reply(s.last_reply).copy(),
         }
 
@@ -395,7 +398,8 @@ class RecSessionEnv(gym.Env):
             "ground_truth": {
                 "satisfaction": s.satisfaction,
                 "fatigue": s.fatigue,
-                "active_constraint": constraint.to_json() if constraint is not None else None,
+                # "" when there is none (never None: vector envs and TorchRL stack it as text)
+                "active_constraint": constraint.to_json() if constraint is not None else "",
             },
         }
         if reaction is not None:

@@ -39,7 +39,9 @@ Schema (all fields optional unless marked)::
       random: random
       mmr: {policy: mmr, lam: 0.3}
       mine: {policy: "mypkg.policies:MyPolicy", some_param: 1}
-      ppo: {policy: "stable_baselines3:PPO", load: models/ppo.zip}
+      ppo: {policy: "stable_baselines3:PPO", load: models/ppo.zip}   # a saved SB3 model;
+                                     # trained on ScoreSlateWrapper? add wrapper: score (or
+                                     # leave it out: the model's action space selects it)
     assertions:                      # hold on the 95% interval over seeds
       - linucb.cold_start.ctr_at_5 > random.cold_start.ctr_at_5
       - mmr.novelty.return >= 10
@@ -100,6 +102,7 @@ class PolicySpec:
     policy: str
     params: dict[str, Any]
     load: str | None = None
+    wrapper: str | None = None
 
 
 @dataclass(frozen=True)
@@ -296,7 +299,7 @@ def _check_env(f: Fields, scenario: Scenario) -> None:
     from simrec.brains import make_brain
     from simrec.env import RecSessionEnv
     from simrec.policies import make_policy
-    from simrec.policies.adapters import import_object
+    from simrec.policies.adapters import import_object, resolve_wrapper
 
     kwargs = dict(scenario.env_kwargs)
     key = "brain_kwargs" if "brain_kwargs" in f else ("brain" if "brain" in f else "env")
@@ -312,6 +315,10 @@ def _check_env(f: Fields, scenario: Scenario) -> None:
     for label, spec in scenario.policies.items():
         if ":" in spec.policy:
             _located(policies, label, lambda s=spec: import_object(s.policy))
+            if spec.wrapper is not None:
+                _located(
+                    policies.child(label), "wrapper", lambda s=spec: resolve_wrapper(s.wrapper)
+                )
         else:
             _located(policies, label, lambda s=spec: make_policy(s.policy, env, 0, **s.params))
 
@@ -501,8 +508,13 @@ def _policies(f: Fields, base_dir: Path) -> dict[str, PolicySpec]:
         spec = p.child(label)
         name = spec.string("policy")
         load = spec.string("load", None)
-        params = {k: spec.raw(k) for k in spec if k not in ("policy", "load")}
-        out[label] = PolicySpec(label, name, params, str(_path(base_dir, load)) if load else None)
+        wrapper = spec.string("wrapper", None)
+        if wrapper is not None and load is None:
+            spec.fail("wrapper", "a wrapper applies to a loaded model; give 'load: model.zip'")
+        params = {k: spec.raw(k) for k in spec if k not in ("policy", "load", "wrapper")}
+        out[label] = PolicySpec(
+            label, name, params, str(_path(base_dir, load)) if load else None, wrapper
+        )
     if not out:
         f.fail("policies", "expected at least one policy")
     from simrec.policies import POLICIES

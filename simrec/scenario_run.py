@@ -131,7 +131,14 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Scenar
         for k, seed in enumerate(scenario.seeds):
             if progress is not None:
                 progress(label, k, len(scenario.seeds))
-            policy = load_policy(spec.policy, env, seed=seed, params=spec.params, load=spec.load)
+            policy = load_policy(
+                spec.policy,
+                env,
+                seed=seed,
+                params=spec.params,
+                load=spec.load,
+                wrapper=spec.wrapper,
+            )
             log = run_sessions(env, policy, scenario.episodes, seed=scenario.session_seed(seed))
             interactions, turns = log.frames()
             for behaviour, metrics in _score(scenario, interactions, turns, horizon).items():

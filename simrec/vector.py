@@ -53,9 +53,13 @@ class RecSessionVectorEnv(VectorEnv):
     ``action_space`` and ``observation_space`` are their batches (``batch_space``).
 
     ## Autoreset
-    ``metadata["autoreset_mode"]`` is ``AutoresetMode.NEXT_STEP``: the step after a
-    sub-env's episode ends resets it (its action is ignored; reward 0, not terminated or
-    truncated, the observation and info are the reset's), as Gymnasium's own vector envs do.
+    ``autoreset_mode`` (an attribute, also in ``metadata``) is ``AutoresetMode.NEXT_STEP``
+    by default: the step after a sub-env's episode ends resets it (its action is ignored;
+    reward 0, not terminated or truncated, the observation and info are the reset's), as
+    Gymnasium's own vector envs do. With ``autoreset_mode=AutoresetMode.DISABLED`` nothing
+    resets by itself: ``reset(options={"reset_mask": mask})`` restarts the sub-envs where
+    ``mask`` is true (TorchRL's ``GymWrapper`` drives vector envs this way), and stepping a
+    finished sub-env is an error. Either way sub-env ``i`` sees the same visits, bit for bit.
 
     ## Info
     Arrays with one entry per sub-env (each with its ``_key`` mask, all true): ``reply``
@@ -67,13 +71,13 @@ class RecSessionVectorEnv(VectorEnv):
     single env are not available here.
 
     ## Arguments
-    ``num_envs`` plus every argument of :class:`~simrec.env.RecSessionEnv` except
-    ``render_mode`` (rendering is per session: use the single env).
+    ``num_envs``, ``autoreset_mode`` (``NEXT_STEP`` or ``DISABLED``) plus every argument of
+    :class:`~simrec.env.RecSessionEnv` except ``render_mode`` (rendering is per session:
+    use the single env).
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
-    autoreset_mode = AutoresetMode.NEXT_STEP
-    """Also an attribute, as on Gymnasium's own vector envs (TorchRL's ``GymWrapper`` reads it)."""
+    AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.DISABLED)
 
     def __init__(
         self,
@@ -88,7 +92,20 @@ class RecSessionVectorEnv(VectorEnv):
         brain_kwargs: Mapping[str, Any] | None = None,
         dynamics: SessionDynamics | None = None,
         conversational: bool = False,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     ) -> None:
+        try:
+            mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            mode = None
+        if mode not in self.AUTORESET_MODES:
+            raise ConfigError(
+                f"autoreset_mode: expected AutoresetMode.NEXT_STEP or AutoresetMode.DISABLED, "
+                f"got {autoreset_mode!r}"
+            )
+        self.autoreset_mode = mode
+        """As on Gymnasium's own vector envs (TorchRL's ``GymWrapper`` reads the attribute)."""
+        self.metadata = {**self.metadata, "autoreset_mode": mode}
         if (
             isinstance(num_envs, bool)
             or not isinstance(num_envs, (int, np.integer))
@@ -149,9 +166,12 @@ class RecSessionVectorEnv(VectorEnv):
         seed: int | Sequence[int | None] | None = None,
         options: dict[str, Any] | None = None,
     ):
-        """Start a new visit in every sub-env; ``seed + i`` (or ``seed[i]``) seeds sub-env ``i``."""
-        if options:
-            raise ConfigError(f"reset options are not supported by the vector env, got {options!r}")
+        """Start a new visit in every sub-env; ``seed + i`` (or ``seed[i]``) seeds sub-env ``i``.
+
+        With ``options={"reset_mask": mask}`` (``autoreset_mode=DISABLED`` only) just the
+        sub-envs where ``mask`` is true restart; the others keep their visits.
+        """
+        rows = self._reset_rows(options)
         n = self.num_envs
         if seed is None or isinstance(seed, (int, np.integer)):
             seeds = [None if seed is None else int(seed) + i for i in range(n)]
@@ -160,7 +180,7 @@ class RecSessionVectorEnv(VectorEnv):
             if len(seeds) != n:
                 raise ConfigError(f"reset seed: expected {n} seeds, got {len(seeds)}")
         super().reset(seed=int(seed) if isinstance(seed, (int, np.integer)) else None)
-        fresh = [i for i, s in enumerate(seeds) if s is not None or not self.rngs]
+        fresh = [i for i in rows.tolist() if seeds[i] is not None or not self.rngs]
         rngs = self.rngs or [None] * n
         for i in fresh:
             rngs[i] = seeding.np_random(seeds[i])[0]
@@ -168,8 +188,8 @@ class RecSessionVectorEnv(VectorEnv):
         self.rngs = rngs
         if self.batch is not None:
             self.batch.streams.assign(fresh, [rngs[i] for i in fresh])
-        self._start(self._all)
-        self._needs_reset[:] = False
+        self._start(rows)
+        self._needs_reset[rows] = False
         self._refresh_replies()
         zeros = np.zeros(n)
         return self._observation(), self._info(None, zeros.astype(np.int64))
@@ -183,6 +203,11 @@ class RecSessionVectorEnv(VectorEnv):
         slates, duplicates = self.validate_slates(actions)
         # Resetting sub-envs are written to by index: cheaper than by mask for the few.
         restart = np.flatnonzero(self._needs_reset)
+        if len(restart) and self.autoreset_mode is AutoresetMode.DISABLED:
+            raise ActionError(
+                f"sub-envs {restart.tolist()} finished their episodes and autoreset is disabled; "
+                "restart them with reset(options={'reset_mask': mask}) first"
+            )
         active = ~self._needs_reset
         if self.batch is not None:
             # Every row goes through the kernel (whole-array operations); resetting rows
@@ -212,6 +237,28 @@ class RecSessionVectorEnv(VectorEnv):
         self._refresh_replies()
         info = self._info(reaction, duplicates)
         return self._observation(), rewards, terminated, truncated, info
+
+    def _reset_rows(self, options: dict[str, Any] | None) -> np.ndarray:
+        """The sub-envs a reset restarts: all of them, or those of ``options["reset_mask"]``."""
+        if not options:
+            return self._all
+        if set(options) != {"reset_mask"}:
+            raise ConfigError(
+                f"reset options: the vector env takes only 'reset_mask', got {sorted(options)}"
+            )
+        if self.autoreset_mode is not AutoresetMode.DISABLED:
+            raise ConfigError(
+                "reset options: 'reset_mask' needs autoreset_mode=AutoresetMode.DISABLED"
+            )
+        mask = np.asarray(options["reset_mask"])
+        if mask.dtype != np.bool_ or mask.shape != (self.num_envs,):
+            raise ConfigError(
+                f"reset options: reset_mask: expected {self.num_envs} booleans, got "
+                f"{mask.dtype} of shape {mask.shape}"
+            )
+        if not self.rngs:
+            raise ConfigError("reset options: the first reset restarts every sub-env (no mask)")
+        return np.flatnonzero(mask)
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release (no subprocesses)."""
@@ -367,6 +414,8 @@ class RecSessionVectorEnv(VectorEnv):
             reply = self._reply_vec.copy()
             items = np.stack([s.history_items_flat for s in self.sessions]) + 1
             feedback = np.stack([s.history_feedback for s in self.sessions])
+        # flat per sub-env, as the single env's (a view of the contiguous array)
+        feedback = feedback.reshape(self.num_envs, -1)
         return {"turn": turn, "history_items": items, "history_feedback": feedback, "reply": reply}
 
     def _info(

@@ -324,3 +324,19 @@ def test_persona_files_with_an_upper_case_suffix_are_read(tmp_path: Path, capsys
         path.rename(path.with_suffix(".YAML"))
     assert main(["personas", "validate", str(tmp_path)]) == 0
     assert "2 personas valid" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--timeout", "nan", "argument --timeout: expected a positive number, got nan"),
+        ("--timeout", "-1", "argument --timeout: expected a positive number, got -1"),
+        ("--max-retries", "-1", "argument --max-retries: expected an integer >= 0, got -1"),
+        ("--concurrency", "0", "argument --concurrency: expected a positive integer, got 0"),
+    ],
+)
+def test_llm_options_with_nonsense_values_are_usage_errors(option, value, expected, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "golf", "--brain", "anthropic", option, value])
+    assert exc.value.code == 2
+    assert expected in capsys.readouterr().err

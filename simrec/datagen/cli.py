@@ -123,6 +123,14 @@ def register(commands: Any) -> None:
         default="session",
         help="recbole: what a user is (default: each session)",
     )
+    for option, what in (
+        ("--author", "the dataset's author"),
+        ("--author-email", "the author's email or other contact"),
+        ("--code-permalink", "a link to the versioned code that generated the data"),
+    ):
+        export.add_argument(
+            option, default=None, help=f"minari: {what} (default: none; Minari warns)"
+        )
     export.set_defaults(handler=_export)
 
 
@@ -217,6 +225,13 @@ def _export(args: argparse.Namespace) -> int:
         paths = exports.to_recbole(ds, args.out, name, user=args.user)
         print(f"wrote {', '.join(str(p) for p in paths)}")
     else:
-        path = exports.to_minari(ds, args.out, name)
+        path = exports.to_minari(
+            ds,
+            args.out,
+            name,
+            author=args.author,
+            author_email=args.author_email,
+            code_permalink=args.code_permalink,
+        )
         print(f"wrote Minari dataset {name!r} to {path}")
     return 0

@@ -19,13 +19,15 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import warnings
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from gymnasium.envs.registration import EnvSpec
 
 from simrec.datagen.store import Dataset
 from simrec.env import RecSessionEnv
@@ -215,10 +217,32 @@ def _minari_root(path: Path) -> Iterator[None]:
             os.environ["MINARI_DATASETS_PATH"] = previous
 
 
-def to_minari(dataset: Dataset, out: str | Path, name: str) -> Path:
+def env_spec(env_kwargs: dict[str, Any]) -> EnvSpec:
+    """The Gymnasium spec that rebuilds the env of a dataset's manifest (``gym.make(spec)``):
+    recorded in the Minari export so ``recover_environment()`` gives a live env."""
+    return EnvSpec(
+        id="simrec/RecSession-v0",
+        entry_point="simrec.env:RecSessionEnv",
+        kwargs=dict(env_kwargs),
+    )
+
+
+def to_minari(
+    dataset: Dataset,
+    out: str | Path,
+    name: str,
+    *,
+    author: str | None = None,
+    author_email: str | None = None,
+    code_permalink: str | None = None,
+) -> Path:
     """Write ``dataset``'s sessions as the Minari dataset ``simrec/<name>-v0`` under ``out``.
 
-    Load it with ``MINARI_DATASETS_PATH=<out>`` and ``minari.load_dataset("simrec/<name>-v0")``.
+    Load it with ``MINARI_DATASETS_PATH=<out>`` and ``minari.load_dataset("simrec/<name>-v0")``;
+    ``recover_environment()`` (and ``eval_env=True``) rebuild the env of the manifest. The
+    export is atomic: it is built beside ``out`` and moved into place whole, so a failed
+    export leaves nothing that Minari lists or that blocks a retry. Minari's own warnings
+    (a missing author, email or code link) are shown: pass those to silence them.
 
     Raises:
         DatasetError: minari is not installed, the output exists, or a replayed session
@@ -231,11 +255,10 @@ def to_minari(dataset: Dataset, out: str | Path, name: str) -> Path:
     except ImportError:
         raise DatasetError("the Minari export needs minari: pip install 'simrec[minari]'") from None
     dataset_id = f"simrec/{name}-v0"
-    root = Path(out)
-    if (root / "simrec" / f"{name}-v0").exists():
-        raise DatasetError(
-            f"{root / 'simrec' / f'{name}-v0'}: already exists; remove it or pick another --name"
-        )
+    root = Path(out).resolve()  # Minari joins relative roots twice: always hand it an absolute one
+    final = root / "simrec" / f"{name}-v0"
+    if final.exists():
+        raise DatasetError(f"{final}: already exists; remove it or pick another --name")
     config = dataset.manifest["config"]
     brain = _RecordedBrain()
     kwargs = {**config["env_kwargs"], "brain": brain}
@@ -244,47 +267,82 @@ def to_minari(dataset: Dataset, out: str | Path, name: str) -> Path:
         env = RecSessionEnv(**kwargs)
     except (OSError, ValueError) as exc:
         raise DatasetError(f"cannot rebuild the env recorded in the manifest: {exc}") from None
-    buffers = []
-    for sid, persona, slates, reactions, rewards in _sessions(dataset):
-        brain.queue = list(reactions)
-        obs, _ = env.reset(seed=sid, options={"session_id": sid, "persona": persona})
-        observations = [obs]
-        got, terminations, truncations = [], [], []
-        actions = _actions(slates)
-        for action in actions:
-            obs, reward, terminated, truncated, _ = env.step(action)
-            observations.append(obs)
-            got.append(reward)
-            terminations.append(terminated)
-            truncations.append(truncated)
-        if not np.array_equal(np.asarray(got), rewards):
-            raise DatasetError(
-                f"session {sid}: replayed rewards differ from the recorded ones; the dataset "
-                "does not match the env in its manifest"
+    buffers = [_episode(EpisodeBuffer, env, brain, i, *s) for i, s in enumerate(_sessions(dataset))]
+    spec = env_spec(config["env_kwargs"])
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}-minari-", dir=root.parent))
+    try:
+        with _minari_root(staging):
+            minari.create_dataset_from_buffers(
+                dataset_id=dataset_id,
+                buffer=buffers,
+                env=spec,
+                eval_env=spec,
+                observation_space=env.observation_space,
+                action_space=env.action_space,
+                algorithm_name=config["policy"],
+                author=author,
+                author_email=author_email,
+                code_permalink=code_permalink,
+                description=f"simrec sessions of {config['env']} under {config['policy']} "
+                f"(seed {config['seed']}, {config['sessions']} sessions)",
+                data_format="arrow",
             )
-        buffers.append(
-            EpisodeBuffer(
-                id=len(buffers),
-                seed=sid,
-                observations={k: np.stack([o[k] for o in observations]) for k in observations[0]},
-                actions=actions.astype(np.int64),
-                rewards=np.asarray(got, dtype=np.float64),
-                terminations=np.asarray(terminations, dtype=bool),
-                truncations=np.asarray(truncations, dtype=bool),
-            )
+        _move_into_place(staging / "simrec", root / "simrec", f"{name}-v0")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def _episode(
+    buffer_type: Any,
+    env: RecSessionEnv,
+    brain: _RecordedBrain,
+    index: int,
+    sid: int,
+    persona: str,
+    slates: np.ndarray,
+    reactions: list[Reaction],
+    rewards: np.ndarray,
+) -> Any:
+    """Replay one recorded session through ``env`` and return it as a Minari episode buffer."""
+    brain.queue = list(reactions)
+    obs, _ = env.reset(seed=sid, options={"session_id": sid, "persona": persona})
+    observations = [obs]
+    got, terminations, truncations = [], [], []
+    actions = _actions(slates)
+    for action in actions:
+        obs, reward, terminated, truncated, _ = env.step(action)
+        observations.append(obs)
+        got.append(reward)
+        terminations.append(terminated)
+        truncations.append(truncated)
+    if not np.array_equal(np.asarray(got), rewards):
+        raise DatasetError(
+            f"session {sid}: replayed rewards differ from the recorded ones; the dataset "
+            "does not match the env in its manifest"
         )
-    root.mkdir(parents=True, exist_ok=True)
-    with _minari_root(root), warnings.catch_warnings():
-        # minari nags about optional metadata (author, code link, env spec) it cannot use here
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"minari\..*")
-        minari.create_dataset_from_buffers(
-            dataset_id=dataset_id,
-            buffer=buffers,
-            observation_space=env.observation_space,
-            action_space=env.action_space,
-            algorithm_name=config["policy"],
-            description=f"simrec sessions of {config['env']} under {config['policy']} "
-            f"(seed {config['seed']}, {config['sessions']} sessions)",
-            data_format="arrow",
-        )
-    return root / "simrec" / f"{name}-v0"
+    return buffer_type(
+        id=index,
+        seed=sid,
+        observations={k: np.stack([o[k] for o in observations]) for k in observations[0]},
+        actions=actions.astype(np.int64),
+        rewards=np.asarray(got, dtype=np.float64),
+        terminations=np.asarray(terminations, dtype=bool),
+        truncations=np.asarray(truncations, dtype=bool),
+    )
+
+
+def _move_into_place(built: Path, namespace: Path, dataset: str) -> None:
+    """Move the finished ``built/dataset`` under ``namespace`` in one rename (same file
+    system), with the namespace's metadata file if the namespace is new."""
+    namespace.mkdir(parents=True, exist_ok=True)
+    metadata = "namespace_metadata.json"
+    if not (namespace / metadata).exists() and (built / metadata).exists():
+        os.replace(built / metadata, namespace / metadata)
+    try:
+        os.rename(built / dataset, namespace / dataset)
+    except OSError as exc:
+        raise DatasetError(
+            f"{namespace / dataset}: cannot move the export into place: {exc}"
+        ) from None

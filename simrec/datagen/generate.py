@@ -630,14 +630,17 @@ def _load_state(out: Path, config: GenerationConfig) -> dict[str, Any]:
         }
     state = store.read_json(path)
     _check_same_config(path, state.get("config", {}), config)
+    # A resume builds on every committed file: check each one's bytes, not just its size,
+    # so a shard edited on disk is refused now rather than failing a later load_dataset.
     for shard in list(state["shards"].values()) + [{"files": state["static"]}]:
         for record in shard["files"].values():
-            file = out / record["path"]
-            if not file.is_file() or file.stat().st_size != record["bytes"]:
+            try:
+                store.verify_file(out, record, listed_in=str(path))
+            except DatasetError as exc:
                 raise DatasetError(
-                    f"{file}: recorded as complete in {path} but missing or resized; "
-                    "the dataset was modified; start again with --overwrite"
-                )
+                    f"{exc}; --resume cannot build on it: restore the file, or start again "
+                    "with --overwrite"
+                ) from None
     return state
 
 
@@ -649,9 +652,13 @@ def _run_shards(
     workers: int,
     bar: Progress,
 ) -> None:
+    pause_after = _pause_after()
+
     def commit(record: dict[str, Any]) -> None:
         state["shards"][str(record["index"])] = {"files": record["files"], "usage": record["usage"]}
         store.write_json(out / store.PROGRESS, state)
+        if pause_after is not None and len(state["shards"]) >= pause_after:
+            _wait_forever()
 
     if workers == 1 or len(todo) <= 1:
         for index in todo:
@@ -691,6 +698,31 @@ def _run_shards(
     finally:
         pool.terminate()
         pool.join()
+
+
+PAUSE_AFTER_SHARDS = "SIMREC_PAUSE_AFTER_SHARDS"
+"""Environment variable: after this many committed shards the run stops making progress and
+waits to be killed or interrupted. It gives tests (and anyone checking their own recovery
+procedure) an interruption at a known point instead of a race with a running process."""
+
+
+def _pause_after() -> int | None:
+    text = os.environ.get(PAUSE_AFTER_SHARDS)
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise DatasetError(f"{PAUSE_AFTER_SHARDS}: expected a positive integer, got {text!r}")
+    return value
+
+
+def _wait_forever() -> None:
+    """Block until a signal ends the process (Ctrl-C raises ``KeyboardInterrupt`` here)."""
+    while True:
+        time.sleep(3600)
 
 
 def _drain(updates: Any, bar: Progress) -> int:

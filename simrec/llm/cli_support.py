@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from simrec.cli_args import non_negative_int, positive_float, positive_int
 from simrec.errors import ConfigError, located
 from simrec.llm.accounting import UsageLedger, format_ledger, resolve_prices
 from simrec.llm.cache import MODES
@@ -63,7 +64,7 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGrou
     )
     group.add_argument(
         "--concurrency",
-        type=int,
+        type=positive_int,
         help="LLM calls in flight at once (default 8); with simrec run, episodes run at "
         "once (any brain; the same results whatever N)",
     )
@@ -74,9 +75,13 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGrou
         "keeps failing: raise, use the utility brain (default) or skip the step",
     )
     group.add_argument(
-        "--max-retries", type=int, help="retries of 429/529/5xx/timeouts (default 4)"
+        "--max-retries",
+        type=non_negative_int,
+        help="retries of 429/529/5xx/timeouts (default 4)",
     )
-    group.add_argument("--timeout", type=float, help="seconds per API attempt (default 60)")
+    group.add_argument(
+        "--timeout", type=positive_float, help="seconds per API attempt (default 60)"
+    )
     group.add_argument(
         "--prices",
         help="YAML/JSON file {model: {input, output, cache_read, "

@@ -20,6 +20,10 @@ from typing import Any
 from simrec.llm.prompts import REACTION_FIELDS
 from simrec.llm.request import InvalidAnswer
 
+MAX_REPLY_CHARS = 1000
+"""A reply longer than this is invalid (repaired, then the fallback): a runaway answer would
+otherwise be stored in the event log and re-sent in every later request of the visit."""
+
 
 @dataclass(frozen=True)
 class ParsedReaction:
@@ -43,7 +47,7 @@ def parse_reaction(data: Mapping[str, Any], ids: Sequence[str | None]) -> Parsed
     Raises:
         InvalidAnswer: listing every problem (missing or extra keys, wrong types, ids
             not in the slate, purchase without click, clicked and dismissed, empty
-            reply, satisfaction outside [0, 1]).
+            or overlong reply, satisfaction outside [0, 1]).
     """
     problems: list[str] = []
     missing = [k for k in REACTION_FIELDS if k not in data]
@@ -81,6 +85,11 @@ def parse_reaction(data: Mapping[str, Any], ids: Sequence[str | None]) -> Parsed
     reply = data.get("reply")
     if "reply" in data and (not isinstance(reply, str) or not reply.strip()):
         problems.append(f"reply must be a non-empty string, got {reply!r:.80}")
+    elif isinstance(reply, str) and len(reply) > MAX_REPLY_CHARS:
+        problems.append(
+            f"reply must be at most {MAX_REPLY_CHARS} characters (what a user says in a chat), "
+            f"got {len(reply):,}"
+        )
     leave = data.get("leave")
     if "leave" in data and not isinstance(leave, bool):
         problems.append(f"leave must be true or false, got {leave!r:.40}")
