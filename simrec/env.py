@@ -78,6 +78,10 @@ class RecSessionEnv(gym.Env):
     ``AsyncVectorEnv`` stack info arrays of one shape only: with grounded personas use
     the native vector env (``gym.make_vec``'s default), which gives one array per sub-env.
 
+    ``info["session_id"]`` is the id the visit is logged under (``reset(options=
+    {"session_id": n})``, else the reset's ``seed``, else one more than the last): what a
+    policy serving several visits at once keys its memory on.
+
     The reply text is in ``info["reply"]``. Hidden truth (satisfaction, fatigue, the
     active steering constraint, as JSON text, ``""`` when there is none, so Gymnasium's
     vector envs and TorchRL can stack it) is in
@@ -187,7 +191,8 @@ class RecSessionEnv(gym.Env):
         """Start a new visit.
 
         Options: ``{"persona": id}`` picks the persona; ``{"session_id": n}`` sets the id
-        under which the visit is logged (default: one more than the last).
+        under which the visit is logged (default: ``seed`` when one is given, else one more
+        than the last).
         """
         super().reset(seed=seed)
         pick = int(self.np_random.integers(len(self.personas)))
@@ -205,7 +210,10 @@ class RecSessionEnv(gym.Env):
             raise ConfigError(
                 f"reset options: session_id: expected a non-negative integer, got {wanted_id!r}"
             )
-        self.session_id = int(wanted_id) if wanted_id is not None else self.session_id + 1
+        if wanted_id is not None:
+            self.session_id = int(wanted_id)
+        else:  # a seeded visit is its seed's (as the vector env's and run_sessions' are)
+            self.session_id = int(seed) if seed is not None else self.session_id + 1
         self.session = Session(
             self._bound[persona_id],
             self.slate_size,
@@ -391,6 +399,7 @@ class RecSessionEnv(gym.Env):
         constraint = s.active_constraint()
         info: dict[str, Any] = {
             "turn": s.turn,
+            "session_id": self.session_id,
             "persona_id": s.persona.persona_id,
             "reply": s.last_reply,
             "duplicates": duplicates,

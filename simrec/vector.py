@@ -63,7 +63,8 @@ class RecSessionVectorEnv(VectorEnv):
 
     ## Info
     Arrays with one entry per sub-env (each with its ``_key`` mask, all true): ``reply``
-    (str), ``persona_id`` (str), ``turn``, ``duplicates``, ``user_history`` (an object
+    (str), ``persona_id`` (str), ``turn``, ``session_id`` (the current visit's id, see
+    :data:`VISIT_STRIDE`), ``duplicates``, ``user_history`` (an object
     array: sub-env ``i``'s entry is the single env's int64 ``user_history`` array of its
     current persona), ``clicked`` / ``purchased`` /
     ``dismissed`` (``(num_envs, slate_size)`` bool, all false on reset steps), and
@@ -157,7 +158,8 @@ class RecSessionVectorEnv(VectorEnv):
         self._reply_vec = np.zeros((n, REPLY_DIM), dtype=np.float32)
         self._reply_idx = np.zeros(n, dtype=np.int64)
         self._messages: list[str | None] = [None] * n
-        self._next_session = list(range(n))
+        self._next_session = np.arange(n, dtype=np.int64)
+        self._session_ids = np.zeros(n, dtype=np.int64)
 
     # -- gymnasium API ----------------------------------------------------------------------
     def reset(
@@ -371,6 +373,8 @@ class RecSessionVectorEnv(VectorEnv):
 
     def _start(self, rows: np.ndarray) -> None:
         """New visits in ``rows``: each draws its persona from its own generator."""
+        self._session_ids[rows] = self._next_session[rows]
+        self._next_session[rows] += VISIT_STRIDE
         if self.batch is not None:
             self.persona[rows], self._reply_codes[rows] = self.batch.start(rows)
             return
@@ -385,9 +389,8 @@ class RecSessionVectorEnv(VectorEnv):
                 env.slate_size,
                 env.history_window,
                 env.dynamics,
-                session_id=self._next_session[i],
+                session_id=int(self._session_ids[i]),
             )
-            self._next_session[i] += VISIT_STRIDE
             self.sessions[i] = session
             self._replies[i] = session.last_reply
             self._reply_vec[i] = encode_reply(session.last_reply)
@@ -433,6 +436,7 @@ class RecSessionVectorEnv(VectorEnv):
             "reply": replies,
             "persona_id": self._persona_ids.take(self.persona),
             "turn": self._turns().copy(),
+            "session_id": self._session_ids.copy(),
             "duplicates": duplicates,
             "user_history": self._histories.take(self.persona),
         }

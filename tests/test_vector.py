@@ -265,6 +265,29 @@ def test_grounded_personas_match_in_the_vector_env_and_expose_their_history():
     assert info["_user_history"].all()
 
 
+@pytest.mark.parametrize("brain", ["utility", "other"])
+def test_info_names_each_sub_envs_visit_by_its_session_id(brain):
+    from simrec.brains.utility import UtilityBrain
+    from simrec.vector import VISIT_STRIDE
+
+    class Other(UtilityBrain):  # any brain but the utility one takes the per-session path
+        pass
+
+    vec = RecSessionVectorEnv(
+        3, small_catalog(), [make_persona()], max_turns=2,
+        brain=Other() if brain == "other" else "utility",
+    )  # fmt: skip
+    _, info = vec.reset(seed=7)
+    assert info["session_id"].tolist() == [7, 8, 9] and info["_session_id"].all()
+    if brain == "other":
+        assert [s.session_id for s in vec.sessions] == [7, 8, 9]
+    ids = []
+    for _ in range(3):  # two turns, then every sub-env resets into its second visit
+        _, _, _, _, info = vec.step(np.zeros((3, 5), dtype=np.int64) + np.arange(5))
+        ids.append(info["session_id"].tolist())
+    assert ids == [[7, 8, 9], [7, 8, 9], [7 + VISIT_STRIDE, 8 + VISIT_STRIDE, 9 + VISIT_STRIDE]]
+
+
 def _visits(envs, steps: int, seed: int) -> list[tuple]:
     """(sub-env, reward, terminated, truncated, reply) of every step with a live episode; the
     slate depends only on the sub-env and its turn, so both autoreset modes show the same."""

@@ -133,6 +133,36 @@ class LLMClient:
         }
         self._finalizer = weakref.finalize(self, _release, self._resources)
 
+    @classmethod
+    def from_config(
+        cls,
+        backend: str,
+        config: Any,
+        *,
+        ledger: UsageLedger | None = None,
+        prices: Mapping[str, Any] | None = None,
+        **secrets: Any,
+    ) -> LLMClient:
+        """A client from an LLM caller's config (a brain's or a policy's): its ``cache``,
+        ``cache_path``, ``concurrency``, ``unreachable_after``, ``max_retries``,
+        ``timeout``, ``base_url`` and ``backend_options()``; ``secrets`` are the key and
+        HTTP client, which never live in a config."""
+        c = config
+        return cls(
+            backend,
+            cache=c.cache,
+            cache_path=c.cache_path,
+            concurrency=c.concurrency,
+            ledger=ledger,
+            prices=prices,
+            unreachable_after=c.unreachable_after,
+            max_retries=c.max_retries,
+            timeout=c.timeout,
+            base_url=c.base_url,
+            **secrets,
+            **c.backend_options(),
+        )
+
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""

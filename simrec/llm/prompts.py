@@ -273,7 +273,7 @@ def persona_card(
 
 
 # -- slate and memory --------------------------------------------------------------------
-def _data_json(value: Any) -> str:
+def data_json(value: Any) -> str:
     """JSON with ``<``, ``>`` and ``&`` escaped, so item text can never close a data block."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -308,7 +308,7 @@ def _item_json(catalog: Catalog, index: int) -> str:
         k: (int(v) if isinstance(v, float) and v.is_integer() else v)
         for k, v in item.attributes.items()
     }
-    return _data_json(
+    return data_json(
         {
             "id": item.item_id,
             "title": item.title,
@@ -333,7 +333,7 @@ def slate_ids(catalog: Catalog, slate: Sequence[int]) -> list[str | None]:
 
 def _text(value: str) -> str:
     """A title, reply or request as a JSON string: quoted, with ``<`` and ``>`` escaped."""
-    return _data_json(" ".join(str(value).split()))
+    return data_json(" ".join(str(value).split()))
 
 
 def _titles(catalog: Catalog, items: Sequence[int], phrases: Mapping[str, str]) -> str:
@@ -552,7 +552,7 @@ def build_request(
         request += phrases["drift"].format(words=", ".join(session.taste_words))
     voiced = [v for v in session.bound.voiced_at(slate_turn) if v]
     voice = phrases["voice"].format(says=" ".join(_text(v) for v in voiced)) if voiced else ""
-    msg = phrases["message"].format(data=_data_json({"text": message})) if message else ""
+    msg = phrases["message"].format(data=data_json({"text": message})) if message else ""
     memory = memory_lines(session, recent_turns, verb, template)
     user = template.user.format(
         state=render_state(session, slate, template),
@@ -572,19 +572,7 @@ def build_request(
             ),
             SystemBlock(template.persona.format(card=_card(session, template)), True),
         ),
-        messages=(
-            {
-                "role": "user",
-                "content": (
-                    *(
-                        # The last past turn ends a cached prefix (none before the first).
-                        TextBlock(m, cache=k == len(memory) - 1 and bool(session.history))
-                        for k, m in enumerate(memory)
-                    ),
-                    TextBlock(user),
-                ),
-            },
-        ),
+        messages=({"role": "user", "content": user_content(memory, user, bool(session.history))},),
         output=output_schema(template, verb),
         max_tokens=max_tokens,
         sample=("session", session.session_id, "turn", slate_turn),
@@ -593,6 +581,17 @@ def build_request(
         label=where(session),
         repair=template.repair.replace("{ids}", ids),
     )
+
+
+def user_content(memory: Sequence[str], current: str, past: bool) -> tuple[TextBlock, ...]:
+    """A user message whose ``memory`` lines only grow, one block each, then ``current``.
+
+    With ``past`` (there are past turns) the last memory block ends a cached prefix, so
+    the next call reads every turn already seen from the prompt cache.
+    """
+    last = len(memory) - 1
+    return (*(TextBlock(m, cache=past and k == last) for k, m in enumerate(memory)),
+            TextBlock(current))  # fmt: skip
 
 
 def where(session: Session) -> str:

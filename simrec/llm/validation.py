@@ -13,7 +13,7 @@ answer invalid; it is never quietly turned into "no click".
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,21 @@ class ParsedReaction:
     left: bool
     satisfaction: float
     reply: str
+
+
+def id_list_problems(key: str, value: Any, known: Container[str], where: str) -> list[str]:
+    """What is wrong with ``value`` as the answer's list ``key`` of item ids from ``known``
+    (``where`` names them: "this slate", "the current candidates"); empty when nothing is."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return [f"{key} must be a list of item id strings, got {value!r:.80}"]
+    problems = []
+    unknown = [v for v in value if v not in known]
+    if unknown:
+        problems.append(f"{key} names id(s) not in {where}: {', '.join(map(repr, unknown))}")
+    repeated = sorted({v for v in value if value.count(v) > 1})
+    if repeated:
+        problems.append(f"{key} lists id(s) more than once: {', '.join(map(repr, repeated))}")
+    return problems
 
 
 def parse_reaction(data: Mapping[str, Any], ids: Sequence[str | None]) -> ParsedReaction:
@@ -63,15 +78,10 @@ def parse_reaction(data: Mapping[str, Any], ids: Sequence[str | None]) -> Parsed
         if key not in data:
             continue
         value = data[key]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problems.append(f"{key} must be a list of item id strings, got {value!r:.80}")
+        found = id_list_problems(key, value, slot_of, "this slate")
+        problems += found
+        if not isinstance(value, list) or (found and "must be a list" in found[0]):
             continue
-        unknown = [v for v in value if v not in slot_of]
-        if unknown:
-            problems.append(f"{key} names id(s) not in this slate: {', '.join(map(repr, unknown))}")
-        repeated = sorted({v for v in value if value.count(v) > 1})
-        if repeated:
-            problems.append(f"{key} lists id(s) more than once: {', '.join(map(repr, repeated))}")
         for v in value:
             if v in slot_of:
                 flags[key][slot_of[v]] = True

@@ -16,6 +16,8 @@ from simrec.policies.genre_match import GenreMatchPolicy
 from simrec.policies.greedy import EpsilonGreedyPolicy, GreedyPolicy
 from simrec.policies.history import PopularUnseenPolicy
 from simrec.policies.linucb import LinUCBPolicy
+from simrec.policies.llm_conversational import LLMConversationalPolicy
+from simrec.policies.llm_reranker import LLMRerankerPolicy
 from simrec.policies.mf import MFPolicy
 from simrec.policies.mmr import MMRPolicy
 from simrec.policies.oracle import OraclePolicy
@@ -42,6 +44,8 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "random": RandomPolicy,
     "popularity": PopularityPolicy,
     **SCORING_POLICIES,
+    "llm_reranker": LLMRerankerPolicy,
+    "llm_conversational": LLMConversationalPolicy,
     **GAUNTLET,
 }
 """Built-in policies by name (each takes ``(env, seed=None, **params)``); the degenerate
