@@ -25,6 +25,7 @@ from simrec.events import EventLog
 from simrec.persona import Persona, check_unique_ids, load_personas
 from simrec.reaction import Reaction
 from simrec.replies import REPLY_DIM, encode_reply
+from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, BoundPersona, Session, SessionDynamics
 from simrec.validation import Fields, number_expected
 
@@ -52,6 +53,12 @@ class RecSessionEnv(gym.Env):
     index is shown once: later copies become empty slots (no feedback, ``item_id``
     ``None`` in the log) and are counted in ``info["duplicates"]``. An index out of
     range or a slate of the wrong length raises :class:`~simrec.errors.ActionError`.
+
+    Slates named by semantic ids go through
+    :class:`~simrec.semantic_ids.SemanticIdSlate`, which hands the env a
+    :class:`~simrec.semantic_ids.ResolvedSlate`: slots whose id named no item
+    (hallucinations) are shown empty, counted in ``info["hallucinated"]`` and logged per
+    slot (``hallucinated``, ``emitted_id``).
 
     With ``conversational=True`` the action is ``Dict(slate=MultiDiscrete(...),
     message=Text(...))``: the slate plus what the recommender says with it (up to
@@ -180,6 +187,8 @@ class RecSessionEnv(gym.Env):
             }
         )
         self._last_slate: list[int] | None = None
+        self._last_named: ResolvedSlate | None = None
+        self._named: ResolvedSlate | None = None  # the slate being stepped, if named by ids
         self._episode_over = True
         self._n_items = n
         self._turn_obs = [
@@ -223,6 +232,7 @@ class RecSessionEnv(gym.Env):
         )
         self._episode_over = False
         self._last_slate = None
+        self._last_named = None
         self._message = None
         return self._observation(), self._info(None, 0, 0.0)
 
@@ -250,7 +260,9 @@ class RecSessionEnv(gym.Env):
             raise ActionError("step() called on a finished episode; call reset() first")
         if self.conversational:
             action, self._message = self.split_action(action)
-        return self.validate_slate(action)
+        checked = self.validate_slate(action)
+        self._named = action if isinstance(action, ResolvedSlate) else None
+        return checked
 
     @property
     def message(self) -> str | None:
@@ -261,6 +273,7 @@ class RecSessionEnv(gym.Env):
         """The second half of :meth:`step`: apply the user's ``reaction`` to ``slate``."""
         session = self.session
         assert session is not None
+        named = self._named
         reward = self.reward(reaction)
         if self.event_log is not None:
             self.event_log.record(
@@ -271,12 +284,15 @@ class RecSessionEnv(gym.Env):
                 self.slot_rewards(reaction),
                 reward,
                 duplicates,
+                named=named,
+                message=self._message,
             )
         session.record(slate, reaction)
         terminated = reaction.left
         truncated = (not terminated) and session.turn >= self.max_turns
         self._episode_over = terminated or truncated
         self._last_slate = slate
+        self._last_named = named
         info = self._info(reaction, duplicates, reward)
         if self.render_mode == "human":
             print(self.render_turn())
@@ -299,6 +315,7 @@ class RecSessionEnv(gym.Env):
         twin = copy.copy(self)
         twin.session, twin.session_id, twin.event_log = None, -1, None
         twin._episode_over, twin._last_slate, twin._message = True, None, None
+        twin._named = twin._last_named = None
         twin._np_random = None
         return twin
 
@@ -327,11 +344,14 @@ class RecSessionEnv(gym.Env):
     def validate_slate(self, action: Any) -> tuple[list[int], int]:
         """Check ``action`` and de-duplicate it; returns ``(slate, n_duplicates)``.
 
-        Later copies of a repeated index become :data:`~simrec.session.EMPTY` slots.
+        Later copies of a repeated index become :data:`~simrec.session.EMPTY` slots. A
+        :class:`~simrec.semantic_ids.ResolvedSlate` keeps its hallucinated slots empty.
 
         Raises:
             ActionError: wrong length, non-integer values, or indices out of range.
         """
+        if isinstance(action, ResolvedSlate):
+            return self._validate_resolved(action)
         try:
             array = np.asarray(action)
         except (TypeError, ValueError):
@@ -355,12 +375,20 @@ class RecSessionEnv(gym.Env):
             )
         if len(set(slate)) == self.slate_size:
             return slate, 0
-        seen: set[int] = set()
-        deduped = []
-        for item in slate:
-            deduped.append(EMPTY if item in seen else item)
-            seen.add(item)
-        return deduped, deduped.count(EMPTY)
+        return _dedupe(slate)
+
+    def _validate_resolved(self, resolved: ResolvedSlate) -> tuple[list[int], int]:
+        items, hallucinated = resolved.checked((self.slate_size,))
+        n = self._n_items
+        slate, flags = items.tolist(), hallucinated.tolist()
+        # a handful of slots: plain Python beats a chain of tiny numpy operations
+        pairs = zip(slate, flags, strict=True)
+        if any((i == EMPTY) != f or not EMPTY <= i < n for i, f in pairs):
+            raise ActionError(
+                f"resolved slate: items {slate} with hallucinated {flags}: each slot must "
+                f"hold an index in [0, {n - 1}], or {EMPTY} exactly where it is hallucinated"
+            )
+        return _dedupe(slate)
 
     def reward(self, reaction: Reaction) -> float:
         """The scalar reward of ``reaction`` under :attr:`reward_weights`."""
@@ -403,6 +431,7 @@ class RecSessionEnv(gym.Env):
             "persona_id": s.persona.persona_id,
             "reply": s.last_reply,
             "duplicates": duplicates,
+            "hallucinated": self._hallucinated_count(reaction),
             "user_history": s.bound.history.copy(),  # fresh: infos never share data
             "ground_truth": {
                 "satisfaction": s.satisfaction,
@@ -418,6 +447,10 @@ class RecSessionEnv(gym.Env):
             info["message"] = self._message or ""
         return info
 
+    def _hallucinated_count(self, reaction: Reaction | None) -> int:
+        named = self._last_named
+        return int(named.hallucinated.sum()) if reaction is not None and named is not None else 0
+
     def render_turn(self) -> str:
         """Transcript of the last turn: the slate, what the user did, what they said."""
         s = self.session
@@ -432,7 +465,7 @@ class RecSessionEnv(gym.Env):
             lines.append(f'  recommender: "{self._message}"')
         for pos, item in enumerate(slate):
             if item == EMPTY:
-                lines.append(f"  {pos + 1}. (duplicate, not shown)")
+                lines.append(f"  {pos + 1}. {self._empty_slot(pos)}")
                 continue
             marks = [
                 name
@@ -450,6 +483,25 @@ class RecSessionEnv(gym.Env):
             )
         lines.append(f'  user: "{reaction.reply}"' + ("  [left]" if reaction.left else ""))
         return "\n".join(lines)
+
+    def _empty_slot(self, pos: int) -> str:
+        named = self._last_named
+        if named is not None and named.hallucinated[pos]:
+            emitted = "" if named.emitted is None else f" {named.emitted[pos]!r}"
+            return f"(hallucinated id{emitted}: no such item, not shown)"
+        return "(duplicate, not shown)"
+
+
+def _dedupe(slate: list[int]) -> tuple[list[int], int]:
+    """Later copies of a repeated item become EMPTY (empty slots are not repeats)."""
+    seen: set[int] = set()
+    deduped, repeats = [], 0
+    for item in slate:
+        repeat = item != EMPTY and item in seen
+        repeats += repeat
+        deduped.append(EMPTY if repeat else item)
+        seen.add(item)
+    return deduped, repeats
 
 
 def check_message(message: Any, where: str) -> str | None:

@@ -678,7 +678,7 @@ DIRECTION: dict[str, int] = {
     ),
     **dict.fromkeys(
         ("turns_to_click", "turns_to_purchase", "repetition", "concentration", "churn",
-         "turns_to_comply", "churn_followed", "churn_ignored"),
+         "turns_to_comply", "churn_followed", "churn_ignored", "hallucination_rate"),
         -1,
     ),
     **dict.fromkeys(("compliance_before", "base_rate", "anticipated", "requests"), 0),
@@ -694,6 +694,22 @@ def direction(metric: str) -> int:
     return DIRECTION.get(metric, 0)
 
 
+# -- semantic-id actions ------------------------------------------------------------------
+def hallucination_rate(interactions: pd.DataFrame) -> float:
+    """Share of slate slots whose semantic id named no catalog item (shown empty).
+
+    Every slot of every logged slate counts once (``k`` per slate), so a rate of 0.2 on
+    slates of five is one hallucinated slot per slate on average. Item-index policies
+    cannot hallucinate (0.0); a log from before the ``hallucinated`` column existed is
+    read the same way. NaN for an empty log.
+    """
+    if interactions.empty:
+        return math.nan
+    if "hallucinated" not in interactions.columns:
+        return 0.0
+    return float(interactions["hallucinated"].to_numpy(bool).mean())
+
+
 __all__ = [
     "COMPLY_SHARE",
     "DIRECTION",
@@ -701,6 +717,7 @@ __all__ = [
     "drift_adaptation",
     "cold_start_metrics",
     "drift_metrics",
+    "hallucination_rate",
     "intra_list_diversity",
     "novelty_metrics",
     "request_curves",

@@ -26,6 +26,8 @@ Schema (all fields optional unless marked)::
     seeds: 10                        # 10 = seeds 0..9, or an explicit list
     horizon: 20                      # turns per session at most
     slate_size: 5
+    conversational: false            # actions carry a message; policies that return a
+                                     # bare slate say nothing
     events:                          # applied to every persona of the pool
       - intent: {at_turn: 3, says: "Only dog-friendly courses, please.",
                  constraint: {field: tags, op: has, value: dog-friendly}}
@@ -42,6 +44,9 @@ Schema (all fields optional unless marked)::
       ppo: {policy: "stable_baselines3:PPO", load: models/ppo.zip}   # a saved SB3 model;
                                      # trained on ScoreSlateWrapper? add wrapper: score (or
                                      # leave it out: the model's action space selects it)
+      gen: {policy: "mypkg:Gen", action_form: semantic_id}   # emits semantic ids (default:
+                                     # the policy's own action_form); adds the `actions`
+                                     # behaviour (hallucination_rate) to the results
     assertions:                      # hold on the 95% interval over seeds
       - linucb.cold_start.ctr_at_5 > random.cold_start.ctr_at_5
       - mmr.novelty.return >= 10
@@ -64,16 +69,17 @@ from simrec.env import resolve_catalog
 from simrec.errors import ArgumentError, ConfigError, SimrecError, located
 from simrec.persona import Drift, Intent, Persona, load_personas
 from simrec.persona import _tastes as parse_tastes
+from simrec.semantic_ids.slate import ACTION_FORMS, ITEM_INDEX
 from simrec.session import SessionDynamics
 from simrec.validation import SEED_MAX, Fields, number_expected
 from simrec.yamlio import YamlDoc, load_yaml, parse_yaml
 
-BEHAVIOURS = ("cold_start", "novelty", "steerability", "drift")
+BEHAVIOURS = ("cold_start", "novelty", "steerability", "drift", "actions")
 TOP_LEVEL = frozenset(
     {
         "name", "description", "env", "catalog", "personas", "persona_events", "brain",
         "brain_kwargs", "cache", "dynamics", "episodes", "seeds", "horizon", "slate_size",
-        "events", "metrics", "policies", "assertions", "report", "gauntlet",
+        "conversational", "events", "metrics", "policies", "assertions", "report", "gauntlet",
     }
 )  # fmt: skip
 METRIC_SETTINGS = {
@@ -103,6 +109,10 @@ class PolicySpec:
     params: dict[str, Any]
     load: str | None = None
     wrapper: str | None = None
+    action_form: str | None = None
+    """What the policy's slates are made of, as the file says (``None``: the policy's own)."""
+    resolved_form: str = ITEM_INDEX
+    """``action_form``, or what the policy declares (found when the file is loaded)."""
 
 
 @dataclass(frozen=True)
@@ -181,10 +191,18 @@ class Scenario:
                 "ctr_before", "ctr_dip", "ctr_after", "recovery", "relative_before",
                 "relative_after", "adaptation",
             ),
+            "actions": ("hallucination_rate",),
         }  # fmt: skip
         if self.drift_turn is None:
             del names["drift"]
+        if not self.semantic_ids:
+            del names["actions"]
         return names
+
+    @property
+    def semantic_ids(self) -> bool:
+        """Whether a policy names slates by semantic ids (then ``actions`` is reported)."""
+        return any(spec.resolved_form != ITEM_INDEX for spec in self.policies.values())
 
     @property
     def own_policies(self) -> list[str]:
@@ -247,7 +265,7 @@ def scenario_from_doc(doc: YamlDoc, base_dir: Path, default_name: str) -> Scenar
     )
     if f.boolean("gauntlet", False):
         scenario = _with_gauntlet(f, scenario)
-    _check_env(f, scenario)
+    scenario = dataclasses.replace(scenario, policies=_check_env(f, scenario))
     _check_horizon(f, scenario)
     assertions = [_assertion(f, i, v, scenario) for i, v in f.items_of("assertions", [])]
     return dataclasses.replace(scenario, assertions=assertions)
@@ -293,9 +311,12 @@ def _check_horizon(f: Fields, scenario: Scenario) -> None:
             )
 
 
-def _check_env(f: Fields, scenario: Scenario) -> None:
+def _check_env(f: Fields, scenario: Scenario) -> dict[str, PolicySpec]:
     """Build the env and every built-in policy once, so bad settings fail at load time
-    with a line number rather than mid-run (dotted-path policies are imported only)."""
+    with a line number rather than mid-run (dotted-path policies are imported only).
+
+    Returns the policies with their action forms resolved (a spec's own ``action_form``,
+    else what the policy class declares)."""
     from simrec.brains import make_brain
     from simrec.env import RecSessionEnv
     from simrec.policies import make_policy
@@ -312,15 +333,27 @@ def _check_env(f: Fields, scenario: Scenario) -> None:
         field = str(exc).split(":", 1)[0]
         f.fail(field if field in ("slate_size", "history_window") else "env", str(exc))
     policies = f.child("policies")
+    resolved = {}
     for label, spec in scenario.policies.items():
         if ":" in spec.policy:
-            _located(policies, label, lambda s=spec: import_object(s.policy))
+            built = _located(policies, label, lambda s=spec: import_object(s.policy))
             if spec.wrapper is not None:
                 _located(
                     policies.child(label), "wrapper", lambda s=spec: resolve_wrapper(s.wrapper)
                 )
         else:
-            _located(policies, label, lambda s=spec: make_policy(s.policy, env, 0, **s.params))
+            built = _located(
+                policies, label, lambda s=spec: make_policy(s.policy, env, 0, **s.params)
+            )
+        form = spec.action_form or getattr(built, "action_form", ITEM_INDEX)
+        if form not in ACTION_FORMS:
+            policies.fail(
+                label,
+                f"the policy declares action_form {form!r}; expected one of "
+                f"{', '.join(ACTION_FORMS)}",
+            )
+        resolved[label] = dataclasses.replace(spec, resolved_form=form)
+    return resolved
 
 
 def _located(f: Fields, key: str, build: Any) -> Any:
@@ -362,6 +395,8 @@ def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
         kwargs["max_turns"] = f.integer("horizon", low=1, high=10_000)
     if "slate_size" in f:
         kwargs["slate_size"] = f.integer("slate_size", low=1)
+    if "conversational" in f:
+        kwargs["conversational"] = f.boolean("conversational")
     if "brain" in f:
         kwargs["brain"] = f.string("brain")
     if "brain_kwargs" in f:
@@ -511,9 +546,11 @@ def _policies(f: Fields, base_dir: Path) -> dict[str, PolicySpec]:
         wrapper = spec.string("wrapper", None)
         if wrapper is not None and load is None:
             spec.fail("wrapper", "a wrapper applies to a loaded model; give 'load: model.zip'")
-        params = {k: spec.raw(k) for k in spec if k not in ("policy", "load", "wrapper")}
+        form = spec.choice("action_form", ACTION_FORMS, None)
+        reserved = ("policy", "load", "wrapper", "action_form")
+        params = {k: spec.raw(k) for k in spec if k not in reserved}
         out[label] = PolicySpec(
-            label, name, params, str(_path(base_dir, load)) if load else None, wrapper
+            label, name, params, str(_path(base_dir, load)) if load else None, wrapper, form
         )
     if not out:
         f.fail("policies", "expected at least one policy")

@@ -21,6 +21,7 @@ from simrec.metrics import (
     cold_start_metrics,
     drift_adaptation,
     drift_metrics,
+    hallucination_rate,
     novelty_metrics,
     request_curves,
     steerability_metrics,
@@ -139,7 +140,13 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Scenar
                 load=spec.load,
                 wrapper=spec.wrapper,
             )
-            log = run_sessions(env, policy, scenario.episodes, seed=scenario.session_seed(seed))
+            log = run_sessions(
+                env,
+                policy,
+                scenario.episodes,
+                seed=scenario.session_seed(seed),
+                action_form=spec.action_form,
+            )
             interactions, turns = log.frames()
             for behaviour, metrics in _score(scenario, interactions, turns, horizon).items():
                 for name, value in metrics.items():
@@ -185,6 +192,8 @@ def _score(
         out["drift"] = drift_metrics(
             interactions, turns, scenario.drift_turn, s["drift_window"], s["drift_lag"]
         )
+    if scenario.semantic_ids:
+        out["actions"] = {"hallucination_rate": hallucination_rate(interactions)}
     return out
 
 

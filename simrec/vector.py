@@ -23,6 +23,7 @@ from simrec.env import RecSessionEnv, check_message
 from simrec.errors import ActionError, ConfigError
 from simrec.persona import Persona
 from simrec.replies import REPLY_DIM, encode_reply
+from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, Session, SessionDynamics
 
 VISIT_STRIDE = 1 << 32
@@ -64,7 +65,8 @@ class RecSessionVectorEnv(VectorEnv):
     ## Info
     Arrays with one entry per sub-env (each with its ``_key`` mask, all true): ``reply``
     (str), ``persona_id`` (str), ``turn``, ``session_id`` (the current visit's id, see
-    :data:`VISIT_STRIDE`), ``duplicates``, ``user_history`` (an object
+    :data:`VISIT_STRIDE`), ``duplicates``, ``hallucinated`` (slots whose semantic id named
+    no item, through :class:`~simrec.semantic_ids.SemanticIdSlateVector`), ``user_history`` (an object
     array: sub-env ``i``'s entry is the single env's int64 ``user_history`` array of its
     current persona), ``clicked`` / ``purchased`` /
     ``dismissed`` (``(num_envs, slate_size)`` bool, all false on reset steps), and
@@ -193,8 +195,8 @@ class RecSessionVectorEnv(VectorEnv):
         self._start(rows)
         self._needs_reset[rows] = False
         self._refresh_replies()
-        zeros = np.zeros(n)
-        return self._observation(), self._info(None, zeros.astype(np.int64))
+        zeros = np.zeros(n, dtype=np.int64)
+        return self._observation(), self._info(None, zeros, zeros.copy())
 
     def step(self, actions: Any):
         """Show ``actions[i]`` to sub-env ``i``; returns batched ``(obs, rewards, terminated, truncated, info)``."""
@@ -203,6 +205,11 @@ class RecSessionVectorEnv(VectorEnv):
         if self.env.conversational:
             actions, self._messages = self.split_actions(actions)
         slates, duplicates = self.validate_slates(actions)
+        hallucinated = (
+            slot_count(np.asarray(actions.hallucinated, dtype=bool))
+            if isinstance(actions, ResolvedSlate)
+            else np.zeros(self.num_envs, dtype=np.int64)
+        )
         # Resetting sub-envs are written to by index: cheaper than by mask for the few.
         restart = np.flatnonzero(self._needs_reset)
         if len(restart) and self.autoreset_mode is AutoresetMode.DISABLED:
@@ -235,9 +242,10 @@ class RecSessionVectorEnv(VectorEnv):
         if len(restart):
             self._start(restart)
         duplicates[restart] = 0
+        hallucinated[restart] = 0
         self._needs_reset = terminated | truncated
         self._refresh_replies()
-        info = self._info(reaction, duplicates)
+        info = self._info(reaction, duplicates, hallucinated)
         return self._observation(), rewards, terminated, truncated, info
 
     def _reset_rows(self, options: dict[str, Any] | None) -> np.ndarray:
@@ -290,12 +298,16 @@ class RecSessionVectorEnv(VectorEnv):
         """Check a ``(num_envs, slate_size)`` batch and de-duplicate each slate like the single env.
 
         Returns ``(slates, duplicates)``: later copies of an index become ``-1`` (empty).
+        A :class:`~simrec.semantic_ids.ResolvedSlate` batch keeps its hallucinated slots
+        empty (they are not duplicates).
 
         Raises:
             ActionError: wrong shape, non-integer values, or indices out of range
                 (naming the sub-env and slot).
         """
         n, k = self.num_envs, self.slate_size
+        if isinstance(actions, ResolvedSlate):
+            return self._validate_resolved(actions)
         try:
             array = np.asarray(actions)
         except (TypeError, ValueError):
@@ -317,14 +329,23 @@ class RecSessionVectorEnv(VectorEnv):
                     f"actions: sub-env {env} slot {pos} holds item index {array[env, pos]}, "
                     f"out of range [0, {len(self.catalog) - 1}]"
                 )
-        repeated = np.zeros((n, k), dtype=bool)
-        for pos in range(1, k):
-            for earlier in range(pos):
-                repeated[:, pos] |= slates[:, earlier] == slates[:, pos]
-        if not repeated.any():
-            return slates, np.zeros(n, dtype=np.int64)
-        slates[repeated] = EMPTY
-        return slates, slot_count(repeated)
+        return _dedupe(slates)
+
+    def _validate_resolved(self, resolved: ResolvedSlate) -> tuple[np.ndarray, np.ndarray]:
+        k, n_items = self.slate_size, len(self.catalog)
+        items, hallucinated = resolved.checked((self.num_envs, k))
+        bad = ((items == EMPTY) != hallucinated) | (items < EMPTY) | (items >= n_items)
+        bad &= ~self._needs_reset[:, None]
+        if bad.any():
+            env, pos = (int(v) for v in np.argwhere(bad)[0])
+            raise ActionError(
+                f"resolved slates: sub-env {env} slot {pos} holds item {items[env, pos]} with "
+                f"hallucinated={bool(hallucinated[env, pos])}; expected an index in "
+                f"[0, {n_items - 1}], or {EMPTY} exactly where hallucinated"
+            )
+        slates = items.astype(np.int64)
+        slates[self._needs_reset] = np.arange(k)  # ignored, like any resetting action
+        return _dedupe(slates, has_empty=True)
 
     # -- the two stepping paths -------------------------------------------------------------
     def _step_batch(self, slates: np.ndarray, active: np.ndarray) -> dict[str, Any]:
@@ -422,7 +443,10 @@ class RecSessionVectorEnv(VectorEnv):
         return {"turn": turn, "history_items": items, "history_feedback": feedback, "reply": reply}
 
     def _info(
-        self, reaction: dict[str, np.ndarray] | None, duplicates: np.ndarray
+        self,
+        reaction: dict[str, np.ndarray] | None,
+        duplicates: np.ndarray,
+        hallucinated: np.ndarray,
     ) -> dict[str, Any]:
         n, k = self.num_envs, self.slate_size
         if self.batch is not None:
@@ -438,6 +462,7 @@ class RecSessionVectorEnv(VectorEnv):
             "turn": self._turns().copy(),
             "session_id": self._session_ids.copy(),
             "duplicates": duplicates,
+            "hallucinated": hallucinated,
             "user_history": self._histories.take(self.persona),
         }
         if self.env.conversational:
@@ -450,3 +475,22 @@ class RecSessionVectorEnv(VectorEnv):
         info["ground_truth"] = {"satisfaction": satisfaction, "fatigue": fatigue}
         info["_ground_truth"] = present
         return info
+
+
+def _dedupe(slates: np.ndarray, has_empty: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Later copies of an item in a row become ``EMPTY``; returns the slates and repeats per row.
+
+    With ``has_empty``, the rows hold empty slots (hallucinations), which are not copies
+    of one another.
+    """
+    k = slates.shape[1]
+    repeated = np.zeros(slates.shape, dtype=bool)
+    for pos in range(1, k):
+        for earlier in range(pos):
+            repeated[:, pos] |= slates[:, earlier] == slates[:, pos]
+    if has_empty:
+        repeated &= slates != EMPTY
+    if not repeated.any():
+        return slates, np.zeros(len(slates), dtype=np.int64)
+    slates[repeated] = EMPTY
+    return slates, slot_count(repeated)

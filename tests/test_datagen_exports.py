@@ -185,3 +185,31 @@ def test_a_failed_minari_export_leaves_nothing_that_blocks_a_retry(dataset, tmp_
     to_minari(ds, tmp_path / "out", "golf-random")  # the retry is not blocked
     assert minari.load_dataset("simrec/golf-random-v0").total_episodes == len(ds.sessions)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.fixture(scope="module")
+def hallucinating(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "golf-gen"
+    generate("golf", "generative_unconstrained", 8, 0, out, max_turns=4, shard_size=4)
+    return out
+
+
+def test_exports_carry_hallucinated_slots(hallucinating, tmp_path, monkeypatch):
+    ds = load_dataset(hallucinating)
+    made_up = ds.interactions["hallucinated"].to_numpy().reshape(-1, 5)
+    assert made_up.any() and made_up.all(axis=1).any()  # whole slates of made-up ids too
+    to_recbole(ds, tmp_path, "gen")
+    inter, _ = read_atomic(tmp_path / "gen" / "gen.inter")
+    shown = ds.interactions["item_index"].to_numpy().reshape(-1, 5) >= 0
+    expected = np.repeat(made_up.sum(axis=1), shown.sum(axis=1))
+    np.testing.assert_array_equal(inter["slate_hallucinations"].to_numpy(), expected)
+
+    minari = pytest.importorskip("minari")
+    to_minari(ds, tmp_path, "gen")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    exported = minari.load_dataset("simrec/gen-v0")
+    assert exported.action_space.start.tolist() == [-1] * 5
+    actions = np.concatenate([e.actions for e in exported.iterate_episodes()])
+    np.testing.assert_array_equal(actions == -1, made_up)
+    rewards = np.concatenate([e.rewards for e in exported.iterate_episodes()])
+    np.testing.assert_array_equal(rewards, ds.turns["reward"].to_numpy())

@@ -46,6 +46,10 @@ def _wait_for_commits(out: Path, proc: subprocess.Popen, n: int) -> None:
         time.sleep(0.01)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _children(pid: int) -> list[int]:
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
@@ -124,6 +128,10 @@ def test_ctrl_c_mid_run_says_how_to_resume_and_resume_gives_the_uninterrupted_da
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        # Ctrl-C as in a terminal, even when the test runner was started with SIGINT
+        # ignored (a background job, `nohup`): an ignored SIGINT is inherited across exec
+        # and Python would then never raise KeyboardInterrupt
+        preexec_fn=_default_sigint,
     )
     _wait_for_commits(out, proc, 3)
     os.killpg(proc.pid, signal.SIGINT)

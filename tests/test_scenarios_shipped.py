@@ -40,6 +40,11 @@ MUST_SHOW = {
         "steer_aware.steerability.compliance > mmr.steerability.compliance",
         "steer_aware.steerability.satisfaction_followed > linucb.steerability.satisfaction_ignored",
     ],
+    "semantic_ids": [
+        "constrained.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+        "constrained.actions.hallucination_rate <= 0",
+        "unconstrained.actions.hallucination_rate > 0.5",
+    ],
     "preference_drift": [
         "adaptive.drift.ctr_after > frozen.drift.ctr_after",
         "adaptive.drift.recovery > frozen.drift.recovery",

@@ -2,7 +2,9 @@
 
 **RecBole** reads "atomic files": tab-separated text whose header names each field and
 its type (``user_id:token``). :func:`to_recbole` writes ``<name>.inter`` (one row per
-shown item, with clicked / purchased / dismissed / reward and an ordering timestamp),
+shown item, with clicked / purchased / dismissed / reward, how many slots of its slate
+named no item — ``slate_hallucinations``, for semantic-id policies — and an ordering
+timestamp; empty slots are no interaction and have no row),
 ``<name>.item`` (the catalog) and ``<name>.user`` (a session, or a persona, per user)
 into ``<out>/<name>/``, the layout RecBole's ``data_path`` expects.
 
@@ -11,7 +13,9 @@ actions, rewards, terminations, truncations. The tables hold what users did, not
 observations a policy saw, so :func:`to_minari` rebuilds the env from the manifest and
 replays every session with a brain that returns the recorded reactions: the env then
 produces exactly the observations of the original run, for any brain (LLM ones too),
-and the replayed rewards are checked against the recorded ones.
+and the replayed rewards are checked against the recorded ones. Actions are item
+indices; when a semantic-id policy hallucinated, its empty slots are ``-1`` and the
+declared action space allows it (``MultiDiscrete(n_items + 1, start=-1)``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import pandas as pd
 from gymnasium.envs.registration import EnvSpec
@@ -34,6 +39,7 @@ from simrec.env import RecSessionEnv
 from simrec.errors import DatasetError
 from simrec.persona import TRAITS
 from simrec.reaction import Reaction
+from simrec.semantic_ids import ResolvedSlate
 from simrec.session import EMPTY
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -86,7 +92,9 @@ def to_recbole(dataset: Dataset, out: str | Path, name: str, user: str = "sessio
     folder = Path(out) / name
     folder.mkdir(parents=True, exist_ok=True)
     inter = dataset.interactions
-    inter = inter[inter["item_index"] != EMPTY].reset_index(drop=True)
+    hallucinated = _slate_hallucinations(inter)
+    shown = (inter["item_index"] != EMPTY).to_numpy()
+    inter = inter[shown].reset_index(drop=True)
     user_ids = inter["session_id"].astype(str) if user == "session" else inter["persona_id"]
     inter_file = pd.DataFrame(
         {
@@ -99,6 +107,7 @@ def to_recbole(dataset: Dataset, out: str | Path, name: str, user: str = "sessio
             "purchased:float": inter["purchased"].astype(int),
             "dismissed:float": inter["dismissed"].astype(int),
             "reward:float": inter["reward"],
+            "slate_hallucinations:float": hallucinated[shown],
             "timestamp:float": np.arange(len(inter), dtype=np.int64),
         }
     )
@@ -143,6 +152,15 @@ def to_recbole(dataset: Dataset, out: str | Path, name: str, user: str = "sessio
     ]
 
 
+def _slate_hallucinations(inter: pd.DataFrame) -> np.ndarray:
+    """Per row, how many slots of its slate named no item (0 before semantic-id actions)."""
+    if "hallucinated" not in inter.columns or inter.empty:
+        return np.zeros(len(inter), dtype=np.int64)
+    k = int(inter["position"].max()) + 1
+    per_slate = inter["hallucinated"].to_numpy(bool).reshape(-1, k).sum(axis=1)
+    return np.repeat(per_slate, k)
+
+
 class _RecordedBrain:
     """Plays back recorded reactions, in order (the brain of a replayed session)."""
 
@@ -160,11 +178,17 @@ class _RecordedBrain:
 
 def _sessions(
     dataset: Dataset,
-) -> Iterator[tuple[int, str, np.ndarray, list[Reaction], np.ndarray]]:
-    """Per session: id, persona, slates ``(T, k)``, recorded reactions, recorded rewards."""
+) -> Iterator[tuple[int, str, np.ndarray, np.ndarray, list[Reaction], np.ndarray]]:
+    """Per session: id, persona, slates ``(T, k)``, hallucinated slots ``(T, k)``,
+    recorded reactions, recorded rewards."""
     inter, turns = dataset.interactions, dataset.turns
     k = int(inter["position"].max()) + 1
     items = inter["item_index"].to_numpy().reshape(-1, k)
+    made_up = (
+        inter["hallucinated"].to_numpy(bool).reshape(-1, k)
+        if "hallucinated" in inter.columns
+        else np.zeros(items.shape, dtype=bool)
+    )
     flags = {c: inter[c].to_numpy().reshape(-1, k) for c in ("clicked", "purchased", "dismissed")}
     sids = turns["session_id"].to_numpy()
     bounds = np.flatnonzero(np.r_[True, sids[1:] != sids[:-1], True])
@@ -194,14 +218,28 @@ def _sessions(
             int(sids[start]),
             str(columns["persona_id"][start]),
             items[start:stop],
+            made_up[start:stop],
             reactions,
             rewards,
         )
 
 
-def _actions(slates: np.ndarray) -> np.ndarray:
-    """The env actions that show ``slates``: an empty slot repeats slot 0 (dropped as a duplicate)."""
-    return np.where(slates == EMPTY, slates[:, :1], slates)
+def _actions(slates: np.ndarray, hallucinated: np.ndarray) -> np.ndarray:
+    """The item-index actions that show ``slates`` (``(T, k)``).
+
+    A duplicate's empty slot repeats the slate's first shown item (the env drops it
+    again); a hallucinated slot stays ``-1``, "no item" (see :func:`_action_space`).
+    """
+    first = np.take_along_axis(slates, np.argmax(slates != EMPTY, axis=1)[:, None], axis=1)
+    return np.where(hallucinated, EMPTY, np.where(slates == EMPTY, first, slates))
+
+
+def _action_space(env: RecSessionEnv, hallucinations: bool) -> gym.spaces.Space:
+    """The env's action space, or with ``-1`` ("no item") allowed when slots were hallucinated."""
+    if not hallucinations:
+        return env.action_space
+    k, n = env.slate_size, len(env.catalog)
+    return gym.spaces.MultiDiscrete(np.full(k, n + 1), start=np.full(k, EMPTY))
 
 
 @contextlib.contextmanager
@@ -268,6 +306,7 @@ def to_minari(
     except (OSError, ValueError) as exc:
         raise DatasetError(f"cannot rebuild the env recorded in the manifest: {exc}") from None
     buffers = [_episode(EpisodeBuffer, env, brain, i, *s) for i, s in enumerate(_sessions(dataset))]
+    hallucinations = bool(_slate_hallucinations(dataset.interactions).any())
     spec = env_spec(config["env_kwargs"])
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}-minari-", dir=root.parent))
@@ -279,7 +318,7 @@ def to_minari(
                 env=spec,
                 eval_env=spec,
                 observation_space=env.observation_space,
-                action_space=env.action_space,
+                action_space=_action_space(env, hallucinations),
                 algorithm_name=config["policy"],
                 author=author,
                 author_email=author_email,
@@ -302,17 +341,20 @@ def _episode(
     sid: int,
     persona: str,
     slates: np.ndarray,
+    made_up: np.ndarray,
     reactions: list[Reaction],
     rewards: np.ndarray,
 ) -> Any:
-    """Replay one recorded session through ``env`` and return it as a Minari episode buffer."""
+    """Replay one recorded session through ``env`` and return it as a Minari episode buffer
+    (a slate with hallucinated slots is replayed as the resolved slate it was)."""
     brain.queue = list(reactions)
     obs, _ = env.reset(seed=sid, options={"session_id": sid, "persona": persona})
     observations = [obs]
     got, terminations, truncations = [], [], []
-    actions = _actions(slates)
-    for action in actions:
-        obs, reward, terminated, truncated, _ = env.step(action)
+    actions = _actions(slates, made_up)
+    for action, flags in zip(actions, made_up, strict=True):
+        shown = ResolvedSlate(action, flags) if flags.any() else action
+        obs, reward, terminated, truncated, _ = env.step(shown)
         observations.append(obs)
         got.append(reward)
         terminations.append(terminated)

@@ -12,6 +12,7 @@ from simrec.errors import ArgumentError, ConfigError
 from simrec.policies.base import Policy, ScoringPolicy
 from simrec.policies.ease import EASEPolicy
 from simrec.policies.gauntlet import GAUNTLET
+from simrec.policies.generative import ConstrainedGenerativePolicy, UnconstrainedGenerativePolicy
 from simrec.policies.genre_match import GenreMatchPolicy
 from simrec.policies.greedy import EpsilonGreedyPolicy, GreedyPolicy
 from simrec.policies.history import PopularUnseenPolicy
@@ -44,6 +45,8 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "random": RandomPolicy,
     "popularity": PopularityPolicy,
     **SCORING_POLICIES,
+    "generative_constrained": ConstrainedGenerativePolicy,
+    "generative_unconstrained": UnconstrainedGenerativePolicy,
     "llm_reranker": LLMRerankerPolicy,
     "llm_conversational": LLMConversationalPolicy,
     **GAUNTLET,
