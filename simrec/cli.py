@@ -33,6 +33,7 @@ from simrec.llm.cli_support import (
     llm_options,
     usage_ledgers,
 )
+from simrec.report import cli as report_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     grounding_cli.register(commands)
     fidelity_cli.register(commands)
     calibration_cli.register(commands)
+    report_cli.register(commands)
     use_defaults_help(parser)
     return parser
 

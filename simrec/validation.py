@@ -235,6 +235,10 @@ class Fields:
         """Raise the reader's error for ``key`` with ``message``."""
         self._raise((*self.path, key), message)
 
+    def fail_at(self, keys: tuple[str | int, ...], message: str) -> NoReturn:
+        """Raise the reader's error for the field ``keys`` below this mapping."""
+        self._raise((*self.path, *keys), message)
+
     def fail_here(self, message: str) -> NoReturn:
         """Raise the reader's error about this mapping as a whole."""
         self._raise(self.path, message)

@@ -18,6 +18,7 @@ FIELDS = (
     "accuracy_1_1_popular_negatives", "auc", "ndcg_10", "genre_tv", "kendall_tau",
     "liked_popularity_percentile", "held_out_popularity_percentile", "baselines",
     "policy_ranking", "protocol", "data", "brain", "simrec_version", "ranking_scope",
+    "genre_distribution", "popularity_distribution",
 )  # fmt: skip
 
 
@@ -38,6 +39,12 @@ def test_the_utility_brain_on_grounded_personas_beats_random_and_reports_every_f
     assert report["data"]["users"] == 60 and report["data"]["held_out_events"] == 60 * 4
     assert len(report["policy_ranking"]["policies"]) == 5
     assert -1.0 <= report["kendall_tau"] <= 1.0
+    genres = report["genre_distribution"]
+    assert sum(genres["real"].values()) == pytest.approx(1.0)
+    assert sum(genres["simulated"].values()) == pytest.approx(1.0)
+    popularity = report["popularity_distribution"]
+    assert len(popularity["bins"]) == len(popularity["real"]) + 1 == 11
+    assert sum(popularity["simulated"]) == pytest.approx(1.0)
     again = run_fidelity(preset, protocol=Protocol(env_sessions=40))
     assert again == report  # seeded: the same figures every run
 

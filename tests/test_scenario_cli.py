@@ -81,6 +81,41 @@ def test_validate_checks_without_running(tmp_path: Path, capsys):
     assert "ok (2 policies, 1 assertions)" in capsys.readouterr().out
 
 
+def test_run_writes_the_html_report_beside_the_results_unless_told_not_to(tmp_path: Path, capsys):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY)
+    assert main(["scenario", "run", str(scenario), "--out", str(tmp_path / "out")]) == 0
+    page = tmp_path / "out" / "tiny.html"
+    assert f"report: {page}" in capsys.readouterr().out
+    assert "<h1>Scenario: tiny</h1>" in page.read_text()
+    assert (
+        main(["scenario", "run", str(scenario), "--out", str(tmp_path / "bare"), "--no-report"])
+        == 0
+    )
+    assert "report:" not in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "bare").iterdir()) == ["tiny.csv", "tiny.json"]
+
+
+def test_run_without_matplotlib_still_writes_results_and_says_why_there_is_no_report(
+    tmp_path: Path,
+):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY)
+    code = (
+        "import sys; sys.modules['matplotlib'] = None; from simrec.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "scenario", "run", str(scenario), "--out", "out"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0
+    assert "report: skipped, it needs matplotlib: pip install 'simrec[report]'" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["tiny.csv", "tiny.json"]
+
+
 def _without_assertions() -> str:
     return TINY.split("assertions:")[0]
 
