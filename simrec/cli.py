@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--brain-params",
         default=None,
         help="a utility-brain params file (brain_kwargs / dynamics), e.g. one written by "
-        "`simrec calibrate fit`; implies --brain utility",
+        "`simrec calibrate fit`; implies --brain utility (default: the preset's brain settings)",
     )
     add_llm_arguments(run)
     run.set_defaults(handler=_run)

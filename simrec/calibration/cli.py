@@ -43,7 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     compare.add_argument(
         "--policy",
         default=None,
-        help="print one policy's tables instead of the policies pooled (the JSON has both)",
+        help="print one policy's tables instead of the policies pooled (the JSON has both; default: all policies pooled)",
     )
     compare.add_argument(
         "--out", type=Path, default=Path("results"), help="folder for <scenario>-brains.json"
@@ -100,7 +100,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--brain-params",
         default=None,
-        help="a params file for the utility brain (when the scenario's brain is another)",
+        help="a params file for the utility brain (when the scenario's brain is another) (default: the scenario's brain_kwargs)",
     )
     parser.add_argument(
         "--quiet", action="store_true", help="no progress lines on stderr (default: shown)"
