@@ -89,7 +89,7 @@ def ground(log: InteractionLog, dim: int = 64, min_events: int = 5, seed: int = 
             for k, name in enumerate(("train", "validation", "test"))
         },
         "taste_model": {
-            "method": "EASE over a recency-weighted history, plus popularity",
+            "method": "EASE + RP3beta over a recency-weighted history, plus popularity",
             "chosen": settings.__dict__,
             "validation_auc": tried,
         },
