@@ -21,10 +21,18 @@ field                              meaning
 ``liked_per_user``                 mean size of the simulated liked set over the unseen catalog
 ``kendall_tau``                    Kendall's tau between the policies' order by held-out NDCG@10
                                    and by CTR in the grounded env (see ``policy_ranking``)
+``kendall_tau_low``, ``_high``     the central 95% of tau's bootstrap distribution (users and
+                                   sessions resampled)
 ``baselines``                      the same figures (but ``genre_tv``, ``kendall_tau``) for
                                    ``random``, ``popularity`` and ``mf``, thresholds from
                                    validation
-``policy_ranking``                 per policy: ``ndcg_10`` (held-out) and ``ctr`` (env)
+``policy_ranking``                 ``policies``: per policy ``ndcg_10`` (held-out) and ``ctr``
+                                   (env) with 95% bootstrap intervals (``*_low``, ``*_high``);
+                                   ``pairs``: per pair (``policy``, ``other``) the paired
+                                   differences with their intervals, ``separated_real`` / ``separated_env``
+                                   (interval excludes 0) and ``agree`` (separated on the real
+                                   data, same order in the env); ``pairs_separated_real``,
+                                   ``pairs_separated_both``, ``pairs_agreeing``, ``pairs_total``
 ``genre_distribution``             ``real`` (held-out items) and ``simulated`` (liked set):
                                    genre -> share, every user weighing the same
 ``popularity_distribution``        ``bins`` (popularity-percentile edges, deciles) and ``real``
@@ -154,6 +162,8 @@ def run_fidelity(
     return {
         **figures,
         "kendall_tau": ranking["kendall_tau"],
+        "kendall_tau_low": ranking["kendall_tau_low"],
+        "kendall_tau_high": ranking["kendall_tau_high"],
         "baselines": baselines,
         "policy_ranking": ranking,
         "genre_distribution": genres,
