@@ -14,17 +14,26 @@ from pathlib import Path
 import gymnasium as gym
 
 from simrec import scenario_cli
-from simrec.cli_args import positive_int, seed, use_defaults_help
+from simrec.authoring import cli as authoring_cli
+from simrec.calibration import cli as calibration_cli
+from simrec.cli_args import (
+    add_policy_params,
+    policy_params,
+    positive_int,
+    seed,
+    use_defaults_help,
+)
 from simrec.datagen import cli as datagen_cli
-from simrec.errors import SimrecError
+from simrec.errors import ConfigError, SimrecError
 from simrec.fidelity import cli as fidelity_cli
 from simrec.grounding import cli as grounding_cli
 from simrec.llm.cli_support import (
     add_llm_arguments,
     format_usage_report,
     llm_options,
-    usage_ledger,
+    usage_ledgers,
 )
+from simrec.report import cli as report_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,12 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="print only the per-episode summaries")
     run.add_argument(
+        "--conversational",
+        action="store_true",
+        help="actions carry the recommender's message (llm_conversational writes one; "
+        "other policies say nothing)",
+    )
+    run.add_argument(
         "--brain",
         choices=("utility", "anthropic", "openai"),
         default=None,
         help="who plays the users: utility (offline model), anthropic (Claude) or openai "
         "(any OpenAI-compatible server: vLLM, Ollama, llama.cpp, LiteLLM) (default: the "
         "preset's brain)",
+    )
+    add_policy_params(run)
+    run.add_argument(
+        "--brain-params",
+        default=None,
+        help="a utility-brain params file (brain_kwargs / dynamics), e.g. one written by "
+        "`simrec calibrate fit`; implies --brain utility (default: the preset's brain settings)",
     )
     add_llm_arguments(run)
     run.set_defaults(handler=_run)
@@ -98,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the generated catalog of each persona's domain)",
     )
     check.set_defaults(handler=_personas_validate)
+    authoring_cli.register(personas)
 
     catalog = commands.add_parser("catalog", help="catalog tools").add_subparsers(
         dest="catalog_command", required=True
@@ -110,10 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
     cgen.add_argument("--seed", type=seed, default=0, help="seed of the generator")
     cgen.add_argument("--out", type=Path, required=True, help=".csv, .parquet, .jsonl or .yaml")
     cgen.set_defaults(handler=_catalog_generate)
+    cache = commands.add_parser("cache", help="LLM response cache tools").add_subparsers(
+        dest="cache_command", required=True
+    )
+    compact = cache.add_parser(
+        "compact",
+        help="shrink recordings to what replay reads: drop the stored request bodies (kept "
+        "for inspection only) and vacuum, before committing one beside a scenario",
+    )
+    compact.add_argument("paths", nargs="+", type=Path, help=".sqlite response caches")
+    compact.set_defaults(handler=_cache_compact)
     scenario_cli.register(commands)
     datagen_cli.register(commands)
     grounding_cli.register(commands)
     fidelity_cli.register(commands)
+    calibration_cli.register(commands)
+    report_cli.register(commands)
     use_defaults_help(parser)
     return parser
 
@@ -130,6 +165,7 @@ def _version() -> str:
 def _run(args: argparse.Namespace) -> int:
     from simrec.events import sessions_frame
     from simrec.policies import make_policy
+    from simrec.policies.batching import serves_many
     from simrec.presets import find_preset
     from simrec.runner import run_sessions
 
@@ -137,19 +173,31 @@ def _run(args: argparse.Namespace) -> int:
     kwargs = dict(preset.kwargs)
     if args.max_turns is not None:
         kwargs["max_turns"] = args.max_turns
+    if args.conversational:
+        kwargs["conversational"] = True
     # --concurrency runs episodes concurrently with any brain (and sets an LLM brain's
     # calls in flight), so it is not one of the LLM-only options checked below.
     concurrency, args.concurrency = args.concurrency or 1, None
     options = llm_options(args)
-    if args.brain in ("anthropic", "openai"):
+    if args.brain_params is not None:
+        from simrec.calibration.params import load_brain_params
+
+        if args.brain not in (None, "utility"):
+            raise ConfigError(f"--brain-params applies to the utility brain, not {args.brain!r}")
+        kwargs.update(load_brain_params(args.brain_params).env_kwargs())
+        args.brain = "utility"
+    elif args.brain in ("anthropic", "openai"):
         kwargs.update(brain=args.brain, brain_kwargs={**options, "concurrency": concurrency})
     elif args.brain == "utility":
         kwargs.update(brain="utility", brain_kwargs={})
     # The generic id with the preset's full kwargs: a preset loaded from a file has no
     # registered id of its own, and this keeps shipped and user presets on one path.
     env = gym.make("simrec/RecSession-v0", render_mode="ansi", **kwargs)
-    policy = make_policy(args.policy, env, seed=args.seed)
+    params = policy_params(args.policy_params)
+    policy = make_policy(args.policy, env, seed=args.seed, **params)
     transcript = _Transcript(args.seed, args.episodes, args.quiet, buffered=concurrency > 1)
+    # A policy that serves many visits at once (an LLM policy) is one object for every lane.
+    shared = serves_many(policy)
     log = run_sessions(
         env,
         policy,
@@ -158,7 +206,9 @@ def _run(args: argparse.Namespace) -> int:
         on_step=transcript.on_step,
         on_reset=transcript.on_reset,
         concurrency=concurrency,
-        policy_factory=lambda lane, seed: make_policy(args.policy, lane, seed=seed),
+        policy_factory=lambda lane, seed: (
+            policy if shared else make_policy(args.policy, lane, seed=seed, **params)
+        ),
     )
     interactions, turns = log.frames()
     sessions = sessions_frame(turns)
@@ -169,8 +219,9 @@ def _run(args: argparse.Namespace) -> int:
         f"purchases {interactions['purchased'].sum() / args.episodes:.1f}, "
         f"turns {sessions['turns'].mean():.1f}, left {sessions['left'].mean():.0%}"
     )
-    if args.brain in ("anthropic", "openai"):
-        print(format_usage_report(usage_ledger(env)))
+    for ledger in usage_ledgers(env, policy):
+        print(format_usage_report(ledger))
+    getattr(policy, "close", lambda: None)()
     env.close()
     return 0
 
@@ -275,6 +326,15 @@ def _catalog_generate(args: argparse.Namespace) -> int:
         raise SimrecError(f"{args.out}: already exists; choose another --out")
     catalog.save(args.out)
     print(f"wrote {len(catalog)} {args.domain} items to {args.out}")
+    return 0
+
+
+def _cache_compact(args: argparse.Namespace) -> int:
+    from simrec.llm.cache import compact
+
+    for path in args.paths:
+        before, after = compact(path)
+        print(f"{path}: {before:,} -> {after:,} bytes")
     return 0
 
 

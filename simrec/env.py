@@ -25,6 +25,7 @@ from simrec.events import EventLog
 from simrec.persona import Persona, check_unique_ids, load_personas
 from simrec.reaction import Reaction
 from simrec.replies import REPLY_DIM, encode_reply
+from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, BoundPersona, Session, SessionDynamics
 from simrec.validation import Fields, number_expected
 
@@ -53,6 +54,12 @@ class RecSessionEnv(gym.Env):
     ``None`` in the log) and are counted in ``info["duplicates"]``. An index out of
     range or a slate of the wrong length raises :class:`~simrec.errors.ActionError`.
 
+    Slates named by semantic ids go through
+    :class:`~simrec.semantic_ids.SemanticIdSlate`, which hands the env a
+    :class:`~simrec.semantic_ids.ResolvedSlate`: slots whose id named no item
+    (hallucinations) are shown empty, counted in ``info["hallucinated"]`` and logged per
+    slot (``hallucinated``, ``emitted_id``).
+
     With ``conversational=True`` the action is ``Dict(slate=MultiDiscrete(...),
     message=Text(...))``: the slate plus what the recommender says with it (up to
     :data:`MESSAGE_MAX_LENGTH` characters; ``""`` says nothing). An LLM-played user reads
@@ -65,8 +72,10 @@ class RecSessionEnv(gym.Env):
     * ``turn`` — ``Box(0, 1, (1,))``: turns taken / ``max_turns``.
     * ``history_items`` — ``MultiDiscrete([n_items + 1] * (history_window * slate_size))``:
       the last slates, newest first, item index + 1 (0 = nothing).
-    * ``history_feedback`` — ``Box(0, 1, (history_window, slate_size, 3))``: per slot of
-      those slates, clicked / purchased / dismissed.
+    * ``history_feedback`` — ``Box(0, 1, (history_window * slate_size * 3,))``: per slot of
+      those slates, clicked / purchased / dismissed, flat in that order (newest slate
+      first; ``reshape(history_window, slate_size, 3)`` restores the grid). Flat, so that
+      no library takes it for an image.
     * ``reply`` — ``Box(-1, 1, (32,))``: hashed bag-of-words encoding of the last reply.
 
     ``info["user_history"]`` holds what a real recommender would know of the user
@@ -76,8 +85,13 @@ class RecSessionEnv(gym.Env):
     ``AsyncVectorEnv`` stack info arrays of one shape only: with grounded personas use
     the native vector env (``gym.make_vec``'s default), which gives one array per sub-env.
 
+    ``info["session_id"]`` is the id the visit is logged under (``reset(options=
+    {"session_id": n})``, else the reset's ``seed``, else one more than the last): what a
+    policy serving several visits at once keys its memory on.
+
     The reply text is in ``info["reply"]``. Hidden truth (satisfaction, fatigue, the
-    active steering constraint, as JSON text so Gymnasium's vector envs can stack it) is in
+    active steering constraint, as JSON text, ``""`` when there is none, so Gymnasium's
+    vector envs and TorchRL can stack it) is in
     ``info["ground_truth"]``: a policy that reads it
     is cheating, visibly.
 
@@ -167,12 +181,14 @@ class RecSessionEnv(gym.Env):
                     np.full(history_window * slate_size, n + 1, dtype=np.int64)
                 ),
                 "history_feedback": spaces.Box(
-                    0.0, 1.0, (history_window, slate_size, 3), np.float32
+                    0.0, 1.0, (history_window * slate_size * 3,), np.float32
                 ),
                 "reply": spaces.Box(-1.0, 1.0, (REPLY_DIM,), np.float32),
             }
         )
         self._last_slate: list[int] | None = None
+        self._last_named: ResolvedSlate | None = None
+        self._named: ResolvedSlate | None = None  # the slate being stepped, if named by ids
         self._episode_over = True
         self._n_items = n
         self._turn_obs = [
@@ -184,7 +200,8 @@ class RecSessionEnv(gym.Env):
         """Start a new visit.
 
         Options: ``{"persona": id}`` picks the persona; ``{"session_id": n}`` sets the id
-        under which the visit is logged (default: one more than the last).
+        under which the visit is logged (default: ``seed`` when one is given, else one more
+        than the last).
         """
         super().reset(seed=seed)
         pick = int(self.np_random.integers(len(self.personas)))
@@ -202,7 +219,10 @@ class RecSessionEnv(gym.Env):
             raise ConfigError(
                 f"reset options: session_id: expected a non-negative integer, got {wanted_id!r}"
             )
-        self.session_id = int(wanted_id) if wanted_id is not None else self.session_id + 1
+        if wanted_id is not None:
+            self.session_id = int(wanted_id)
+        else:  # a seeded visit is its seed's (as the vector env's and run_sessions' are)
+            self.session_id = int(seed) if seed is not None else self.session_id + 1
         self.session = Session(
             self._bound[persona_id],
             self.slate_size,
@@ -212,6 +232,7 @@ class RecSessionEnv(gym.Env):
         )
         self._episode_over = False
         self._last_slate = None
+        self._last_named = None
         self._message = None
         return self._observation(), self._info(None, 0, 0.0)
 
@@ -239,7 +260,9 @@ class RecSessionEnv(gym.Env):
             raise ActionError("step() called on a finished episode; call reset() first")
         if self.conversational:
             action, self._message = self.split_action(action)
-        return self.validate_slate(action)
+        checked = self.validate_slate(action)
+        self._named = action if isinstance(action, ResolvedSlate) else None
+        return checked
 
     @property
     def message(self) -> str | None:
@@ -250,6 +273,7 @@ class RecSessionEnv(gym.Env):
         """The second half of :meth:`step`: apply the user's ``reaction`` to ``slate``."""
         session = self.session
         assert session is not None
+        named = self._named
         reward = self.reward(reaction)
         if self.event_log is not None:
             self.event_log.record(
@@ -260,12 +284,15 @@ class RecSessionEnv(gym.Env):
                 self.slot_rewards(reaction),
                 reward,
                 duplicates,
+                named=named,
+                message=self._message,
             )
         session.record(slate, reaction)
         terminated = reaction.left
         truncated = (not terminated) and session.turn >= self.max_turns
         self._episode_over = terminated or truncated
         self._last_slate = slate
+        self._last_named = named
         info = self._info(reaction, duplicates, reward)
         if self.render_mode == "human":
             print(self.render_turn())
@@ -288,6 +315,7 @@ class RecSessionEnv(gym.Env):
         twin = copy.copy(self)
         twin.session, twin.session_id, twin.event_log = None, -1, None
         twin._episode_over, twin._last_slate, twin._message = True, None, None
+        twin._named = twin._last_named = None
         twin._np_random = None
         return twin
 
@@ -316,11 +344,14 @@ class RecSessionEnv(gym.Env):
     def validate_slate(self, action: Any) -> tuple[list[int], int]:
         """Check ``action`` and de-duplicate it; returns ``(slate, n_duplicates)``.
 
-        Later copies of a repeated index become :data:`~simrec.session.EMPTY` slots.
+        Later copies of a repeated index become :data:`~simrec.session.EMPTY` slots. A
+        :class:`~simrec.semantic_ids.ResolvedSlate` keeps its hallucinated slots empty.
 
         Raises:
             ActionError: wrong length, non-integer values, or indices out of range.
         """
+        if isinstance(action, ResolvedSlate):
+            return self._validate_resolved(action)
         try:
             array = np.asarray(action)
         except (TypeError, ValueError):
@@ -344,12 +375,20 @@ class RecSessionEnv(gym.Env):
             )
         if len(set(slate)) == self.slate_size:
             return slate, 0
-        seen: set[int] = set()
-        deduped = []
-        for item in slate:
-            deduped.append(EMPTY if item in seen else item)
-            seen.add(item)
-        return deduped, deduped.count(EMPTY)
+        return _dedupe(slate)
+
+    def _validate_resolved(self, resolved: ResolvedSlate) -> tuple[list[int], int]:
+        items, hallucinated = resolved.checked((self.slate_size,))
+        n = self._n_items
+        slate, flags = items.tolist(), hallucinated.tolist()
+        # a handful of slots: plain Python beats a chain of tiny numpy operations
+        pairs = zip(slate, flags, strict=True)
+        if any((i == EMPTY) != f or not EMPTY <= i < n for i, f in pairs):
+            raise ActionError(
+                f"resolved slate: items {slate} with hallucinated {flags}: each slot must "
+                f"hold an index in [0, {n - 1}], or {EMPTY} exactly where it is hallucinated"
+            )
+        return _dedupe(slate)
 
     def reward(self, reaction: Reaction) -> float:
         """The scalar reward of ``reaction`` under :attr:`reward_weights`."""
@@ -378,7 +417,7 @@ class RecSessionEnv(gym.Env):
         return {
             "turn": turn.copy(),
             "history_items": s.history_items_flat_plus_one(),
-            "history_feedback": s.history_feedback,
+            "history_feedback": s.history_feedback.reshape(-1),
             "reply": encode_reply(s.last_reply).copy(),
         }
 
@@ -388,14 +427,17 @@ class RecSessionEnv(gym.Env):
         constraint = s.active_constraint()
         info: dict[str, Any] = {
             "turn": s.turn,
+            "session_id": self.session_id,
             "persona_id": s.persona.persona_id,
             "reply": s.last_reply,
             "duplicates": duplicates,
+            "hallucinated": self._hallucinated_count(reaction),
             "user_history": s.bound.history.copy(),  # fresh: infos never share data
             "ground_truth": {
                 "satisfaction": s.satisfaction,
                 "fatigue": s.fatigue,
-                "active_constraint": constraint.to_json() if constraint is not None else None,
+                # "" when there is none (never None: vector envs and TorchRL stack it as text)
+                "active_constraint": constraint.to_json() if constraint is not None else "",
             },
         }
         if reaction is not None:
@@ -404,6 +446,10 @@ class RecSessionEnv(gym.Env):
         if self.conversational:
             info["message"] = self._message or ""
         return info
+
+    def _hallucinated_count(self, reaction: Reaction | None) -> int:
+        named = self._last_named
+        return int(named.hallucinated.sum()) if reaction is not None and named is not None else 0
 
     def render_turn(self) -> str:
         """Transcript of the last turn: the slate, what the user did, what they said."""
@@ -419,7 +465,7 @@ class RecSessionEnv(gym.Env):
             lines.append(f'  recommender: "{self._message}"')
         for pos, item in enumerate(slate):
             if item == EMPTY:
-                lines.append(f"  {pos + 1}. (duplicate, not shown)")
+                lines.append(f"  {pos + 1}. {self._empty_slot(pos)}")
                 continue
             marks = [
                 name
@@ -437,6 +483,25 @@ class RecSessionEnv(gym.Env):
             )
         lines.append(f'  user: "{reaction.reply}"' + ("  [left]" if reaction.left else ""))
         return "\n".join(lines)
+
+    def _empty_slot(self, pos: int) -> str:
+        named = self._last_named
+        if named is not None and named.hallucinated[pos]:
+            emitted = "" if named.emitted is None else f" {named.emitted[pos]!r}"
+            return f"(hallucinated id{emitted}: no such item, not shown)"
+        return "(duplicate, not shown)"
+
+
+def _dedupe(slate: list[int]) -> tuple[list[int], int]:
+    """Later copies of a repeated item become EMPTY (empty slots are not repeats)."""
+    seen: set[int] = set()
+    deduped, repeats = [], 0
+    for item in slate:
+        repeat = item != EMPTY and item in seen
+        repeats += repeat
+        deduped.append(EMPTY if repeat else item)
+        seen.add(item)
+    return deduped, repeats
 
 
 def check_message(message: Any, where: str) -> str | None:

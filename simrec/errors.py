@@ -49,6 +49,12 @@ class DatasetError(SimrecError):
     """A generated dataset cannot be written, resumed or read back (names the file)."""
 
 
+class ReportError(SimrecError):
+    """A report cannot be made: the input is not a result, dataset or fidelity file, a field
+    of it is malformed (the message names the file and the field), or the plotting extra
+    is not installed (the message says how to install it)."""
+
+
 def located(source: str | None, message: str, line: int | None = None) -> str:
     """Prefix ``message`` with ``source`` (a file name) and ``line`` when known."""
     if source is None:

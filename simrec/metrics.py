@@ -618,6 +618,102 @@ def _column_mean(values: np.ndarray, seen: np.ndarray, width: int) -> np.ndarray
         return np.where(count > 0, total / count, np.nan)
 
 
+# -- how users react (pooled rates and curves, for comparing brains) ----------------------
+def reaction_rates(interactions: pd.DataFrame, turns: pd.DataFrame) -> dict[str, float]:
+    """How users reacted, pooled over a batch of sessions.
+
+    Returns:
+        ``ctr`` (share of slates with a click), ``clicks_per_slate`` (an LLM-played user
+        may click several items of a slate; the utility brain at most one),
+        ``purchase_rate`` (share of slates with a purchase), ``conversion`` (purchases
+        per click), ``dismissal_rate`` (dismissals per shown item), ``leave_rate`` (share
+        of turns after which the user left: the leave hazard pooled over turns),
+        ``session_length`` (slates per session) and ``final_satisfaction``. NaN when the
+        log has nothing to divide by.
+    """
+    slates = slates_frame(interactions)
+    sessions = _sessions(turns)
+
+    def share(part: float, whole: float) -> float:
+        return float(part) / float(whole) if whole else math.nan
+
+    return {
+        "ctr": share(slates["clicked"].sum(), len(slates)),
+        "clicks_per_slate": share(slates["clicks"].sum(), len(slates)),
+        "purchase_rate": share(slates["purchased"].sum(), len(slates)),
+        "conversion": share(slates["purchases"].sum(), slates["clicks"].sum()),
+        "dismissal_rate": share(slates["dismissals"].sum(), slates["shown"].sum()),
+        "leave_rate": share(turns["left"].to_numpy(bool).sum(), len(turns)),
+        "session_length": float(sessions["turns"].mean()) if len(sessions) else math.nan,
+        "final_satisfaction": float(sessions["final_satisfaction"].mean())
+        if len(sessions)
+        else math.nan,
+    }
+
+
+def position_curves(interactions: pd.DataFrame) -> pd.DataFrame:
+    """Per slot position (1 = the first slot): how its shown items fared.
+
+    Returns:
+        One row per position that showed an item (index ``position``) with
+        ``impressions`` (items shown there), ``ctr``, ``purchase_rate`` and
+        ``dismissal_rate`` (clicks, purchases and dismissals per shown item).
+    """
+    shown = interactions["item_index"].to_numpy(np.int64) >= 0
+    position = interactions["position"].to_numpy(np.int64)[shown] + 1
+    return _rates_by(position, interactions[shown], "position")
+
+
+def repeat_curves(interactions: pd.DataFrame, most: int = 3) -> pd.DataFrame:
+    """How shown items fared by how many times the visit had shown them before: the
+    response to repeated slates.
+
+    Args:
+        interactions: the event log's ``interactions`` table.
+        most: repeat counts of ``most`` and more share the last row.
+
+    Returns:
+        One row per repeat count ``0 .. most`` that occurs (index ``shown_before``) with
+        ``impressions``, ``ctr``, ``purchase_rate`` and ``dismissal_rate`` per shown item.
+    """
+    shown = interactions[interactions["item_index"].to_numpy(np.int64) >= 0]
+    session = shown["session_id"].to_numpy(np.int64)
+    item = shown["item_index"].to_numpy(np.int64)
+    turn = shown["turn"].to_numpy(np.int64)
+    order = np.lexsort((turn, item, session))
+    new_pair = np.ones(len(order), dtype=bool)
+    if len(order) > 1:
+        s, i = session[order], item[order]
+        new_pair[1:] = (s[1:] != s[:-1]) | (i[1:] != i[:-1])
+    rank = np.arange(len(order)) - np.maximum.accumulate(
+        np.where(new_pair, np.arange(len(order)), 0)
+    )
+    before = np.empty(len(order), dtype=np.int64)
+    before[order] = np.minimum(rank, most)
+    return _rates_by(before, shown, "shown_before")
+
+
+def _rates_by(key: np.ndarray, rows: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``impressions`` and per-impression click, purchase and dismissal rates per ``key``."""
+    width = int(key.max()) + 1 if len(key) else 1
+    count = np.bincount(key, minlength=width).astype(float)
+    present = np.flatnonzero(count)
+
+    def rate(column: str) -> np.ndarray:
+        hits = np.bincount(key, weights=rows[column].to_numpy(bool), minlength=width)
+        return (hits / np.maximum(count, 1))[present]
+
+    return pd.DataFrame(
+        {
+            "impressions": count[present].astype(np.int64),
+            "ctr": rate("clicked"),
+            "purchase_rate": rate("purchased"),
+            "dismissal_rate": rate("dismissed"),
+        },
+        index=pd.Index(present, name=name),
+    )
+
+
 # -- preference drift ---------------------------------------------------------------------
 def drift_metrics(
     interactions: pd.DataFrame, turns: pd.DataFrame, at_turn: int, window: int = 4, lag: int = 2
@@ -684,7 +780,7 @@ DIRECTION: dict[str, int] = {
     ),
     **dict.fromkeys(
         ("turns_to_click", "turns_to_purchase", "repetition", "concentration", "churn",
-         "turns_to_comply", "churn_followed", "churn_ignored"),
+         "turns_to_comply", "churn_followed", "churn_ignored", "hallucination_rate"),
         -1,
     ),
     **dict.fromkeys(("compliance_before", "base_rate", "anticipated", "requests"), 0),
@@ -700,6 +796,22 @@ def direction(metric: str) -> int:
     return DIRECTION.get(metric, 0)
 
 
+# -- semantic-id actions ------------------------------------------------------------------
+def hallucination_rate(interactions: pd.DataFrame) -> float:
+    """Share of slate slots whose semantic id named no catalog item (shown empty).
+
+    Every slot of every logged slate counts once (``k`` per slate), so a rate of 0.2 on
+    slates of five is one hallucinated slot per slate on average. Item-index policies
+    cannot hallucinate (0.0); a log from before the ``hallucinated`` column existed is
+    read the same way. NaN for an empty log.
+    """
+    if interactions.empty:
+        return math.nan
+    if "hallucinated" not in interactions.columns:
+        return 0.0
+    return float(interactions["hallucinated"].to_numpy(bool).mean())
+
+
 __all__ = [
     "COMPLY_SHARE",
     "DIRECTION",
@@ -707,8 +819,12 @@ __all__ = [
     "drift_adaptation",
     "cold_start_metrics",
     "drift_metrics",
+    "hallucination_rate",
     "intra_list_diversity",
     "novelty_metrics",
+    "position_curves",
+    "reaction_rates",
+    "repeat_curves",
     "request_curves",
     "slates_frame",
     "steerability_metrics",

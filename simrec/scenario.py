@@ -17,8 +17,9 @@ Schema (all fields optional unless marked)::
                                      # {generate: {domain: golf, n: 40, seed: 1}}
     persona_events: keep             # keep | drop the personas' own intents and drifts
     brain: utility
-    brain_kwargs: {category_weight: 0.5}
-    cache: cache/run.sqlite          # an LLM brain's response cache, replayed (no API calls);
+    brain_kwargs: {category_weight: 0.5}   # or a params file: brain_kwargs: calibrated.yaml
+    cache: cache/run.sqlite          # the LLM users' and LLM policies' recording, replayed
+                                     # (no API calls);
                                      # or {path: ..., mode: record|replay|off};
                                      # SIMREC_CACHE_MODE=record re-records without editing
     dynamics: {category_decay: 0.9}  # SessionDynamics overrides
@@ -26,6 +27,8 @@ Schema (all fields optional unless marked)::
     seeds: 10                        # 10 = seeds 0..9, or an explicit list
     horizon: 20                      # turns per session at most
     slate_size: 5
+    conversational: false            # actions carry a message; policies that return a
+                                     # bare slate say nothing
     events:                          # applied to every persona of the pool
       - intent: {at_turn: 3, says: "Only dog-friendly courses, please.",
                  constraint: {field: tags, op: has, value: dog-friendly}}
@@ -39,7 +42,12 @@ Schema (all fields optional unless marked)::
       random: random
       mmr: {policy: mmr, lam: 0.3}
       mine: {policy: "mypkg.policies:MyPolicy", some_param: 1}
-      ppo: {policy: "stable_baselines3:PPO", load: models/ppo.zip}
+      ppo: {policy: "stable_baselines3:PPO", load: models/ppo.zip}   # a saved SB3 model;
+                                     # trained on ScoreSlateWrapper? add wrapper: score (or
+                                     # leave it out: the model's action space selects it)
+      gen: {policy: "mypkg:Gen", action_form: semantic_id}   # emits semantic ids (default:
+                                     # the policy's own action_form); adds the `actions`
+                                     # behaviour (hallucination_rate) to the results
     assertions:                      # hold on the 95% interval over seeds
       - linucb.cold_start.ctr_at_5 > random.cold_start.ctr_at_5
       - mmr.novelty.return >= 10
@@ -62,16 +70,17 @@ from simrec.env import resolve_catalog
 from simrec.errors import ArgumentError, ConfigError, SimrecError, located
 from simrec.persona import Drift, Intent, Persona, load_personas
 from simrec.persona import _tastes as parse_tastes
+from simrec.semantic_ids.slate import ACTION_FORMS, ITEM_INDEX
 from simrec.session import SessionDynamics
 from simrec.validation import SEED_MAX, Fields, number_expected
 from simrec.yamlio import YamlDoc, load_yaml, parse_yaml
 
-BEHAVIOURS = ("cold_start", "novelty", "steerability", "drift")
+BEHAVIOURS = ("cold_start", "novelty", "steerability", "drift", "actions")
 TOP_LEVEL = frozenset(
     {
         "name", "description", "env", "catalog", "personas", "persona_events", "brain",
         "brain_kwargs", "cache", "dynamics", "episodes", "seeds", "horizon", "slate_size",
-        "events", "metrics", "policies", "assertions", "report", "gauntlet",
+        "conversational", "events", "metrics", "policies", "assertions", "report", "gauntlet",
     }
 )  # fmt: skip
 METRIC_SETTINGS = {
@@ -100,6 +109,11 @@ class PolicySpec:
     policy: str
     params: dict[str, Any]
     load: str | None = None
+    wrapper: str | None = None
+    action_form: str | None = None
+    """What the policy's slates are made of, as the file says (``None``: the policy's own)."""
+    resolved_form: str = ITEM_INDEX
+    """``action_form``, or what the policy declares (found when the file is loaded)."""
 
 
 @dataclass(frozen=True)
@@ -178,10 +192,18 @@ class Scenario:
                 "ctr_before", "ctr_dip", "ctr_after", "recovery", "relative_before",
                 "relative_after", "adaptation",
             ),
+            "actions": ("hallucination_rate",),
         }  # fmt: skip
         if self.drift_turn is None:
             del names["drift"]
+        if not self.semantic_ids:
+            del names["actions"]
         return names
+
+    @property
+    def semantic_ids(self) -> bool:
+        """Whether a policy names slates by semantic ids (then ``actions`` is reported)."""
+        return any(spec.resolved_form != ITEM_INDEX for spec in self.policies.values())
 
     @property
     def own_policies(self) -> list[str]:
@@ -242,9 +264,10 @@ def scenario_from_doc(doc: YamlDoc, base_dir: Path, default_name: str) -> Scenar
         policies=_policies(f, base_dir),
         report=_report(f),
     )
+    _check_cache_used(f, scenario)
     if f.boolean("gauntlet", False):
         scenario = _with_gauntlet(f, scenario)
-    _check_env(f, scenario)
+    scenario = dataclasses.replace(scenario, policies=_check_env(f, scenario))
     _check_horizon(f, scenario)
     assertions = [_assertion(f, i, v, scenario) for i, v in f.items_of("assertions", [])]
     return dataclasses.replace(scenario, assertions=assertions)
@@ -290,13 +313,16 @@ def _check_horizon(f: Fields, scenario: Scenario) -> None:
             )
 
 
-def _check_env(f: Fields, scenario: Scenario) -> None:
+def _check_env(f: Fields, scenario: Scenario) -> dict[str, PolicySpec]:
     """Build the env and every built-in policy once, so bad settings fail at load time
-    with a line number rather than mid-run (dotted-path policies are imported only)."""
+    with a line number rather than mid-run (dotted-path policies are imported only).
+
+    Returns the policies with their action forms resolved (a spec's own ``action_form``,
+    else what the policy class declares)."""
     from simrec.brains import make_brain
     from simrec.env import RecSessionEnv
     from simrec.policies import make_policy
-    from simrec.policies.adapters import import_object
+    from simrec.policies.adapters import import_object, resolve_wrapper
 
     kwargs = dict(scenario.env_kwargs)
     key = "brain_kwargs" if "brain_kwargs" in f else ("brain" if "brain" in f else "env")
@@ -309,11 +335,27 @@ def _check_env(f: Fields, scenario: Scenario) -> None:
         field = str(exc).split(":", 1)[0]
         f.fail(field if field in ("slate_size", "history_window") else "env", str(exc))
     policies = f.child("policies")
+    resolved = {}
     for label, spec in scenario.policies.items():
         if ":" in spec.policy:
-            _located(policies, label, lambda s=spec: import_object(s.policy))
+            built = _located(policies, label, lambda s=spec: import_object(s.policy))
+            if spec.wrapper is not None:
+                _located(
+                    policies.child(label), "wrapper", lambda s=spec: resolve_wrapper(s.wrapper)
+                )
         else:
-            _located(policies, label, lambda s=spec: make_policy(s.policy, env, 0, **s.params))
+            built = _located(
+                policies, label, lambda s=spec: make_policy(s.policy, env, 0, **s.params)
+            )
+        form = spec.action_form or getattr(built, "action_form", ITEM_INDEX)
+        if form not in ACTION_FORMS:
+            policies.fail(
+                label,
+                f"the policy declares action_form {form!r}; expected one of "
+                f"{', '.join(ACTION_FORMS)}",
+            )
+        resolved[label] = dataclasses.replace(spec, resolved_form=form)
+    return resolved
 
 
 def _located(f: Fields, key: str, build: Any) -> Any:
@@ -355,22 +397,35 @@ def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
         kwargs["max_turns"] = f.integer("horizon", low=1, high=10_000)
     if "slate_size" in f:
         kwargs["slate_size"] = f.integer("slate_size", low=1)
+    if "conversational" in f:
+        kwargs["conversational"] = f.boolean("conversational")
     if "brain" in f:
         kwargs["brain"] = f.string("brain")
-    if "brain_kwargs" in f:
+    if isinstance(f.raw("brain_kwargs", None), str):  # a params file (simrec calibrate fit)
+        from simrec.calibration.params import load_brain_params
+
+        if kwargs.get("brain", "utility") != "utility":
+            f.fail("brain_kwargs", "a params file applies to the utility brain")
+        file = _path(base_dir, f.string("brain_kwargs"))
+        params = _located(f, "brain_kwargs", lambda: load_brain_params(file))
+        kwargs["brain_kwargs"] = dict(params.brain_kwargs)
+        if params.dynamics:
+            kwargs["dynamics"] = params.session_dynamics()
+    elif "brain_kwargs" in f:
         brain_kwargs = f.child("brain_kwargs")
         numeric = kwargs.get("brain", "utility") == "utility"  # UtilityParams are all numbers
         kwargs["brain_kwargs"] = {
             k: brain_kwargs.number(k) if numeric else brain_kwargs.raw(k) for k in brain_kwargs
         }
-    if "cache" in f:
+    if "cache" in f and kwargs.get("brain", "utility") != "utility":  # an LLM plays the users
         kwargs["brain_kwargs"] = {**kwargs.get("brain_kwargs", {}), **_cache_options(f, base_dir)}
     if "dynamics" in f:
         dyn = f.child("dynamics")
         known = {x.name for x in dataclasses.fields(SessionDynamics)}
         dyn.reject_unknown(known)
         values = {k: dyn.number(k, low=0.0) for k in dyn}
-        kwargs["dynamics"] = _located(f, "dynamics", lambda: SessionDynamics(**values))
+        base = kwargs.get("dynamics") or SessionDynamics()  # a params file's, if any
+        kwargs["dynamics"] = _located(f, "dynamics", lambda: dataclasses.replace(base, **values))
     return kwargs
 
 
@@ -501,8 +556,17 @@ def _policies(f: Fields, base_dir: Path) -> dict[str, PolicySpec]:
         spec = p.child(label)
         name = spec.string("policy")
         load = spec.string("load", None)
-        params = {k: spec.raw(k) for k in spec if k not in ("policy", "load")}
-        out[label] = PolicySpec(label, name, params, str(_path(base_dir, load)) if load else None)
+        wrapper = spec.string("wrapper", None)
+        if wrapper is not None and load is None:
+            spec.fail("wrapper", "a wrapper applies to a loaded model; give 'load: model.zip'")
+        form = spec.choice("action_form", ACTION_FORMS, None)
+        reserved = ("policy", "load", "wrapper", "action_form")
+        params = {k: spec.raw(k) for k in spec if k not in reserved}
+        if "cache_path" in params and isinstance(params["cache_path"], str):
+            params["cache_path"] = str(_path(base_dir, params["cache_path"]))
+        out[label] = PolicySpec(
+            label, name, params, str(_path(base_dir, load)) if load else None, wrapper, form
+        )
     if not out:
         f.fail("policies", "expected at least one policy")
     from simrec.policies import POLICIES
@@ -514,7 +578,38 @@ def _policies(f: Fields, base_dir: Path) -> dict[str, PolicySpec]:
                 f"unknown policy {spec.policy!r}; expected one of: {', '.join(POLICIES)} "
                 "or a dotted path 'package.module:Name'",
             )
+    if "cache" in f:
+        out = {label: _with_cache(spec, _cache_options(f, base_dir)) for label, spec in out.items()}
     return out
+
+
+def _check_cache_used(f: Fields, scenario: Scenario) -> None:
+    """A ``cache:`` nothing reads is a mistake (a recording that would never be replayed)."""
+    if "cache" not in f or "cache" in scenario.env_kwargs.get("brain_kwargs", {}):
+        return
+    if not any("cache" in spec.params for spec in scenario.policies.values()):
+        f.fail(
+            "cache",
+            "nothing in this scenario calls an LLM (the users are played by the utility "
+            "brain and no policy is an LLM policy); remove 'cache' or use an LLM brain or "
+            "policy",
+        )
+
+
+def _with_cache(spec: PolicySpec, cache: dict[str, str]) -> PolicySpec:
+    """An LLM policy's spec with the scenario's recording (unless the spec names its own);
+    ``SIMREC_CACHE_MODE`` overrides the mode of its own too."""
+    from simrec.policies import POLICIES
+
+    takes = getattr(POLICIES.get(spec.policy), "config_class", None)
+    if takes is None or not hasattr(takes, "cache_path"):  # not an LLM policy
+        return spec
+    params = dict(spec.params)
+    if "cache_path" not in params:
+        params.update(cache)
+    elif "SIMREC_CACHE_MODE" in os.environ:
+        params["cache"] = cache["cache"]
+    return dataclasses.replace(spec, params=params)
 
 
 def _assertion(f: Fields, index: int, value: Any, scenario: Scenario) -> Assertion:
@@ -578,7 +673,8 @@ CACHE_MODES = ("off", "record", "replay")
 
 
 def _cache_options(f: Fields, base_dir: Path) -> dict[str, str]:
-    """``cache: path`` or ``cache: {path, mode}`` as the LLM brain's cache options.
+    """``cache: path`` or ``cache: {path, mode}`` as the cache options of an LLM brain and
+    of the LLM policies (one recording holds both: their cache keys never collide).
 
     A scenario in CI must not call an API, so a bare path means ``replay``; the
     ``SIMREC_CACHE_MODE`` environment variable overrides the mode (``record`` to refresh

@@ -21,7 +21,7 @@ from simrec.errors import ConfigError
 
 if TYPE_CHECKING:
     from simrec.scenario import Scenario
-    from simrec.scenario_run import Progress
+    from simrec.scenario_run import Progress, ScenarioResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("paths", nargs="+", type=Path, help="scenario .yaml files")
     run.add_argument(
         "--out", type=Path, default=Path("results"), help="results folder (default: results/)"
+    )
+    run.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip the HTML report (default: <name>.html beside the JSON and CSV)",
     )
     run.add_argument(
         "--strict",
@@ -116,13 +121,29 @@ def _run(args: argparse.Namespace) -> int:
             result = run_scenario(scenario, progress=progress)
         print_report(result, console)
         json_path, csv_path = write_results(result, args.out)
-        console.print(f"results: {json_path} {csv_path}\n", highlight=False)
+        console.print(f"results: {json_path} {csv_path}", highlight=False)
+        if not args.no_report:
+            console.print(_write_report(result, json_path), highlight=False, markup=False)
+        console.print()
         failed += [f"{scenario.name}: {o.assertion.text}" for o in result.failures]
         failed += [f"{scenario.name}: gamed: {s.describe()}" for s in result.gamed]
     if failed:
         print(f"{len(failed)} assertion(s) failed:", *failed, sep="\n  ", file=sys.stderr)
         return 1
     return 0
+
+
+def _write_report(result: ScenarioResult, json_path: Path) -> str:
+    """Write ``<name>.html`` beside the JSON; the line to print (its path, or why not)."""
+    from simrec.report import INSTALL_HINT, available, scenario_page, write_page
+    from simrec.scenario_report import result_json
+
+    if not available():
+        return f"report: skipped, it needs matplotlib: {INSTALL_HINT}"
+    page = write_page(
+        scenario_page(result_json(result), str(json_path)), json_path.with_suffix(".html")
+    )
+    return f"report: {page}"
 
 
 def _robustness(args: argparse.Namespace) -> int:

@@ -47,12 +47,19 @@ def print_report(result: ScenarioResult, console: Console | None = None) -> None
             cheats = scenario.policies[policy].policy == "oracle"
             table.add_column(policy + (" (cheats)" if cheats else ""), justify="right")
         for metric in metrics:
-            table.add_row(metric, *(str(summary[p][behaviour][metric]) for p in summary))
+            cells = [str(summary[p][behaviour][metric]) for p in summary]
+            name = metric
+            if all(cell == "n/a" for cell in cells):
+                name = f"{metric} (n/a: {NOT_MEASURED.get(metric, _NOT_MEASURED_DEFAULT)})"
+            table.add_row(name, *cells)
         console.print(table)
     if "cold_start" in scenario.report:
         console.print(_curve_table(result, "ctr", turns=12))
     if scenario.gauntlet:
         console.print(_gauntlet_table(result))
+    usage = llm_usage_report(result)
+    if usage:
+        console.print(usage, highlight=False)
     for outcome in result.outcomes:
         style = "green" if outcome.passed else "red"
         console.print(outcome.message, style=style, highlight=False)
@@ -70,6 +77,20 @@ def print_report(result: ScenarioResult, console: Console | None = None) -> None
             f"gauntlet: {gamed} of {len(result.substitutions)} substitutions passed an assertion",
             style="green" if not gamed else "red bold",
         )
+
+
+def llm_usage_report(result: ScenarioResult) -> str:
+    """The run's LLM usage: a block for the simulated users, one per LLM policy label
+    (their calls and dollars apart); empty when nothing called an LLM."""
+    from simrec.llm.accounting import format_summary
+
+    blocks = []
+    if result.users_usage is not None and result.users_usage.roles:
+        blocks.append(format_summary(result.users_usage.summary("user"), "simulated-user"))
+    for label, ledger in result.policy_usage.items():
+        if ledger.roles:
+            blocks.append(format_summary(ledger.summary("policy"), f"policy {label!r}"))
+    return "\n".join(blocks)
 
 
 def _gauntlet_table(result: ScenarioResult) -> Table:
@@ -92,19 +113,68 @@ def _gauntlet_table(result: ScenarioResult) -> Table:
     return table
 
 
+NOT_MEASURED = {
+    "turns_to_click": "no session had a click",
+    "turns_to_purchase": "no session had a purchase",
+    "normalized_return": "needs an oracle policy with a non-zero return",
+    "compliance": "no steering request was made within the horizon",
+    "turns_to_comply": "no request was complied with",
+    "followed": "no steering request was made within the horizon",
+    "satisfaction_followed": "no request was followed",
+    "satisfaction_ignored": "no request was ignored",
+    "churn_followed": "no request was followed",
+    "churn_ignored": "no request was ignored",
+    "ctr_decay": "sessions too short to compare early and late turns",
+    "satisfaction_slope": "sessions too short for a slope",
+    "ctr_before": "no turn before the drift",
+    "ctr_dip": "no session reached the drift",
+    "ctr_after": "no session lasted past the drift",
+    "recovery": "no session lasted past the drift",
+}
+"""Why a metric can be n/a for every policy: printed beside an all-n/a row."""
+_NOT_MEASURED_DEFAULT = "no session produced this figure"
+
+
 def _curve_table(result: ScenarioResult, column: str, turns: int) -> Table:
-    """Per-turn ``column`` (mean over seeds) of every policy for the first ``turns`` turns."""
-    table = Table(title=f"{column} by turn (mean over seeds)", title_justify="left")
-    table.add_column("policy", style="bold")
+    """Per-turn ``column`` (mean over seeds) of every policy for the first ``turns`` turns,
+    each with a row of how many visits reached the turn, and a caption saying why it ends."""
+    scenario = result.scenario
+    horizon = scenario.env_kwargs.get("max_turns", 20)
+    visits = scenario.episodes * len(scenario.seeds)
     longest = max((int(c.index.max()) for c in result.curves.values() if len(c)), default=1)
-    shown = range(1, min(turns, longest) + 1)
+    last = min(turns, longest)
+    if longest > turns:
+        why = f"the first {turns} of {longest} turns are shown"
+    elif longest >= horizon:
+        why = f"turn {longest} is the horizon"
+    else:
+        why = f"no visit lasted past turn {longest} (the horizon is {horizon}): users left"
+    table = Table(
+        title=f"{column} by turn (mean over seeds; 'visits': how many of the {visits} visits "
+        f"per policy reached the turn)",
+        caption=f"ends at turn {last}: {why}",
+        title_justify="left",
+        caption_justify="left",
+    )
+    table.add_column("policy", style="bold")
+    shown = range(1, last + 1)
     for turn in shown:
         table.add_column(str(turn), justify="right")
-    for policy in result.scenario.own_policies:
-        curve = result.curves[policy]
-        values = curve[column].reindex(shown)
+    for policy in scenario.own_policies:
+        values = result.curves[policy][column].reindex(shown)
         table.add_row(policy, *("" if math.isnan(v) else f"{v:.2f}" for v in values))
+        reached = _visits_reaching(result, policy, shown)
+        table.add_row("  visits", *(str(n) for n in reached), style="dim")
     return table
+
+
+def _visits_reaching(result: ScenarioResult, policy: str, shown: range) -> list[int]:
+    """Visits (summed over seeds) of ``policy`` still going at each turn in ``shown``."""
+    totals = [0] * len(shown)
+    for curve in result.seed_curves[policy]:
+        sessions = curve["sessions"].reindex(shown).fillna(0).to_numpy()
+        totals = [t + int(n) for t, n in zip(totals, sessions, strict=True)]
+    return totals
 
 
 def result_json(result: ScenarioResult) -> dict[str, Any]:
@@ -122,6 +192,7 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
                 "policy": s.policy,
                 "params": s.params,
                 "load": s.load,
+                "wrapper": s.wrapper,
                 "gauntlet": label in scenario.gauntlet,
             }
             for label, s in scenario.policies.items()
@@ -176,6 +247,7 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
             "substitutions": len(result.substitutions),
             "gamed": len(result.gamed),
         },
+        "llm_usage": result.llm_usage(),
         "passed": result.passed,
     }
 

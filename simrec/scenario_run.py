@@ -16,17 +16,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from simrec.datagen.stepper import default_lanes
 from simrec.env import RecSessionEnv
+from simrec.llm.accounting import UsageLedger
 from simrec.metrics import (
     cold_start_metrics,
     drift_adaptation,
     drift_metrics,
+    hallucination_rate,
     novelty_metrics,
     request_curves,
     steerability_metrics,
     turn_curves,
 )
 from simrec.policies.adapters import load_policy
+from simrec.policies.batching import serves_many
 from simrec.runner import run_sessions
 from simrec.scenario import Assertion, MetricRef, Scenario
 from simrec.stats import Interval, interval
@@ -68,6 +72,19 @@ class ScenarioResult:
     """policy -> one :func:`~simrec.metrics.request_curves` frame per seed."""
     horizon: int = 0
     """Turns per session at most (the env's ``max_turns``)."""
+    users_usage: UsageLedger | None = None
+    """The LLM users' calls over the whole run (``None``: offline users)."""
+    policy_usage: dict[str, UsageLedger] = field(default_factory=dict)
+    """LLM policy label -> its own calls, apart from the users'."""
+
+    def llm_usage(self) -> dict[str, Any]:
+        """The LLM usage of the run as plain values: ``users`` (or ``None``) and
+        ``policies`` (label -> the policy's calls, tokens, cost ...)."""
+        users = self.users_usage.summary("user") if self.users_usage is not None else None
+        return {
+            "users": users.to_dict() if users is not None else None,
+            "policies": {k: v.summary("policy").to_dict() for k, v in self.policy_usage.items()},
+        }
 
     def figure(self, ref: MetricRef) -> Interval:
         """Mean and 95% interval of ``policy.behaviour.metric``."""
@@ -125,14 +142,36 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Scenar
     curves: dict[str, pd.DataFrame] = {}
     all_curves: dict[str, list[pd.DataFrame]] = {}
     all_requests: dict[str, list[pd.DataFrame]] = {}
+    usage: dict[str, UsageLedger] = {}
     for label, spec in scenario.policies.items():
         values: PerSeed = {}
         seed_curves, seed_requests = [], []
+        params = dict(spec.params)
+        if takes_ledger(spec.policy):  # an LLM policy: its calls are counted per label
+            params["ledger"] = usage[label] = UsageLedger(params.get("prices"))
         for k, seed in enumerate(scenario.seeds):
             if progress is not None:
                 progress(label, k, len(scenario.seeds))
-            policy = load_policy(spec.policy, env, seed=seed, params=spec.params, load=spec.load)
-            log = run_sessions(env, policy, scenario.episodes, seed=scenario.session_seed(seed))
+            policy = load_policy(
+                spec.policy,
+                env,
+                seed=seed,
+                params=params,
+                load=spec.load,
+                wrapper=spec.wrapper,
+            )
+            try:
+                log = run_sessions(
+                    env,
+                    policy,
+                    scenario.episodes,
+                    seed=scenario.session_seed(seed),
+                    action_form=spec.action_form,
+                    # every session of a round at once: one concurrent round of LLM calls
+                    concurrency=_lanes(policy, env, scenario.episodes),
+                )
+            finally:
+                getattr(policy, "close", lambda: None)()
             interactions, turns = log.frames()
             for behaviour, metrics in _score(scenario, interactions, turns, horizon).items():
                 for name, value in metrics.items():
@@ -154,13 +193,33 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Scenar
         seed_curves=all_curves,
         seed_request_curves=all_requests,
         horizon=horizon,
+        users_usage=getattr(env.brain, "ledger", None),
+        policy_usage=usage,
     )
+    getattr(env.brain, "close", lambda: None)()
     result.outcomes = [check(a, result) for a in scenario.assertions]
     if scenario.gauntlet:
         from simrec.scenario_gauntlet import substitutions
 
         result.substitutions = substitutions(result)
     return result
+
+
+def takes_ledger(name: str) -> bool:
+    """Whether the built-in policy ``name`` makes LLM calls (takes a usage ledger)."""
+    from simrec.policies import POLICIES
+
+    return hasattr(getattr(POLICIES.get(name), "config_class", None), "cache_path")
+
+
+def _lanes(policy: Any, env: RecSessionEnv, episodes: int) -> int:
+    """Episodes in flight for ``policy``: a policy serving many visits at once gets a round
+    of its ``concurrency`` calls (and the LLM users theirs); any other plays one at a time."""
+    if not serves_many(policy):
+        return 1
+    config = getattr(policy, "config", None)
+    wanted = max(getattr(config, "concurrency", 1), default_lanes(env.brain))
+    return max(1, min(wanted, episodes))
 
 
 def _score(
@@ -178,6 +237,8 @@ def _score(
         out["drift"] = drift_metrics(
             interactions, turns, scenario.drift_turn, s["drift_window"], s["drift_lag"]
         )
+    if scenario.semantic_ids:
+        out["actions"] = {"hallucination_rate": hallucination_rate(interactions)}
     return out
 
 

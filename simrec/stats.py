@@ -63,9 +63,16 @@ class Interval:
     def __str__(self) -> str:
         if math.isnan(self.mean):
             return "n/a"
+        mean = _denoised(self.mean, 1.0)
         if not math.isfinite(self.half_width):
-            return f"{self.mean:.3g} (n={self.n})"
-        return f"{self.mean:.3g} ± {self.half_width:.2g}"
+            return f"{mean:.3g} (n={self.n})"
+        return f"{mean:.3g} ± {_denoised(self.half_width, max(1.0, abs(self.mean))):.2g}"
+
+
+def _denoised(value: float, scale: float) -> float:
+    """``value``, or 0 when it is floating-point noise at ``scale`` (seeds that agree exactly
+    give a half-width of 1e-16, not a spread anyone should read)."""
+    return 0.0 if abs(value) < 1e-9 * scale else value
 
 
 def interval(values: Iterable[float]) -> Interval:

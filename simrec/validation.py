@@ -130,8 +130,8 @@ def _argument_problem(value: Any, kinds: tuple[type, ...]) -> str | None:
     return " or ".join(wanted)
 
 
-def checked_arguments(function: _Callable) -> _Callable:
-    """Decorate a constructor so that its scalar arguments are checked against its type hints.
+def check_arguments(function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Check the scalar arguments of a call to ``function`` against its type hints.
 
     An argument annotated ``float`` must be a finite real number (not ``nan``, not a
     string, not a boolean), ``int`` an integer (``2.7`` is refused, not truncated), ``bool``
@@ -141,31 +141,41 @@ def checked_arguments(function: _Callable) -> _Callable:
     Raises:
         ArgumentError: ``LinUCBPolicy: argument 'alpha': expected a finite number, got nan``.
     """
+    function = inspect.unwrap(function)
     signature = inspect.signature(function)
     owner = function.__qualname__.rsplit(".", 1)[0]
-    hints: dict[str, Any] | None = None
+    try:
+        hints = typing.get_type_hints(function)
+    except (NameError, TypeError):  # hints naming what the module cannot resolve: no check
+        return
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{owner}: {exc}") from None
+    for name, value in bound.arguments.items():
+        parameter = signature.parameters[name]
+        kinds = _scalar_kinds(hints.get(name))
+        if kinds is None:
+            continue
+        given = value.items() if parameter.kind is parameter.VAR_KEYWORD else [(name, value)]
+        for key, item in given:
+            problem = _argument_problem(item, kinds)
+            if problem is not None:
+                raise ArgumentError(
+                    f"{owner}: argument '{key}': expected {problem}, got {describe(item)}", key
+                )
+
+
+def checked_arguments(function: _Callable) -> _Callable:
+    """Decorate a constructor so that every call checks its arguments (:func:`check_arguments`).
+
+    Raises:
+        ArgumentError: naming the class, the argument and what was expected.
+    """
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        nonlocal hints
-        if hints is None:  # resolved on first call: the module's names exist by then
-            hints = typing.get_type_hints(function)
-        try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise ConfigError(f"{owner}: {exc}") from None
-        for name, value in bound.arguments.items():
-            parameter = signature.parameters[name]
-            kinds = _scalar_kinds(hints.get(name))
-            if kinds is None:
-                continue
-            given = value.items() if parameter.kind is parameter.VAR_KEYWORD else [(name, value)]
-            for key, item in given:
-                problem = _argument_problem(item, kinds)
-                if problem is not None:
-                    raise ArgumentError(
-                        f"{owner}: argument '{key}': expected {problem}, got {describe(item)}", key
-                    )
+        check_arguments(function, *args, **kwargs)
         return function(*args, **kwargs)
 
     return typing.cast(_Callable, wrapper)
@@ -224,6 +234,10 @@ class Fields:
     def fail(self, key: str | int, message: str) -> NoReturn:
         """Raise the reader's error for ``key`` with ``message``."""
         self._raise((*self.path, key), message)
+
+    def fail_at(self, keys: tuple[str | int, ...], message: str) -> NoReturn:
+        """Raise the reader's error for the field ``keys`` below this mapping."""
+        self._raise((*self.path, *keys), message)
 
     def fail_here(self, message: str) -> NoReturn:
         """Raise the reader's error about this mapping as a whole."""

@@ -178,3 +178,9 @@ class SequentialSlateWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         so_far = np.zeros(self.k, dtype=np.int64)
         so_far[: len(self._picked)] = np.asarray(self._picked, dtype=np.int64) + 1
         return {**{key: value.copy() for key, value in obs.items()}, "slate_so_far": so_far}
+
+
+ACTION_WRAPPERS: dict[str, type[gym.ActionWrapper]] = {"score": ScoreSlateWrapper}
+"""Action wrappers by name (``wrapper: score`` in a scenario): a model trained on a wrapped
+env acts in a plain one through the wrapper's ``action()`` translation. A model whose action
+space matches one of these is matched to it without being told."""

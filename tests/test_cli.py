@@ -324,3 +324,63 @@ def test_persona_files_with_an_upper_case_suffix_are_read(tmp_path: Path, capsys
         path.rename(path.with_suffix(".YAML"))
     assert main(["personas", "validate", str(tmp_path)]) == 0
     assert "2 personas valid" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--timeout", "nan", "argument --timeout: expected a positive number, got nan"),
+        ("--timeout", "-1", "argument --timeout: expected a positive number, got -1"),
+        ("--max-retries", "-1", "argument --max-retries: expected an integer >= 0, got -1"),
+        ("--concurrency", "0", "argument --concurrency: expected a positive integer, got 0"),
+    ],
+)
+def test_llm_options_with_nonsense_values_are_usage_errors(option, value, expected, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "golf", "--brain", "anthropic", option, value])
+    assert exc.value.code == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_run_with_an_llm_policy_reports_its_calls_apart(tmp_path: Path, monkeypatch, capsys):
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.policies.llm_scripted import scripted_messages
+
+    args = ["run", "golf", "--episodes", "3", "--max-turns", "2", "--quiet",
+            "--policy", "llm_reranker", "--policy-param", "candidates=12"]  # fmt: skip
+    with FakeMessagesAPI(default=scripted_messages()) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-cli")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        assert main(args) == 0
+        alone = capsys.readouterr().out
+        assert main([*args, "--concurrency", "3"]) == 0
+        together = capsys.readouterr().out
+    assert f"policy LLM calls: {api.calls // 2} sent" in alone
+    assert "simulated-user" not in alone  # the users were offline
+    assert alone.split("policy LLM")[0] == together.split("policy LLM")[0]  # same episodes
+
+
+def test_policy_params_are_checked_and_never_take_a_key(capsys):
+    assert main(["run", "golf", "--policy", "linucb", "--policy-param", "alpha=oops"]) == 2
+    assert "'alpha'" in capsys.readouterr().err
+    assert main(["run", "golf", "--policy", "llm_reranker", "--policy-param", "api_key=sk"]) == 2
+    assert "set the key in the environment" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "golf", "--policy-param", "alpha"])
+    assert "expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_generate_with_an_llm_policy_reports_its_usage_apart(tmp_path: Path, monkeypatch, capsys):
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.policies.llm_scripted import scripted_messages
+
+    with FakeMessagesAPI(default=scripted_messages()) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-cli")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        assert main(["generate", "golf", "--policy", "llm_reranker", "--sessions", "2",
+                     "--max-turns", "2", "--out", str(tmp_path / "d"), "--workers", "1",
+                     "--no-progress", "--policy-param", "candidates=10"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "policy LLM (claude-haiku-5-5): tokens: input" in out
+    assert f"input {api.usage['input_tokens']:,}," in out and "policy fallbacks: 0 of" in out
+    assert "\ntokens:" not in out  # the offline users spent nothing

@@ -335,3 +335,15 @@ def test_info_exposes_the_users_history_as_catalog_indices():
     assert info["user_history"].tolist() == [10, 2]
     _, info = gym.make("simrec/Golf-v0").reset(seed=0)
     assert info["user_history"].shape == (0,)  # hand-written personas have none
+
+
+def test_info_names_the_visit_by_its_session_id():
+    env = RecSessionEnv(small_catalog(), [make_persona()], max_turns=2)
+    _, info = env.reset(seed=0, options={"session_id": 41})
+    assert info["session_id"] == 41
+    _, _, _, _, info = env.step(np.arange(5))
+    assert info["session_id"] == 41
+    _, info = env.reset()
+    assert info["session_id"] == 42  # one more than the last
+    _, info = env.reset(seed=9)
+    assert info["session_id"] == 9  # a seeded visit is its seed's

@@ -14,6 +14,7 @@ from simrec.fidelity.metrics import (
     kendall_tau,
     mean_popularity_percentile,
     ndcg_per_user,
+    popularity_histogram,
     total_variation,
 )
 
@@ -69,3 +70,13 @@ def test_popularity_percentile_and_kendall_tau():
         0.8
     )  # one swap of 10 pairs
     assert kendall_tau([1, 2, 3], [3, 2, 1]) == -1.0
+
+
+def test_popularity_histogram_shares_items_per_percentile_bin_users_weighing_the_same():
+    percentile = np.array([0.0, 0.05, 0.5, 0.95, 1.0])
+    # user 1: two items in the lowest decile; user 2: the middle item and the top two
+    shares = popularity_histogram([np.array([0, 1]), np.array([2, 3, 4]), np.array([])], percentile)
+    assert len(shares) == 10 and sum(shares) == pytest.approx(1.0)
+    assert shares[0] == pytest.approx(0.5)  # all of user 1, half the weight
+    assert shares[5] == pytest.approx(0.5 / 3)
+    assert shares[9] == pytest.approx(0.5 * 2 / 3)  # 0.95 and 1.0 (the top edge) share a bin

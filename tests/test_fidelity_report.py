@@ -18,6 +18,7 @@ FIELDS = (
     "accuracy_1_1_popular_negatives", "auc", "ndcg_10", "genre_tv", "kendall_tau",
     "liked_popularity_percentile", "held_out_popularity_percentile", "baselines",
     "policy_ranking", "protocol", "data", "brain", "simrec_version", "ranking_scope",
+    "genre_distribution", "popularity_distribution",
 )  # fmt: skip
 
 
@@ -38,6 +39,12 @@ def test_the_utility_brain_on_grounded_personas_beats_random_and_reports_every_f
     assert report["data"]["users"] == 60 and report["data"]["held_out_events"] == 60 * 4
     assert len(report["policy_ranking"]["policies"]) == 5
     assert -1.0 <= report["kendall_tau"] <= 1.0
+    genres = report["genre_distribution"]
+    assert sum(genres["real"].values()) == pytest.approx(1.0)
+    assert sum(genres["simulated"].values()) == pytest.approx(1.0)
+    popularity = report["popularity_distribution"]
+    assert len(popularity["bins"]) == len(popularity["real"]) + 1 == 11
+    assert sum(popularity["simulated"]) == pytest.approx(1.0)
     again = run_fidelity(preset, protocol=Protocol(env_sessions=40))
     assert again == report  # seeded: the same figures every run
 
@@ -87,3 +94,27 @@ def test_the_cli_prints_a_table_and_writes_fidelity_json(preset, capsys, tmp_pat
     assert data["protocol"]["users"] == 20 and np.isfinite(data["accuracy_1_1"])
     assert main(["fidelity", str(tmp_path)]) == 2
     assert "no catalog.parquet" in capsys.readouterr().err
+
+
+def test_an_llm_brain_records_through_the_cache_then_replays_without_the_api(preset, tmp_path):
+    from llm_support import brain_kwargs
+
+    from simrec.llm import fake_server as fake
+
+    def likes_even_ids(items):
+        item = items[0]
+        clicked = [item["id"]] if int(item["id"]) % 2 == 0 else []
+        return {"clicked": clicked, "purchased": [], "dismissed": [], "reply": "Hm.",
+                "leave": False, "satisfaction": 0.5}  # fmt: skip
+
+    protocol = Protocol(users=3, env_sessions=5, policies=("random", "ease"))
+    cache = str(tmp_path / "fidelity.sqlite")
+    with fake.FakeMessagesAPI(default=fake.answer(likes_even_ids)) as api:
+        kwargs = brain_kwargs(api.url, cache="record", cache_path=cache)
+        recorded = run_fidelity(preset, brain="anthropic", brain_kwargs=kwargs, protocol=protocol)
+        calls = api.calls
+    assert calls > 0 and recorded["ranking_scope"] == "candidates"
+    replay = {"cache": "replay", "cache_path": cache}  # the server is gone: every answer is cached
+    assert (
+        run_fidelity(preset, brain="anthropic", brain_kwargs=replay, protocol=protocol) == recorded
+    )

@@ -109,3 +109,23 @@ def test_bad_options_are_named():
         LLMClient("anthropic", api_key=SECRET, concurrency=0)
     with pytest.raises(ConfigError, match="role: expected one of user, policy"):
         LLMRequest("m", (), ({"role": "user", "content": "x"},), role="critic")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"timeout": float("nan")},
+            "LLMClient: argument 'timeout': expected a finite number, got nan",
+        ),
+        ({"timeout": "60"}, "LLMClient: argument 'timeout': expected a finite number, got '60'"),
+        ({"timeout": 0.0}, "LLMClient: expected timeout > 0 seconds"),
+        ({"max_retries": -1}, "LLMClient: expected timeout > 0 seconds, max_retries >= 0"),
+        ({"max_retries": 2.5}, "LLMClient: argument 'max_retries': expected an integer, got 2.5"),
+    ],
+)
+def test_nonsense_timeouts_and_retry_budgets_are_refused_up_front(kwargs, message):
+    # `--timeout nan` used to be accepted; every call then failed as "Connection error"
+    with pytest.raises(ConfigError) as info:
+        LLMClient("anthropic", **kwargs)
+    assert str(info.value).startswith(message)

@@ -137,3 +137,63 @@ def test_a_replayed_run_reports_zero_spent_beside_the_recorded_cost(tmp_path, mo
         f"estimated cost: $0.0000 (replayed turns cost nothing); these turns' tokens cost ${recorded} at list price"
         in out
     )
+
+
+def test_a_scenario_with_llm_users_and_llm_policies_replays_exactly_under_any_layout(
+    tmp_path, monkeypatch
+):
+    import json
+
+    from simrec.env import RecSessionEnv
+    from simrec.policies import make_policy
+    from simrec.policies.llm_scripted import scripted_messages
+    from simrec.runner import run_sessions
+    from simrec.scenario import parse_scenario
+    from simrec.scenario_run import run_scenario
+
+    text = """
+env: golf
+brain: anthropic
+conversational: true
+cache: talk.sqlite
+personas: {generate: {domain: golf, n: 6, seed: 1}}
+episodes: 3
+seeds: 2
+horizon: 3
+policies:
+  talk: {policy: llm_conversational, candidates: 8, concurrency: 3}
+  rank: {policy: llm_reranker, candidates: 8, concurrency: 3}
+"""
+    with fake.FakeMessagesAPI(default=scripted_messages()) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        monkeypatch.setenv("SIMREC_CACHE_MODE", "record")
+        recorded = run_scenario(parse_scenario(text, base_dir=tmp_path))  # 3 lanes a round
+    calls = api.calls
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "SIMREC_CACHE_MODE"):
+        monkeypatch.delenv(name)
+    scenario = parse_scenario(text, base_dir=tmp_path)
+    replayed = run_scenario(scenario)  # no key, no server: replay
+    as_json = lambda r: json.dumps(r.per_seed, sort_keys=True)  # noqa: E731 (NaN == NaN)
+    assert as_json(replayed) == as_json(recorded)
+    assert replayed.llm_usage()["policies"]["talk"]["api_calls"] == 0
+    assert calls > 2 * 2 * 3 * 2  # users and policies, both seeds, both policies
+
+    path = str(tmp_path / "talk.sqlite")
+    replay = {"cache": "replay", "cache_path": path}
+
+    def logged(concurrency: int) -> pd.DataFrame:
+        env = RecSessionEnv(
+            scenario.catalog, scenario.personas, **{**scenario.env_kwargs, "brain_kwargs": replay}
+        )
+        policy = make_policy("llm_conversational", env, seed=0, candidates=8, **replay)
+        turns = run_sessions(env, policy, 3, seed=3, concurrency=concurrency).frames()[1]
+        policy.close()
+        env.close()
+        return turns
+
+    one_at_a_time, lanes = logged(1), logged(3)  # seed 1's sessions: ids 3, 4, 5
+    pd.testing.assert_frame_equal(one_at_a_time, lanes)
+    assert (one_at_a_time["policy_input_tokens"] > 0).all()
+    assert (one_at_a_time["input_tokens"] > 0).all()  # the users' calls, apart
+    assert one_at_a_time["message"].notna().all()  # the policy spoke every turn

@@ -44,6 +44,10 @@ def test_valid_answer_maps_ids_to_slots():
         ({"clicked": "b"}, "clicked must be a list of item id strings"),
         ({"clicked": ["b", "b"]}, "clicked lists id(s) more than once: 'b'"),
         ({"mood": "happy"}, "unknown field(s): mood"),
+        (
+            {"reply": "x" * 200_000},
+            "reply must be at most 1000 characters (what a user says in a chat), got 200,000",
+        ),
     ],
 )
 def test_each_rule_is_enforced(change, expected):

@@ -16,6 +16,7 @@ from simrec.metrics import (
     direction,
     drift_adaptation,
     drift_metrics,
+    hallucination_rate,
     intra_list_diversity,
     novelty_metrics,
     request_curves,
@@ -33,7 +34,8 @@ STEER = {"field": "category", "op": "==", "value": "alpha"}
 def log(sessions: dict[int, list[dict[str, Any]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Event tables from ``{session_id: [turn, ...]}``; a turn is a dict with ``items``
     (indices, -1 = empty), optional ``click`` / ``buy`` (slot), ``dismiss`` (slots),
-    ``ok`` (per-slot constraint flags), ``steer`` (constraint), ``left``, ``sat``."""
+    ``ok`` (per-slot constraint flags), ``steer`` (constraint), ``left``, ``sat``,
+    ``made_up`` (slots whose semantic id named no item)."""
     rows: dict[str, list] = {c: [] for c in INTERACTION_DTYPES}
     turns: dict[str, list] = {c: [] for c in TURN_DTYPES}
     for sid, steps in sessions.items():
@@ -51,6 +53,7 @@ def log(sessions: dict[int, list[dict[str, Any]]]) -> tuple[pd.DataFrame, pd.Dat
                     ("item_id", None if item < 0 else f"it-{item:03d}"), ("item_index", item),
                     ("clicked", clicked), ("purchased", bought), ("dismissed", dismissed),
                     ("reward", slot), ("satisfies_constraint", None if ok is None else ok[pos]),
+                    ("hallucinated", pos in step.get("made_up", ())), ("emitted_id", None),
                 ):  # fmt: skip
                     rows[column].append(value)
             steer = step.get("steer")
@@ -61,6 +64,9 @@ def log(sessions: dict[int, list[dict[str, Any]]]) -> tuple[pd.DataFrame, pd.Dat
                 ("constraint", json.dumps(steer) if steer else None), ("brain", "test"),
                 ("latency_ms", 0.0), ("input_tokens", 0), ("output_tokens", 0),
                 ("cache_read_tokens", 0), ("cache_write_tokens", 0), ("invalid_response", False),
+                ("message", None), ("policy_input_tokens", 0), ("policy_output_tokens", 0),
+                ("policy_cache_read_tokens", 0), ("policy_cache_write_tokens", 0),
+                ("policy_latency_ms", 0.0), ("policy_cost_usd", 0.0), ("policy_fallbacks", 0),
             ):  # fmt: skip
                 turns[column].append(value)
     frame = lambda cols, dtypes: pd.DataFrame(  # noqa: E731
@@ -302,6 +308,18 @@ def test_interval_is_student_t_and_ignores_nan():
     assert math.isnan(interval([]).mean)
     assert t_quantile_975(1000) == pytest.approx(1.962, abs=1e-3)
     assert t_quantile_975(31) == pytest.approx(2.040, abs=2e-3)
+
+
+def test_hallucination_rate_is_the_share_of_slots_that_named_no_item():
+    interactions, _ = log(
+        {
+            1: [{"items": [0, -1, 2], "made_up": [1]}, {"items": [-1, -1, 5], "made_up": [0, 1]}],
+            2: [{"items": [3, 3, -1]}],  # a duplicate's empty slot is not a hallucination
+        }
+    )
+    assert hallucination_rate(interactions) == pytest.approx(3 / 9)
+    assert hallucination_rate(interactions.drop(columns="hallucinated")) == 0.0  # older logs
+    assert math.isnan(hallucination_rate(interactions.iloc[:0]))
 
 
 def test_request_curves_align_slates_on_the_request_and_score_before_it_too():

@@ -280,3 +280,119 @@ def test_llm_scenario_records_once_then_replays_identically_without_the_api(tmp_
     replayed = run_scenario(load_scenario(path)).summary()  # no server, no key: replay only
     assert str(replayed) == str(recorded)
     assert (tmp_path / "recordings" / "claude.sqlite").is_file()
+
+
+SEMANTIC = """\
+name: semantic
+env: golf
+personas: {generate: {domain: golf, n: 4, seed: 0}}
+persona_events: drop
+episodes: 4
+seeds: 2
+horizon: 3
+policies:
+  random: random
+  constrained: generative_constrained
+  unconstrained: {policy: generative_unconstrained, diversity: 0.5}
+assertions:
+  - constrained.actions.hallucination_rate <= 0
+  - unconstrained.actions.hallucination_rate > 0.5
+"""
+
+
+class IdsFromCallable:
+    """A plain class that names the catalog's first items by id, declaring nothing."""
+
+    def __init__(self, env, seed=None):
+        self.ids = list(env.unwrapped.catalog.semantic_ids[:4]) + ["made/up"]
+
+    def act(self, observation, info):
+        return self.ids
+
+
+def test_semantic_id_policies_add_the_actions_behaviour(tmp_path, monkeypatch):
+    scenario = load_scenario(write(tmp_path, SEMANTIC))
+    assert scenario.semantic_ids and scenario.metric_names()["actions"] == ("hallucination_rate",)
+    assert [s.resolved_form for s in scenario.policies.values()] == [
+        "item_index", "semantic_id", "semantic_id",
+    ]  # fmt: skip
+    result = run_scenario(scenario)
+    assert result.passed, [o.message for o in result.failures]
+    assert result.per_seed["random"]["actions"]["hallucination_rate"] == [0.0, 0.0]
+    plain = load_scenario(write(tmp_path, TINY, "tiny.yaml"))
+    assert not plain.semantic_ids and "actions" not in plain.metric_names()
+    assert "actions" not in run_scenario(plain).per_seed["random"]
+    # a policy that declares nothing gets its form from the file
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    text = SEMANTIC.replace(
+        "unconstrained: {policy: generative_unconstrained, diversity: 0.5}",
+        'mine: {policy: "test_scenario:IdsFromCallable", action_form: semantic_id}',
+    ).replace(
+        "unconstrained.actions.hallucination_rate > 0.5", "mine.actions.hallucination_rate > 0.19"
+    )
+    result = run_scenario(load_scenario(write(tmp_path, text, "mine.yaml")))
+    assert result.per_seed["mine"]["actions"]["hallucination_rate"] == [0.2, 0.2]
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "expected"),
+    [
+        ("constrained: generative_constrained",
+         "constrained: {policy: generative_constrained, action_form: strings}",
+         "s.yaml:10: field 'policies.constrained.action_form': expected one of item_index, "
+         "semantic_id, semantic_tokens"),
+        ("horizon: 3", "horizon: 3\nconversational: maybe",
+         "s.yaml:8: field 'conversational': expected true or false"),
+    ],
+)  # fmt: skip
+def test_semantic_and_conversational_settings_are_validated(tmp_path, replace, by, expected):
+    assert expected in error_of(tmp_path, SEMANTIC.replace(replace, by))
+
+
+def test_conversational_scenarios_run_policies_with_and_without_words(tmp_path):
+    text = TINY.replace("persona_events: drop", "persona_events: drop\nconversational: true")
+    scenario = load_scenario(write(tmp_path, text))
+    assert scenario.env_kwargs["conversational"] is True
+    assert run_scenario(scenario).passed
+
+
+def test_a_scenario_cache_is_its_llm_policies_recording_and_must_be_read(tmp_path, monkeypatch):
+    llm = TINY.replace(
+        "  oracle: oracle\n",
+        "  oracle: oracle\n  rank: {policy: llm_reranker}\n"
+        "  own: {policy: llm_reranker, cache: replay, cache_path: mine.sqlite}\n",
+    )
+    scenario = load_scenario(write(tmp_path, "cache: rec/x.sqlite\n" + llm))
+    assert scenario.policies["rank"].params == {
+        "cache": "replay",
+        "cache_path": str(tmp_path / "rec" / "x.sqlite"),
+    }
+    assert scenario.policies["own"].params["cache_path"] == str(tmp_path / "mine.sqlite")
+    assert scenario.policies["random"].params == {}
+    assert "brain_kwargs" not in scenario.env_kwargs  # the users are offline
+    monkeypatch.setenv("SIMREC_CACHE_MODE", "record")
+    again = load_scenario(write(tmp_path, "cache: rec/x.sqlite\n" + llm))
+    assert again.policies["own"].params["cache"] == "record"  # re-records without editing
+    message = error_of(tmp_path, "cache: x.sqlite\n" + TINY)
+    assert "field 'cache': nothing in this scenario calls an LLM" in message
+
+
+def test_an_llm_policys_calls_are_reported_apart_in_the_results(tmp_path, monkeypatch):
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.policies.llm_scripted import scripted_messages
+    from simrec.scenario_report import llm_usage_report
+
+    text = TINY.replace("  oracle: oracle\n", "  rank: {policy: llm_reranker, candidates: 8}\n")
+    text = text.replace("oracle.cold_start.ctr_at_5 > random", "rank.cold_start.ctr_at_5 > random")
+    with FakeMessagesAPI(default=scripted_messages()) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-scenario")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        result = run_scenario(
+            load_scenario(write(tmp_path, "seeds: 2\n" + text.replace("seeds: 5\n", "")))
+        )
+    usage = result_json(result)["llm_usage"]
+    assert usage["users"] is None and set(usage["policies"]) == {"rank"}
+    assert usage["policies"]["rank"]["api_calls"] == api.calls > 0
+    assert usage["policies"]["rank"]["input_tokens"] == api.usage["input_tokens"]
+    assert api.peak_in_flight > 1  # a round of sessions at once
+    assert f"policy 'rank' LLM calls: {api.calls} sent" in llm_usage_report(result)

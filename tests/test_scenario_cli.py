@@ -24,7 +24,7 @@ def test_run_prints_tables_writes_json_and_csv_and_exits_zero(tmp_path: Path, ca
     assert "cold_start (mean ± 95% CI half-width over seeds)" in out
     assert "oracle (cheats)" in out and "PASSED: oracle.cold_start.ctr_at_5" in out
     assert "1 of 1 assertions passed" in out
-    assert "ctr by turn (mean over seeds)" in out
+    assert "ctr by turn (mean over seeds;" in out
     data = json.loads((tmp_path / "out" / "tiny.json").read_text())
     figure = data["results"]["oracle"]["cold_start"]["ctr_at_5"]
     assert len(figure["per_seed"]) == 5 and figure["ci_low"] <= figure["mean"] <= figure["ci_high"]
@@ -81,6 +81,41 @@ def test_validate_checks_without_running(tmp_path: Path, capsys):
     assert "ok (2 policies, 1 assertions)" in capsys.readouterr().out
 
 
+def test_run_writes_the_html_report_beside_the_results_unless_told_not_to(tmp_path: Path, capsys):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY)
+    assert main(["scenario", "run", str(scenario), "--out", str(tmp_path / "out")]) == 0
+    page = tmp_path / "out" / "tiny.html"
+    assert f"report: {page}" in capsys.readouterr().out
+    assert "<h1>Scenario: tiny</h1>" in page.read_text()
+    assert (
+        main(["scenario", "run", str(scenario), "--out", str(tmp_path / "bare"), "--no-report"])
+        == 0
+    )
+    assert "report:" not in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "bare").iterdir()) == ["tiny.csv", "tiny.json"]
+
+
+def test_run_without_matplotlib_still_writes_results_and_says_why_there_is_no_report(
+    tmp_path: Path,
+):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY)
+    code = (
+        "import sys; sys.modules['matplotlib'] = None; from simrec.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "scenario", "run", str(scenario), "--out", "out"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0
+    assert "report: skipped, it needs matplotlib: pip install 'simrec[report]'" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["tiny.csv", "tiny.json"]
+
+
 def _without_assertions() -> str:
     return TINY.split("assertions:")[0]
 
@@ -112,3 +147,17 @@ def test_scenario_run_shows_progress_on_a_terminal(tmp_path: Path, capsys, monke
         main(["scenario", "run", str(scenario), "--out", str(tmp_path / "r"), "--no-progress"]) == 0
     )
     assert "batches" not in capsys.readouterr().err
+
+
+def test_the_report_explains_empty_rows_and_where_the_ctr_table_stops(tmp_path: Path, capsys):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY.replace("  oracle: oracle\n", "  popularity: popularity\n").replace(
+        "oracle.cold_start", "popularity.cold_start"))  # fmt: skip
+    main(["scenario", "run", str(scenario), "--out", str(tmp_path / "r"), "--no-progress"])
+    out = capsys.readouterr().out
+    # no oracle: normalized_return is n/a for every policy, and the row says why
+    assert "normalized_return (n/a: needs an oracle policy" in out
+    # the per-turn table has a row of visits reaching each turn (8 sessions x 5 seeds = 40)
+    visits = [line for line in out.splitlines() if "visits " in line and "│" in line]
+    assert len(visits) == 2 and visits[0].split("│")[2].strip() == "40"
+    assert "ends at turn 5: turn 5 is the horizon" in out

@@ -195,20 +195,13 @@ class LLMBrain:
         )
         self.template = load_template(self.config.prompt)
         c = self.config
-        self.client = LLMClient(
+        self.client = LLMClient.from_config(
             self.backend,
-            cache=c.cache,
-            cache_path=c.cache_path,
-            concurrency=c.concurrency,
+            c,
             ledger=ledger,
             prices=prices,
-            unreachable_after=c.unreachable_after,
-            max_retries=c.max_retries,
-            timeout=c.timeout,
             api_key=api_key,
-            base_url=c.base_url,
             http_client=http_client,
-            **c.backend_options(),
         )
         self.ledger = self.client.ledger
         self.cache = self.client.cache

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simrec.cli_args import positive_float, positive_int, seed
+from simrec.cli_args import add_policy_params, policy_params, positive_float, positive_int, seed
 from simrec.datagen.formats import FORMATS
 from simrec.llm.cli_support import add_llm_arguments, llm_options
 
@@ -107,6 +107,7 @@ def register(commands: Any) -> None:
         help="--batch: seconds between batch status checks (default 10)",
     )
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_policy_params(gen)
     add_llm_arguments(gen)
     gen.set_defaults(handler=_generate)
 
@@ -123,6 +124,14 @@ def register(commands: Any) -> None:
         default="session",
         help="recbole: what a user is (default: each session)",
     )
+    for option, what in (
+        ("--author", "the dataset's author"),
+        ("--author-email", "the author's email or other contact"),
+        ("--code-permalink", "a link to the versioned code that generated the data"),
+    ):
+        export.add_argument(
+            option, default=None, help=f"minari: {what} (default: none; Minari warns)"
+        )
     export.set_defaults(handler=_export)
 
 
@@ -152,6 +161,7 @@ def _generate(args: argparse.Namespace) -> int:
         brain_kwargs=brain_kwargs,
         batch=args.batch,
         batch_poll=args.batch_poll,
+        policy_params=policy_params(args.policy_params),
     )
     m = ds.manifest
     rows = m["rows"]
@@ -162,7 +172,29 @@ def _generate(args: argparse.Namespace) -> int:
     )
     if usage["input_tokens"] or usage["output_tokens"]:
         print(_llm_report(ds.turns, usage, m.get("model")))
+    spent = usage.get("policy", {})
+    if spent.get("input_tokens") or spent.get("output_tokens"):
+        print(_policy_report(ds.turns, spent, m.get("policy_model")))
     return 0
+
+
+def _policy_report(turns: pd.DataFrame, spent: dict, model: str | None) -> str:
+    """The policy's own LLM usage, apart from the users': tokens, latency, fallbacks, cost."""
+    import numpy as np
+
+    latency = turns["policy_latency_ms"].to_numpy()
+    live = latency[latency > 0]
+    p50, p90, p99 = np.percentile(live, [50, 90, 99]) if len(live) else (0.0, 0.0, 0.0)
+    return "\n".join(
+        [
+            f"policy LLM ({model or 'unknown model'}): tokens: input {spent['input_tokens']:,}, "
+            f"output {spent['output_tokens']:,}, cache read {spent['cache_read_tokens']:,}, "
+            f"cache write {spent['cache_write_tokens']:,}",
+            f"policy latency per turn ms: p50 {p50:.0f}, p90 {p90:.0f}, p99 {p99:.0f}",
+            f"policy fallbacks: {spent['fallbacks']:,} of {len(turns):,} turns",
+            f"policy estimated cost: ${spent['cost_usd']:.4f} (replayed calls cost nothing)",
+        ]
+    )
 
 
 def _llm_report(turns: pd.DataFrame, usage: dict, model: str | None = None) -> str:
@@ -217,6 +249,13 @@ def _export(args: argparse.Namespace) -> int:
         paths = exports.to_recbole(ds, args.out, name, user=args.user)
         print(f"wrote {', '.join(str(p) for p in paths)}")
     else:
-        path = exports.to_minari(ds, args.out, name)
+        path = exports.to_minari(
+            ds,
+            args.out,
+            name,
+            author=args.author,
+            author_email=args.author_email,
+            code_permalink=args.code_permalink,
+        )
         print(f"wrote Minari dataset {name!r} to {path}")
     return 0

@@ -23,9 +23,10 @@ def register(commands: Any) -> None:
     fid.add_argument("preset_dir", type=Path, help="a directory written by simrec ground")
     fid.add_argument(
         "--brain",
-        choices=("utility", "anthropic"),
+        choices=("utility", "anthropic", "openai"),
         default="utility",
-        help="who plays the personas: utility (offline) or anthropic (through the response cache)",
+        help="who plays the personas: utility (offline), anthropic (Claude) or openai (any "
+        "OpenAI-compatible server); LLM brains go through the response cache options below",
     )
     fid.add_argument(
         "--users",

@@ -105,6 +105,19 @@ def mean_popularity_percentile(item_sets: list[np.ndarray], percentile: np.ndarr
     return float(np.mean(means)) if means else float("nan")
 
 
+def popularity_histogram(
+    item_sets: list[np.ndarray], percentile: np.ndarray, bins: int = 10
+) -> list[float]:
+    """Share of the items in each popularity-percentile bin (``bins`` equal bins of [0, 1]),
+    each user weighing the same (users with an empty set are left out)."""
+    users = [s for s in item_sets if len(s)]
+    shares = np.zeros(bins)
+    for items in users:
+        which = np.minimum((percentile[items] * bins).astype(np.int64), bins - 1)
+        shares += np.bincount(which, minlength=bins) / len(items)
+    return (shares / max(len(users), 1)).tolist()
+
+
 def kendall_tau(a: list[float], b: list[float]) -> float:
     """Kendall's tau-b between two scorings of the same things (ties handled)."""
     n = len(a)

@@ -25,6 +25,10 @@ field                              meaning
                                    ``random``, ``popularity`` and ``mf``, thresholds from
                                    validation
 ``policy_ranking``                 per policy: ``ndcg_10`` (held-out) and ``ctr`` (env)
+``genre_distribution``             ``real`` (held-out items) and ``simulated`` (liked set):
+                                   genre -> share, every user weighing the same
+``popularity_distribution``        ``bins`` (popularity-percentile edges, deciles) and ``real``
+                                   / ``simulated``: share of items in each bin
 ``protocol``                       the settings (ratios, seed, users, negatives, liked rule)
 ``data``                           the preset directory, its source log, users and items
 ``brain``, ``simrec_version``      who played the users; the simrec version
@@ -51,11 +55,15 @@ from simrec.fidelity.metrics import (
     genre_distribution,
     mean_popularity_percentile,
     ndcg_per_user,
+    popularity_histogram,
     total_variation,
 )
 from simrec.fidelity.protocol import Candidates, Protocol, draw_candidates
 from simrec.fidelity.ranking import policy_ranking
 from simrec.grounding.traits import _percentile
+
+POPULARITY_BINS = 10
+"""Deciles of item popularity (percentile) for ``popularity_distribution``."""
 
 
 def _pair_figures(
@@ -113,9 +121,11 @@ def run_fidelity(
         figures, liked_sets = _llm_figures(data, player, cand, rows, users, protocol)
         scope = "candidates"
     real_sets = [np.flatnonzero(data.test[u]) for u in users.tolist()]
-    figures["genre_tv"] = total_variation(
-        genre_distribution(liked_sets, data.genres), genre_distribution(real_sets, data.genres)
-    )
+    genres = {
+        "real": genre_distribution(real_sets, data.genres),
+        "simulated": genre_distribution(liked_sets, data.genres),
+    }
+    figures["genre_tv"] = total_variation(genres["simulated"], genres["real"])
     figures["liked_popularity_percentile"] = mean_popularity_percentile(liked_sets, percentile)
     figures["held_out_popularity_percentile"] = mean_popularity_percentile(real_sets, percentile)
     figures["liked_per_user"] = float(np.mean([len(s) for s in liked_sets]))
@@ -146,6 +156,12 @@ def run_fidelity(
         "kendall_tau": ranking["kendall_tau"],
         "baselines": baselines,
         "policy_ranking": ranking,
+        "genre_distribution": genres,
+        "popularity_distribution": {
+            "bins": np.linspace(0.0, 1.0, POPULARITY_BINS + 1).round(6).tolist(),
+            "real": popularity_histogram(real_sets, percentile, POPULARITY_BINS),
+            "simulated": popularity_histogram(liked_sets, percentile, POPULARITY_BINS),
+        },
         "brain": brain,
         "ranking_scope": scope,
         "protocol": protocol.to_dict(),

@@ -25,7 +25,7 @@ import numpy as np
 
 from simrec.brains.utility import UtilityBrain
 from simrec.catalog import Catalog
-from simrec.grounding.calibration import Calibration, calibrate
+from simrec.grounding.calibration import Calibration, calibrate, calibrated_logits
 from simrec.grounding.latent import TasteModel, choose
 from simrec.grounding.profile import readable_profile
 from simrec.grounding.split import TEST, TRAIN, VALIDATION, SplitLog, split_log
@@ -67,7 +67,9 @@ def ground(log: InteractionLog, dim: int = 64, min_events: int = 5, seed: int = 
     calibration = calibrate(model.scores(), model.seen, split.user[val], split.item[val], seed)
     before = split.part != TEST
     final = TasteModel(n_users, n_items, split.user[before], split.item[before], settings)
-    logits = calibration.slope * final.scores() + calibration.intercept
+    # the bar moves with each user's train event count, as validated (train + validation
+    # counts are the same counts times about 1.25: the validated bar stays put)
+    logits = calibrated_logits(calibration, final.scores(), model.seen.sum(axis=1))
     popularity = np.bincount(split.item[before], minlength=n_items).astype(np.float64)
     traits = fit_traits(
         n_users, split.user[before], split.item[before], split.value[before], split.rated,

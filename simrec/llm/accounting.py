@@ -112,7 +112,7 @@ class CallRecord:
         error: the failure kind (``rate_limit``, ``timeout`` …) or ``None`` for a response.
         retries: extra HTTP attempts the SDK made (429 / 529 / 5xx / timeouts); failed
             attempts are not billed, so they cost latency, not tokens.
-        role: ``user`` or ``policy``: who made the call.
+        role: ``user``, ``policy`` or ``authoring``: who made the call.
         attempt: 0 for a request's first call, 1 for its repair.
         cost_usd: what the call cost now (0 when replayed).
         recorded_cost_usd: what it cost when it was made (live calls: ``cost_usd``).
@@ -395,7 +395,9 @@ def format_summary(summary: UsageSummary, who: str = "") -> str:
 def format_ledger(ledger: UsageLedger) -> str:
     """The report of every role in ``ledger``: one block per role when there are several."""
     roles = ledger.roles
+    labels = {"user": "simulated-user", "policy": "policy", "authoring": "persona-authoring"}
+    if roles == ["policy"]:  # an LLM policy with offline users: say whose calls these are
+        return format_summary(ledger.summary("policy"), "policy")
     if len(roles) <= 1:
         return format_summary(ledger.summary())
-    labels = {"user": "simulated-user", "policy": "policy"}
     return "\n".join(format_summary(ledger.summary(r), labels.get(r, r)) for r in roles)

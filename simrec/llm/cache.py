@@ -16,7 +16,9 @@ version and the request's *sample*: where it sits in the run (session, turn, att
 see :mod:`simrec.llm.request`). The sample never comes from process state, so a
 recording replays the same whatever the number of workers, lanes or shards, and two
 identical requests at different places of a run keep their own answers. Only the
-request body and the response body are stored: never a header, never the API key. The file uses WAL journaling, so concurrent
+request body and the response body are stored: never a header, never the API key
+(:func:`compact`, ``simrec cache compact``, drops the request bodies of a recording
+before it is committed: replay reads only keys and responses). The file uses WAL journaling, so concurrent
 workers can write while others read; :meth:`ResponseCache.close` checkpoints the WAL back
 into the one ``.sqlite`` file you can commit beside a scenario.
 """
@@ -214,3 +216,27 @@ class ResponseCache:
             finally:
                 self._db.close()
                 self._db = None
+
+
+def compact(path: str | Path) -> tuple[int, int]:
+    """Shrink a recording to what replay reads: drop every stored request body (kept only
+    for inspection; a lookup needs the key) and vacuum the file, so a recording committed
+    beside a scenario stays small. Returns the file's size in bytes before and after.
+
+    Raises:
+        ConfigError: ``path`` is missing or not a simrec response cache.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{str(path)!r} does not exist")
+    before = path.stat().st_size
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("UPDATE responses SET request = ''")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("VACUUM")
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"{str(path)!r} is not a simrec response cache: {exc}") from None
+    finally:
+        db.close()
+    return before, path.stat().st_size

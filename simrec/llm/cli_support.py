@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from simrec.cli_args import non_negative_int, positive_float, positive_int
 from simrec.errors import ConfigError, located
 from simrec.llm.accounting import UsageLedger, format_ledger, resolve_prices
 from simrec.llm.cache import MODES
@@ -27,9 +28,18 @@ LLM_BRAINS = ("anthropic", "openai")
 _OPENAI_ONLY = ("api_key_env", "structured_output")
 
 
-def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
-    """Add the LLM brain options to ``parser`` (as one argument group) and return the group."""
-    group = parser.add_argument_group("LLM brain (--brain anthropic or --brain openai)")
+def add_llm_arguments(
+    parser: argparse.ArgumentParser, *, fallback: bool = True, title: str | None = None
+) -> argparse._ArgumentGroup:
+    """Add the LLM brain options to ``parser`` (as one argument group) and return the group.
+
+    Args:
+        parser: the subcommand's parser.
+        fallback: add ``--on-invalid`` (a simulated user's step has a fallback; a command
+            whose answers have none, such as ``personas create``, leaves it out).
+        title: the group's title.
+    """
+    group = parser.add_argument_group(title or "LLM brain (--brain anthropic or --brain openai)")
     group.add_argument(
         "--model", help="model id (default: claude-haiku-5-5; required with --brain openai)"
     )
@@ -63,20 +73,25 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGrou
     )
     group.add_argument(
         "--concurrency",
-        type=int,
+        type=positive_int,
         help="LLM calls in flight at once (default 8); with simrec run, episodes run at "
         "once (any brain; the same results whatever N)",
     )
+    if fallback:
+        group.add_argument(
+            "--on-invalid",
+            choices=_FALLBACKS,
+            help="after an invalid answer is repaired once without success, or the API "
+            "keeps failing: raise, use the utility brain (default) or skip the step",
+        )
     group.add_argument(
-        "--on-invalid",
-        choices=_FALLBACKS,
-        help="after an invalid answer is repaired once without success, or the API "
-        "keeps failing: raise, use the utility brain (default) or skip the step",
+        "--max-retries",
+        type=non_negative_int,
+        help="retries of 429/529/5xx/timeouts (default 4)",
     )
     group.add_argument(
-        "--max-retries", type=int, help="retries of 429/529/5xx/timeouts (default 4)"
+        "--timeout", type=positive_float, help="seconds per API attempt (default 60)"
     )
-    group.add_argument("--timeout", type=float, help="seconds per API attempt (default 60)")
     group.add_argument(
         "--prices",
         help="YAML/JSON file {model: {input, output, cache_read, "
@@ -172,6 +187,17 @@ def usage_ledger(env: Any) -> UsageLedger | None:
     """The usage ledger of ``env``'s brain (unwrapping Gymnasium wrappers), or ``None``."""
     brain = getattr(getattr(env, "unwrapped", env), "brain", None)
     return getattr(brain, "ledger", None)
+
+
+def usage_ledgers(env: Any, policy: Any = None) -> list[UsageLedger]:
+    """Every ledger a run counted into: the brain's, and the policy's when it has its own
+    (an LLM policy shares the brain's by default: one report, a block per role)."""
+    found = [usage_ledger(env), getattr(policy, "ledger", None)]
+    out: list[UsageLedger] = []
+    for ledger in found:
+        if isinstance(ledger, UsageLedger) and all(ledger is not o for o in out):
+            out.append(ledger)
+    return out
 
 
 def format_usage_report(ledger: UsageLedger | None) -> str:

@@ -42,6 +42,7 @@ from simrec.llm.backends import Backend, make_backend
 from simrec.llm.backends.base import Failure
 from simrec.llm.cache import MODES, CachedCall, ResponseCache, canonical_json, request_key
 from simrec.llm.request import InvalidAnswer, LLMRequest, LLMResult, Validator
+from simrec.validation import checked_arguments
 
 log = logging.getLogger("simrec.llm")
 
@@ -73,6 +74,7 @@ class LLMClient:
         LLMConfigError: no SDK, or no key where one is needed (not in replay mode).
     """
 
+    @checked_arguments
     def __init__(
         self,
         backend: str | Backend = "anthropic",
@@ -89,6 +91,13 @@ class LLMClient:
     ) -> None:
         if cache not in MODES:
             raise ConfigError(f"cache: expected one of {', '.join(MODES)}, got {cache!r}")
+        if timeout <= 0 or max_retries < 0 or unreachable_after < 1:
+            raise ConfigError(
+                "LLMClient: expected timeout > 0 seconds, max_retries >= 0 and unreachable_after "
+                ">= 1, got "
+                f"timeout={timeout!r}, max_retries={max_retries!r}, "
+                f"unreachable_after={unreachable_after!r}"
+            )
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ConfigError(f"concurrency: expected an integer >= 1, got {concurrency!r}")
         self.cache = ResponseCache(cache_path, cache)
@@ -123,6 +132,36 @@ class LLMClient:
             "pool": None,
         }
         self._finalizer = weakref.finalize(self, _release, self._resources)
+
+    @classmethod
+    def from_config(
+        cls,
+        backend: str,
+        config: Any,
+        *,
+        ledger: UsageLedger | None = None,
+        prices: Mapping[str, Any] | None = None,
+        **secrets: Any,
+    ) -> LLMClient:
+        """A client from an LLM caller's config (a brain's or a policy's): its ``cache``,
+        ``cache_path``, ``concurrency``, ``unreachable_after``, ``max_retries``,
+        ``timeout``, ``base_url`` and ``backend_options()``; ``secrets`` are the key and
+        HTTP client, which never live in a config."""
+        c = config
+        return cls(
+            backend,
+            cache=c.cache,
+            cache_path=c.cache_path,
+            concurrency=c.concurrency,
+            ledger=ledger,
+            prices=prices,
+            unreachable_after=c.unreachable_after,
+            max_retries=c.max_retries,
+            timeout=c.timeout,
+            base_url=c.base_url,
+            **secrets,
+            **c.backend_options(),
+        )
 
     @property
     def closed(self) -> bool:

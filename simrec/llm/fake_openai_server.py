@@ -45,6 +45,14 @@ def slate_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
+def is_probe(body: Mapping[str, Any]) -> bool:
+    """Whether ``body`` is a structured-output probe of the OpenAI-compatible backend (it
+    wants ``{"ok": true}`` in the form it asks for)."""
+    schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("name")
+    tools = [(t.get("function") or {}).get("name") for t in body.get("tools") or []]
+    return schema == "probe" or tools == ["probe"]
+
+
 def completion(
     body: Mapping[str, Any], message: dict[str, Any], n: int, finish: str = "stop"
 ) -> Reply:

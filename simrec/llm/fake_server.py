@@ -123,6 +123,24 @@ def tokens(text: str) -> int:
     return (len(text) + 3) // 4
 
 
+def request_text(body: Mapping[str, Any]) -> str:
+    """Every text of a request, system first (Messages API or Chat Completions body): what
+    a scripted model reads."""
+    parts: list[str] = []
+    system = body.get("system")
+    if isinstance(system, str):
+        parts.append(system)
+    elif isinstance(system, list):
+        parts += [str(b.get("text", "")) for b in system if isinstance(b, Mapping)]
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts += [str(b.get("text", "")) for b in content if isinstance(b, Mapping)]
+    return "\n".join(parts)
+
+
 def slate_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The items (JSON objects) of the slate in the request's first user message."""
     first = body["messages"][0]["content"]

@@ -37,7 +37,7 @@ from simrec.errors import ConfigError
 from simrec.llm.request import LLMRequest, OutputSchema, SystemBlock, TextBlock
 from simrec.persona import Persona
 from simrec.replies import default_templates
-from simrec.session import EMPTY, Session
+from simrec.session import EMPTY, BoundPersona, Session
 
 TEMPLATE_PACKAGE = "simrec.llm"
 REACTION_FIELDS = ("clicked", "purchased", "dismissed", "reply", "leave", "satisfaction")
@@ -273,7 +273,7 @@ def persona_card(
 
 
 # -- slate and memory --------------------------------------------------------------------
-def _data_json(value: Any) -> str:
+def data_json(value: Any) -> str:
     """JSON with ``<``, ``>`` and ``&`` escaped, so item text can never close a data block."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -308,7 +308,7 @@ def _item_json(catalog: Catalog, index: int) -> str:
         k: (int(v) if isinstance(v, float) and v.is_integer() else v)
         for k, v in item.attributes.items()
     }
-    return _data_json(
+    return data_json(
         {
             "id": item.item_id,
             "title": item.title,
@@ -333,7 +333,7 @@ def slate_ids(catalog: Catalog, slate: Sequence[int]) -> list[str | None]:
 
 def _text(value: str) -> str:
     """A title, reply or request as a JSON string: quoted, with ``<`` and ``>`` escaped."""
-    return _data_json(" ".join(str(value).split()))
+    return data_json(" ".join(str(value).split()))
 
 
 def _titles(catalog: Catalog, items: Sequence[int], phrases: Mapping[str, str]) -> str:
@@ -434,9 +434,44 @@ def memory_lines(
     if old > 0:
         head[0] += "\n" + _summary_line(session.catalog, history[:old], verb, phrases)
     return head + [
-        _turn_line(session.catalog, number, slate, reaction, verb, phrases)
-        for number, (slate, reaction) in enumerate(history[old:], start=old + 1)
+        _past_turn(session, number, verb, template or load_template())
+        for number in range(old + 1, len(history) + 1)
     ]
+
+
+_CARDS: weakref.WeakKeyDictionary[BoundPersona, dict[str, str]] = weakref.WeakKeyDictionary()
+"""Persona cards already rendered, per persona bound to a catalog (the same every turn)."""
+
+
+def _card(session: Session, template: PromptTemplate) -> str:
+    memo = _CARDS.get(session.bound)
+    if memo is None:
+        memo = _CARDS.setdefault(session.bound, {})
+    card = memo.get(template.tag)
+    if card is None:
+        card = memo[template.tag] = persona_card(session.persona, template, session.catalog)
+    return card
+
+
+_TURN_LINES: weakref.WeakKeyDictionary[Session, dict[tuple[str, int], str]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Memory lines already rendered, per session: a past turn never changes, and every later
+turn of the visit shows it again."""
+
+
+def _past_turn(session: Session, number: int, verb: str, template: PromptTemplate) -> str:
+    memo = _TURN_LINES.get(session)
+    if memo is None:
+        memo = _TURN_LINES.setdefault(session, {})
+    key = (template.tag, number)
+    line = memo.get(key)
+    if line is None:
+        slate, reaction = session.history[number - 1]
+        line = memo[key] = _turn_line(
+            session.catalog, number, slate, reaction, verb, template.phrases
+        )
+    return line
 
 
 def render_state(
@@ -517,7 +552,7 @@ def build_request(
         request += phrases["drift"].format(words=", ".join(session.taste_words))
     voiced = [v for v in session.bound.voiced_at(slate_turn) if v]
     voice = phrases["voice"].format(says=" ".join(_text(v) for v in voiced)) if voiced else ""
-    msg = phrases["message"].format(data=_data_json({"text": message})) if message else ""
+    msg = phrases["message"].format(data=data_json({"text": message})) if message else ""
     memory = memory_lines(session, recent_turns, verb, template)
     user = template.user.format(
         state=render_state(session, slate, template),
@@ -535,23 +570,9 @@ def build_request(
             SystemBlock(
                 template.system.format(domain=catalog.domain or "shopping", verb=verb), True
             ),
-            SystemBlock(
-                template.persona.format(card=persona_card(persona, template, catalog)), True
-            ),
+            SystemBlock(template.persona.format(card=_card(session, template)), True),
         ),
-        messages=(
-            {
-                "role": "user",
-                "content": (
-                    *(
-                        # The last past turn ends a cached prefix (none before the first).
-                        TextBlock(m, cache=k == len(memory) - 1 and bool(session.history))
-                        for k, m in enumerate(memory)
-                    ),
-                    TextBlock(user),
-                ),
-            },
-        ),
+        messages=({"role": "user", "content": user_content(memory, user, bool(session.history))},),
         output=output_schema(template, verb),
         max_tokens=max_tokens,
         sample=("session", session.session_id, "turn", slate_turn),
@@ -560,6 +581,17 @@ def build_request(
         label=where(session),
         repair=template.repair.replace("{ids}", ids),
     )
+
+
+def user_content(memory: Sequence[str], current: str, past: bool) -> tuple[TextBlock, ...]:
+    """A user message whose ``memory`` lines only grow, one block each, then ``current``.
+
+    With ``past`` (there are past turns) the last memory block ends a cached prefix, so
+    the next call reads every turn already seen from the prompt cache.
+    """
+    last = len(memory) - 1
+    return (*(TextBlock(m, cache=past and k == last) for k, m in enumerate(memory)),
+            TextBlock(current))  # fmt: skip
 
 
 def where(session: Session) -> str:

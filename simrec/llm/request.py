@@ -23,10 +23,11 @@ from typing import Any
 
 from simrec.errors import ConfigError
 
-ROLES = ("user", "policy")
-"""Who makes a call: a simulated ``user`` (LLM brain) or the recommender ``policy``.
+ROLES = ("user", "policy", "authoring")
+"""Who makes a call: a simulated ``user`` (LLM brain), the recommender ``policy``, or
+``authoring`` (writing personas: ``simrec personas create``).
 
-Calls and costs are accounted apart per role (the usage report prints a line each)."""
+Calls and costs are accounted apart per role (the usage report prints a block each)."""
 
 DEFAULT_REPAIR = (
     "That answer could not be used: {problems}\nAnswer again, correcting it, in the {name} format."
@@ -101,7 +102,7 @@ class LLMRequest:
             parameters refuse any other value (:class:`~simrec.errors.LLMConfigError`).
         sample: where the call sits in the run (see the module docstring); the client
             appends the attempt number (0, then 1 for the repair).
-        role: ``user`` or ``policy`` (accounting).
+        role: ``user``, ``policy`` or ``authoring`` (accounting).
         prompt: the prompt template's ``name@version`` (part of the cache key).
         label: names the call in errors and logs (persona, session, turn ...).
         repair: the repair note's format (``{problems}``, ``{name}``).

@@ -13,12 +13,16 @@ answer invalid; it is never quietly turned into "no click".
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from simrec.llm.prompts import REACTION_FIELDS
 from simrec.llm.request import InvalidAnswer
+
+MAX_REPLY_CHARS = 1000
+"""A reply longer than this is invalid (repaired, then the fallback): a runaway answer would
+otherwise be stored in the event log and re-sent in every later request of the visit."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,21 @@ class ParsedReaction:
     reply: str
 
 
+def id_list_problems(key: str, value: Any, known: Container[str], where: str) -> list[str]:
+    """What is wrong with ``value`` as the answer's list ``key`` of item ids from ``known``
+    (``where`` names them: "this slate", "the current candidates"); empty when nothing is."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return [f"{key} must be a list of item id strings, got {value!r:.80}"]
+    problems = []
+    unknown = [v for v in value if v not in known]
+    if unknown:
+        problems.append(f"{key} names id(s) not in {where}: {', '.join(map(repr, unknown))}")
+    repeated = sorted({v for v in value if value.count(v) > 1})
+    if repeated:
+        problems.append(f"{key} lists id(s) more than once: {', '.join(map(repr, repeated))}")
+    return problems
+
+
 def parse_reaction(data: Mapping[str, Any], ids: Sequence[str | None]) -> ParsedReaction:
     """Validate the structured answer ``data`` against the slate ``ids``.
 
@@ -43,7 +62,7 @@ def parse_reaction(data: Mapping[str, Any], ids: Sequence[str | None]) -> Parsed
     Raises:
         InvalidAnswer: listing every problem (missing or extra keys, wrong types, ids
             not in the slate, purchase without click, clicked and dismissed, empty
-            reply, satisfaction outside [0, 1]).
+            or overlong reply, satisfaction outside [0, 1]).
     """
     problems: list[str] = []
     missing = [k for k in REACTION_FIELDS if k not in data]
@@ -59,15 +78,10 @@ def parse_reaction(data: Mapping[str, Any], ids: Sequence[str | None]) -> Parsed
         if key not in data:
             continue
         value = data[key]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problems.append(f"{key} must be a list of item id strings, got {value!r:.80}")
+        found = id_list_problems(key, value, slot_of, "this slate")
+        problems += found
+        if not isinstance(value, list) or (found and "must be a list" in found[0]):
             continue
-        unknown = [v for v in value if v not in slot_of]
-        if unknown:
-            problems.append(f"{key} names id(s) not in this slate: {', '.join(map(repr, unknown))}")
-        repeated = sorted({v for v in value if value.count(v) > 1})
-        if repeated:
-            problems.append(f"{key} lists id(s) more than once: {', '.join(map(repr, repeated))}")
         for v in value:
             if v in slot_of:
                 flags[key][slot_of[v]] = True
@@ -81,6 +95,11 @@ def parse_reaction(data: Mapping[str, Any], ids: Sequence[str | None]) -> Parsed
     reply = data.get("reply")
     if "reply" in data and (not isinstance(reply, str) or not reply.strip()):
         problems.append(f"reply must be a non-empty string, got {reply!r:.80}")
+    elif isinstance(reply, str) and len(reply) > MAX_REPLY_CHARS:
+        problems.append(
+            f"reply must be at most {MAX_REPLY_CHARS} characters (what a user says in a chat), "
+            f"got {len(reply):,}"
+        )
     leave = data.get("leave")
     if "leave" in data and not isinstance(leave, bool):
         problems.append(f"leave must be true or false, got {leave!r:.40}")
