@@ -45,12 +45,14 @@ return ``{name: data}`` for several sources at once, as ``scenarios`` does).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import math
+import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +70,16 @@ class FigureError(Exception):
 
 
 # -- producers ------------------------------------------------------------------------------
-def shipped_scenarios() -> list[Path]:
-    """The shipped scenario files, by name."""
-    return sorted(SCENARIOS.glob("*.yaml"))
+def shipped_scenarios(names: str | None = None) -> list[Path]:
+    """The shipped scenario files, by name (only ``names``, comma-separated, when given)."""
+    paths = sorted(SCENARIOS.glob("*.yaml"))
+    if names is None:
+        return paths
+    chosen = names.split(",")
+    unknown = sorted(set(chosen) - {p.stem for p in paths})
+    if unknown:
+        raise FigureError(f"no shipped scenario {', '.join(unknown)}")
+    return [p for p in paths if p.stem in chosen]
 
 
 def scenario_figures(result: Any) -> dict[str, Any]:
@@ -107,38 +116,84 @@ def digest(figures: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def produce_scenarios() -> dict[str, Any]:
+def produce_scenarios(options: argparse.Namespace, known: dict[str, Any]) -> dict[str, Any]:
     """Run every shipped scenario once (seconds each)."""
     from simrec.scenario import load_scenario
     from simrec.scenario_run import run_scenario
 
     out = {}
-    for path in shipped_scenarios():
+    for path in shipped_scenarios(options.scenarios):
         result = run_scenario(load_scenario(path))
         out[result.scenario.name] = scenario_figures(result)
     return out
 
 
-def produce_robustness(blocks: int = 25) -> dict[str, Any]:
-    """Each shipped scenario over ``blocks`` seed blocks and ±25% perturbations (minutes)."""
+def produce_robustness(options: argparse.Namespace, known: dict[str, Any]) -> dict[str, Any]:
+    """Each shipped scenario over ``--blocks`` seed blocks and ±25% perturbations (minutes).
+
+    A scenario whose LLM policies replay a recording cannot replay other seeds: its
+    policies then call the scripted model the recording was made with
+    (:mod:`simrec.policies.llm_scripted`), live on the loopback fake API, with no cache.
+    """
     from simrec.scenario import load_scenario
     from simrec.scenario_robustness import robustness
     from simrec.scenario_run import run_scenario
 
-    out = {}
-    for path in shipped_scenarios():
+    out = dict(known.get("robustness", {}))
+    for path in shipped_scenarios(options.scenarios):
         scenario = load_scenario(path)
-        report = robustness(scenario, blocks=blocks).to_dict()
-        report["digest"] = digest(scenario_figures(run_scenario(scenario))["figures"])
+        figures = scenario_figures(run_scenario(scenario))["figures"]
+        with scripted_model_if_recorded(scenario):
+            live = load_scenario(path)  # the LLM policies' cache mode is read at load
+            report = robustness(
+                live,
+                blocks=options.blocks,
+                perturb_by=None if options.no_perturb else 0.25,
+                workers=options.workers,
+            ).to_dict()
+        report["digest"] = digest(figures)
+        report["source"] = str(path.relative_to(ROOT))
         out[scenario.name] = report
+        print(_robustness_table(report), file=sys.stderr)
     return {"robustness": out}
 
 
-PRODUCERS: dict[str, Callable[[], dict[str, Any]]] = {
+@contextlib.contextmanager
+def scripted_model_if_recorded(scenario: Any) -> Iterator[None]:
+    """Serve a recorded scenario's LLM policies with the scripted model, live and uncached."""
+    recorded = any("cache_path" in spec.params for spec in scenario.policies.values())
+    if not recorded:
+        yield
+        return
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.policies.llm_scripted import scripted_messages
+
+    names = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "SIMREC_CACHE_MODE")
+    saved = {k: os.environ.get(k) for k in names}
+    with FakeMessagesAPI(default=scripted_messages()) as api:
+        os.environ.update(
+            ANTHROPIC_API_KEY="scripted", ANTHROPIC_BASE_URL=api.url, SIMREC_CACHE_MODE="off"
+        )
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+Producer = Callable[[argparse.Namespace, dict[str, Any]], dict[str, Any]]
+
+PRODUCERS: dict[str, Producer] = {
     "scenarios": produce_scenarios,
     "robustness": produce_robustness,
 }
-"""Name -> function returning ``{source: data}``; each source is one template namespace."""
+"""Name -> function of (command-line options, the figures known so far) returning
+``{source: data}``; each source is one template namespace. A new documented figure (say
+the PPO comparison of ``docs/rl.md``) gets a producer here that runs what measures it and
+returns its figures as ``{"ppo": {...}}``; templates then quote ``{ppo:path.to.value}``."""
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -162,7 +217,7 @@ def render_template(template: str, figures: dict[str, Any]) -> str:
     text = TABLE.sub(
         lambda m: _table(figures, m.group("source"), m.group("metrics").split()), template
     )
-    text = ROBUSTNESS_TABLE.sub(lambda m: _robustness_table(figures, m.group("source")), text)
+    text = ROBUSTNESS_TABLE.sub(lambda m: _robustness_table_of(figures, m.group("source")), text)
     return PLACEHOLDER.sub(lambda m: _placeholder(figures, m), text)
 
 
@@ -240,16 +295,24 @@ def _best(cells: dict[str, dict[str, Any]], better: int, cheats: set[str]) -> st
     return ranked[0] if means[ranked[0]] != means[ranked[1]] else None
 
 
-def _robustness_table(figures: dict[str, Any], name: str) -> str:
+def _robustness_table_of(figures: dict[str, Any], name: str) -> str:
     report = _source(figures, "robustness").get(name)
     if report is None:
         raise FigureError(f"{{robustness-table {name}}}: no robustness figures for {name!r}")
+    return _robustness_table(report)
+
+
+def _robustness_table(report: dict[str, Any]) -> str:
+    """Each assertion's pass rate over the seed blocks and the perturbations that flip it."""
+    perturbed = bool(report.get("perturbations"))
     rows = [
         "| assertion | seed blocks passed | worst margin | flips under ±25% |",
         "| --- | --- | --- | --- |",
     ]
     for a in report["assertions"]:
-        flips = ", ".join(f"`{f['change']}`" for f in a["flips"]) or "none"
+        flips = ", ".join(f"`{f['change']}`" for f in a["flips"]) or (
+            "none" if perturbed else "not measured"
+        )
         worst = "–" if a["worst_margin"] is None else f"{a['worst_margin']:.3g}"
         rows.append(
             f"| `{a['check']}` | {a['blocks_passed']}/{report['blocks']} | {worst} | {flips} |"
@@ -259,6 +322,63 @@ def _robustness_table(figures: dict[str, Any], name: str) -> str:
 
 def _nan(x: Any) -> float:
     return math.nan if x is None else float(x)
+
+
+# -- the figures file -------------------------------------------------------------------------
+def referenced(paths: list[Path], figures: dict[str, Any]) -> set[tuple[str, str]]:
+    """Every ``(source, policy.behaviour.metric)`` the figure blocks of ``paths`` quote."""
+    out: set[tuple[str, str]] = set()
+    for path in paths:
+        for match in BLOCK.finditer(path.read_text(encoding="utf-8")):
+            template = match.group("template")
+            for table in TABLE.finditer(template):
+                source = figures.get(table.group("source"), {})
+                for policy in source.get("policies", ()):
+                    for metric in table.group("metrics").split():
+                        out.add((table.group("source"), f"{policy}.{metric}"))
+            for ref in PLACEHOLDER.finditer(template):
+                out.add((ref.group("source"), ref.group("key")))
+    return out
+
+
+def quoted(figures: dict[str, Any], paths: list[Path]) -> dict[str, Any]:
+    """``figures`` with each scenario's figures cut down to those the documents quote.
+
+    A scenario run measures hundreds of figures (every policy, gauntlet included, by every
+    metric); the file keeps what the docs show, so it stays small enough to read in a
+    review. Digests are of the full figures, so nothing stale passes for current.
+    """
+    keep = referenced(paths, figures)
+    out = {}
+    for name, data in figures.items():
+        if isinstance(data, dict) and isinstance(data.get("figures"), dict):
+            shown = {k: v for k, v in data["figures"].items() if (name, k) in keep}
+            data = {**data, "figures": shown}
+        out[name] = data
+    return out
+
+
+def dump(figures: dict[str, Any]) -> str:
+    """JSON with one line per figure (an object or list holding no other one)."""
+
+    def encode(value: Any, indent: str) -> str:
+        nested = isinstance(value, dict | list) and any(
+            isinstance(v, dict | list)
+            for v in (value.values() if isinstance(value, dict) else value)
+        )
+        if not nested:
+            return json.dumps(value, sort_keys=True, ensure_ascii=False)
+        inner = indent + " "
+        if isinstance(value, list):
+            items = [inner + encode(v, inner) for v in value]
+            return "[\n" + ",\n".join(items) + "\n" + indent + "]"
+        items = [
+            f"{inner}{json.dumps(k, ensure_ascii=False)}: {encode(value[k], inner)}"
+            for k in sorted(value)
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+
+    return encode(figures, "") + "\n"
 
 
 # -- the command ----------------------------------------------------------------------------
@@ -286,6 +406,18 @@ def main(argv: list[str] | None = None) -> int:
     """Regenerate, re-render or check the documented figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=None, help=f"producers to run: {', '.join(PRODUCERS)}")
+    parser.add_argument(
+        "--scenarios", default=None, help="only these shipped scenarios (comma-separated)"
+    )
+    parser.add_argument(
+        "--blocks", type=int, default=25, help="robustness: seed blocks (default 25)"
+    )
+    parser.add_argument(
+        "--no-perturb", action="store_true", help="robustness: no ±25%% parameter changes"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="robustness: processes (default: all CPUs)"
+    )
     parser.add_argument("--render", action="store_true", help="only re-render the documents")
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 when a document is stale"
@@ -308,8 +440,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         for name in chosen:
             print(f"running {name} ...", file=sys.stderr)
-            figures.update(PRODUCERS[name]())
-        FIGURES.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+            figures.update(PRODUCERS[name](args, figures))
+        FIGURES.write_text(dump(quoted(figures, documents())), encoding="utf-8")
     for path in documents():
         text = path.read_text(encoding="utf-8")
         rendered = render_text(text, figures, str(path.relative_to(ROOT)))

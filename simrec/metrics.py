@@ -789,6 +789,24 @@ DIRECTION: dict[str, int] = {
 ``ctr_at_T`` and ``purchase_rate_at_T`` are 1 whatever ``T`` (see :func:`direction`)."""
 
 
+ACTION_FORM_METRICS: dict[str, frozenset[str]] = {
+    "hallucination_rate": frozenset({"semantic_id", "semantic_tokens"}),
+}
+"""Metrics of *how* a policy names items, by the action forms that can show them.
+
+A policy that acts by item index cannot name an item that does not exist, so its
+hallucination rate is 0 by construction: it says nothing about the policy. A claim such
+as ``constrained.actions.hallucination_rate <= 0`` is about policies that emit semantic
+ids, and only such a policy can stand in for the one it names (the gauntlet, whose
+policies act by index, is not substituted there: :func:`measures`)."""
+
+
+def measures(metric: str, action_form: str) -> bool:
+    """Whether ``metric`` says something about a policy acting in ``action_form``."""
+    forms = ACTION_FORM_METRICS.get(metric)
+    return forms is None or action_form in forms
+
+
 def direction(metric: str) -> int:
     """1 when more of ``metric`` is better, -1 when less is, 0 when neither."""
     if metric.startswith(("ctr_at_", "purchase_rate_at_")):
@@ -813,6 +831,7 @@ def hallucination_rate(interactions: pd.DataFrame) -> float:
 
 
 __all__ = [
+    "ACTION_FORM_METRICS",
     "COMPLY_SHARE",
     "DIRECTION",
     "direction",
@@ -821,6 +840,7 @@ __all__ = [
     "drift_metrics",
     "hallucination_rate",
     "intra_list_diversity",
+    "measures",
     "novelty_metrics",
     "position_curves",
     "reaction_rates",

@@ -9,6 +9,7 @@ been measured on those same figures and assertions.
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ FAKE = {
     "robustness": {
         "demo": {
             "blocks": 25,
+            "perturbations": ["leave_base x0.75", "leave_base x1.25"],
             "assertions": [
                 {"check": "fast.cold_start.ctr_at_5 > slow.cold_start.ctr_at_5",
                  "blocks_passed": 25, "worst_margin": 0.0312, "flips": []},
@@ -144,3 +146,26 @@ def test_the_robustness_figures_were_measured_on_todays_scenario_figures():
         )
         scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
         assert [a["check"] for a in report["assertions"]] == [a.text for a in scenario.assertions]
+
+
+def test_without_perturbations_the_table_says_flips_were_not_measured():
+    unperturbed = {**FAKE, "robustness": {"demo": {**FAKE["robustness"]["demo"]}}}
+    unperturbed["robustness"]["demo"]["perturbations"] = []
+    unperturbed["robustness"]["demo"]["assertions"] = [
+        {**a, "flips": []} for a in FAKE["robustness"]["demo"]["assertions"]
+    ]
+    out = figures.render_text(block("{robustness-table demo}"), unperturbed)
+    assert "| 24/25 | -0.01 | not measured |" in out
+
+
+def test_the_figures_file_keeps_only_what_the_documents_quote(tmp_path):
+    doc = tmp_path / "doc.md"
+    doc.write_text(block("{demo:fast.cold_start.ctr_at_5}\n{table demo novelty.churn}"))
+    kept = figures.quoted(FAKE, [doc])["demo"]["figures"]
+    assert sorted(kept) == [
+        "fast.cold_start.ctr_at_5", "fast.novelty.churn", "oracle.novelty.churn",
+        "slow.novelty.churn",
+    ]  # fmt: skip
+    text = figures.dump(figures.quoted(FAKE, [doc]))
+    assert json.loads(text)["demo"]["figures"] == kept  # the same data, one line a figure
+    assert '"fast.novelty.churn": {"ci_high": 0.6, "ci_low": 0.4, "mean": 0.5, "n": 8}' in text

@@ -25,7 +25,7 @@ import pytest
 
 from simrec.policies.gauntlet import GAUNTLET
 from simrec.scenario import load_scenario
-from simrec.scenario_gauntlet import endorsed
+from simrec.scenario_gauntlet import applicable, endorsed
 from simrec.scenario_run import run_scenario
 from simrec.testing import check_gauntlet
 
@@ -35,12 +35,27 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 
 MUST_SHOW = {
-    "cold_start": [],
-    "novelty_trap": [],
-    "steerability": [],
-    "preference_drift": [],
+    "cold_start": [
+        "linucb.cold_start.normalized_return > epsilon_greedy.cold_start.normalized_return",
+        "oracle.cold_start.ctr_at_5 > linucb.cold_start.ctr_at_5",
+    ],
+    "novelty_trap": [
+        "mmr.cold_start.normalized_return >= 0.5",
+        "greedy.novelty.churn > 0.85",
+        "greedy.novelty.repetition > 0.5",
+    ],
+    "steerability": [
+        "steer_aware.steerability.listening >= 0.3",
+        "steer_aware.steerability.followed > linucb.steerability.followed",
+        "steer_aware.steerability.satisfaction_followed > linucb.steerability.satisfaction_ignored",
+        "steer_aware.steerability.churn_followed < linucb.steerability.churn_ignored",
+    ],
+    "preference_drift": [
+        "adaptive.drift.adaptation > linucb.drift.adaptation",
+        "adaptive.drift.adaptation >= 0.5",
+    ],
     "semantic_ids": [
-        "constrained.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+        "constrained.cold_start.return > random.cold_start.return",
         "constrained.actions.hallucination_rate <= 0",
         "unconstrained.actions.hallucination_rate > 0.5",
     ],
@@ -55,7 +70,29 @@ MUST_SHOW = {
 }
 
 
-USER_MODEL_EXPLOITS: dict[str, set[tuple[str, str]]] = {name: set() for name in MUST_SHOW}
+USER_MODEL_EXPLOITS: dict[str, set[tuple[str, str]]] = {
+    **{name: set() for name in MUST_SHOW},
+    "cold_start": {
+        ("linucb.cold_start.normalized_return >= 0.5", "cheapest_rotation"),
+        (
+            "linucb.cold_start.normalized_return > epsilon_greedy.cold_start.normalized_return",
+            "cheapest_rotation",
+        ),
+    },
+    "novelty_trap": {
+        ("mmr.cold_start.normalized_return >= 0.5", "cheapest_rotation"),
+        ("mmr.novelty.session_length >= 11", "cheapest_rotation"),
+        ("mmr.novelty.session_length >= 11", "reshow_purchased"),
+    },
+    "preference_drift": {("adaptive.drift.adaptation >= 0.5", "cheapest_rotation")},
+    "semantic_ids": {
+        ("constrained.cold_start.return > random.cold_start.return", "cheapest_rotation"),
+        (
+            "constrained.novelty.final_satisfaction > random.novelty.final_satisfaction",
+            "cheapest_rotation",
+        ),
+    },
+}
 """(assertion, gauntlet policy) pairs that the current user model lets a degenerate policy
 pass — the user model's to close (issue 14), not the scenario's to hide. The test fails on
 any other gamed assertion, and on an entry here that no longer games anything (remove it
@@ -91,15 +128,18 @@ def test_shipped_scenario_holds_cannot_be_gamed_and_matches_the_docs(name):
     )
     tried = result.substitutions if gamed else check_gauntlet(scenario, result)
     expected = sum(
-        len(set(endorsed(a)) - set(scenario.gauntlet)) * len(scenario.gauntlet)
+        applicable(a, label, scenario.policies[sub].resolved_form)
         for a in scenario.assertions
+        for label in set(endorsed(a)) - set(scenario.gauntlet)
+        for sub in scenario.gauntlet
     )
     assert len(tried) == expected and expected > 0
     assert {s.substitute for s in tried} >= set(GAUNTLET) - {"always_tag"}
 
     figures = figures_module()
     documented = figures.load_figures().get(name)
-    measured = json.loads(json.dumps(figures.scenario_figures(result)))
+    measured = figures.quoted({name: figures.scenario_figures(result)}, figures.documents())
+    measured = json.loads(json.dumps(measured[name]))
     assert documented == measured, (
         f"docs/figures.json does not hold what {name}.yaml gives today; "
         "run `python benchmarks/figures.py --only scenarios` (then --only robustness)"
