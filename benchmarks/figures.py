@@ -236,7 +236,11 @@ def _placeholder(figures: dict[str, Any], match: re.Match[str]) -> str:
     value: Any = source
     for part in key.split("."):
         if not isinstance(value, dict) or part not in value:
-            raise FigureError(f"{match.group(0)}: {match.group('source')} has no {key!r}")
+            raise FigureError(
+                f"{match.group(0)}: {match.group('source')} has no {key!r} (the figures file "
+                "keeps only what the documents quoted when it was written: run the producer, "
+                "e.g. python benchmarks/figures.py --only scenarios)"
+            )
         value = value[part]
     return format(value, "" if fmt == "ci" else fmt)
 
@@ -249,7 +253,7 @@ def format_interval(interval: dict[str, Any], fmt: str) -> str:
         return "–"
     half = (high - low) / 2
     if kind == "ci":
-        if math.isnan(half):
+        if math.isnan(half) or half == 0:  # no spread over seeds: the figure alone
             return f"{mean:{spec or '.3g'}}"
         return f"{mean:{spec or '.3g'}} ± {half:{spec or '.2g'}}"
     values = {"mean": mean, "half": half, "low": low, "high": high}
