@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 
@@ -64,6 +65,14 @@ def make_brain(backend: str, api_url: str, concurrency: int) -> AnthropicBrain |
     )
 
 
+def golf_sessions(n: int) -> list[Session]:
+    """``n`` new golf visits (slates of 5), the golf personas in turn."""
+    preset = find_preset("golf")
+    catalog = resolve_catalog(preset.kwargs["catalog"])
+    bound = [BoundPersona(p, catalog) for p in resolve_personas(preset.kwargs["personas"])]
+    return [Session(bound[i % len(bound)], 5, 3, SessionDynamics(), session_id=i) for i in range(n)]
+
+
 def steps_per_second(
     api_url: str,
     concurrency: int,
@@ -76,20 +85,14 @@ def steps_per_second(
     turns after a first (cold) turn, the first turn's seconds, the client's CPU ms per
     step and the server's CPU ms per call (``server``: the pipe to the server process;
     without it, 0)."""
-    preset = find_preset("golf")
-    catalog = resolve_catalog(preset.kwargs["catalog"])
-    personas = resolve_personas(preset.kwargs["personas"])
-    bound = [BoundPersona(p, catalog) for p in personas]
+    sessions = golf_sessions(concurrency)
+    n_items = len(sessions[0].catalog)
     rng = np.random.default_rng(seed)
-    sessions = [
-        Session(bound[i % len(bound)], 5, 3, SessionDynamics(), session_id=i)
-        for i in range(concurrency)
-    ]
     rngs = [np.random.default_rng([seed, i]) for i in range(concurrency)]
     brain = make_brain(backend, api_url, concurrency)
 
     def turn() -> None:
-        slates = [rng.choice(len(catalog), 5, replace=False).tolist() for _ in sessions]
+        slates = [rng.choice(n_items, 5, replace=False).tolist() for _ in sessions]
         reactions = brain.react(sessions, slates, [None] * concurrency, rngs)
         for s, slate, r in zip(sessions, slates, reactions, strict=True):
             s.record(slate, r)
@@ -98,14 +101,8 @@ def steps_per_second(
         start = time.perf_counter()
         turn()
         cold = time.perf_counter() - start
-        served = server_cpu(server)
-        start, cpu = time.perf_counter(), time.process_time()
-        for _ in range(turns):
-            turn()
-        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-        served = server_cpu(server) - served
-        steps = concurrency * turns
-        return steps / elapsed, cold, cpu * 1000 / steps, served * 1000 / steps
+        rate, cpu_ms, served_ms = timed(turn, turns, concurrency, server)
+        return rate, cold, cpu_ms, served_ms
     finally:
         brain.close()
 
@@ -118,15 +115,9 @@ def transport_only(
     and :func:`~simrec.llm.backends.base.post_json`) for ``turns`` rounds. Returns steps/s,
     client CPU ms per call and server CPU ms per call: the floor the client layer, prompts,
     validation and accounting add to."""
-    preset = find_preset("golf")
-    catalog = resolve_catalog(preset.kwargs["catalog"])
-    bound = [BoundPersona(p, catalog) for p in resolve_personas(preset.kwargs["personas"])]
     brain = make_brain(backend, api_url, concurrency)
     try:
-        sessions = [
-            Session(bound[i % len(bound)], 5, 3, SessionDynamics(), session_id=i)
-            for i in range(concurrency)
-        ]
+        sessions = golf_sessions(concurrency)
         sender = brain.client.backend
         wires = [sender.wire(brain.request(s, [0, 1, 2, 3, 4], None)) for s in sessions]
         bodies = [canonical_json(w).encode() for w in wires]
@@ -136,16 +127,24 @@ def transport_only(
                 list(pool.map(lambda w, b: sender.send(w, "bench", b), wires, bodies))
 
             round_trip()
-            served = server_cpu(server)
-            start, cpu = time.perf_counter(), time.process_time()
-            for _ in range(turns):
-                round_trip()
-            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-            served = server_cpu(server) - served
-        calls = concurrency * turns
-        return calls / elapsed, cpu * 1000 / calls, served * 1000 / calls
+            return timed(round_trip, turns, concurrency, server)
     finally:
         brain.close()
+
+
+def timed(
+    play: Callable[[], None], rounds: int, calls: int, server: Connection | None
+) -> tuple[float, float, float]:
+    """Steps/s over ``rounds`` calls of ``play`` (``calls`` steps each), the client's CPU
+    ms per step and the server's CPU ms per call."""
+    served = server_cpu(server)
+    start, cpu = time.perf_counter(), time.process_time()
+    for _ in range(rounds):
+        play()
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    served = server_cpu(server) - served
+    steps = calls * rounds
+    return steps / elapsed, cpu * 1000 / steps, served * 1000 / steps
 
 
 def server_cpu(server: Connection | None) -> float:
