@@ -36,8 +36,10 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
+import json
 import time
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -98,6 +100,8 @@ class Args:
     """where the searched schedule is saved (the fixed_schedule policy reads it)"""
     load: str = ""
     """evaluate this saved model instead of training one"""
+    json_path: str = ""
+    """also write the figures as JSON here (what benchmarks/figures.py keeps)"""
 
 
 def parse_args() -> Args:
@@ -212,6 +216,30 @@ def report(returns: dict[str, np.ndarray], args: Args, seconds: float | None) ->
     return "\n".join([head, "", *lines, "", tail])
 
 
+def summary(returns: dict[str, np.ndarray], args: Args, seconds: float | None) -> dict[str, Any]:
+    """The figures of :func:`report` as JSON-able data."""
+    fixed = returns["best fixed schedule"]
+    low, high = ratio_interval(returns["ppo"], fixed)
+    policies = {}
+    for name, values in returns.items():
+        mean, half = mean_and_interval(values)
+        policies[name] = {"mean": mean, "half": half, "low": mean - half, "high": mean + half}
+    return {
+        "env_id": args.env_id,
+        "total_timesteps": args.total_timesteps,
+        "training_cpu_seconds": seconds,
+        "eval_episodes": args.eval_episodes,
+        "eval_seed": args.eval_seed,
+        "schedule_visits": args.schedule_visits,
+        "policies": policies,
+        "ppo_vs_fixed": {
+            "mean": float(returns["ppo"].mean() / fixed.mean()),
+            "low": low,
+            "high": high,
+        },
+    }
+
+
 def main(args: Args) -> dict[str, np.ndarray]:
     torch.set_num_threads(args.threads)
     if args.load:
@@ -223,6 +251,10 @@ def main(args: Args) -> dict[str, np.ndarray]:
         model.save(args.save_path)
     returns = evaluate(model, args)
     print(report(returns, args, seconds))
+    if args.json_path:
+        Path(args.json_path).write_text(
+            json.dumps(summary(returns, args, seconds), indent=1) + "\n"
+        )
     if not args.load:
         print(f"model saved to {args.save_path}; schedule saved to {args.schedule_path}")
     return returns

@@ -94,11 +94,11 @@ def test_what_the_user_says_marks_the_requested_and_liked_items():
 
 def test_history_counts_as_owned_and_a_new_visit_forgets_the_last():
     features = VisitFeatures(make_env())
-    features.start({"turn": 0, "user_history": np.array([7, 8])})
+    features.start({"turn": 0, "user_history": np.array([7, 8, -1]), "user_history_length": 2})
     assert column(features, "owned")[[7, 8]].tolist() == [1, 1]
     assert column(features, "like_history")[7] == pytest.approx(1.0)
     features.follow(step_info([1, 2, 3], clicked=[0]))
-    features.follow({"turn": 0, "reply": "", "user_history": np.zeros(0, dtype=np.int64)})
+    features.follow({"turn": 0, "reply": ""})
     observation = features.observation()
     assert not observation["item_features"][:, COLUMN["owned"]].any()
     assert not observation["item_features"][:, COLUMN["like_clicked"]].any()
@@ -120,7 +120,7 @@ def test_the_score_wrapper_with_item_features_is_a_valid_deterministic_env():
         return out
 
     env = ScoreSlateWrapper(make_env(), item_features=True)
-    assert env.observation_space["item_features"].shape == (60, len(ITEM_FEATURES))
+    assert env.observation_space["item_features"].shape == (60, len(env.visit.feature_names))
     with pytest.warns(UserWarning):  # gymnasium warns about wrappers and unbounded boxes
         check_env(env, skip_render_check=True)
     first, again = rollout(3), rollout(3)

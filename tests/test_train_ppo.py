@@ -7,6 +7,7 @@ documented figure (docs/rl.md), not a test.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -41,13 +42,17 @@ def tiny_args(example, tmp_path, **overrides):
 
 def test_the_example_trains_compares_and_saves_a_model_that_loads_again(capsys, tmp_path):
     example = load_example()
-    returns = example.main(tiny_args(example, tmp_path))
+    returns = example.main(tiny_args(example, tmp_path, json_path=str(tmp_path / "ppo.json")))
     out = capsys.readouterr().out
     for row in ("ppo", "best fixed schedule", "ppo's most common slates", "random", "linucb"):
         assert f"| {row} |" in out
     assert "PPO / best fixed schedule:" in out
     assert (tmp_path / "ppo-golf.zip").exists() and (tmp_path / "schedule.json").exists()
     assert all(len(v) == 6 for v in returns.values())
+    figures = json.loads((tmp_path / "ppo.json").read_text())
+    assert figures["policies"]["ppo"]["mean"] == pytest.approx(returns["ppo"].mean())
+    low, high = figures["ppo_vs_fixed"]["low"], figures["ppo_vs_fixed"]["high"]
+    assert low <= figures["ppo_vs_fixed"]["mean"] <= high
     # Deterministic: the saved model replays the same held-out returns, and training again
     # with the same seed gives the same model.
     for sub in ("x", "y"):

@@ -4,10 +4,10 @@ Made for :class:`~simrec.wrappers.ScoreSlateWrapper` with ``item_features=True``
 stable-baselines3's PPO (``PPO(ItemScoringPolicy, env, policy_kwargs={"slate_size": k})``):
 
 * **Actor.** Each item's row of ``item_features``, joined with the ``visit_features``, goes
-  through the same small MLP to one logit. The network's size does not grow with the
-  catalog and what it learns about one item (resembles what this user clicked, was
-  dismissed, breaks their request) applies to every item: it personalises from the
-  first visit instead of memorising one good slate per turn.
+  through the same small MLP to one logit, plus a learned bias per item. The network's
+  size barely grows with the catalog and what it learns about one item (resembles what
+  this user clicked, was dismissed, breaks their request) applies to every item: it
+  personalises from the first visit instead of memorising one good slate per turn.
 * **Slates, not score noise.** A Gaussian over ``n_items`` scores explores by jittering
   every score, and ``n_items - k`` of them change nothing the user sees: their noise
   drowns the gradient. Here a slate is drawn from the Plackett-Luce distribution of the
@@ -130,6 +130,8 @@ class ItemScorer(nn.Module):
     def __init__(self, n_items: int, n_features: int, n_visit: int, hidden: int) -> None:
         super().__init__()
         self.n_items, self.n_features = n_items, n_features
+        self.item_bias = nn.Parameter(th.zeros(n_items))
+        """A learned logit per item: what is worth showing whoever the user is."""
         self.actor = nn.Sequential(
             nn.Linear(n_features + n_visit, hidden), nn.Tanh(),
             nn.Linear(hidden, hidden), nn.Tanh(),
@@ -153,7 +155,7 @@ class ItemScorer(nn.Module):
     def forward_actor(self, features: th.Tensor) -> th.Tensor:
         items, visit = self.split(features)
         joined = th.cat([items, visit[:, None, :].expand(-1, self.n_items, -1)], dim=-1)
-        return self.actor(joined).squeeze(-1)
+        return self.actor(joined).squeeze(-1) + self.item_bias
 
     def forward_critic(self, features: th.Tensor) -> th.Tensor:
         items, visit = self.split(features)

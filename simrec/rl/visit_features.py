@@ -34,6 +34,11 @@ Per-item features (columns of ``item_features``, :data:`ITEM_FEATURES`):
 ``stated_taste``       how many tastes the user stated in words it matches (capped at 2, / 2)
 =====================  =======================================================================
 
+Then the item's own catalog features (``catalog.features``: category and tag tokens,
+z-scored numeric attributes, log price, popularity; named ``item:<feature>``), so the
+scorer can also learn which kinds of item appeal to most users — what a fixed schedule
+knows — and how that depends on the turn and on this user.
+
 Visit features (``visit_features``, :data:`VISIT_FEATURES`): the turn (/ ``max_turns``),
 clicks, purchases and dismissals so far, whether the last slate got a click or a purchase,
 whether the user has made a request, stated a taste, or arrived with a history.
@@ -47,6 +52,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from simrec.env import user_history
 from simrec.policies.linucb import LinUCBPolicy
 from simrec.policies.steer_aware import ReplyParser, Request
 
@@ -56,7 +62,7 @@ ITEM_FEATURES = (
     "price_vs_accepted", "above_accepted", "log_price", "popularity", "requested",
     "stated_taste",
 )  # fmt: skip
-"""Columns of ``item_features``."""
+"""The visit's columns of ``item_features`` (the catalog's own features follow them)."""
 
 VISIT_FEATURES = (
     "turn", "clicks", "purchases", "dismissals", "last_clicked", "last_purchased",
@@ -85,7 +91,7 @@ class VisitFeatures:
         features = VisitFeatures(env)
         obs, info = env.reset(seed=0)
         features.start(info)
-        x = features.observation()["item_features"]   # (n_items, len(ITEM_FEATURES))
+        x = features.observation()["item_features"]   # (n_items, len(features.feature_names))
     """
 
     def __init__(self, env: gym.Env) -> None:
@@ -106,12 +112,17 @@ class VisitFeatures:
         self._static_popularity = _zscore(
             np.log1p(np.asarray(self.catalog.popularity, dtype=np.float64))
         )
+        self._catalog_features = np.asarray(self.catalog.features, dtype=np.float32)
+        self.feature_names = ITEM_FEATURES + tuple(
+            f"item:{name}" for name in self.catalog.feature_names
+        )
+        """Names of the columns of ``item_features``."""
         self._bandit = LinUCBPolicy(env)
         self._parser = ReplyParser(self.catalog)
         self.observation_space = spaces.Dict(
             {
                 "item_features": spaces.Box(
-                    -np.inf, np.inf, (self.n_items, len(ITEM_FEATURES)), np.float32
+                    -np.inf, np.inf, (self.n_items, len(self.feature_names)), np.float32
                 ),
                 "visit_features": spaces.Box(-np.inf, np.inf, (len(VISIT_FEATURES),), np.float32),
             }
@@ -137,7 +148,7 @@ class VisitFeatures:
         self.accepted_log_prices: list[float] = []
         self.requests: dict[str, Request] = {}
         self._bandit.begin_session()
-        history = np.asarray(info.get("user_history", ()), dtype=np.int64)
+        history = user_history(info)
         self.has_history = bool(len(history))
         if len(history):
             self.owned[history] = True
@@ -192,7 +203,7 @@ class VisitFeatures:
 
     # -- features ---------------------------------------------------------------------
     def observation(self) -> dict[str, np.ndarray]:
-        """``item_features`` ``(n_items, len(ITEM_FEATURES))`` and ``visit_features``."""
+        """``item_features`` ``(n_items, len(feature_names))`` and ``visit_features``."""
         bandit = self._bandit
         x = bandit.x
         width = np.sqrt(np.maximum(((x @ bandit.a_inv) * x).sum(axis=1), 0.0))
@@ -244,7 +255,9 @@ class VisitFeatures:
             self.has_history,
         )
         return {
-            "item_features": np.column_stack(columns).astype(np.float32),
+            "item_features": np.column_stack([*columns, self._catalog_features]).astype(
+                np.float32
+            ),
             "visit_features": np.asarray(visit, dtype=np.float32),
         }
 
