@@ -58,6 +58,12 @@ from simrec.runner import run_sessions
 from simrec.wrappers import ScoreSlateWrapper
 
 BASELINES = ("steer_aware", "linucb", "mmr", "random", "popularity")
+LABELS = {
+    "ppo": "PPO (item features)",
+    "best_fixed_schedule": "best fixed schedule",
+    "ppo_most_common_slates": "PPO's most common slates, replayed",
+}
+"""Table rows by key (other rows are the policies' own names)."""
 
 
 @dataclass
@@ -165,10 +171,10 @@ def evaluate(model: PPO, args: Args) -> dict[str, np.ndarray]:
     returns = {"ppo": run(ppo_policy(model, args), args, *held_out)[0]}
     best = best_fixed_schedule(args.env_id, range(args.schedule_visits), args.schedule_passes)
     best.save(args.schedule_path)
-    returns["best fixed schedule"] = run(schedule_policy(best, args), args, *held_out)[0]
+    returns["best_fixed_schedule"] = run(schedule_policy(best, args), args, *held_out)[0]
     _, log = run(ppo_policy(model, args), args, 0, args.schedule_visits)
     common = most_common_slates(gym.make(args.env_id), log.frames()[0])
-    returns["ppo's most common slates"] = run(schedule_policy(common, args), args, *held_out)[0]
+    returns["ppo_most_common_slates"] = run(schedule_policy(common, args), args, *held_out)[0]
     env = gym.make(args.env_id)
     for name in filter(None, args.baselines.split(",")):
         policy = make_policy(name.strip(), env, seed=args.eval_seed)
@@ -192,14 +198,15 @@ def ratio_interval(a: np.ndarray, b: np.ndarray, resamples: int = 4000) -> tuple
 
 def report(returns: dict[str, np.ndarray], args: Args, seconds: float | None) -> str:
     """The comparison as a Markdown table, with PPO against the best fixed schedule."""
-    fixed = returns["best fixed schedule"]
+    fixed = returns["best_fixed_schedule"]
     lines = [
         "| policy | mean return | 95% interval | vs best fixed schedule |",
         "| --- | ---: | ---: | ---: |",
     ]
     for name, values in returns.items():
         mean, half = mean_and_interval(values)
-        lines.append(f"| {name} | {mean:.2f} | ± {half:.2f} | {mean / fixed.mean():.2f}x |")
+        label = LABELS.get(name, name)
+        lines.append(f"| {label} | {mean:.2f} | ± {half:.2f} | {mean / fixed.mean():.2f}x |")
     low, high = ratio_interval(returns["ppo"], fixed)
     trained = f"{args.total_timesteps:,} training steps" + (
         f" ({seconds:.0f} CPU-s)" if seconds is not None else f" (loaded from {args.load})"
@@ -218,12 +225,15 @@ def report(returns: dict[str, np.ndarray], args: Args, seconds: float | None) ->
 
 def summary(returns: dict[str, np.ndarray], args: Args, seconds: float | None) -> dict[str, Any]:
     """The figures of :func:`report` as JSON-able data."""
-    fixed = returns["best fixed schedule"]
+    fixed = returns["best_fixed_schedule"]
     low, high = ratio_interval(returns["ppo"], fixed)
     policies = {}
     for name, values in returns.items():
         mean, half = mean_and_interval(values)
-        policies[name] = {"mean": mean, "half": half, "low": mean - half, "high": mean + half}
+        policies[name] = {
+            "mean": mean, "half": half, "low": mean - half, "high": mean + half,
+            "vs_fixed": mean / float(fixed.mean()),
+        }  # fmt: skip
     return {
         "env_id": args.env_id,
         "total_timesteps": args.total_timesteps,
@@ -240,7 +250,8 @@ def summary(returns: dict[str, np.ndarray], args: Args, seconds: float | None) -
     }
 
 
-def main(args: Args) -> dict[str, np.ndarray]:
+def compare(args: Args) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Train (or load) PPO, evaluate everything, print the table; the returns and figures."""
     torch.set_num_threads(args.threads)
     if args.load:
         model, seconds = PPO.load(args.load, device="cpu"), None
@@ -251,13 +262,16 @@ def main(args: Args) -> dict[str, np.ndarray]:
         model.save(args.save_path)
     returns = evaluate(model, args)
     print(report(returns, args, seconds))
+    figures = summary(returns, args, seconds)
     if args.json_path:
-        Path(args.json_path).write_text(
-            json.dumps(summary(returns, args, seconds), indent=1) + "\n"
-        )
+        Path(args.json_path).write_text(json.dumps(figures, indent=1) + "\n")
     if not args.load:
         print(f"model saved to {args.save_path}; schedule saved to {args.schedule_path}")
-    return returns
+    return returns, figures
+
+
+def main(args: Args) -> dict[str, np.ndarray]:
+    return compare(args)[0]
 
 
 if __name__ == "__main__":

@@ -44,8 +44,11 @@ def test_the_example_trains_compares_and_saves_a_model_that_loads_again(capsys, 
     example = load_example()
     returns = example.main(tiny_args(example, tmp_path, json_path=str(tmp_path / "ppo.json")))
     out = capsys.readouterr().out
-    for row in ("ppo", "best fixed schedule", "ppo's most common slates", "random", "linucb"):
-        assert f"| {row} |" in out
+    for row in ("PPO (item features)", "best fixed schedule", "PPO's most common", "linucb"):
+        assert f"| {row}" in out
+    assert set(returns) == {
+        "ppo", "best_fixed_schedule", "ppo_most_common_slates", "random", "linucb"
+    }  # fmt: skip
     assert "PPO / best fixed schedule:" in out
     assert (tmp_path / "ppo-golf.zip").exists() and (tmp_path / "schedule.json").exists()
     assert all(len(v) == 6 for v in returns.values())

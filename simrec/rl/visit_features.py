@@ -255,9 +255,7 @@ class VisitFeatures:
             self.has_history,
         )
         return {
-            "item_features": np.column_stack([*columns, self._catalog_features]).astype(
-                np.float32
-            ),
+            "item_features": np.column_stack([*columns, self._catalog_features]).astype(np.float32),
             "visit_features": np.asarray(visit, dtype=np.float32),
         }
 
