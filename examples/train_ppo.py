@@ -3,8 +3,8 @@
 The policy sees, for every catalog item, how it relates to what this user clicked, bought,
 dismissed and said in this visit (``ScoreSlateWrapper(env, item_features=True)``; columns in
 ``simrec.rl.visit_features``), scores each item with one small network shared across items,
-and draws its slate without replacement from those scores (``simrec.rl.ItemScoringPolicy``).
-It is rewarded for clicks and purchases.
+and draws its slate without replacement from those scores
+(``simrec.rl.slate_policy.ItemScoringPolicy``). It is rewarded for clicks and purchases.
 
 After training, every policy plays the same held-out visits (seeds never used in training or
 in the schedule search) and the table gives mean returns with 95% intervals:
