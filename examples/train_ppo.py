@@ -19,7 +19,7 @@ in the schedule search) and the table gives mean returns with 95% intervals:
 
 Run::
 
-    python examples/train_ppo.py                        # about 5 CPU-minutes in all
+    python examples/train_ppo.py                        # about 7 CPU-minutes in all
     python examples/train_ppo.py --load ppo-golf.zip    # evaluate a saved model again
 
 The trained model is saved (``--save-path``, default ``ppo-golf.zip``); a scenario runs it
