@@ -78,13 +78,14 @@ class RecSessionEnv(gym.Env):
       no library takes it for an image.
     * ``reply`` — ``Box(-1, 1, (32,))``: hashed bag-of-words encoding of the last reply.
 
-    Every info holds what a real recommender would know of the user before the visit:
-    ``info["user_history"]``, the catalog indices of the persona's ``history`` (int64,
-    oldest first), padded with ``-1`` to :attr:`history_size` (the longest history in
-    the persona pool, 0 when no persona has one), and ``info["user_history_length"]``,
+    The reset's info holds what a real recommender would know of the user before the
+    visit: ``info["user_history"]``, the catalog indices of the persona's ``history``
+    (int64, oldest first), padded with ``-1`` to :attr:`history_size` (the longest history
+    in the persona pool, 0 when no persona has one), and ``info["user_history_length"]``,
     how many of them are real. One shape for every persona, so Gymnasium's
-    ``SyncVectorEnv`` / ``AsyncVectorEnv`` and TorchRL stack them (each info gets its
-    own copy). :func:`user_history` reads the real part from a single or vector info.
+    ``SyncVectorEnv`` / ``AsyncVectorEnv`` and TorchRL stack them; only resets carry them
+    (the history does not change during a visit). :func:`user_history` reads the real
+    part from a single or vector info.
 
     ``info["session_id"]`` is the id the visit is logged under (``reset(options=
     {"session_id": n})``, else the reset's ``seed``, else one more than the last): what a
@@ -158,7 +159,6 @@ class RecSessionEnv(gym.Env):
         self.dynamics = dynamics or SessionDynamics()
         self._bound = {p.persona_id: BoundPersona(p, self.catalog) for p in self.personas}
         self.history_size = max((len(b.history) for b in self._bound.values()), default=0)
-        self._visit_history = _padded_history(np.zeros(0, dtype=np.int64), self.history_size)
         self.session: Session | None = None
         self.session_id = -1
         self.event_log: EventLog | None = None
@@ -237,7 +237,6 @@ class RecSessionEnv(gym.Env):
         self._last_slate = None
         self._last_named = None
         self._message = None
-        self._visit_history = _padded_history(self._bound[persona_id].history, self.history_size)
         return self._observation(), self._info(None, 0, 0.0)
 
     def step(self, action):
@@ -443,11 +442,14 @@ class RecSessionEnv(gym.Env):
                 "active_constraint": constraint.to_json() if constraint is not None else "",
             },
         }
-        history, length = self._visit_history
-        info["user_history"], info["user_history_length"] = history.copy(), length  # fresh
         if reaction is not None:
             info["slate"] = self._last_slate
             info["reaction"] = reaction
+        else:  # a reset: what the recommender knows of the user before the visit
+            history = s.bound.history
+            info["user_history"] = np.full(self.history_size, -1, dtype=np.int64)
+            info["user_history"][: len(history)] = history
+            info["user_history_length"] = len(history)
         if self.conversational:
             info["message"] = self._message or ""
         return info
@@ -497,13 +499,6 @@ class RecSessionEnv(gym.Env):
         return "(duplicate, not shown)"
 
 
-def _padded_history(history: np.ndarray, size: int) -> tuple[np.ndarray, int]:
-    """``history`` padded with ``-1`` to ``size``, and its length."""
-    padded = np.full(size, -1, dtype=np.int64)
-    padded[: len(history)] = history
-    return padded, len(history)
-
-
 def user_history(info: Mapping[str, Any], row: int | None = None) -> np.ndarray:
     """The user's pre-visit history (catalog indices, oldest first) from an env's info.
 
@@ -514,7 +509,7 @@ def user_history(info: Mapping[str, Any], row: int | None = None) -> np.ndarray:
 
     Returns:
         The real part of ``info["user_history"]`` (int64; a copy). Empty when the info
-        has none (not a simrec env's, a masked-out sub-env) or the persona has no history.
+        has none: a step's info, a sub-env that did not restart, a persona without history.
     """
     history, length = info.get("user_history"), info.get("user_history_length")
     if history is None or length is None:

@@ -67,15 +67,14 @@ class RecSessionVectorEnv(VectorEnv):
     (str), ``persona_id`` (str), ``turn``, ``session_id`` (the current visit's id, see
     :data:`VISIT_STRIDE`), ``duplicates``, ``hallucinated`` (slots whose semantic id named
     no item, through :class:`~simrec.semantic_ids.SemanticIdSlateVector`), ``clicked`` / ``purchased`` /
-    ``dismissed`` (``(num_envs, slate_size)`` bool, all false on reset steps),
-    ``user_history`` (``(num_envs, history_size)`` int64: row ``i`` is the single env's
-    ``user_history`` of sub-env ``i``'s current visit, padded with ``-1``) and
-    ``user_history_length``, as Gymnasium's ``SyncVectorEnv`` stacks them
-    (:func:`~simrec.env.user_history` reads a row), and ``ground_truth``
-    (``satisfaction``, ``fatigue``). ``user_history`` and ``user_history_length`` are
-    read-only views of the env's own tables, rewritten as visits start: copy them to
-    keep them past the next ``step``. The event log and rendering of the single env are
-    not available here.
+    ``dismissed`` (``(num_envs, slate_size)`` bool, all false on reset steps), and
+    ``ground_truth`` (``satisfaction``, ``fatigue``). When some sub-envs start a visit (a
+    reset, an autoreset step), ``user_history`` (``(num_envs, history_size)`` int64, each
+    started sub-env's row as the single env's reset info gives it: padded with ``-1``) and
+    ``user_history_length`` are added, their masks true for the started sub-envs only and
+    the other rows zeros: what Gymnasium's ``SyncVectorEnv`` gives over single envs
+    (:func:`~simrec.env.user_history` reads a row). The event log and rendering of the
+    single env are not available here.
 
     ## Arguments
     ``num_envs``, ``autoreset_mode`` (``NEXT_STEP`` or ``DISABLED``) plus every argument of
@@ -146,14 +145,7 @@ class RecSessionVectorEnv(VectorEnv):
         self._bounds = [env._bound[p.persona_id] for p in self.personas]
         self._turn_obs = np.stack(env._turn_obs)
         self._persona_ids = np.array([p.persona_id for p in self.personas], dtype=object)
-        # every persona's history, end to end: persona p's is flat[starts[p] : starts[p] + lengths[p]]
-        self._persona_history_lengths = np.array([len(b.history) for b in self._bounds], np.int64)
-        self._persona_history_starts = np.cumsum(self._persona_history_lengths) - (
-            self._persona_history_lengths
-        )
-        self._persona_history_flat = np.concatenate(
-            [b.history for b in self._bounds] + [np.zeros(0, dtype=np.int64)]
-        )
+        self._histories = [b.history for b in self._bounds]
         self.history_size = env.history_size
         n = self.num_envs
         self.batch: UtilityBatch | None = None
@@ -173,11 +165,6 @@ class RecSessionVectorEnv(VectorEnv):
         self._messages: list[str | None] = [None] * n
         self._next_session = np.arange(n, dtype=np.int64)
         self._session_ids = np.zeros(n, dtype=np.int64)
-        # each sub-env's current visit's user history (rows rewritten when visits start);
-        # infos carry read-only views of these tables
-        self._history_table = np.full((n, self.history_size), -1, dtype=np.int64)
-        self._history_lengths = np.zeros(n, dtype=np.int64)
-        self._history_views = (_read_only(self._history_table), _read_only(self._history_lengths))
 
     # -- gymnasium API ----------------------------------------------------------------------
     def reset(
@@ -212,7 +199,7 @@ class RecSessionVectorEnv(VectorEnv):
         self._needs_reset[rows] = False
         self._refresh_replies()
         zeros = np.zeros(n, dtype=np.int64)
-        return self._observation(), self._info(None, zeros, zeros.copy())
+        return self._observation(), self._info(None, zeros, zeros.copy(), rows)
 
     def step(self, actions: Any):
         """Show ``actions[i]`` to sub-env ``i``; returns batched ``(obs, rewards, terminated, truncated, info)``."""
@@ -261,7 +248,7 @@ class RecSessionVectorEnv(VectorEnv):
         hallucinated[restart] = 0
         self._needs_reset = terminated | truncated
         self._refresh_replies()
-        info = self._info(reaction, duplicates, hallucinated)
+        info = self._info(reaction, duplicates, hallucinated, restart)
         return self._observation(), rewards, terminated, truncated, info
 
     def _reset_rows(self, options: dict[str, Any] | None) -> np.ndarray:
@@ -414,13 +401,11 @@ class RecSessionVectorEnv(VectorEnv):
         self._next_session[rows] += VISIT_STRIDE
         if self.batch is not None:
             self.persona[rows], self._reply_codes[rows] = self.batch.start(rows)
-            self._set_histories(rows)
             return
         n_pool = len(self.personas)
         rngs = self.rngs
         picks = np.array([rngs[i].integers(n_pool) for i in rows.tolist()], dtype=np.int64)
         self.persona[rows] = picks
-        self._set_histories(rows)
         env = self.env
         for i, pick in zip(rows.tolist(), picks.tolist(), strict=True):
             session = Session(
@@ -433,21 +418,6 @@ class RecSessionVectorEnv(VectorEnv):
             self.sessions[i] = session
             self._replies[i] = session.last_reply
             self._reply_vec[i] = encode_reply(session.last_reply)
-
-    def _set_histories(self, rows: np.ndarray) -> None:
-        """Rewrite the user-history rows of the sub-envs ``rows`` for their new personas
-        (whole-array operations: every step restarts some sub-envs)."""
-        lengths, size = self._history_lengths, self.history_size
-        picks = self.persona[rows]
-        new = self._persona_history_lengths[picks]
-        span = np.maximum(lengths[rows], new)  # the new history, then -1 over the old one's rest
-        positions = _segment_positions(span)
-        values = np.full(len(positions), -1, dtype=np.int64)
-        real = positions < np.repeat(new, span)
-        sources = np.repeat(self._persona_history_starts[picks], span) + positions
-        values[real] = self._persona_history_flat[sources[real]]
-        self._history_table.reshape(-1)[np.repeat(rows * size, span) + positions] = values
-        lengths[rows] = new
 
     # -- observation and info -----------------------------------------------------------------
     def _refresh_replies(self) -> None:
@@ -480,6 +450,7 @@ class RecSessionVectorEnv(VectorEnv):
         reaction: dict[str, np.ndarray] | None,
         duplicates: np.ndarray,
         hallucinated: np.ndarray,
+        started: np.ndarray | None = None,
     ) -> dict[str, Any]:
         n, k = self.num_envs, self.slate_size
         if self.batch is not None:
@@ -496,8 +467,6 @@ class RecSessionVectorEnv(VectorEnv):
             "session_id": self._session_ids.copy(),
             "duplicates": duplicates,
             "hallucinated": hallucinated,
-            "user_history": self._history_views[0],
-            "user_history_length": self._history_views[1],
         }
         if self.env.conversational:
             info["message"] = np.array([m or "" for m in self._messages], dtype=object)
@@ -508,19 +477,25 @@ class RecSessionVectorEnv(VectorEnv):
             info[f"_{key}"] = present
         info["ground_truth"] = {"satisfaction": satisfaction, "fatigue": fatigue}
         info["_ground_truth"] = present
+        if started is not None and len(started):
+            self._add_histories(info, started)
         return info
 
-
-def _segment_positions(lengths: np.ndarray) -> np.ndarray:
-    """``0..n-1`` for each ``n`` in ``lengths``, end to end."""
-    ends = np.cumsum(lengths)
-    return np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lengths, lengths)
-
-
-def _read_only(array: np.ndarray) -> np.ndarray:
-    view = array.view()
-    view.flags.writeable = False
-    return view
+    def _add_histories(self, info: dict[str, Any], started: np.ndarray) -> None:
+        """``user_history`` / ``user_history_length`` for the sub-envs ``started`` (the rest
+        zeros, masked out), as Gymnasium's vector envs stack the single env's reset infos."""
+        n = self.num_envs
+        histories = np.zeros((n, self.history_size), dtype=np.int64)
+        lengths = np.zeros(n, dtype=np.int64)
+        present = np.zeros(n, dtype=bool)
+        for i in started.tolist():
+            history = self._histories[self.persona[i]]
+            histories[i] = -1
+            histories[i, : len(history)] = history
+            lengths[i] = len(history)
+        present[started] = True
+        info["user_history"], info["_user_history"] = histories, present
+        info["user_history_length"], info["_user_history_length"] = lengths, present.copy()
 
 
 def _dedupe(slates: np.ndarray, has_empty: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -322,7 +322,7 @@ def test_latent_taste_adds_to_affinity_and_drives_clicks():
     assert clicks["loved"] > 80 > 10 > clicks["other"]
 
 
-def test_info_gives_the_users_history_padded_to_the_pools_longest():
+def test_the_reset_info_gives_the_users_history_padded_to_the_pools_longest():
     from tests.conftest import grounded_catalog, make_grounded_persona
 
     catalog = grounded_catalog()
@@ -338,11 +338,11 @@ def test_info_gives_the_users_history_padded_to_the_pools_longest():
     assert info["user_history"].tolist() == [10, 2, -1, -1]
     assert info["user_history_length"] == 2
     assert user_history(info).tolist() == [10, 2]
-    *_, info = env.step(np.arange(5))
-    assert info["user_history"].tolist() == [10, 2, -1, -1]  # every step of the visit
     _, info = env.reset(seed=0, options={"persona": "u3"})
     assert info["user_history"].tolist() == [-1] * 4 and user_history(info).shape == (0,)
-    assert user_history({}).shape == (0,)  # not a simrec info
+    *_, info = env.step(np.arange(5))
+    assert "user_history" not in info  # a visit's history is the reset's
+    assert user_history(info).shape == (0,)
     _, info = gym.make("simrec/Golf-v0").reset(seed=0)
     assert info["user_history"].shape == (0,)  # hand-written personas have none
     assert info["user_history_length"] == 0

@@ -29,11 +29,13 @@ def actions(rng: np.random.Generator, num_envs: int, n_items: int, step: int) ->
 
 
 def assert_same_history(info: dict, i: int, single_info: dict) -> None:
-    """Sub-env ``i`` of a vector info carries the single env's ``user_history``."""
-    assert info["_user_history"][i] and info["_user_history_length"][i]
-    np.testing.assert_array_equal(info["user_history"][i], single_info["user_history"])
-    assert info["user_history_length"][i] == single_info["user_history_length"]
-    np.testing.assert_array_equal(user_history(info, i), user_history(single_info))
+    """Sub-env ``i`` of a vector info carries the single env's ``user_history`` iff it did."""
+    started = "user_history" in single_info
+    assert bool(info.get("_user_history", np.zeros(i + 1, dtype=bool))[i]) == started
+    if started:
+        np.testing.assert_array_equal(info["user_history"][i], single_info["user_history"])
+        assert info["user_history_length"][i] == single_info["user_history_length"]
+        np.testing.assert_array_equal(user_history(info, i), user_history(single_info))
 
 
 def compare_with_single_envs(vec, singles, seed: int, steps: int) -> dict[str, int]:
@@ -268,11 +270,10 @@ def test_grounded_personas_match_in_the_vector_env_and_expose_their_history():
     vec = RecSessionVectorEnv(6, catalog, pool, max_turns=6)
     singles = [RecSessionEnv(catalog, pool, max_turns=6) for _ in range(6)]
     seen = compare_with_single_envs(vec, singles, seed=3, steps=30)
-    assert seen["resets"] > 0  # autoresets brought their new visit's history too
+    assert seen["resets"] > 0  # autoresets carried their new visit's history too
     _, info = vec.reset(seed=0)
     assert info["user_history"].shape == (6, 4) and info["_user_history"].all()
     assert sorted(info["user_history_length"].tolist()) != [0] * 6
-    assert not info["user_history"].flags.writeable  # a view of the env's table
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -290,17 +291,19 @@ def test_gymnasiums_own_vector_envs_stack_grounded_histories_as_the_native_one(m
     try:
         (_, a), (_, b) = theirs.reset(seed=5), ours.reset(seed=5)
         assert a["user_history"].shape == b["user_history"].shape == (4, 12)
-        personas = set()
+        restarts = 0
         for step in range(12):
             for key in ("user_history", "_user_history", "user_history_length"):
-                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{step} {key}")
+                assert (key in a) == (key in b), (step, key)
+                if key in a:
+                    np.testing.assert_array_equal(a[key], b[key], err_msg=f"{step} {key}")
             for i in range(4):
                 np.testing.assert_array_equal(user_history(a, i), user_history(b, i))
-            personas |= {(i, p) for i, p in enumerate(b["persona_id"])}
+            restarts += int(a.get("_user_history", np.zeros(4, dtype=bool)).sum())
             slates = np.tile(np.arange(5), (4, 1)) + step
             *_, a = theirs.step(slates)
             *_, b = ours.step(slates)
-        assert len(personas) > 4  # sub-envs restarted with other personas and histories
+        assert restarts > 4  # some sub-envs restarted mid-run and brought their history
     finally:
         theirs.close()
         ours.close()

@@ -1,7 +1,7 @@
 """The shared shape of policies that know the user's past.
 
 A real recommender knows what a returning user chose before: the env gives it as
-``info["user_history"]`` (catalog indices, oldest first, read with
+``info["user_history"]`` at the visit's reset (catalog indices, oldest first, read with
 :func:`simrec.env.user_history`; empty for a stranger). A
 :class:`HistoryPolicy` scores every item from that history plus the items clicked in this
 visit, never re-shows what the user already has or was already shown this visit, and
