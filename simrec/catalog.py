@@ -24,6 +24,8 @@ tags          no        list of strings (``a|b|c`` in CSV)
 popularity    no        non-negative number (1.0 when the column is absent)
 description   no        free text (default empty)
 semantic_id   no        unique ``/``-separated hierarchy (default ``category/item_id``)
+consumable    no        true/false in every row, or no column (all false): a consumable
+                        item (coffee, batteries) may be bought again in the same visit
 anything else no        an attribute: numeric column -> numeric attribute,
                         string column -> categorical attribute
 ============  ========  ===================================================
@@ -56,7 +58,7 @@ from simrec.validation import describe
 from simrec.yamlio import load_yaml, read_text
 
 REQUIRED_COLUMNS = ("item_id", "title", "category", "price")
-OPTIONAL_COLUMNS = ("tags", "popularity", "description", "semantic_id")
+OPTIONAL_COLUMNS = ("tags", "popularity", "description", "semantic_id", "consumable")
 TAG_SEPARATOR = "|"
 NUMBER_COLUMNS = ("price", "popularity")
 
@@ -75,6 +77,7 @@ class Item:
     description: str
     semantic_id: str
     attributes: dict[str, Any]
+    consumable: bool = False
 
 
 class Catalog:
@@ -87,6 +90,7 @@ class Catalog:
         descriptions, semantic_ids: per-item strings.
         attributes: extra columns; numeric arrays become numeric attributes, string
             arrays categorical ones.
+        consumable: per-item flags: items a user may buy again (default: none).
         domain: the domain name (``golf``, ``books``, …) or ``None`` for a custom catalog.
         source: where the catalog came from, for error messages.
     """
@@ -104,6 +108,7 @@ class Catalog:
         attributes: Mapping[str, Sequence[Any]] | None = None,
         domain: str | None = None,
         source: str | None = None,
+        consumable: Sequence[bool] | None = None,
     ) -> None:
         n = len(item_ids)
         self.domain = domain
@@ -125,6 +130,7 @@ class Catalog:
             else [f"{c}/{i}" for c, i in zip(self.categories, self.item_ids, strict=True)],
             object,
         )
+        self.consumable = _frozen(consumable if consumable is not None else np.zeros(n), bool)
         self.numeric: dict[str, np.ndarray] = {}
         self.categorical: dict[str, np.ndarray] = {}
         for name, values in (attributes or {}).items():
@@ -160,6 +166,7 @@ class Catalog:
             "popularity": self.popularity,
             "descriptions": self.descriptions,
             "semantic_ids": self.semantic_ids,
+            "consumable": self.consumable,
             **self.numeric,
             **self.categorical,
         }
@@ -208,6 +215,7 @@ class Catalog:
             popularity=float(self.popularity[index]),
             description=str(self.descriptions[index]),
             semantic_id=str(self.semantic_ids[index]),
+            consumable=bool(self.consumable[index]),
             attributes={
                 **{k: float(v[index]) for k, v in self.numeric.items()},
                 **{k: str(v[index]) for k, v in self.categorical.items()},
@@ -298,6 +306,13 @@ class Catalog:
         median = float(np.median(self.prices))
         return np.log((self.prices + 1.0) / (median + 1.0))
 
+    @cached_property
+    def log1p_prices(self) -> np.ndarray:
+        """``log(1 + price)`` per item: prices compared as ratios (0 for a free item)."""
+        out = np.log1p(self.prices)
+        out.setflags(write=False)
+        return out
+
     # -- tables -----------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
         """The catalog as a DataFrame in the documented schema (tags as lists)."""
@@ -310,6 +325,7 @@ class Catalog:
             "popularity": self.popularity,
             "description": list(self.descriptions),
             "semantic_id": list(self.semantic_ids),
+            "consumable": self.consumable,
         }
         data.update({k: v for k, v in self.numeric.items()})
         data.update({k: list(v) for k, v in self.categorical.items()})
@@ -397,6 +413,7 @@ class Catalog:
                 "popularity": float(self.popularity[i]),
                 "description": str(self.descriptions[i]),
                 "semantic_id": str(self.semantic_ids[i]),
+                "consumable": bool(self.consumable[i]),
                 **{k: float(v[i]) for k, v in self.numeric.items()},
                 **{k: str(v[i]) for k, v in self.categorical.items()},
             }
@@ -499,6 +516,30 @@ class _RecordReader:
             self.fail(row, field, f"expected a non-negative number, got {describe(value)}")
         return float(value)
 
+    def flag(self, row: int, record: Mapping[str, Any], field: str, filled: bool) -> bool:
+        """A true/false cell (``true``/``false``, ``yes``/``no``, ``1``/``0`` in text).
+
+        Missing is false only when no row of the column has a value (``filled`` false).
+        """
+        value = record.get(field)
+        if _is_missing(value):
+            if filled:
+                self.fail(
+                    row,
+                    field,
+                    "expected true or false, got nothing (an optional column with values "
+                    "in some rows needs one in every row)",
+                )
+            return False
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _FLAG_WORDS:
+            return _FLAG_WORDS[value.strip().lower()]
+        self.fail(row, field, f"expected true or false, got {describe(value)}")
+        return False
+
     def tags(self, row: int, record: Mapping[str, Any]) -> tuple[str, ...]:
         value = record.get("tags")
         if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -520,6 +561,9 @@ class _RecordReader:
             row, "tags", f"expected a list of strings or 'a{TAG_SEPARATOR}b', got {describe(value)}"
         )
         return ()
+
+
+_FLAG_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
 
 
 def _records_to_catalog(
@@ -551,7 +595,9 @@ def _records_to_catalog(
     # popularity defaults to 1.0 only when no row has one: a gap in a filled column is
     # a mistake, and 1.0 would silently rank the item far above a long tail of 0.001s.
     filled = any(not _is_missing(rec.get("popularity")) for rec in records)
+    flagged = any(not _is_missing(rec.get("consumable")) for rec in records)
     ids, titles, cats, prices, tags, pops, descs, sids = ([] for _ in range(8))
+    consumable = []
     first_row: dict[str, int] = {}
     first_sid: dict[str, int] = {}
     for row, rec in enumerate(records):
@@ -570,6 +616,7 @@ def _records_to_catalog(
         pops.append(reader.number(row, rec, "popularity", default=None if filled else 1.0))
         descs.append(reader.string(row, rec, "description", default=""))
         sids.append(reader.string(row, rec, "semantic_id", default=f"{cats[-1]}/{ids[-1]}"))
+        consumable.append(reader.flag(row, rec, "consumable", flagged))
         if sids[-1] in first_sid:
             reader.fail(
                 row,
@@ -579,7 +626,9 @@ def _records_to_catalog(
             )
         first_sid[sids[-1]] = row
     attributes = {name: _attribute_column(reader, records, name) for name in attr_names}
-    return Catalog(ids, titles, cats, prices, tags, pops, descs, sids, attributes, domain, source)
+    return Catalog(
+        ids, titles, cats, prices, tags, pops, descs, sids, attributes, domain, source, consumable
+    )
 
 
 def _attribute_column(

@@ -79,8 +79,10 @@ class RecSessionEnv(gym.Env):
 
     ## Starting State
     A persona is drawn uniformly from the pool (or named by ``reset(options={"persona":
-    id})``); satisfaction starts at 0.6, no history. ``info["reply"]`` holds the opening
-    message, if the persona has one.
+    id})``), then the visit's need (how many items the user came to buy) from the
+    persona's need distribution; satisfaction starts at 0.6, no slates seen, the persona's
+    pre-visit history owned. ``info["reply"]`` holds the opening message, if the persona
+    has one.
 
     ## Episode End
     ``terminated`` when the user leaves; ``truncated`` after ``max_turns`` slates.
@@ -191,12 +193,14 @@ class RecSessionEnv(gym.Env):
                 )
         wanted_id = (options or {}).get("session_id")
         self.session_id = int(wanted_id) if wanted_id is not None else self.session_id + 1
+        bound = self._bound[persona_id]
         self.session = Session(
-            self._bound[persona_id],
+            bound,
             self.slate_size,
             self.history_window,
             self.dynamics,
             session_id=self.session_id,
+            need=bound.need(float(self.np_random.random())),
         )
         self._episode_over = False
         self._last_slate = None

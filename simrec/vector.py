@@ -317,7 +317,9 @@ class RecSessionVectorEnv(VectorEnv):
         self.persona[rows] = picks
         env = self.env
         for i, pick in zip(rows.tolist(), picks.tolist(), strict=True):
-            session = Session(self._bounds[pick], env.slate_size, env.history_window, env.dynamics)
+            bound = self._bounds[pick]
+            need = bound.need(float(rngs[i].random()))  # as RecSessionEnv.reset draws it
+            session = Session(bound, env.slate_size, env.history_window, env.dynamics, need=need)
             self.sessions[i] = session
             self._replies[i] = session.last_reply
             self._reply_vec[i] = encode_reply(session.last_reply)
