@@ -1,6 +1,10 @@
 """Throughput against RecSim: simrec's single env and native vector env vs interest_evolution.
 
-Run: ``python benchmarks/bench_vs_recsim.py [--seconds S] [--recsim-venv DIR]``.
+Run: ``python benchmarks/bench_vs_recsim.py [--seconds S] [--recsim-venv DIR] [--preset P]``.
+
+``--preset`` times another env instead of Golf: a preset name, a preset ``.yaml`` or a
+directory written by ``simrec ground`` (e.g. the ML-100K grounded env: 943 personas,
+1,682 items); the vector env's build time and its shared tables' bytes are printed too.
 
 RecSim runs in its own virtual environment, in a subprocess: the script creates it on
 first use under ``~/.cache/simrec-bench/recsim-venv`` (or ``--recsim-venv``) with::
@@ -103,9 +107,22 @@ def random_slates(rng: np.random.Generator, rows: int, n_items: int, k: int) -> 
     return np.ascontiguousarray(np.argsort(rng.random((rows, n_items)), axis=1)[:, :k])
 
 
+ENV = {"id": "simrec/Golf-v0", "kwargs": {}, "label": "Golf-v0"}
+"""The env timed: Golf unless ``--preset`` names another (set in :func:`main`)."""
+
+
+def use_preset(name: str) -> None:
+    """Time the preset ``name`` (a shipped name, a .yaml, or a ``simrec ground`` directory)."""
+    from simrec.presets import find_preset
+
+    path = Path(name)
+    preset = find_preset(str(path / "preset.yaml") if path.is_dir() else name)
+    ENV.update(id="simrec/RecSession-v0", kwargs=dict(preset.kwargs), label=preset.env_id.split("/")[-1])
+
+
 def bench_single(seconds: float, slate_size: int) -> float:
-    """Steps/s of one ``simrec/Golf-v0`` env (``env.unwrapped``), resetting at episode ends."""
-    env = gym.make("simrec/Golf-v0", slate_size=slate_size).unwrapped
+    """Steps/s of one env (``env.unwrapped``), resetting at episode ends."""
+    env = gym.make(ENV["id"], **{**ENV["kwargs"], "slate_size": slate_size}).unwrapped
     slates = random_slates(np.random.default_rng(0), 4096, len(env.catalog), slate_size)
     env.reset(seed=0)
     for i in range(2_000):  # warm the caches
@@ -124,7 +141,7 @@ def bench_single(seconds: float, slate_size: int) -> float:
 
 def bench_vector(num_envs: int, seconds: float) -> tuple[float, float, int]:
     """``(user-steps/s, ms per vector step, state bytes per session)`` of the native vector env."""
-    vec = gym.make_vec("simrec/Golf-v0", num_envs=num_envs, slate_size=SLATE)
+    vec = gym.make_vec(ENV["id"], num_envs=num_envs, **{**ENV["kwargs"], "slate_size": SLATE})
     base = vec.unwrapped
     rng = np.random.default_rng(0)
     batches = [random_slates(rng, num_envs, len(base.catalog), SLATE) for _ in range(16)]
@@ -144,13 +161,33 @@ def bench_vector(num_envs: int, seconds: float) -> tuple[float, float, int]:
     return steps * num_envs / elapsed, elapsed / steps * 1e3, per_session
 
 
+def report_build() -> None:
+    """Print the vector env's build time and the bytes of its shared (per-persona) tables."""
+    start = time.process_time()
+    vec = gym.make_vec(ENV["id"], num_envs=1024, **{**ENV["kwargs"], "slate_size": SLATE})
+    built = time.process_time() - start
+    batch = vec.unwrapped.batch
+    arrays = [a for a in vars(batch).values() if isinstance(a, np.ndarray)]
+    shared = sum(a.nbytes for a in arrays if 1024 not in a.shape)  # not sized by sessions
+    print(
+        f"{ENV['label']}: {len(vec.unwrapped.personas):,} personas, {len(vec.unwrapped.catalog):,} "
+        f"items; vector env (1,024 sessions) built in {built:.1f} CPU-s; shared per-persona and "
+        f"per-item tables {shared / 1e6:,.1f} MB; per-session state "
+        f"{batch.state_nbytes() / 1024:,.0f} B/session"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="timing window per figure")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; best kept")
     parser.add_argument("--recsim-venv", type=Path, default=DEFAULT_VENV)
     parser.add_argument("--skip-recsim", action="store_true", help="simrec figures only")
+    parser.add_argument("--preset", help="time this preset (name, .yaml or ground directory)")
     args = parser.parse_args()
+    if args.preset:
+        use_preset(args.preset)
+        report_build()
 
     python = None if args.skip_recsim else recsim_python(args.recsim_venv)
     # The compared figures are timed in interleaved rounds and the best of each kept, so
@@ -171,8 +208,8 @@ def main() -> None:
         f"python {sys.version.split()[0]}, numpy {np.__version__}"
     )
     rows = [
-        (f"simrec Golf-v0 single env (slate {SLATE})", best["single"], "steps/s", 3),
-        ("simrec Golf-v0 single env (slate 5)", best["single5"], "steps/s", None),
+        (f"simrec {ENV['label']} single env (slate {SLATE})", best["single"], "steps/s", 3),
+        (f"simrec {ENV['label']} single env (slate 5)", best["single5"], "steps/s", None),
         (f"simrec vector env, 1,024 sessions (slate {SLATE})", best["vector"], "user-steps/s", 100),
     ]
     if recsim is not None:

@@ -12,6 +12,11 @@ Run::
     python examples/train_ppo.py                    # default budget (a few minutes, CPU)
     python examples/train_ppo.py --total-timesteps 10000 --eval-episodes 100
 
+The trained model is saved (``--save-path``, default ``ppo-golf.zip``); a scenario runs it
+beside the baselines with ``ppo: {policy: "stable_baselines3:PPO", load: ppo-golf.zip}``
+(its score-vector actions are recognised and turned into slates; ``wrapper: score`` says so
+explicitly).
+
 Needs the RL extra: ``pip install -e ".[rl]"``.
 """
 
@@ -64,6 +69,8 @@ class Args:
     """first held-out seed: evaluation sessions use eval_seed, eval_seed + 1, ..."""
     threads: int = 1
     """torch CPU threads"""
+    save_path: str = "ppo-golf.zip"
+    """where the trained model is saved (a scenario loads it: policy: stable_baselines3:PPO, load: ppo-golf.zip)"""
 
 
 def parse_args() -> Args:
@@ -141,6 +148,7 @@ def main(args: Args) -> dict[str, np.ndarray]:
     start = time.perf_counter()
     model = train(args)
     trained = time.perf_counter() - start
+    model.save(args.save_path)
     returns = evaluate(model, args)
     print(
         f"{args.env_id}: PPO with the score-vector action, {args.total_timesteps:,} training "
@@ -151,6 +159,7 @@ def main(args: Args) -> dict[str, np.ndarray]:
     for name, values in returns.items():
         mean, half = mean_and_interval(values)
         print(f"{name:<12} {mean:>12.2f} {'±':>6} {half:.2f}")
+    print(f"model saved to {args.save_path}")
     return returns
 
 

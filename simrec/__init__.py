@@ -21,7 +21,7 @@ from simrec.errors import (
     PersonaError,
     SimrecError,
 )
-from simrec.persona import Drift, Intent, Persona, load_persona, load_personas
+from simrec.persona import Drift, Intent, Persona, Profile, load_persona, load_personas
 from simrec.presets import register_envs
 from simrec.reaction import Reaction
 
@@ -44,6 +44,7 @@ __all__ = [
     "Item",
     "Persona",
     "PersonaError",
+    "Profile",
     "Reaction",
     "RecSessionEnv",
     "SimrecError",

@@ -24,6 +24,9 @@ tags          no        list of strings (``a|b|c`` in CSV)
 popularity    no        non-negative number (1.0 when the column is absent)
 description   no        free text (default empty)
 semantic_id   no        unique ``/``-separated hierarchy (default ``category/item_id``)
+embedding     no        a list of numbers per item, the same length ``d >= 1`` in every
+                        row (``1.5|-0.2|3`` in CSV): the item's position in a latent
+                        taste space (:attr:`Catalog.embeddings`), written by grounding
 consumable    no        true/false in every row, or no column (all false): a consumable
                         item (coffee, batteries) may be bought again in the same visit
 anything else no        an attribute: numeric column -> numeric attribute,
@@ -58,8 +61,12 @@ from simrec.validation import describe
 from simrec.yamlio import load_yaml, read_text
 
 REQUIRED_COLUMNS = ("item_id", "title", "category", "price")
-OPTIONAL_COLUMNS = ("tags", "popularity", "description", "semantic_id", "consumable")
+_IDENTIFIER_COLUMNS = frozenset({"item_id", "category", "semantic_id"})
+"""Columns whose values are compared as keys: surrounding whitespace is an error, not a variant."""
+OPTIONAL_COLUMNS = ("tags", "popularity", "description", "semantic_id", "embedding", "consumable")
 TAG_SEPARATOR = "|"
+EMBEDDING_SEPARATOR = "|"
+"""Separates the numbers of an ``embedding`` cell in CSV (``0.5|-1.2|3``)."""
 NUMBER_COLUMNS = ("price", "popularity")
 
 
@@ -90,6 +97,7 @@ class Catalog:
         descriptions, semantic_ids: per-item strings.
         attributes: extra columns; numeric arrays become numeric attributes, string
             arrays categorical ones.
+        embeddings: ``(n_items, d)`` latent item vectors (grounded catalogs), or ``None``.
         consumable: per-item flags: items a user may buy again (default: none).
         domain: the domain name (``golf``, ``books``, …) or ``None`` for a custom catalog.
         source: where the catalog came from, for error messages.
@@ -108,6 +116,7 @@ class Catalog:
         attributes: Mapping[str, Sequence[Any]] | None = None,
         domain: str | None = None,
         source: str | None = None,
+        embeddings: np.ndarray | Sequence[Sequence[float]] | None = None,
         consumable: Sequence[bool] | None = None,
     ) -> None:
         n = len(item_ids)
@@ -144,6 +153,14 @@ class Catalog:
                 self.numeric[name] = _frozen(arr, np.float64)
             else:
                 self.categorical[name] = _frozen([str(v) for v in values], object)
+        self.embeddings: np.ndarray | None = None
+        """``(n_items, d)`` float64 latent item vectors (read-only), or ``None``.
+
+        A persona's ``taste_embedding`` scores every item with one product
+        (``embeddings @ taste_embedding``, added to its token affinity). Not part of
+        :attr:`features`: policies see it only if they read it on purpose."""
+        if embeddings is not None:
+            self.embeddings = _frozen_matrix(embeddings, n, self._fail)
         self._check()
         self.index_of: dict[str, int] = {str(i): k for k, i in enumerate(self.item_ids)}
         self.category_names: tuple[str, ...] = tuple(sorted(set(self.categories)))
@@ -202,6 +219,11 @@ class Catalog:
 
     def __repr__(self) -> str:
         return f"Catalog(domain={self.domain!r}, items={len(self)}, tokens={len(self.tokens)})"
+
+    @property
+    def embedding_dim(self) -> int | None:
+        """``d`` of :attr:`embeddings`, or ``None`` when the catalog has none."""
+        return None if self.embeddings is None else int(self.embeddings.shape[1])
 
     def item(self, index: int) -> Item:
         """The item at position ``index`` as an :class:`Item`."""
@@ -325,10 +347,13 @@ class Catalog:
             "popularity": self.popularity,
             "description": list(self.descriptions),
             "semantic_id": list(self.semantic_ids),
-            "consumable": self.consumable,
         }
+        if self.consumable.any():  # the column is optional: absent means none is
+            data["consumable"] = self.consumable
         data.update({k: v for k, v in self.numeric.items()})
         data.update({k: list(v) for k, v in self.categorical.items()})
+        if self.embeddings is not None:
+            data["embedding"] = list(self.embeddings)
         return pd.DataFrame(data)
 
     @classmethod
@@ -376,6 +401,11 @@ class Catalog:
                             "save as .jsonl, .yaml or .parquet instead"
                         )
             frame = self.to_frame().assign(tags=[TAG_SEPARATOR.join(t) for t in self.tags])
+            if self.embeddings is not None:
+                # repr of a float round-trips exactly
+                frame["embedding"] = [
+                    EMBEDDING_SEPARATOR.join(repr(float(x)) for x in row) for row in self.embeddings
+                ]
             frame.to_csv(path, index=False)
         elif suffix == ".parquet":
             try:
@@ -403,6 +433,7 @@ class Catalog:
 
     def _plain_records(self) -> list[dict[str, Any]]:
         """One dict of plain Python values per item, in the column order of :meth:`to_frame`."""
+        any_consumable = bool(self.consumable.any())
         return [
             {
                 "item_id": str(self.item_ids[i]),
@@ -413,9 +444,14 @@ class Catalog:
                 "popularity": float(self.popularity[i]),
                 "description": str(self.descriptions[i]),
                 "semantic_id": str(self.semantic_ids[i]),
-                "consumable": bool(self.consumable[i]),
+                **({"consumable": bool(self.consumable[i])} if any_consumable else {}),
                 **{k: float(v[i]) for k, v in self.numeric.items()},
                 **{k: str(v[i]) for k, v in self.categorical.items()},
+                **(
+                    {"embedding": self.embeddings[i].tolist()}
+                    if self.embeddings is not None
+                    else {}
+                ),
             }
             for i in range(len(self))
         ]
@@ -426,6 +462,22 @@ def _frozen(values: Any, dtype: Any) -> np.ndarray:
     arr = np.array(values, dtype=dtype, copy=True)
     arr.setflags(write=False)
     return arr
+
+
+def _frozen_matrix(values: Any, n: int, fail: Callable[[str], None]) -> np.ndarray:
+    """A read-only float64 ``(n, d)`` copy of ``values``, ``d >= 1``, all finite."""
+    try:
+        matrix = np.array(values, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        fail("embeddings: expected an (n_items, d) matrix of numbers")
+        raise AssertionError from None  # fail raises
+    if matrix.ndim != 2 or matrix.shape[0] != n or matrix.shape[1] < 1:
+        fail(f"embeddings: expected shape ({n}, d) with d >= 1, got {matrix.shape}")
+    if not np.isfinite(matrix).all():
+        row = int(np.flatnonzero(~np.isfinite(matrix).all(axis=1))[0])
+        fail(f"row {row}, field 'embedding': expected finite numbers, got {matrix[row].tolist()}")
+    matrix.setflags(write=False)
+    return matrix
 
 
 def _zscore(values: np.ndarray) -> np.ndarray:
@@ -493,7 +545,13 @@ class _RecordReader:
             self.fail(row, field, "expected a non-empty value, got nothing")
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             self.fail(row, field, f"expected a string, got {describe(value)}")
-        return str(value)
+        text = str(value)
+        if field in _IDENTIFIER_COLUMNS and text != text.strip():
+            # 'i1' and 'i1 ' would silently be two items (or two categories).
+            self.fail(
+                row, field, f"expected no leading or trailing whitespace, got {describe(value)}"
+            )
+        return text
 
     def number(
         self, row: int, record: Mapping[str, Any], field: str, default: float | None = None
@@ -539,6 +597,34 @@ class _RecordReader:
             return _FLAG_WORDS[value.strip().lower()]
         self.fail(row, field, f"expected true or false, got {describe(value)}")
         return False
+
+    def embedding(self, row: int, record: Mapping[str, Any]) -> list[float]:
+        """The ``embedding`` of a row: a list of finite numbers (``a|b|c`` text in CSV)."""
+        value = record.get("embedding")
+        expected = f"a list of numbers (0.5{EMBEDDING_SEPARATOR}-1.2 in CSV)"
+        if _is_missing(value):
+            self.fail(
+                row,
+                "embedding",
+                f"expected {expected}, got nothing (an embedding column needs a value in "
+                "every row)",
+            )
+        if isinstance(value, str):
+            cells = value.split(EMBEDDING_SEPARATOR)
+            if not all(_NUMBER.fullmatch(c.strip()) for c in cells):
+                self.fail(row, "embedding", f"expected {expected}, got {describe(value)}")
+            return [float(c) for c in cells]
+        if isinstance(value, (list, tuple, np.ndarray)):
+            out = []
+            for x in value:
+                if not _is_number(x) or not math.isfinite(x):
+                    self.fail(row, "embedding", f"expected {expected}, got {describe(list(value))}")
+                out.append(float(x))
+            if not out:
+                self.fail(row, "embedding", f"expected {expected}, got an empty list")
+            return out
+        self.fail(row, "embedding", f"expected {expected}, got {describe(value)}")
+        return []
 
     def tags(self, row: int, record: Mapping[str, Any]) -> tuple[str, ...]:
         value = record.get("tags")
@@ -626,9 +712,38 @@ def _records_to_catalog(
             )
         first_sid[sids[-1]] = row
     attributes = {name: _attribute_column(reader, records, name) for name in attr_names}
+    embeddings = _embedding_column(reader, records) if "embedding" in columns else None
     return Catalog(
-        ids, titles, cats, prices, tags, pops, descs, sids, attributes, domain, source, consumable
+        ids,
+        titles,
+        cats,
+        prices,
+        tags,
+        pops,
+        descs,
+        sids,
+        attributes,
+        domain,
+        source,
+        embeddings,
+        consumable,
     )
+
+
+def _embedding_column(reader: _RecordReader, records: list[Mapping[str, Any]]) -> np.ndarray | None:
+    """The ``embedding`` column as an ``(n, d)`` matrix: every row, one length, or no column."""
+    if all(_is_missing(rec.get("embedding")) for rec in records):
+        return None
+    rows = [reader.embedding(row, rec) for row, rec in enumerate(records)]
+    d = len(rows[0])
+    for row, vector in enumerate(rows):
+        if len(vector) != d:
+            reader.fail(
+                row,
+                "embedding",
+                f"expected {d} numbers like {reader.short_where(0)}, got {len(vector)}",
+            )
+    return np.array(rows, dtype=np.float64)
 
 
 def _attribute_column(
@@ -759,7 +874,15 @@ def _read_text(path: Path) -> str:
 #: What a CSV cell must look like to be read as a number (``12``, ``-3.5``, ``1e3``).
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 #: CSV columns that are always text, however their cells look (``007`` stays ``007``).
-_TEXT_COLUMNS = ("item_id", "title", "category", "tags", "description", "semantic_id")
+_TEXT_COLUMNS = (
+    "item_id",
+    "title",
+    "category",
+    "tags",
+    "description",
+    "semantic_id",
+    "embedding",
+)
 
 
 def _csv_cell(column: str, text: str) -> Any:

@@ -5,6 +5,7 @@ See :class:`RecSessionEnv` for the full contract (spaces, reward, episode end).
 
 from __future__ import annotations
 
+import copy
 import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,8 +25,9 @@ from simrec.events import EventLog
 from simrec.persona import Persona, check_unique_ids, load_personas
 from simrec.reaction import Reaction
 from simrec.replies import REPLY_DIM, encode_reply
+from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, BoundPersona, Session, SessionDynamics
-from simrec.validation import Fields
+from simrec.validation import Fields, number_expected
 
 MESSAGE_MAX_LENGTH = 1000
 """Characters a recommender's message may have in conversational mode."""
@@ -52,6 +54,12 @@ class RecSessionEnv(gym.Env):
     ``None`` in the log) and are counted in ``info["duplicates"]``. An index out of
     range or a slate of the wrong length raises :class:`~simrec.errors.ActionError`.
 
+    Slates named by semantic ids go through
+    :class:`~simrec.semantic_ids.SemanticIdSlate`, which hands the env a
+    :class:`~simrec.semantic_ids.ResolvedSlate`: slots whose id named no item
+    (hallucinations) are shown empty, counted in ``info["hallucinated"]`` and logged per
+    slot (``hallucinated``, ``emitted_id``).
+
     With ``conversational=True`` the action is ``Dict(slate=MultiDiscrete(...),
     message=Text(...))``: the slate plus what the recommender says with it (up to
     :data:`MESSAGE_MAX_LENGTH` characters; ``""`` says nothing). An LLM-played user reads
@@ -64,12 +72,26 @@ class RecSessionEnv(gym.Env):
     * ``turn`` — ``Box(0, 1, (1,))``: turns taken / ``max_turns``.
     * ``history_items`` — ``MultiDiscrete([n_items + 1] * (history_window * slate_size))``:
       the last slates, newest first, item index + 1 (0 = nothing).
-    * ``history_feedback`` — ``Box(0, 1, (history_window, slate_size, 3))``: per slot of
-      those slates, clicked / purchased / dismissed.
+    * ``history_feedback`` — ``Box(0, 1, (history_window * slate_size * 3,))``: per slot of
+      those slates, clicked / purchased / dismissed, flat in that order (newest slate
+      first; ``reshape(history_window, slate_size, 3)`` restores the grid). Flat, so that
+      no library takes it for an image.
     * ``reply`` — ``Box(-1, 1, (32,))``: hashed bag-of-words encoding of the last reply.
 
+    ``info["user_history"]`` holds what a real recommender would know of the user
+    before the visit: the catalog indices of the persona's ``history`` (int64, oldest
+    first; empty for hand-written personas), in every step's info. Its
+    length differs between personas, and Gymnasium's ``SyncVectorEnv`` /
+    ``AsyncVectorEnv`` stack info arrays of one shape only: with grounded personas use
+    the native vector env (``gym.make_vec``'s default), which gives one array per sub-env.
+
+    ``info["session_id"]`` is the id the visit is logged under (``reset(options=
+    {"session_id": n})``, else the reset's ``seed``, else one more than the last): what a
+    policy serving several visits at once keys its memory on.
+
     The reply text is in ``info["reply"]``. Hidden truth (satisfaction, fatigue, the
-    active steering constraint, as JSON text so Gymnasium's vector envs can stack it) is in
+    active steering constraint, as JSON text, ``""`` when there is none, so Gymnasium's
+    vector envs and TorchRL can stack it) is in
     ``info["ground_truth"]``: a policy that reads it
     is cheating, visibly.
 
@@ -161,12 +183,14 @@ class RecSessionEnv(gym.Env):
                     np.full(history_window * slate_size, n + 1, dtype=np.int64)
                 ),
                 "history_feedback": spaces.Box(
-                    0.0, 1.0, (history_window, slate_size, 3), np.float32
+                    0.0, 1.0, (history_window * slate_size * 3,), np.float32
                 ),
                 "reply": spaces.Box(-1.0, 1.0, (REPLY_DIM,), np.float32),
             }
         )
         self._last_slate: list[int] | None = None
+        self._last_named: ResolvedSlate | None = None
+        self._named: ResolvedSlate | None = None  # the slate being stepped, if named by ids
         self._episode_over = True
         self._n_items = n
         self._turn_obs = [
@@ -178,7 +202,8 @@ class RecSessionEnv(gym.Env):
         """Start a new visit.
 
         Options: ``{"persona": id}`` picks the persona; ``{"session_id": n}`` sets the id
-        under which the visit is logged (default: one more than the last).
+        under which the visit is logged (default: ``seed`` when one is given, else one more
+        than the last).
         """
         super().reset(seed=seed)
         pick = int(self.np_random.integers(len(self.personas)))
@@ -192,7 +217,14 @@ class RecSessionEnv(gym.Env):
                     f"reset options: unknown persona {persona_id!r}; pool has: {known}"
                 )
         wanted_id = (options or {}).get("session_id")
-        self.session_id = int(wanted_id) if wanted_id is not None else self.session_id + 1
+        if wanted_id is not None and number_expected(wanted_id, 0, 2**63 - 1, integer=True):
+            raise ConfigError(
+                f"reset options: session_id: expected a non-negative integer, got {wanted_id!r}"
+            )
+        if wanted_id is not None:
+            self.session_id = int(wanted_id)
+        else:  # a seeded visit is its seed's (as the vector env's and run_sessions' are)
+            self.session_id = int(seed) if seed is not None else self.session_id + 1
         bound = self._bound[persona_id]
         self.session = Session(
             bound,
@@ -204,21 +236,48 @@ class RecSessionEnv(gym.Env):
         )
         self._episode_over = False
         self._last_slate = None
+        self._last_named = None
         self._message = None
         return self._observation(), self._info(None, 0, 0.0)
 
     def step(self, action):
         """Show the slate ``action``; returns ``(obs, reward, terminated, truncated, info)``."""
+        slate, duplicates = self.prepare_step(action)
         session = self.session
-        if self._episode_over or session is None:
-            raise ActionError("step() called on a finished episode; call reset() first")
-        if self.conversational:
-            action, self._message = self.split_action(action)
-        slate, duplicates = self.validate_slate(action)
         if self._react_one is not None:  # the utility brain: skip the batch of one
             reaction = self._react_one(session, slate, self.np_random)
         else:
             reaction = self.brain.react([session], [slate], [self._message], [self.np_random])[0]
+        return self.finish_step(slate, duplicates, reaction)
+
+    def prepare_step(self, action: Any) -> tuple[list[int], int]:
+        """The first half of :meth:`step`: check ``action``; returns ``(slate, duplicates)``.
+
+        With :meth:`finish_step` it lets one brain call react for many envs at once
+        (``simrec run --concurrency``): ``brain.react`` on every env's ``session``, slate,
+        ``message`` and ``np_random``, then ``finish_step`` on each.
+
+        Raises:
+            ActionError: a finished episode, or a bad action (see :meth:`validate_slate`).
+        """
+        if self._episode_over or self.session is None:
+            raise ActionError("step() called on a finished episode; call reset() first")
+        if self.conversational:
+            action, self._message = self.split_action(action)
+        checked = self.validate_slate(action)
+        self._named = action if isinstance(action, ResolvedSlate) else None
+        return checked
+
+    @property
+    def message(self) -> str | None:
+        """The recommender's message with the slate being stepped (conversational mode)."""
+        return self._message
+
+    def finish_step(self, slate: list[int], duplicates: int, reaction: Reaction):
+        """The second half of :meth:`step`: apply the user's ``reaction`` to ``slate``."""
+        session = self.session
+        assert session is not None
+        named = self._named
         reward = self.reward(reaction)
         if self.event_log is not None:
             self.event_log.record(
@@ -229,12 +288,15 @@ class RecSessionEnv(gym.Env):
                 self.slot_rewards(reaction),
                 reward,
                 duplicates,
+                named=named,
+                message=self._message,
             )
         session.record(slate, reaction)
         terminated = reaction.left
         truncated = (not terminated) and session.turn >= self.max_turns
         self._episode_over = terminated or truncated
         self._last_slate = slate
+        self._last_named = named
         info = self._info(reaction, duplicates, reward)
         if self.render_mode == "human":
             print(self.render_turn())
@@ -250,6 +312,16 @@ class RecSessionEnv(gym.Env):
             print(text)
             return None
         return text
+
+    def spawn(self) -> RecSessionEnv:
+        """A new env sharing this one's catalog, personas, settings and brain, with its own
+        visit (no session, no event log): one lane of episodes run concurrently."""
+        twin = copy.copy(self)
+        twin.session, twin.session_id, twin.event_log = None, -1, None
+        twin._episode_over, twin._last_slate, twin._message = True, None, None
+        twin._named = twin._last_named = None
+        twin._np_random = None
+        return twin
 
     def close(self) -> None:
         """Release the brain's resources (an LLM brain's connections, threads and cache)."""
@@ -276,11 +348,14 @@ class RecSessionEnv(gym.Env):
     def validate_slate(self, action: Any) -> tuple[list[int], int]:
         """Check ``action`` and de-duplicate it; returns ``(slate, n_duplicates)``.
 
-        Later copies of a repeated index become :data:`~simrec.session.EMPTY` slots.
+        Later copies of a repeated index become :data:`~simrec.session.EMPTY` slots. A
+        :class:`~simrec.semantic_ids.ResolvedSlate` keeps its hallucinated slots empty.
 
         Raises:
             ActionError: wrong length, non-integer values, or indices out of range.
         """
+        if isinstance(action, ResolvedSlate):
+            return self._validate_resolved(action)
         try:
             array = np.asarray(action)
         except (TypeError, ValueError):
@@ -304,12 +379,20 @@ class RecSessionEnv(gym.Env):
             )
         if len(set(slate)) == self.slate_size:
             return slate, 0
-        seen: set[int] = set()
-        deduped = []
-        for item in slate:
-            deduped.append(EMPTY if item in seen else item)
-            seen.add(item)
-        return deduped, deduped.count(EMPTY)
+        return _dedupe(slate)
+
+    def _validate_resolved(self, resolved: ResolvedSlate) -> tuple[list[int], int]:
+        items, hallucinated = resolved.checked((self.slate_size,))
+        n = self._n_items
+        slate, flags = items.tolist(), hallucinated.tolist()
+        # a handful of slots: plain Python beats a chain of tiny numpy operations
+        pairs = zip(slate, flags, strict=True)
+        if any((i == EMPTY) != f or not EMPTY <= i < n for i, f in pairs):
+            raise ActionError(
+                f"resolved slate: items {slate} with hallucinated {flags}: each slot must "
+                f"hold an index in [0, {n - 1}], or {EMPTY} exactly where it is hallucinated"
+            )
+        return _dedupe(slate)
 
     def reward(self, reaction: Reaction) -> float:
         """The scalar reward of ``reaction`` under :attr:`reward_weights`."""
@@ -338,7 +421,7 @@ class RecSessionEnv(gym.Env):
         return {
             "turn": turn.copy(),
             "history_items": s.history_items_flat_plus_one(),
-            "history_feedback": s.history_feedback,
+            "history_feedback": s.history_feedback.reshape(-1),
             "reply": encode_reply(s.last_reply).copy(),
         }
 
@@ -348,13 +431,17 @@ class RecSessionEnv(gym.Env):
         constraint = s.active_constraint()
         info: dict[str, Any] = {
             "turn": s.turn,
+            "session_id": self.session_id,
             "persona_id": s.persona.persona_id,
             "reply": s.last_reply,
             "duplicates": duplicates,
+            "hallucinated": self._hallucinated_count(reaction),
+            "user_history": s.bound.history.copy(),  # fresh: infos never share data
             "ground_truth": {
                 "satisfaction": s.satisfaction,
                 "fatigue": s.fatigue,
-                "active_constraint": constraint.to_json() if constraint is not None else None,
+                # "" when there is none (never None: vector envs and TorchRL stack it as text)
+                "active_constraint": constraint.to_json() if constraint is not None else "",
             },
         }
         if reaction is not None:
@@ -363,6 +450,10 @@ class RecSessionEnv(gym.Env):
         if self.conversational:
             info["message"] = self._message or ""
         return info
+
+    def _hallucinated_count(self, reaction: Reaction | None) -> int:
+        named = self._last_named
+        return int(named.hallucinated.sum()) if reaction is not None and named is not None else 0
 
     def render_turn(self) -> str:
         """Transcript of the last turn: the slate, what the user did, what they said."""
@@ -378,7 +469,7 @@ class RecSessionEnv(gym.Env):
             lines.append(f'  recommender: "{self._message}"')
         for pos, item in enumerate(slate):
             if item == EMPTY:
-                lines.append(f"  {pos + 1}. (duplicate, not shown)")
+                lines.append(f"  {pos + 1}. {self._empty_slot(pos)}")
                 continue
             marks = [
                 name
@@ -396,6 +487,25 @@ class RecSessionEnv(gym.Env):
             )
         lines.append(f'  user: "{reaction.reply}"' + ("  [left]" if reaction.left else ""))
         return "\n".join(lines)
+
+    def _empty_slot(self, pos: int) -> str:
+        named = self._last_named
+        if named is not None and named.hallucinated[pos]:
+            emitted = "" if named.emitted is None else f" {named.emitted[pos]!r}"
+            return f"(hallucinated id{emitted}: no such item, not shown)"
+        return "(duplicate, not shown)"
+
+
+def _dedupe(slate: list[int]) -> tuple[list[int], int]:
+    """Later copies of a repeated item become EMPTY (empty slots are not repeats)."""
+    seen: set[int] = set()
+    deduped, repeats = [], 0
+    for item in slate:
+        repeat = item != EMPTY and item in seen
+        repeats += repeat
+        deduped.append(EMPTY if repeat else item)
+        seen.add(item)
+    return deduped, repeats
 
 
 def check_message(message: Any, where: str) -> str | None:

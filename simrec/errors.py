@@ -24,12 +24,35 @@ class ConfigError(SimrecError, ValueError):
     """An env preset, scenario or other configuration is malformed or unknown."""
 
 
+class ArgumentError(ConfigError):
+    """A constructor argument (a policy parameter, a brain option) has the wrong type or value.
+
+    Attributes:
+        argument: the argument's name, so a scenario can point at the YAML line that set it.
+    """
+
+    def __init__(self, message: str, argument: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
 class ActionError(SimrecError, ValueError):
     """A slate passed to ``step`` is not a valid action."""
 
 
+class GroundingError(SimrecError, ValueError):
+    """An interaction log cannot be grounded: unreadable, missing a column, or too little
+    usable data left (names the file, the line and the field)."""
+
+
 class DatasetError(SimrecError):
     """A generated dataset cannot be written, resumed or read back (names the file)."""
+
+
+class ReportError(SimrecError):
+    """A report cannot be made: the input is not a result, dataset or fidelity file, a field
+    of it is malformed (the message names the file and the field), or the plotting extra
+    is not installed (the message says how to install it)."""
 
 
 def located(source: str | None, message: str, line: int | None = None) -> str:

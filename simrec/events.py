@@ -8,14 +8,23 @@ policy produce comparable results. Schema (column: dtype):
     position: int64 (0-based slot), item_id: string (missing for an empty slot),
     item_index: int64 (-1 for an empty slot), clicked / purchased / dismissed: bool,
     reward: float64 (the slot's share of the reward), satisfies_constraint: boolean
-    (missing when no steering constraint applies to this slate).
+    (missing when no steering constraint applies to this slate), hallucinated: bool
+    (the policy named this slot by a semantic id that is no catalog item; the slot was
+    shown empty), emitted_id: string (the semantic id the policy emitted for the slot;
+    missing for item-index actions).
 
 ``turns`` — one row per (session, turn):
     session_id, persona_id, turn, reply: string, left: bool, satisfaction: float64,
     reward: float64, duplicates: int64, constraint: string (JSON of the active hidden
     constraint, missing if none), brain: string, latency_ms: float64,
     input_tokens / output_tokens / cache_read_tokens / cache_write_tokens: int64,
-    invalid_response: bool.
+    invalid_response: bool — all about the simulated user — then the policy's side:
+    message: string (what the recommender said with the slate in conversational mode,
+    missing if nothing), policy_input_tokens / policy_output_tokens /
+    policy_cache_read_tokens / policy_cache_write_tokens: int64, policy_latency_ms /
+    policy_cost_usd: float64, policy_fallbacks: int64 (what choosing the slate cost: an
+    LLM policy's calls, as it reports them through ``take_usage()``; zero for other
+    policies).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from simrec.reaction import Reaction
+from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, Session
 
 INTERACTION_DTYPES: dict[str, str] = {
@@ -40,6 +50,8 @@ INTERACTION_DTYPES: dict[str, str] = {
     "dismissed": "bool",
     "reward": "float64",
     "satisfies_constraint": "boolean",
+    "hallucinated": "bool",
+    "emitted_id": "string",
 }
 TURN_DTYPES: dict[str, str] = {
     "session_id": "int64",
@@ -58,7 +70,18 @@ TURN_DTYPES: dict[str, str] = {
     "cache_read_tokens": "int64",
     "cache_write_tokens": "int64",
     "invalid_response": "bool",
+    "message": "string",
+    "policy_input_tokens": "int64",
+    "policy_output_tokens": "int64",
+    "policy_cache_read_tokens": "int64",
+    "policy_cache_write_tokens": "int64",
+    "policy_latency_ms": "float64",
+    "policy_cost_usd": "float64",
+    "policy_fallbacks": "int64",
 }
+POLICY_USAGE_FIELDS = tuple(c for c in TURN_DTYPES if c.startswith("policy_"))
+"""The turn columns that account for the policy's own calls (zero for non-LLM policies):
+``policy_<field>`` for each field of :class:`simrec.policies.PolicyUsage`."""
 
 
 class EventLog:
@@ -80,11 +103,15 @@ class EventLog:
         slot_rewards: Sequence[float],
         reward: float,
         duplicates: int = 0,
+        named: ResolvedSlate | None = None,
+        message: str | None = None,
     ) -> None:
         """Log one step of ``session`` — call before ``session.record`` moves it on.
 
         The active constraint is the one that applied to ``slate`` (the session still
-        holds it until it records the reaction).
+        holds it until it records the reaction). ``named`` is the semantic-id slate the
+        policy emitted (``None`` for item indices); ``message`` what it said with it.
+        The policy's usage columns start at zero (:meth:`charge_policy` fills them).
         """
         persona_id = session.persona.persona_id
         turn = session.turn + 1
@@ -107,6 +134,13 @@ class EventLog:
             rows["satisfies_constraint"].append(
                 bool(mask[item]) if mask is not None and shown else None
             )
+        if named is None:
+            rows["hallucinated"].extend([False] * len(slate))
+            rows["emitted_id"].extend([None] * len(slate))
+        else:
+            rows["hallucinated"].extend(bool(h) for h in named.hallucinated)
+            emitted = named.emitted if named.emitted is not None else [None] * len(slate)
+            rows["emitted_id"].extend(None if e is None else str(e) for e in emitted)
         t = self.turns
         t["session_id"].append(session_id)
         t["persona_id"].append(persona_id)
@@ -124,6 +158,29 @@ class EventLog:
         t["cache_read_tokens"].append(int(reaction.cache_read_tokens))
         t["cache_write_tokens"].append(int(reaction.cache_write_tokens))
         t["invalid_response"].append(bool(reaction.invalid_response))
+        t["message"].append(message)
+        for name in POLICY_USAGE_FIELDS:
+            t[name].append(0.0 if TURN_DTYPES[name] == "float64" else 0)
+
+    def charge_policy(self, **usage: float) -> None:
+        """Add what the policy spent choosing the last logged slate to that turn's row.
+
+        Keywords are usage fields (``input_tokens=...``), logged as ``policy_<field>``.
+        """
+        t = self.turns
+        if not t["turn"]:
+            raise ValueError("charge_policy: no turn logged yet")
+        for name, value in usage.items():
+            column = f"policy_{name}"
+            if column not in POLICY_USAGE_FIELDS:
+                raise ValueError(f"charge_policy: unknown usage field {name!r}")
+            t[column][-1] += value
+
+    def extend(self, other: EventLog) -> None:
+        """Append every row of ``other`` (episodes run apart, logged in episode order)."""
+        for mine, theirs in ((self.interactions, other.interactions), (self.turns, other.turns)):
+            for column, values in theirs.items():
+                mine[column].extend(values)
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(interactions, turns)`` as DataFrames with the documented dtypes."""
@@ -157,4 +214,11 @@ def sessions_frame(turns: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
-__all__ = ["EventLog", "INTERACTION_DTYPES", "TURN_DTYPES", "empty_frames", "sessions_frame"]
+__all__ = [
+    "EventLog",
+    "INTERACTION_DTYPES",
+    "POLICY_USAGE_FIELDS",
+    "TURN_DTYPES",
+    "empty_frames",
+    "sessions_frame",
+]

@@ -17,6 +17,15 @@ Conventions:
   ``horizon + 1`` (censored), so leaving early is not rewarded.
 * A metric that has nothing to measure (no steering request in the log) is NaN; the
   interval over seeds leaves NaNs out.
+* Empty slots (a policy's duplicates) count against a slate, never for it: they add
+  no diversity, no coverage and no novelty, and after the first slate they count as
+  repetition.
+* Metrics credit what a policy caused: compliance with a request against the same
+  policy's compliance before it, and (in the scenario runner, which has the oracle's
+  log) adaptation to a drift against the oracle's CTR before and after it.
+
+:data:`DIRECTION` says, for every metric, whether more is better; the gauntlet
+(:mod:`simrec.scenario_gauntlet`) uses it to tell which policy an assertion endorses.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from simrec.catalog import Catalog
+from simrec.constraints import Constraint
 
 COMPLY_SHARE = 0.5
 """A slate complies with a request when at least this share of its items satisfies it
@@ -56,7 +66,7 @@ def slates_frame(interactions: pd.DataFrame) -> pd.DataFrame:
     else:
         change = (np.diff(session) != 0) | (np.diff(turn) != 0)
         starts = np.concatenate([[0], np.flatnonzero(change) + 1])
-    out = pd.DataFrame({"session_id": session[starts], "turn": turn[starts]})
+    out = {"session_id": session[starts], "turn": turn[starts]}
     for name, values in columns.items():
         out[name] = (
             np.add.reduceat(values.astype(np.int64), starts)
@@ -65,7 +75,7 @@ def slates_frame(interactions: pd.DataFrame) -> pd.DataFrame:
         )
     out["clicked"] = out["clicks"] > 0
     out["purchased"] = out["purchases"] > 0
-    return out
+    return pd.DataFrame(out, copy=False)
 
 
 def turn_curves(interactions: pd.DataFrame, turns: pd.DataFrame) -> pd.DataFrame:
@@ -193,30 +203,49 @@ def cold_start_metrics(
 
 # -- novelty trap -------------------------------------------------------------------------
 def intra_list_diversity(interactions: pd.DataFrame, features: np.ndarray) -> float:
-    """Mean over slates of the mean pairwise cosine distance between shown items' features."""
-    shown = interactions[interactions["item_index"] >= 0]
-    if shown.empty:
+    """Mean over slates of the mean pairwise cosine distance between a slate's slots.
+
+    Distances are those between shown items' ``features``; a pair with an empty slot
+    (a duplicate the env did not show) has distance 0, so a slate of one item and four
+    empty slots scores 0, not the diversity of its one item. Slates of one slot are
+    left out (no pairs); NaN when there are none.
+    """
+    if interactions.empty:
         return math.nan
-    keys = shown["session_id"].to_numpy() * 100_000 + shown["turn"].to_numpy()
-    _, slate_of = np.unique(keys, return_inverse=True)
+    session = interactions["session_id"].to_numpy(np.int64)
+    turn = interactions["turn"].to_numpy(np.int64)
+    _, slate_of = np.unique(session * (int(turn.max()) + 1) + turn, return_inverse=True)
+    n_slates = int(slate_of.max()) + 1
+    slots = np.bincount(slate_of, minlength=n_slates).astype(float)
+    items = interactions["item_index"].to_numpy(np.int64)
+    shown = items >= 0
     norms = np.linalg.norm(features, axis=1, keepdims=True)
     unit = features / np.where(norms > 0, norms, 1.0)
-    vectors = unit[shown["item_index"].to_numpy()]
-    order = np.argsort(slate_of, kind="stable")
-    slate_of, vectors = slate_of[order], vectors[order]
-    starts = np.flatnonzero(np.r_[True, slate_of[1:] != slate_of[:-1]])
-    n_slates = len(starts)
-    sums = np.add.reduceat(vectors, starts, axis=0)
-    slate_of = np.repeat(np.arange(n_slates), np.diff(np.r_[starts, len(slate_of)]))
-    counts = np.bincount(slate_of, minlength=n_slates).astype(float)
+    vectors = unit[items[shown]].astype(np.float64)
+    where = slate_of[shown]
+    sums = np.zeros((n_slates, features.shape[1]))
+    np.add.at(sums, where, vectors)
+    count = np.bincount(where, minlength=n_slates).astype(float)
     # sum over ordered pairs i != j of u_i . u_j = |sum u|^2 - sum |u|^2
-    self_dot = np.bincount(slate_of, weights=(vectors * vectors).sum(axis=1), minlength=n_slates)
+    self_dot = np.bincount(where, weights=(vectors * vectors).sum(axis=1), minlength=n_slates)
     pair_sim = (sums * sums).sum(axis=1) - self_dot
-    pairs = counts * (counts - 1)
+    distance = count * (count - 1) - pair_sim  # over ordered pairs of shown items
+    pairs = slots * (slots - 1)
     valid = pairs > 0
     if not valid.any():
         return math.nan
-    return float((1.0 - pair_sim[valid] / pairs[valid]).mean())
+    return float((distance[valid] / pairs[valid]).mean())
+
+
+def _visit_newness(interactions: pd.DataFrame, width: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Slots sorted by session, turn, position, and which show an item new to the visit."""
+    slots = interactions.sort_values(["session_id", "turn", "position"], kind="stable")
+    items = slots["item_index"].to_numpy(np.int64)
+    pairs = slots["session_id"].to_numpy(np.int64) * (width + 1) + items
+    _, first = np.unique(pairs, return_index=True)
+    new = np.zeros(len(slots), dtype=bool)
+    new[first] = True
+    return slots, new & (items >= 0)
 
 
 def novelty_metrics(
@@ -225,31 +254,45 @@ def novelty_metrics(
     catalog: Catalog,
     first_turns: int = 3,
 ) -> dict[str, float]:
-    """What a policy shows (diversity, novelty, repetition) and what that causes.
+    """What a policy shows across a visit (diversity, repetition, novelty) and what that causes.
+
+    A slot is *new* when it shows an item not shown earlier in the same visit; empty
+    slots (duplicates) are never new.
 
     Returns:
-        ``ild`` (intra-list diversity over ``catalog.features``), ``coverage`` (share of
-        the catalog shown at least once in the batch), ``novelty`` (mean self-information
-        of shown items, bits), ``repetition`` (share of impressions of an item already
-        shown earlier in the session), ``concentration`` (mean Herfindahl index of the
-        categories a session was shown: 1 = one category only), ``ctr_at_T`` (early CTR,
-        ``T = first_turns``), ``ctr_decay`` (least-squares slope of slate CTR per turn),
-        ``satisfaction_slope`` (per turn), ``final_satisfaction``, ``churn`` (share of
-        sessions the user left), ``session_length`` (slates per session) and ``return``.
+        ``ild`` (intra-list diversity over ``catalog.features``, empty slots adding
+        nothing: :func:`intra_list_diversity`), ``coverage`` (share of the catalog shown
+        at least once in the batch), ``visit_coverage`` (distinct items a visit showed
+        per slot it had, mean over visits: 1 = never a repeat, ``1 / T`` for the same
+        slate ``T`` times), ``novelty`` (mean over slots of the self-information, in
+        bits, of the item a slot newly showed; 0 for repeats and empty slots),
+        ``repetition`` (share of the slots from each visit's second slate on that show
+        nothing new: 1 for a constant slate, the worst there is), ``concentration``
+        (mean Herfindahl index of the categories a session was shown: 1 = one category
+        only), ``ctr_at_T`` (early CTR, ``T = first_turns``), ``ctr_decay``
+        (least-squares slope of slate CTR per turn), ``satisfaction_slope`` (per turn),
+        ``final_satisfaction``, ``churn`` (share of sessions the user left),
+        ``session_length`` (slates per session) and ``return``.
     """
     shown = interactions[interactions["item_index"] >= 0]
     items = shown["item_index"].to_numpy()
     slates = slates_frame(interactions)
     sessions = _sessions(turns)
-    # An impression repeats when its (session, item) pair was seen before: all but the first.
-    pairs = shown["session_id"].to_numpy(np.int64) * (len(catalog) + 1) + items
-    repetition = 1.0 - len(np.unique(pairs)) / len(pairs) if len(pairs) else math.nan
+    slots, new = _visit_newness(interactions, len(catalog))
+    later = slots["turn"].to_numpy() >= 2
+    repetition = 1.0 - new[later].mean() if later.any() else math.nan
+    slot_session = slots["session_id"].to_numpy(np.int64)
+    _, visit_of = np.unique(slot_session, return_inverse=True)
+    per_visit = np.bincount(visit_of, weights=new) / np.bincount(visit_of)
+    slot_items = np.maximum(slots["item_index"].to_numpy(np.int64), 0)
+    info = np.where(new, catalog.self_information[slot_items], 0.0)
     hhi = _herfindahl(shown["session_id"].to_numpy(), catalog.category_codes[items])
     return {
         "ild": intra_list_diversity(interactions, catalog.features),
         "coverage": len(np.unique(items)) / len(catalog),
-        "novelty": float(catalog.self_information[items].mean()) if len(items) else math.nan,
-        "repetition": repetition,
+        "visit_coverage": float(per_visit.mean()) if len(per_visit) else math.nan,
+        "novelty": float(info.mean()) if len(info) else math.nan,
+        "repetition": float(repetition),
         "concentration": float(hhi.mean()) if len(hhi) else math.nan,
         f"ctr_at_{first_turns}": _ctr(slates, 1, first_turns),
         "ctr_decay": _slope(slates["turn"].to_numpy(float), slates["clicked"].to_numpy(float)),
@@ -264,118 +307,178 @@ def novelty_metrics(
 
 
 # -- steerability -------------------------------------------------------------------------
+STEERING_COLUMNS = (
+    "session_id", "onset", "constraint", "compliance", "compliance_before", "base_rate",
+    "turns_to_comply", "anticipated", "followed", "satisfaction", "left",
+)  # fmt: skip
+
+
 def steering_events(
-    interactions: pd.DataFrame, turns: pd.DataFrame, window: int = 5
+    interactions: pd.DataFrame, turns: pd.DataFrame, catalog: Catalog, window: int = 5
 ) -> pd.DataFrame:
-    """One row per steering request a session received, scored over the next ``window`` slates.
+    """One row per steering request a session received, scored around its onset.
 
     A request starts at the first slate its hidden constraint applies to (the ``turns``
-    table's ``constraint`` column changes to it).
+    table's ``constraint`` column changes to it). Its *after* window is the ``window``
+    slates from the onset on while the request holds; its *before* window the up to
+    ``window`` slates before the onset (a slate before two requests counts for the
+    nearer one). Compliance is the share of a window's shown items that satisfy the
+    constraint, evaluated on ``catalog`` in both windows.
 
     Returns:
         Columns ``session_id``, ``onset`` (first constrained slate), ``constraint``,
-        ``compliance`` (share of shown items in the window satisfying it),
-        ``turns_to_comply`` (slates until the first complying one, ``window + 1`` if
-        none), ``followed`` (``compliance >= COMPLY_SHARE``), ``satisfaction`` (after the
+        ``compliance`` (after), ``compliance_before`` (NaN when the request came with
+        the first slate), ``base_rate`` (share of the catalog satisfying it),
+        ``turns_to_comply`` (slates until the first one after the onset with at least
+        ``COMPLY_SHARE`` of its items complying; ``window + 1`` if none, or if the
+        policy already complied before the request), ``anticipated`` (compliance before
+        the request was already at least ``COMPLY_SHARE``: whatever happens after, it
+        is not caused by the request), ``followed`` (compliance after at least
+        ``COMPLY_SHARE`` and not anticipated), ``satisfaction`` (after the after
         window's last slate, or when the user left) and ``left`` (within the window).
     """
-    columns = [
-        "session_id", "onset", "constraint", "compliance", "turns_to_comply",
-        "followed", "satisfaction", "left",
-    ]  # fmt: skip
     t = turns.sort_values(["session_id", "turn"], kind="stable")
     sid = t["session_id"].to_numpy(np.int64)
     turn = t["turn"].to_numpy(np.int64)
     text = t["constraint"].fillna("").to_numpy(object)
-    new_session = np.r_[True, sid[1:] != sid[:-1]] if len(sid) else np.zeros(0, bool)
-    changed = np.r_[True, text[1:] != text[:-1]] if len(sid) else np.zeros(0, bool)
+    n = len(sid)
+    new_session = np.r_[True, sid[1:] != sid[:-1]] if n else np.zeros(0, bool)
+    changed = np.r_[True, text[1:] != text[:-1]] if n else np.zeros(0, bool)
     is_onset = (text != "") & (new_session | changed)
     onset_rows = np.flatnonzero(is_onset)
     if len(onset_rows) == 0:
-        return pd.DataFrame({c: [] for c in columns})
-    # Each turn belongs to the latest onset at or before it in the same session, if any.
-    latest = np.maximum.accumulate(np.where(is_onset, np.arange(len(sid)), -1))
-    owner = np.where(latest >= 0, latest, 0)
-    inside = (latest >= 0) & (sid[owner] == sid) & (turn - turn[owner] < window)
-    event = np.searchsorted(onset_rows, owner)  # index of the owning onset
-    rows = np.flatnonzero(inside)
-    ev = event[rows]
+        return pd.DataFrame({c: [] for c in STEERING_COLUMNS})
     n_events = len(onset_rows)
+    rows = np.arange(n)
+    # After: each turn belongs to the latest onset at or before it in the same session;
+    # its compliance counts while that request still holds.
+    latest = np.maximum.accumulate(np.where(is_onset, rows, -1))
+    owner = np.maximum(latest, 0)
+    after = (latest >= 0) & (sid[owner] == sid) & (turn - turn[owner] < window)
+    holds = after & (text == text[owner])
+    after_event = np.searchsorted(onset_rows, owner)
+    # Before: each turn belongs to the next onset after it in the same session.
+    upcoming = np.minimum.accumulate(np.where(is_onset, rows, n)[::-1])[::-1]
+    following = np.r_[upcoming[1:], n]
+    nxt = np.minimum(following, n - 1)
+    before = (following < n) & (sid[nxt] == sid) & (turn[nxt] - turn <= window)
+    before_event = np.searchsorted(onset_rows, nxt)
 
-    ok, count = _per_turn_compliance(interactions, sid, turn)
-    ok_sum = np.bincount(ev, weights=ok[rows], minlength=n_events)
-    shown = np.bincount(ev, weights=count[rows], minlength=n_events)
-    complies = (count[rows] > 0) & (ok[rows] >= COMPLY_SHARE * count[rows])
-    first = np.full(n_events, float(window + 1))
-    offset = (turn[rows] - turn[onset_rows][ev] + 1).astype(float)
-    np.minimum.at(first, ev[complies], offset[complies])
-    last_row = np.zeros(n_events, dtype=np.int64)
-    np.maximum.at(last_row, ev, rows)
-    left = np.bincount(ev, weights=t["left"].to_numpy(bool)[rows], minlength=n_events) > 0
+    texts = text[onset_rows].astype(str)
+    distinct, code = np.unique(texts, return_inverse=True)
+    masks = np.stack([Constraint.from_dict(json.loads(c)).mask(catalog) for c in distinct])
+    row_of, items = _impression_rows(interactions, sid, turn)
+    ok_turn, shown_turn = _turn_compliance(row_of, items, holds, after_event, code, masks)
+    ok_prior, shown_prior = _turn_compliance(row_of, items, before, before_event, code, masks)
+
+    def per_event(values: np.ndarray, inside: np.ndarray, event: np.ndarray) -> np.ndarray:
+        return np.bincount(event[inside], weights=values[inside], minlength=n_events)
+
     with np.errstate(invalid="ignore", divide="ignore"):
-        compliance = np.where(shown > 0, ok_sum / shown, np.nan)
+        shown = per_event(shown_turn, holds, after_event)
+        compliance = np.where(shown > 0, per_event(ok_turn, holds, after_event) / shown, np.nan)
+        shown = per_event(shown_prior, before, before_event)
+        compliance_before = np.where(
+            shown > 0, per_event(ok_prior, before, before_event) / shown, np.nan
+        )
+    anticipated = np.nan_to_num(compliance_before, nan=0.0) >= COMPLY_SHARE
+    followed = (np.nan_to_num(compliance, nan=0.0) >= COMPLY_SHARE) & ~anticipated
+    # The first complying slate after the onset sets turns_to_comply (none if anticipated).
+    complies = holds & (shown_turn > 0) & (ok_turn >= COMPLY_SHARE * shown_turn)
+    first = np.full(n_events, float(window + 1))
+    offset = (turn - turn[onset_rows[after_event]] + 1).astype(float)
+    np.minimum.at(first, after_event[complies], offset[complies])
+    first[anticipated] = float(window + 1)
+    last_row = np.zeros(n_events, dtype=np.int64)
+    np.maximum.at(last_row, after_event[after], rows[after])
+    left = per_event(t["left"].to_numpy(bool).astype(float), after, after_event)
     return pd.DataFrame(
         {
             "session_id": sid[onset_rows],
             "onset": turn[onset_rows],
-            "constraint": [json.loads(c) for c in text[onset_rows]],
+            "constraint": [json.loads(c) for c in texts],
             "compliance": compliance,
+            "compliance_before": compliance_before,
+            "base_rate": masks.mean(axis=1)[code],
             "turns_to_comply": first,
-            "followed": np.nan_to_num(compliance, nan=0.0) >= COMPLY_SHARE,
+            "anticipated": anticipated,
+            "followed": followed,
             "satisfaction": t["satisfaction"].to_numpy(float)[last_row],
-            "left": left,
+            "left": left > 0,
         },
-        columns=columns,
+        columns=list(STEERING_COLUMNS),
     )
 
 
-def _per_turn_compliance(
+def _impression_rows(
     interactions: pd.DataFrame, sid: np.ndarray, turn: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each (sid, turn): items satisfying the active constraint, and items scored."""
-    flags = interactions["satisfies_constraint"]
-    scored = flags.notna().to_numpy()
+    """For each shown impression: its row in the sorted ``(sid, turn)`` table, and its item."""
+    shown = interactions["item_index"].to_numpy(np.int64) >= 0
     width = int(turn.max()) + 2 if len(turn) else 1
     row_key = sid * width + turn
     key = (
-        interactions["session_id"].to_numpy(np.int64)[scored] * width
-        + interactions["turn"].to_numpy(np.int64)[scored]
+        interactions["session_id"].to_numpy(np.int64)[shown] * width
+        + interactions["turn"].to_numpy(np.int64)[shown]
     )
-    where = np.searchsorted(row_key, key)
-    where = np.clip(where, 0, max(len(row_key) - 1, 0))
+    where = np.clip(np.searchsorted(row_key, key), 0, max(len(row_key) - 1, 0))
     valid = row_key[where] == key if len(row_key) else np.zeros(0, bool)
-    ok = np.bincount(
-        where[valid],
-        weights=flags[scored].to_numpy(bool)[valid].astype(float),
-        minlength=len(row_key),
-    )
-    count = np.bincount(where[valid], minlength=len(row_key)).astype(float)
-    return ok, count
+    return where[valid], interactions["item_index"].to_numpy(np.int64)[shown][valid]
+
+
+def _turn_compliance(
+    row_of: np.ndarray,
+    items: np.ndarray,
+    inside: np.ndarray,
+    event_of: np.ndarray,
+    code: np.ndarray,
+    masks: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per turn row inside a window: items satisfying its request's constraint, items shown."""
+    n = len(inside)
+    keep = inside[row_of]
+    rows, shown = row_of[keep], items[keep]
+    ok = masks[code[event_of[rows]], shown].astype(float)
+    return np.bincount(rows, weights=ok, minlength=n), np.bincount(rows, minlength=n).astype(float)
 
 
 def steerability_metrics(
-    interactions: pd.DataFrame, turns: pd.DataFrame, window: int = 5
+    interactions: pd.DataFrame, turns: pd.DataFrame, window: int = 5, *, catalog: Catalog
 ) -> dict[str, float]:
     """How well a policy follows what users ask for, and what following does for users.
 
+    Credit goes to what changed because the user asked: a policy that showed the
+    requested kind of item all along scores no ``listening`` and no followed requests.
+
     Returns:
         ``compliance`` (mean over requests of the share of items satisfying the request
-        in the ``window`` slates after it), ``turns_to_comply``, ``followed`` (share of
-        requests followed), ``satisfaction_followed`` / ``satisfaction_ignored`` (user
-        satisfaction at the end of the window, by whether the request was followed),
+        in the ``window`` slates after it), ``compliance_before`` (the same over the
+        slates before it), ``base_rate`` (share of the catalog satisfying it),
+        ``listening`` (mean of compliance after minus the larger of compliance before
+        and the base rate: what the request changed beyond chance), ``turns_to_comply``,
+        ``anticipated`` (share of requests the policy already complied with before they
+        were made), ``followed`` (share of requests followed because they were made),
+        ``satisfaction_followed`` / ``satisfaction_ignored`` (user satisfaction at the
+        end of the window, for requests followed / not complied with after),
         ``churn_followed`` / ``churn_ignored`` (share who left within the window) and
         ``requests`` (number of requests scored). NaN where a group is empty.
     """
-    events = steering_events(interactions, turns, window)
+    events = steering_events(interactions, turns, catalog, window)
+    after = events["compliance"].to_numpy(float)
+    reference = np.fmax(events["compliance_before"].to_numpy(float), events["base_rate"])
     followed = events[events["followed"].astype(bool)] if len(events) else events
-    ignored = events[~events["followed"].astype(bool)] if len(events) else events
+    ignored = events[np.nan_to_num(after, nan=0.0) < COMPLY_SHARE] if len(events) else events
 
     def mean(frame: pd.DataFrame, column: str) -> float:
         return float(frame[column].astype(float).mean()) if len(frame) else math.nan
 
     return {
         "compliance": mean(events, "compliance"),
+        "compliance_before": mean(events, "compliance_before"),
+        "base_rate": mean(events, "base_rate"),
+        "listening": float(np.nanmean(after - reference)) if np.isfinite(after).any() else math.nan,
         "turns_to_comply": mean(events, "turns_to_comply"),
+        "anticipated": mean(events, "anticipated"),
         "followed": mean(events, "followed"),
         "satisfaction_followed": mean(followed, "satisfaction"),
         "satisfaction_ignored": mean(ignored, "satisfaction"),
@@ -383,6 +486,226 @@ def steerability_metrics(
         "churn_ignored": mean(ignored, "left"),
         "requests": float(len(events)),
     }
+
+
+def request_curves(
+    interactions: pd.DataFrame,
+    turns: pd.DataFrame,
+    catalog: Catalog,
+    before: int = 5,
+    after: int = 5,
+) -> pd.DataFrame:
+    """Per-turn outcomes aligned on each steering request: did the slates change when asked?
+
+    Offset ``k`` is the slate ``k`` turns after the request turn (the turn whose reply
+    made the request; its hidden constraint applies from offset 1). Offsets ``<= 0``
+    score the slates shown *before* the user asked against the same constraint, so a
+    policy that already showed such items all along is visible as a flat line. A
+    session's later request ends an earlier one's window.
+
+    Args:
+        interactions: the event log's ``interactions`` table.
+        turns: the event log's ``turns`` table.
+        catalog: the catalog the log's ``item_index`` points into.
+        before: slates up to and including the request turn (offsets ``1 - before .. 0``).
+        after: slates after it (offsets ``1 .. after``).
+
+    Returns:
+        One row per offset (index ``offset``, every offset of the range) with
+        ``requests`` (requests whose user was still shown a slate at that offset),
+        ``compliance`` (mean over those requests of the share of shown items satisfying
+        the constraint), ``ctr`` (share of their slates with a click) and
+        ``satisfaction`` (mean after that turn). NaN where no request reached the offset.
+    """
+    offsets = pd.RangeIndex(1 - before, after + 1, name="offset")
+    columns = ["requests", "compliance", "ctr", "satisfaction"]
+    events = steering_events(interactions, turns, catalog, window=1)
+    if len(events) == 0:
+        return pd.DataFrame(np.nan, index=offsets, columns=columns).assign(requests=0)
+    texts = [json.dumps(c, sort_keys=True) for c in events["constraint"]]
+    distinct = sorted(set(texts))
+    masks = np.stack([Constraint.from_dict(json.loads(t)).mask(catalog) for t in distinct])
+    requests = _RequestWindows(events, np.searchsorted(distinct, texts), before, after)
+    width = before + after
+
+    s_event, s_slot, s_rows = requests.align(
+        interactions["session_id"].to_numpy(np.int64), interactions["turn"].to_numpy(np.int64)
+    )
+    item = interactions["item_index"].to_numpy(np.int64)[s_rows]
+    shown = item >= 0
+    ok = masks[requests.code[s_event], np.maximum(item, 0)] & shown
+    key = s_event * width + s_slot
+    cells = len(events) * width
+    shown_n = np.bincount(key, weights=shown, minlength=cells)
+    ok_n = np.bincount(key, weights=ok, minlength=cells)
+    clicks = np.bincount(
+        key, weights=interactions["clicked"].to_numpy(bool)[s_rows], minlength=cells
+    )
+
+    t_event, t_slot, t_rows = requests.align(
+        turns["session_id"].to_numpy(np.int64), turns["turn"].to_numpy(np.int64)
+    )
+    t_key = t_event * width + t_slot
+    seen = np.zeros(cells, bool)
+    seen[t_key] = True
+    satisfaction = np.full(cells, np.nan)
+    satisfaction[t_key] = turns["satisfaction"].to_numpy(float)[t_rows]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(shown_n > 0, ok_n / shown_n, np.nan)
+    grid = {
+        "requests": seen.reshape(-1, width).sum(axis=0),
+        "compliance": _column_mean(share, seen, width),
+        "ctr": _column_mean((clicks > 0).astype(float), seen, width),
+        "satisfaction": _column_mean(satisfaction, seen, width),
+    }
+    return pd.DataFrame(grid, index=offsets, columns=columns)
+
+
+class _RequestWindows:
+    """Steering requests and the slates around each: which rows fall in whose window."""
+
+    def __init__(self, events: pd.DataFrame, code: np.ndarray, before: int, after: int) -> None:
+        self.session = events["session_id"].to_numpy(np.int64)
+        onset = events["onset"].to_numpy(np.int64)
+        self.request = onset - 1
+        # events are sorted by session, then onset: a later request ends the window
+        later = np.r_[self.session[1:] == self.session[:-1], False]
+        self.end = np.where(later, np.r_[onset[1:], 0], np.iinfo(np.int64).max)
+        first = np.r_[True, self.session[1:] != self.session[:-1]]
+        self.rank = np.arange(len(onset)) - np.maximum.accumulate(
+            np.where(first, np.arange(len(onset)), 0)
+        )
+        self.code = code
+        self.before, self.after = before, after
+
+    def align(self, session: np.ndarray, turn: np.ndarray) -> tuple[np.ndarray, ...]:
+        """For rows ``(session, turn)``: the request, the offset slot and the row of each match.
+
+        A row can fall in two windows (after one request and before the next), so it is
+        matched once per request rank.
+        """
+        events, slots, rows = [], [], []
+        for rank in range(int(self.rank.max()) + 1):
+            which = np.flatnonzero(self.rank == rank)
+            at = np.searchsorted(self.session[which], session)
+            at = np.minimum(at, len(which) - 1)
+            event = which[at]
+            offset = turn - self.request[event]
+            keep = (
+                (self.session[event] == session)
+                & (offset > -self.before)
+                & (offset <= self.after)
+                & (turn < self.end[event])
+            )
+            events.append(event[keep])
+            slots.append(offset[keep] + self.before - 1)
+            rows.append(np.flatnonzero(keep))
+        return tuple(np.concatenate(parts) for parts in (events, slots, rows))
+
+
+def _column_mean(values: np.ndarray, seen: np.ndarray, width: int) -> np.ndarray:
+    """Mean per offset (column of the ``(request, offset)`` grid) over seen, non-NaN cells."""
+    valid = (seen & ~np.isnan(values)).reshape(-1, width)
+    total = np.where(valid, values.reshape(-1, width), 0.0).sum(axis=0)
+    count = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+# -- how users react (pooled rates and curves, for comparing brains) ----------------------
+def reaction_rates(interactions: pd.DataFrame, turns: pd.DataFrame) -> dict[str, float]:
+    """How users reacted, pooled over a batch of sessions.
+
+    Returns:
+        ``ctr`` (share of slates with a click), ``clicks_per_slate`` (an LLM-played user
+        may click several items of a slate; the utility brain at most one),
+        ``purchase_rate`` (share of slates with a purchase), ``conversion`` (purchases
+        per click), ``dismissal_rate`` (dismissals per shown item), ``leave_rate`` (share
+        of turns after which the user left: the leave hazard pooled over turns),
+        ``session_length`` (slates per session) and ``final_satisfaction``. NaN when the
+        log has nothing to divide by.
+    """
+    slates = slates_frame(interactions)
+    sessions = _sessions(turns)
+
+    def share(part: float, whole: float) -> float:
+        return float(part) / float(whole) if whole else math.nan
+
+    return {
+        "ctr": share(slates["clicked"].sum(), len(slates)),
+        "clicks_per_slate": share(slates["clicks"].sum(), len(slates)),
+        "purchase_rate": share(slates["purchased"].sum(), len(slates)),
+        "conversion": share(slates["purchases"].sum(), slates["clicks"].sum()),
+        "dismissal_rate": share(slates["dismissals"].sum(), slates["shown"].sum()),
+        "leave_rate": share(turns["left"].to_numpy(bool).sum(), len(turns)),
+        "session_length": float(sessions["turns"].mean()) if len(sessions) else math.nan,
+        "final_satisfaction": float(sessions["final_satisfaction"].mean())
+        if len(sessions)
+        else math.nan,
+    }
+
+
+def position_curves(interactions: pd.DataFrame) -> pd.DataFrame:
+    """Per slot position (1 = the first slot): how its shown items fared.
+
+    Returns:
+        One row per position that showed an item (index ``position``) with
+        ``impressions`` (items shown there), ``ctr``, ``purchase_rate`` and
+        ``dismissal_rate`` (clicks, purchases and dismissals per shown item).
+    """
+    shown = interactions["item_index"].to_numpy(np.int64) >= 0
+    position = interactions["position"].to_numpy(np.int64)[shown] + 1
+    return _rates_by(position, interactions[shown], "position")
+
+
+def repeat_curves(interactions: pd.DataFrame, most: int = 3) -> pd.DataFrame:
+    """How shown items fared by how many times the visit had shown them before: the
+    response to repeated slates.
+
+    Args:
+        interactions: the event log's ``interactions`` table.
+        most: repeat counts of ``most`` and more share the last row.
+
+    Returns:
+        One row per repeat count ``0 .. most`` that occurs (index ``shown_before``) with
+        ``impressions``, ``ctr``, ``purchase_rate`` and ``dismissal_rate`` per shown item.
+    """
+    shown = interactions[interactions["item_index"].to_numpy(np.int64) >= 0]
+    session = shown["session_id"].to_numpy(np.int64)
+    item = shown["item_index"].to_numpy(np.int64)
+    turn = shown["turn"].to_numpy(np.int64)
+    order = np.lexsort((turn, item, session))
+    new_pair = np.ones(len(order), dtype=bool)
+    if len(order) > 1:
+        s, i = session[order], item[order]
+        new_pair[1:] = (s[1:] != s[:-1]) | (i[1:] != i[:-1])
+    rank = np.arange(len(order)) - np.maximum.accumulate(
+        np.where(new_pair, np.arange(len(order)), 0)
+    )
+    before = np.empty(len(order), dtype=np.int64)
+    before[order] = np.minimum(rank, most)
+    return _rates_by(before, shown, "shown_before")
+
+
+def _rates_by(key: np.ndarray, rows: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``impressions`` and per-impression click, purchase and dismissal rates per ``key``."""
+    width = int(key.max()) + 1 if len(key) else 1
+    count = np.bincount(key, minlength=width).astype(float)
+    present = np.flatnonzero(count)
+
+    def rate(column: str) -> np.ndarray:
+        hits = np.bincount(key, weights=rows[column].to_numpy(bool), minlength=width)
+        return (hits / np.maximum(count, 1))[present]
+
+    return pd.DataFrame(
+        {
+            "impressions": count[present].astype(np.int64),
+            "ctr": rate("clicked"),
+            "purchase_rate": rate("purchased"),
+            "dismissal_rate": rate("dismissed"),
+        },
+        index=pd.Index(present, name=name),
+    )
 
 
 # -- preference drift ---------------------------------------------------------------------
@@ -409,12 +732,94 @@ def drift_metrics(
     }
 
 
+def drift_adaptation(own: dict[str, float], oracle: dict[str, float]) -> dict[str, float]:
+    """A policy's drift CTRs against the oracle's on the same users (one seed each).
+
+    ``recovery`` compares a policy with its own level before the drift, so a policy that
+    was poor all along "recovers" perfectly, and one that shows the new tastes from the
+    start gains; these compare with what was attainable instead.
+
+    Args:
+        own: the policy's :func:`drift_metrics`.
+        oracle: the oracle's :func:`drift_metrics` on the same sessions.
+
+    Returns:
+        ``relative_before`` and ``relative_after`` (the policy's CTR over the oracle's,
+        before and after the drift) and ``adaptation`` (the smaller of the two: only a
+        policy that served the old tastes and then the new ones scores high).
+    """
+    before = _ratio(own["ctr_before"], oracle["ctr_before"])
+    after = _ratio(own["ctr_after"], oracle["ctr_after"])
+    return {
+        "relative_before": before,
+        "relative_after": after,
+        "adaptation": min(before, after)
+        if not (math.isnan(before) or math.isnan(after))
+        else math.nan,
+    }
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 and not math.isnan(a) else math.nan
+
+
+DIRECTION: dict[str, int] = {
+    **dict.fromkeys(
+        ("return", "normalized_return", "ild", "coverage", "visit_coverage", "novelty",
+         "ctr_decay", "satisfaction_slope", "final_satisfaction", "session_length",
+         "compliance", "listening", "followed", "satisfaction_followed", "satisfaction_ignored",
+         "ctr_before", "ctr_dip", "ctr_after", "recovery", "relative_before", "relative_after",
+         "adaptation"),
+        1,
+    ),
+    **dict.fromkeys(
+        ("turns_to_click", "turns_to_purchase", "repetition", "concentration", "churn",
+         "turns_to_comply", "churn_followed", "churn_ignored", "hallucination_rate"),
+        -1,
+    ),
+    **dict.fromkeys(("compliance_before", "base_rate", "anticipated", "requests"), 0),
+}  # fmt: skip
+"""Per metric: 1 when more is better, -1 when less is better, 0 when it is a context figure.
+``ctr_at_T`` and ``purchase_rate_at_T`` are 1 whatever ``T`` (see :func:`direction`)."""
+
+
+def direction(metric: str) -> int:
+    """1 when more of ``metric`` is better, -1 when less is, 0 when neither."""
+    if metric.startswith(("ctr_at_", "purchase_rate_at_")):
+        return 1
+    return DIRECTION.get(metric, 0)
+
+
+# -- semantic-id actions ------------------------------------------------------------------
+def hallucination_rate(interactions: pd.DataFrame) -> float:
+    """Share of slate slots whose semantic id named no catalog item (shown empty).
+
+    Every slot of every logged slate counts once (``k`` per slate), so a rate of 0.2 on
+    slates of five is one hallucinated slot per slate on average. Item-index policies
+    cannot hallucinate (0.0); a log from before the ``hallucinated`` column existed is
+    read the same way. NaN for an empty log.
+    """
+    if interactions.empty:
+        return math.nan
+    if "hallucinated" not in interactions.columns:
+        return 0.0
+    return float(interactions["hallucinated"].to_numpy(bool).mean())
+
+
 __all__ = [
     "COMPLY_SHARE",
+    "DIRECTION",
+    "direction",
+    "drift_adaptation",
     "cold_start_metrics",
     "drift_metrics",
+    "hallucination_rate",
     "intra_list_diversity",
     "novelty_metrics",
+    "position_curves",
+    "reaction_rates",
+    "repeat_curves",
+    "request_curves",
     "slates_frame",
     "steerability_metrics",
     "steering_events",

@@ -17,6 +17,7 @@ slates ``t + 1`` onward — the first slate a policy could adapt.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +29,12 @@ import yaml
 from simrec.catalog import Catalog
 from simrec.constraints import Constraint
 from simrec.errors import PersonaError, SimrecError
-from simrec.validation import Fields, field_error
+from simrec.validation import Fields, describe, field_error
 from simrec.yamlio import PathKey, YamlDoc, load_yaml, parse_yaml
+
+TASTE_WEIGHT_LIMIT = 10.0
+"""Taste weights are utilities (logit units): beyond +-10 a single match decides every
+choice, and weights in the hundreds overflow the choice model's exponentials."""
 
 TRAITS = (
     "price_sensitivity",
@@ -57,11 +62,18 @@ TOP_LEVEL_FIELDS = frozenset(
         "dislikes",
         "intents",
         "drifts",
+        "taste_embedding",
+        "history",
+        "profile",
+        *TRAITS,
         *TRAITS,
         *ECONOMY_FIELDS,
     }
 )
 IDENTITY_FIELDS = frozenset({"name", "age", "location", "occupation"})
+PROFILE_FIELDS = frozenset(
+    {"top_categories", "eras", "favourite_titles", "mainstreamness", "activity", "strictness"}
+)
 
 Tastes = Mapping[str, Mapping[str, float]]
 """Weights by field then value: ``{"tags": {"scenic": 1.2}, "region": {"scotland": 0.8}}``."""
@@ -107,6 +119,54 @@ class Drift:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """What a grounded persona's log says about them, in words and fitted numbers.
+
+    The readable part is for people and LLM persona cards (the latent taste vector
+    says nothing to either); the fitted numbers are measured on the user's own events
+    and are kept beside the six traits they were mapped to.
+
+    Attributes:
+        top_categories: the categories (genres) the user chose most, most first.
+        eras: the periods (``1990s``) of the items the user chose most, most first.
+        favourite_titles: titles the user rated highest (or chose most recently).
+        mainstreamness: in [0, 1]: mean popularity percentile of the user's items.
+        activity: in [0, 1]: the user's number of events as a percentile of all users'.
+        strictness: in [0, 1]: share of the user's rated events below the liking bar
+            (``None`` when the log has no ratings).
+    """
+
+    top_categories: tuple[str, ...] = ()
+    eras: tuple[str, ...] = ()
+    favourite_titles: tuple[str, ...] = ()
+    mainstreamness: float | None = None
+    activity: float | None = None
+    strictness: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The YAML form (empty fields left out)."""
+        out: dict[str, Any] = {}
+        for name in ("top_categories", "eras", "favourite_titles"):
+            if getattr(self, name):
+                out[name] = list(getattr(self, name))
+        for name in ("mainstreamness", "activity", "strictness"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+    def describe(self) -> str:
+        """One sentence for a persona card (empty when nothing is known)."""
+        parts = []
+        if self.top_categories:
+            parts.append("mostly chooses " + ", ".join(self.top_categories))
+        if self.eras:
+            parts.append("favours items from the " + ", ".join(self.eras))
+        if self.favourite_titles:
+            parts.append("loved " + "; ".join(self.favourite_titles))
+        return ("; ".join(parts) + ".") if parts else ""
+
+
+@dataclass(frozen=True)
 class Persona:
     """A simulated user. Build with :func:`load_persona` or :meth:`from_dict`.
 
@@ -120,6 +180,10 @@ class Persona:
     ``need`` (how many items the user comes to buy per visit, on average; each visit
     draws its own) and ``willingness_to_pay`` (the highest price, in the catalog's
     currency, the user pays without hesitation). See :class:`~simrec.session.BoundPersona`.
+    Grounded personas (``simrec ground``) also carry ``taste_embedding`` (a latent taste
+    vector over the catalog's ``embeddings``; their ``tastes`` may then be empty),
+    ``history`` (item ids the user chose before the visit, oldest first) and a
+    :class:`Profile` (readable tastes and fitted behaviour).
     """
 
     persona_id: str
@@ -141,6 +205,9 @@ class Persona:
     occupation: str | None = None
     intents: tuple[Intent, ...] = ()
     drifts: tuple[Drift, ...] = ()
+    taste_embedding: tuple[float, ...] | None = field(default=None, repr=False)
+    history: tuple[str, ...] = field(default=(), repr=False)
+    profile: Profile = field(default_factory=Profile)
     source: str | None = field(default=None, compare=False, repr=False)
     doc: YamlDoc | None = field(default=None, compare=False, repr=False)
 
@@ -149,8 +216,18 @@ class Persona:
 
     # -- parsing ----------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: Any, source: str | None = None, doc: YamlDoc | None = None) -> Persona:
+    def from_dict(
+        cls,
+        data: Any,
+        source: str | None = None,
+        doc: YamlDoc | None = None,
+        checked: Mapping[str, Any] | None = None,
+    ) -> Persona:
         """Validate ``data`` (a persona mapping) and build a :class:`Persona`.
+
+        ``checked`` holds ``taste_embedding`` and ``history`` already validated column
+        by column (a population table checks thousands of rows at once); they are then
+        taken as they are instead of from ``data``.
 
         Raises:
             PersonaError: naming ``source``, the line (when parsed from YAML), the field
@@ -164,6 +241,11 @@ class Persona:
         _reject_liked_and_disliked(f)
         if any(c.isspace() for c in persona_id):
             f.fail("id", f"expected an id without spaces, got {persona_id!r}")
+        checked = checked or {}
+        if "taste_embedding" in checked:
+            embedding = checked["taste_embedding"]
+        else:
+            embedding = _taste_embedding(f) if "taste_embedding" in f else None
         return cls(
             persona_id=persona_id,
             domain=f.string("domain"),
@@ -172,8 +254,13 @@ class Persona:
             location=identity.string("location", None),
             occupation=identity.string("occupation", None),
             bio=f.string("bio"),
-            tastes=_tastes(f.child("tastes")),
+            tastes=_tastes(f.child("tastes", {}), required=embedding is None),
             dislikes=_dislikes(f.child("dislikes", {})),
+            taste_embedding=embedding,
+            history=checked["history"]
+            if "history" in checked
+            else tuple(f.string_list("history", [])),
+            profile=_profile(f.child("profile", {})),
             intents=tuple(
                 _intent(f.element("intents", i, v)) for i, v in f.items_of("intents", [])
             ),
@@ -209,6 +296,13 @@ class Persona:
             out["intents"] = [i.to_dict() for i in self.intents]
         if self.drifts:
             out["drifts"] = [d.to_dict() for d in self.drifts]
+        if self.taste_embedding is not None:
+            out["taste_embedding"] = list(self.taste_embedding)
+        if self.history:
+            out["history"] = list(self.history)
+        profile = self.profile.to_dict()
+        if profile:
+            out["profile"] = profile
         return out
 
     def to_yaml(self) -> str:
@@ -227,6 +321,7 @@ class Persona:
         """
         for section, mapping in (("tastes", self.tastes), ("dislikes", self.dislikes)):
             self._check_tokens(catalog, (section,), mapping)
+        self._check_latent(catalog)
         for i, drift in enumerate(self.drifts):
             self._check_tokens(catalog, ("drifts", i, "tastes"), drift.tastes)
         for i, intent in enumerate(self.intents):
@@ -235,6 +330,42 @@ class Persona:
                     intent.constraint.check_against(catalog)
                 except SimrecError as exc:
                     raise self._error(("intents", i, "constraint"), str(exc)) from None
+
+    def _check_latent(self, catalog: Catalog) -> None:
+        """The taste embedding must live in the catalog's space; history ids must exist."""
+        if self.taste_embedding is not None:
+            d = catalog.embedding_dim
+            if d is None:
+                raise self._error(
+                    ("taste_embedding",),
+                    "the persona has a latent taste but the catalog has no 'embedding' "
+                    "column; use the catalog it was grounded with",
+                )
+            if len(self.taste_embedding) != d:
+                raise self._error(
+                    ("taste_embedding",),
+                    f"expected {d} numbers (the catalog's embedding size), "
+                    f"got {len(self.taste_embedding)}",
+                )
+        index = catalog.index_of
+        for i, item in enumerate(self.history):
+            if item not in index:
+                raise self._error(
+                    ("history", i), f"item {item!r} is not in the catalog ({len(catalog)} items)"
+                )
+
+    def latent_affinity(self, catalog: Catalog) -> np.ndarray | None:
+        """``catalog.embeddings @ taste_embedding`` (``None`` without a latent taste)."""
+        if self.taste_embedding is None or catalog.embeddings is None:
+            return None
+        return catalog.embeddings @ np.asarray(self.taste_embedding, dtype=np.float64)
+
+    def history_indices(self, catalog: Catalog) -> np.ndarray:
+        """Catalog indices of :attr:`history` (int64, oldest first; read-only)."""
+        index = catalog.index_of
+        out = np.fromiter((index[i] for i in self.history), np.int64, len(self.history))
+        out.setflags(write=False)
+        return out
 
     def _check_tokens(
         self, catalog: Catalog, path: PathKey, mapping: Mapping[str, Iterable[str]]
@@ -283,11 +414,43 @@ def _plain(tastes: Tastes) -> dict[str, dict[str, float]]:
     return {k: dict(v) for k, v in tastes.items()}
 
 
-def _tastes(f: Fields) -> dict[str, dict[str, float]]:
-    out = {fld: f.weights(fld) for fld in f}
-    if not any(out.values()):
-        f.fail_here("expected at least one taste weight, e.g. tags: {scenic: 1.0}")
+def _tastes(f: Fields, required: bool = True) -> dict[str, dict[str, float]]:
+    out = {fld: f.weights(fld, low=-TASTE_WEIGHT_LIMIT, high=TASTE_WEIGHT_LIMIT) for fld in f}
+    if required and not any(out.values()):
+        f.fail_here(
+            "expected at least one taste weight, e.g. tags: {scenic: 1.0} "
+            "(or a taste_embedding for a grounded persona)"
+        )
     return out
+
+
+def _taste_embedding(f: Fields) -> tuple[float, ...]:
+    """A non-empty list of finite numbers (checked as one array: populations are large)."""
+    value = f.raw("taste_embedding")
+    expected = "a non-empty list of numbers"
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)) or not value:
+        f.fail("taste_embedding", f"expected {expected}, got {describe(value)}")
+    for k, x in enumerate(value):
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            path = (*f.path, "taste_embedding", k)
+            message = f"expected a finite number, got {describe(x)}"
+            raise field_error(PersonaError, f.source, f.doc, path, message)
+    return tuple(float(x) for x in value)
+
+
+def _profile(f: Fields) -> Profile:
+    f.reject_unknown(PROFILE_FIELDS)
+    return Profile(
+        top_categories=tuple(f.string_list("top_categories", [])),
+        eras=tuple(f.string_list("eras", [])),
+        favourite_titles=tuple(f.string_list("favourite_titles", [])),
+        **{
+            name: f.number(name, None, low=0.0, high=1.0)
+            for name in ("mainstreamness", "activity", "strictness")
+        },
+    )
 
 
 def _reject_liked_and_disliked(f: Fields) -> None:
@@ -339,7 +502,11 @@ def parse_persona(text: str, source: str | None = None) -> Persona:
 
 
 def load_personas(path: str | Path | Iterable[str | Path]) -> list[Persona]:
-    """Load personas from a file, a directory (``*.yaml`` / ``*.yml``, recursively) or a list.
+    """Load personas from a file, a directory (``*.yaml`` / ``*.yml`` in any letter case,
+    recursively) or a list.
+
+    A ``.parquet`` file is a population table (:mod:`simrec.population`), e.g. the one
+    ``simrec ground`` writes.
 
     Raises:
         PersonaError: a file is malformed, a directory holds no personas, or two
@@ -347,8 +514,14 @@ def load_personas(path: str | Path | Iterable[str | Path]) -> list[Persona]:
     """
     if isinstance(path, (str, Path)):
         root = Path(path)
+        if root.suffix.lower() == ".parquet":
+            from simrec.population import load_population
+
+            return load_population(root)
         if root.is_dir():
-            files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml"))
+            files = sorted(
+                p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (".yaml", ".yml")
+            )
             if not files:
                 raise PersonaError(f"{root}: no persona files (*.yaml) in this directory")
         elif root.is_file():

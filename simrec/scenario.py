@@ -17,8 +17,9 @@ Schema (all fields optional unless marked)::
                                      # {generate: {domain: golf, n: 40, seed: 1}}
     persona_events: keep             # keep | drop the personas' own intents and drifts
     brain: utility
-    brain_kwargs: {category_weight: 0.5}
-    cache: cache/run.sqlite          # an LLM brain's response cache, replayed (no API calls);
+    brain_kwargs: {category_weight: 0.5}   # or a params file: brain_kwargs: calibrated.yaml
+    cache: cache/run.sqlite          # the LLM users' and LLM policies' recording, replayed
+                                     # (no API calls);
                                      # or {path: ..., mode: record|replay|off};
                                      # SIMREC_CACHE_MODE=record re-records without editing
     dynamics: {category_decay: 0.9}  # SessionDynamics overrides
@@ -26,17 +27,27 @@ Schema (all fields optional unless marked)::
     seeds: 10                        # 10 = seeds 0..9, or an explicit list
     horizon: 20                      # turns per session at most
     slate_size: 5
+    conversational: false            # actions carry a message; policies that return a
+                                     # bare slate say nothing
     events:                          # applied to every persona of the pool
       - intent: {at_turn: 3, says: "Only dog-friendly courses, please.",
                  constraint: {field: tags, op: has, value: dog-friendly}}
       - drift: {at_turn: 8, tastes: {category: {desert: 2.0}}}
     metrics: {first_turns: 5, novelty_turns: 3, steer_window: 5, drift_window: 4, drift_lag: 2}
     report: [cold_start, novelty]    # behaviours to print (default: all); JSON/CSV have all
+    gauntlet: true                   # add the degenerate policies of simrec.policies.gauntlet
+                                     # and check that none passes an assertion in the place
+                                     # of the policy it endorses (see simrec.scenario_gauntlet)
     policies:                        # label: built-in name, dotted path, or a mapping
       random: random
       mmr: {policy: mmr, lam: 0.3}
       mine: {policy: "mypkg.policies:MyPolicy", some_param: 1}
-      ppo: {policy: "stable_baselines3:PPO", load: models/ppo.zip}
+      ppo: {policy: "stable_baselines3:PPO", load: models/ppo.zip}   # a saved SB3 model;
+                                     # trained on ScoreSlateWrapper? add wrapper: score (or
+                                     # leave it out: the model's action space selects it)
+      gen: {policy: "mypkg:Gen", action_form: semantic_id}   # emits semantic ids (default:
+                                     # the policy's own action_form); adds the `actions`
+                                     # behaviour (hallucination_rate) to the results
     assertions:                      # hold on the 95% interval over seeds
       - linucb.cold_start.ctr_at_5 > random.cold_start.ctr_at_5
       - mmr.novelty.return >= 10
@@ -56,19 +67,20 @@ from typing import Any
 from simrec.catalog import Catalog
 from simrec.constraints import Constraint
 from simrec.env import resolve_catalog
-from simrec.errors import ConfigError, SimrecError, located
+from simrec.errors import ArgumentError, ConfigError, SimrecError, located
 from simrec.persona import Drift, Intent, Persona, load_personas
 from simrec.persona import _tastes as parse_tastes
+from simrec.semantic_ids.slate import ACTION_FORMS, ITEM_INDEX
 from simrec.session import SessionDynamics
-from simrec.validation import Fields
+from simrec.validation import SEED_MAX, Fields, number_expected
 from simrec.yamlio import YamlDoc, load_yaml, parse_yaml
 
-BEHAVIOURS = ("cold_start", "novelty", "steerability", "drift")
+BEHAVIOURS = ("cold_start", "novelty", "steerability", "drift", "actions")
 TOP_LEVEL = frozenset(
     {
         "name", "description", "env", "catalog", "personas", "persona_events", "brain",
         "brain_kwargs", "cache", "dynamics", "episodes", "seeds", "horizon", "slate_size",
-        "events", "metrics", "policies", "assertions", "report",
+        "conversational", "events", "metrics", "policies", "assertions", "report", "gauntlet",
     }
 )  # fmt: skip
 METRIC_SETTINGS = {
@@ -83,6 +95,10 @@ _REF = r"[A-Za-z_][\w-]*\.[a-z_]+\.[a-z_0-9]+"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _ASSERTION = re.compile(rf"^\s*({_REF})\s*(>=|<=|>|<)\s*({_REF}|{_NUMBER})\s*$")
 _LABEL = re.compile(r"^[A-Za-z_][\w-]*$")
+ORACLE_RELATIVE = frozenset(
+    {"normalized_return", "relative_before", "relative_after", "adaptation"}
+)
+"""Metrics measured against the oracle's on the same seeds (they need an oracle policy)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,11 @@ class PolicySpec:
     policy: str
     params: dict[str, Any]
     load: str | None = None
+    wrapper: str | None = None
+    action_form: str | None = None
+    """What the policy's slates are made of, as the file says (``None``: the policy's own)."""
+    resolved_form: str = ITEM_INDEX
+    """``action_form``, or what the policy declares (found when the file is loaded)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +161,8 @@ class Scenario:
     policies: dict[str, PolicySpec]
     assertions: list[Assertion] = field(default_factory=list)
     report: tuple[str, ...] = BEHAVIOURS
+    gauntlet: tuple[str, ...] = ()
+    """Labels of the policies ``gauntlet: true`` added (empty without it)."""
 
     @property
     def drift_turn(self) -> int | None:
@@ -156,19 +179,36 @@ class Scenario:
                 "return", "normalized_return",
             ),
             "novelty": (
-                "ild", "coverage", "novelty", "repetition", "concentration", f"ctr_at_{n}",
-                "ctr_decay", "satisfaction_slope", "final_satisfaction", "churn",
+                "ild", "coverage", "visit_coverage", "novelty", "repetition", "concentration",
+                f"ctr_at_{n}", "ctr_decay", "satisfaction_slope", "final_satisfaction", "churn",
                 "session_length", "return",
             ),
             "steerability": (
-                "compliance", "turns_to_comply", "followed", "satisfaction_followed",
-                "satisfaction_ignored", "churn_followed", "churn_ignored", "requests",
+                "compliance", "compliance_before", "base_rate", "listening", "turns_to_comply",
+                "anticipated", "followed", "satisfaction_followed", "satisfaction_ignored",
+                "churn_followed", "churn_ignored", "requests",
             ),
-            "drift": ("ctr_before", "ctr_dip", "ctr_after", "recovery"),
+            "drift": (
+                "ctr_before", "ctr_dip", "ctr_after", "recovery", "relative_before",
+                "relative_after", "adaptation",
+            ),
+            "actions": ("hallucination_rate",),
         }  # fmt: skip
         if self.drift_turn is None:
             del names["drift"]
+        if not self.semantic_ids:
+            del names["actions"]
         return names
+
+    @property
+    def semantic_ids(self) -> bool:
+        """Whether a policy names slates by semantic ids (then ``actions`` is reported)."""
+        return any(spec.resolved_form != ITEM_INDEX for spec in self.policies.values())
+
+    @property
+    def own_policies(self) -> list[str]:
+        """The labels of the policies the file names (without the gauntlet's)."""
+        return [label for label in self.policies if label not in self.gauntlet]
 
     @property
     def oracle_label(self) -> str | None:
@@ -209,9 +249,9 @@ def scenario_from_doc(doc: YamlDoc, base_dir: Path, default_name: str) -> Scenar
     personas = _with_events(personas, events)
     for persona in personas:
         _located(f, "personas", lambda p=persona: p.check_against(catalog))
-    settings = _settings(f)
+    settings = _settings(f, _horizon(env_kwargs))
     scenario = Scenario(
-        name=f.string("name", default_name),
+        name=_name(f, default_name),
         description=f.string("description", ""),
         source=str(doc.source),
         catalog=catalog,
@@ -224,18 +264,65 @@ def scenario_from_doc(doc: YamlDoc, base_dir: Path, default_name: str) -> Scenar
         policies=_policies(f, base_dir),
         report=_report(f),
     )
-    _check_env(f, scenario)
+    _check_cache_used(f, scenario)
+    if f.boolean("gauntlet", False):
+        scenario = _with_gauntlet(f, scenario)
+    scenario = dataclasses.replace(scenario, policies=_check_env(f, scenario))
+    _check_horizon(f, scenario)
     assertions = [_assertion(f, i, v, scenario) for i, v in f.items_of("assertions", [])]
     return dataclasses.replace(scenario, assertions=assertions)
 
 
-def _check_env(f: Fields, scenario: Scenario) -> None:
+_NAME = re.compile(r"^\w[\w.-]*$")
+
+
+def _name(f: Fields, default: str) -> str:
+    """The scenario's name: results are written to ``<out>/<name>.json``, so it must be a
+    plain file name (no ``/``, no ``..``) that cannot write outside ``--out``."""
+    if "name" not in f:
+        return default
+    name = f.string("name")
+    if not _NAME.match(name) or ".." in name:
+        f.fail(
+            "name",
+            f"expected a plain name of letters, digits, '_', '-' or '.' (it names the results "
+            f"files), got {name!r}",
+        )
+    return name
+
+
+def _horizon(env_kwargs: Mapping[str, Any]) -> int:
+    """Turns per session: the scenario's ``horizon``, else the preset's, else the env default."""
+    return env_kwargs.get("max_turns", 20)
+
+
+def _check_horizon(f: Fields, scenario: Scenario) -> None:
+    """Events must fit in the horizon: a request that is never made would be scored as if
+    the policy had ignored or followed it."""
+    horizon = _horizon(scenario.env_kwargs)
+    where = "horizon" if "horizon" in f else "env"
+    for i, event in enumerate(scenario.events):
+        # An intent said at turn t applies from slate t + 1; a drift likewise.
+        if event.at_turn >= horizon:
+            kind = "intent" if isinstance(event, Intent) else "drift"
+            f.element("events", i, f.raw("events")[i]).child(kind).fail(
+                "at_turn",
+                f"expected a turn before the horizon ({horizon} turns, from '{where}'): an "
+                f"{kind} at turn {event.at_turn} applies from slate {event.at_turn + 1}, "
+                "which never comes",
+            )
+
+
+def _check_env(f: Fields, scenario: Scenario) -> dict[str, PolicySpec]:
     """Build the env and every built-in policy once, so bad settings fail at load time
-    with a line number rather than mid-run (dotted-path policies are imported only)."""
+    with a line number rather than mid-run (dotted-path policies are imported only).
+
+    Returns the policies with their action forms resolved (a spec's own ``action_form``,
+    else what the policy class declares)."""
     from simrec.brains import make_brain
     from simrec.env import RecSessionEnv
     from simrec.policies import make_policy
-    from simrec.policies.adapters import import_object
+    from simrec.policies.adapters import import_object, resolve_wrapper
 
     kwargs = dict(scenario.env_kwargs)
     key = "brain_kwargs" if "brain_kwargs" in f else ("brain" if "brain" in f else "env")
@@ -248,24 +335,48 @@ def _check_env(f: Fields, scenario: Scenario) -> None:
         field = str(exc).split(":", 1)[0]
         f.fail(field if field in ("slate_size", "history_window") else "env", str(exc))
     policies = f.child("policies")
+    resolved = {}
     for label, spec in scenario.policies.items():
         if ":" in spec.policy:
-            _located(policies, label, lambda s=spec: import_object(s.policy))
+            built = _located(policies, label, lambda s=spec: import_object(s.policy))
+            if spec.wrapper is not None:
+                _located(
+                    policies.child(label), "wrapper", lambda s=spec: resolve_wrapper(s.wrapper)
+                )
         else:
-            _located(policies, label, lambda s=spec: make_policy(s.policy, env, 0, **s.params))
+            built = _located(
+                policies, label, lambda s=spec: make_policy(s.policy, env, 0, **s.params)
+            )
+        form = spec.action_form or getattr(built, "action_form", ITEM_INDEX)
+        if form not in ACTION_FORMS:
+            policies.fail(
+                label,
+                f"the policy declares action_form {form!r}; expected one of "
+                f"{', '.join(ACTION_FORMS)}",
+            )
+        resolved[label] = dataclasses.replace(spec, resolved_form=form)
+    return resolved
 
 
-# -- sections ---------------------------------------------------------------------------
 def _located(f: Fields, key: str, build: Any) -> Any:
-    """Run ``build``; a simrec error becomes a ConfigError at ``key``'s line."""
+    """Run ``build``; a simrec error becomes a ConfigError at ``key``'s line (at the line of
+    the argument itself when the error names one that ``key``'s mapping sets)."""
     try:
         return build()
+    except ArgumentError as exc:
+        value = f.data.get(key)
+        if isinstance(value, Mapping) and exc.argument in value:
+            f.child(key).fail(exc.argument, str(exc))
+        f.fail(key, str(exc))
     except ConfigError as exc:
         if f.source and str(exc).startswith(f.source):
             raise
         f.fail(key, str(exc))
     except SimrecError as exc:
         f.fail(key, str(exc))
+
+
+# -- sections ---------------------------------------------------------------------------
 
 
 def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
@@ -286,21 +397,35 @@ def _env_kwargs(f: Fields, base_dir: Path) -> dict[str, Any]:
         kwargs["max_turns"] = f.integer("horizon", low=1, high=10_000)
     if "slate_size" in f:
         kwargs["slate_size"] = f.integer("slate_size", low=1)
+    if "conversational" in f:
+        kwargs["conversational"] = f.boolean("conversational")
     if "brain" in f:
         kwargs["brain"] = f.string("brain")
-    if "brain_kwargs" in f:
+    if isinstance(f.raw("brain_kwargs", None), str):  # a params file (simrec calibrate fit)
+        from simrec.calibration.params import load_brain_params
+
+        if kwargs.get("brain", "utility") != "utility":
+            f.fail("brain_kwargs", "a params file applies to the utility brain")
+        file = _path(base_dir, f.string("brain_kwargs"))
+        params = _located(f, "brain_kwargs", lambda: load_brain_params(file))
+        kwargs["brain_kwargs"] = dict(params.brain_kwargs)
+        if params.dynamics:
+            kwargs["dynamics"] = params.session_dynamics()
+    elif "brain_kwargs" in f:
         brain_kwargs = f.child("brain_kwargs")
         numeric = kwargs.get("brain", "utility") == "utility"  # UtilityParams are all numbers
         kwargs["brain_kwargs"] = {
             k: brain_kwargs.number(k) if numeric else brain_kwargs.raw(k) for k in brain_kwargs
         }
-    if "cache" in f:
+    if "cache" in f and kwargs.get("brain", "utility") != "utility":  # an LLM plays the users
         kwargs["brain_kwargs"] = {**kwargs.get("brain_kwargs", {}), **_cache_options(f, base_dir)}
     if "dynamics" in f:
         dyn = f.child("dynamics")
         known = {x.name for x in dataclasses.fields(SessionDynamics)}
         dyn.reject_unknown(known)
-        kwargs["dynamics"] = SessionDynamics(**{k: dyn.number(k, low=0.0) for k in dyn})
+        values = {k: dyn.number(k, low=0.0) for k in dyn}
+        base = kwargs.get("dynamics") or SessionDynamics()  # a params file's, if any
+        kwargs["dynamics"] = _located(f, "dynamics", lambda: dataclasses.replace(base, **values))
     return kwargs
 
 
@@ -373,10 +498,21 @@ def _with_events(personas: list[Persona], events: tuple[Intent | Drift, ...]) ->
     ]
 
 
-def _settings(f: Fields) -> dict[str, int]:
+def _settings(f: Fields, horizon: int) -> dict[str, int]:
+    """Metric windows; a default longer than the horizon is cut to it, a window the file
+    sets must fit (a metric over turns that never happen would be reported as measured)."""
     m = f.child("metrics", {})
     m.reject_unknown(set(METRIC_SETTINGS))
-    return {k: m.integer(k, default, low=1) for k, default in METRIC_SETTINGS.items()}
+    where = "horizon" if "horizon" in f else "env"
+    settings = {}
+    for key, default in METRIC_SETTINGS.items():
+        value = m.integer(key, min(default, horizon), low=1)
+        if value > horizon:
+            m.fail(
+                key, f"expected at most the horizon ({horizon} turns, from '{where}'), got {value}"
+            )
+        settings[key] = value
+    return settings
 
 
 def _report(f: Fields) -> tuple[str, ...]:
@@ -398,8 +534,10 @@ def _seeds(f: Fields) -> list[int]:
     if not isinstance(raw, list):
         f.fail("seeds", f"expected a count or a list of integers, got {raw!r}")
     for i, seed in enumerate(raw):
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            f.element("seeds", i, {}).fail_here(f"expected a non-negative integer, got {seed!r}")
+        if number_expected(seed, 0, SEED_MAX, integer=True) is not None:
+            f.element("seeds", i, {}).fail_here(
+                f"expected a seed (an integer in [0, {SEED_MAX}]), got {seed!r}"
+            )
     if len(set(raw)) != len(raw) or len(raw) < 2:
         f.fail("seeds", f"expected at least 2 distinct seeds, got {raw!r}")
     return list(raw)
@@ -418,8 +556,17 @@ def _policies(f: Fields, base_dir: Path) -> dict[str, PolicySpec]:
         spec = p.child(label)
         name = spec.string("policy")
         load = spec.string("load", None)
-        params = {k: spec.raw(k) for k in spec if k not in ("policy", "load")}
-        out[label] = PolicySpec(label, name, params, str(_path(base_dir, load)) if load else None)
+        wrapper = spec.string("wrapper", None)
+        if wrapper is not None and load is None:
+            spec.fail("wrapper", "a wrapper applies to a loaded model; give 'load: model.zip'")
+        form = spec.choice("action_form", ACTION_FORMS, None)
+        reserved = ("policy", "load", "wrapper", "action_form")
+        params = {k: spec.raw(k) for k in spec if k not in reserved}
+        if "cache_path" in params and isinstance(params["cache_path"], str):
+            params["cache_path"] = str(_path(base_dir, params["cache_path"]))
+        out[label] = PolicySpec(
+            label, name, params, str(_path(base_dir, load)) if load else None, wrapper, form
+        )
     if not out:
         f.fail("policies", "expected at least one policy")
     from simrec.policies import POLICIES
@@ -431,7 +578,38 @@ def _policies(f: Fields, base_dir: Path) -> dict[str, PolicySpec]:
                 f"unknown policy {spec.policy!r}; expected one of: {', '.join(POLICIES)} "
                 "or a dotted path 'package.module:Name'",
             )
+    if "cache" in f:
+        out = {label: _with_cache(spec, _cache_options(f, base_dir)) for label, spec in out.items()}
     return out
+
+
+def _check_cache_used(f: Fields, scenario: Scenario) -> None:
+    """A ``cache:`` nothing reads is a mistake (a recording that would never be replayed)."""
+    if "cache" not in f or "cache" in scenario.env_kwargs.get("brain_kwargs", {}):
+        return
+    if not any("cache" in spec.params for spec in scenario.policies.values()):
+        f.fail(
+            "cache",
+            "nothing in this scenario calls an LLM (the users are played by the utility "
+            "brain and no policy is an LLM policy); remove 'cache' or use an LLM brain or "
+            "policy",
+        )
+
+
+def _with_cache(spec: PolicySpec, cache: dict[str, str]) -> PolicySpec:
+    """An LLM policy's spec with the scenario's recording (unless the spec names its own);
+    ``SIMREC_CACHE_MODE`` overrides the mode of its own too."""
+    from simrec.policies import POLICIES
+
+    takes = getattr(POLICIES.get(spec.policy), "config_class", None)
+    if takes is None or not hasattr(takes, "cache_path"):  # not an LLM policy
+        return spec
+    params = dict(spec.params)
+    if "cache_path" not in params:
+        params.update(cache)
+    elif "SIMREC_CACHE_MODE" in os.environ:
+        params["cache"] = cache["cache"]
+    return dataclasses.replace(spec, params=params)
 
 
 def _assertion(f: Fields, index: int, value: Any, scenario: Scenario) -> Assertion:
@@ -480,16 +658,23 @@ def _ref(text: str, scenario: Scenario, fail: Any) -> MetricRef:
         fail(
             f"unknown {behaviour} metric {metric!r}; expected one of: {', '.join(names[behaviour])}"
         )
-    if metric == "normalized_return" and scenario.oracle_label is None:
-        fail("normalized_return needs an oracle policy in the scenario (policy: oracle)")
+    if metric in ORACLE_RELATIVE and scenario.oracle_label is None:
+        fail(f"{metric} needs an oracle policy in the scenario (policy: oracle)")
     return MetricRef(policy, behaviour, metric)
+
+
+def _with_gauntlet(f: Fields, scenario: Scenario) -> Scenario:
+    from simrec.scenario_gauntlet import with_gauntlet
+
+    return _located(f, "gauntlet", lambda: with_gauntlet(scenario))
 
 
 CACHE_MODES = ("off", "record", "replay")
 
 
 def _cache_options(f: Fields, base_dir: Path) -> dict[str, str]:
-    """``cache: path`` or ``cache: {path, mode}`` as the LLM brain's cache options.
+    """``cache: path`` or ``cache: {path, mode}`` as the cache options of an LLM brain and
+    of the LLM policies (one recording holds both: their cache keys never collide).
 
     A scenario in CI must not call an API, so a bare path means ``replay``; the
     ``SIMREC_CACHE_MODE`` environment variable overrides the mode (``record`` to refresh

@@ -25,6 +25,7 @@ from simrec.catalog import Catalog
 from simrec.constraints import Constraint
 from simrec.persona import TRAITS, Persona
 from simrec.reaction import Reaction
+from simrec.validation import check_fields
 
 EMPTY = -1
 """Slate slot that shows nothing (a de-duplicated repeat)."""
@@ -58,6 +59,19 @@ class SessionDynamics:
     fatigue_base: float = 0.04
     fatigue_impatience: float = 0.10
     initial_satisfaction: float = 0.6
+
+    def __post_init__(self) -> None:
+        check_fields(
+            self,
+            {
+                "item_decay": (0.0, 1.0),
+                "category_decay": (0.0, 1.0),
+                "click_exposure": (0.0, 100.0),
+                "fatigue_base": (0.0, 1.0),
+                "fatigue_impatience": (0.0, 1.0),
+                "initial_satisfaction": (0.0, 1.0),
+            },
+        )
 
     def fatigue_step(self, patience: float) -> float:
         """Fatigue a user of ``patience`` gains per turn."""
@@ -123,6 +137,9 @@ class BoundPersona:
     """A persona's tastes and events turned into arrays over one catalog (built once).
 
     Attributes:
+        affinity: taste score of every item: ``token_matrix @ taste_vector``, plus
+            ``catalog.embeddings @ taste_embedding`` for a persona with a latent taste.
+        history: catalog indices of the persona's pre-visit history (int64, read-only).
         willingness_to_pay: the reference price (see :func:`willingness_to_pay`).
         price_excess: per item, ``log1p(price) - log1p(willingness_to_pay)`` where the
             price exceeds it, else 0: how far over budget the item is.
@@ -138,18 +155,23 @@ class BoundPersona:
         tokens = catalog.token_matrix
         self.persona = persona
         self.catalog = catalog
-        self.affinity = tokens @ persona.taste_vector(catalog)
+        # A grounded persona's latent taste adds to its token tastes (one product per item).
+        latent = persona.latent_affinity(catalog)
+        self.affinity = _with_latent(tokens @ persona.taste_vector(catalog), latent)
         self.dislike = tokens @ persona.dislike_vector(catalog)
+        self.history = persona.history_indices(catalog)
         self.traits = {t: float(getattr(persona, t)) for t in TRAITS}
         self.willingness_to_pay = willingness_to_pay(persona, catalog.prices)
         excess = catalog.log1p_prices - math.log1p(self.willingness_to_pay)
         self.price_excess = np.maximum(excess, 0.0)
         self.over_budget = self.price_excess > 0.0
         self.need_cdf = need_cdf(mean_need(persona))
-        self.owned_at_start: frozenset[int] = frozenset()
+        owned = self.history[~catalog.consumable[self.history]]
+        self.owned_at_start: frozenset[int] = frozenset(owned.tolist())
         self.category_codes: list[int] = catalog.category_codes.tolist()
         self.drift_affinity = {
-            d.at_turn: tokens @ persona.taste_vector(catalog, d.tastes) for d in persona.drifts
+            d.at_turn: _with_latent(tokens @ persona.taste_vector(catalog, d.tastes), latent)
+            for d in persona.drifts
         }
         self.constraint_masks = [
             i.constraint.mask(catalog) if i.constraint is not None else None
@@ -188,6 +210,11 @@ class BoundPersona:
                     active = k
             self._intent_at[slate_turn] = active
         return self._intent_at[slate_turn]
+
+
+def _with_latent(affinity: np.ndarray, latent: np.ndarray | None) -> np.ndarray:
+    """Token affinity plus the latent term ``embeddings @ taste_embedding`` when there is one."""
+    return affinity if latent is None else affinity + latent
 
 
 _FEEDBACK_BLOCKS: dict[tuple[bool, ...], np.ndarray] = {}

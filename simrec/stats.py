@@ -54,18 +54,25 @@ class Interval:
     def to_dict(self) -> dict[str, float | int | None]:
         """JSON-friendly form (NaN and infinities become ``None``)."""
         return {
-            "mean": _finite(self.mean),
-            "ci_low": _finite(self.low),
-            "ci_high": _finite(self.high),
+            "mean": finite_or_none(self.mean),
+            "ci_low": finite_or_none(self.low),
+            "ci_high": finite_or_none(self.high),
             "n": self.n,
         }
 
     def __str__(self) -> str:
         if math.isnan(self.mean):
             return "n/a"
+        mean = _denoised(self.mean, 1.0)
         if not math.isfinite(self.half_width):
-            return f"{self.mean:.3g} (n={self.n})"
-        return f"{self.mean:.3g} ± {self.half_width:.2g}"
+            return f"{mean:.3g} (n={self.n})"
+        return f"{mean:.3g} ± {_denoised(self.half_width, max(1.0, abs(self.mean))):.2g}"
+
+
+def _denoised(value: float, scale: float) -> float:
+    """``value``, or 0 when it is floating-point noise at ``scale`` (seeds that agree exactly
+    give a half-width of 1e-16, not a spread anyone should read)."""
+    return 0.0 if abs(value) < 1e-9 * scale else value
 
 
 def interval(values: Iterable[float]) -> Interval:
@@ -82,5 +89,6 @@ def interval(values: Iterable[float]) -> Interval:
     return Interval(mean, mean - half, mean + half, n)
 
 
-def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
+def finite_or_none(x: float | None) -> float | None:
+    """``x`` as a float, or ``None`` for NaN, infinities and ``None`` (JSON has no NaN)."""
+    return float(x) if x is not None and math.isfinite(x) else None

@@ -10,11 +10,22 @@ contract in its own test suite::
         check_brain(MyBrain())
 
 Each check raises :class:`AssertionError` with a message saying what broke.
+
+:func:`check_gauntlet` does for a behaviour scenario what the others do for parts: it
+puts every degenerate policy of the gauntlet in the place of every policy an assertion
+endorses and requires the assertion to fail, so a team can prove its own scenarios'
+verdicts cannot be gamed::
+
+    from simrec.testing import check_gauntlet
+
+    def test_my_scenario_cannot_be_gamed():
+        check_gauntlet("scenarios/my_scenario.yaml")
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +36,9 @@ from simrec.env import RecSessionEnv
 from simrec.persona import Persona, check_unique_ids
 from simrec.persona_gen import generate_personas
 from simrec.reaction import Reaction
+from simrec.scenario import Scenario, load_scenario
+from simrec.scenario_gauntlet import Substitution, with_gauntlet
+from simrec.scenario_run import ScenarioResult, run_scenario
 
 
 def check_reaction(reaction: Reaction, slate: Sequence[int]) -> None:
@@ -99,3 +113,33 @@ def check_catalog(catalog: Catalog) -> None:
     assert np.isfinite(catalog.features).all(), "features contain NaN or infinity"
     assert (catalog.token_matrix.sum(axis=1) >= 1).all(), "an item has no category token"
     assert len(set(catalog.item_ids)) == n, "item ids are not unique"
+
+
+def check_gauntlet(
+    scenario: Scenario | str | Path, result: ScenarioResult | None = None
+) -> list[Substitution]:
+    """No gauntlet policy passes an assertion of ``scenario`` in the place of one it endorses.
+
+    Args:
+        scenario: a scenario or the path of its YAML file; the gauntlet's policies are
+            added when it does not have ``gauntlet: true``.
+        result: a run of that scenario with the gauntlet, to reuse instead of running it.
+
+    Returns:
+        Every substitution tried (each failed), for reports; empty when no assertion
+        endorses a policy (e.g. only "``x`` stays below a threshold" checks).
+
+    Raises:
+        AssertionError: listing every substitution that passed an assertion.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if result is None:
+        result = run_scenario(with_gauntlet(scenario))
+    tried = result.substitutions
+    gamed = [s.describe() for s in tried if s.passed]
+    assert not gamed, (
+        f"{scenario.name}: {len(gamed)} of {len(tried)} gauntlet substitutions passed an "
+        "assertion:\n  " + "\n  ".join(gamed)
+    )
+    return tried

@@ -10,14 +10,175 @@ No value is ever coerced silently: a string is not a number, a float is not an i
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import math
-from collections.abc import Iterator, Mapping
-from typing import Any, NoReturn
+import numbers
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NoReturn, TypeVar
 
-from simrec.errors import SimrecError, located
+from simrec.errors import ArgumentError, ConfigError, SimrecError, located
 from simrec.yamlio import PathKey, YamlDoc
 
 _MISSING: Any = object()
+
+SEED_MAX = 2**32 - 1
+"""The largest seed simrec accepts: session ids (``seed + i``) and sub-env seeds must stay
+well inside the 64-bit integers that numpy, pandas and the dataset files store."""
+
+
+def number_expected(
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    integer: bool = False,
+) -> str | None:
+    """What was expected, when ``value`` is not a finite number (an integer) in ``[low, high]``;
+    ``None`` when it is. Booleans and strings are never numbers; NaN and infinities never pass.
+
+    One rule for every numeric input (YAML fields, CLI options, constructor arguments), so a
+    ``nan`` or a ``"3"`` is refused the same way everywhere.
+    """
+    expected = "an integer" if integer else "a number"
+    if low is not None and high is not None:
+        expected += f" in [{_bound(low)}, {_bound(high)}]"
+    elif low is not None:
+        expected += f" >= {_bound(low)}"
+    elif high is not None:
+        expected += f" <= {_bound(high)}"
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        return expected
+    if not integer and not math.isfinite(value):
+        return expected
+    if (low is not None and value < low) or (high is not None and value > high):
+        return expected
+    return None
+
+
+def _bound(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def check_seed(value: Any, what: str = "seed", error: type[SimrecError] = ConfigError) -> int:
+    """``value`` as a seed: an integer in ``[0, SEED_MAX]``; otherwise ``error`` naming ``what``."""
+    expected = number_expected(value, 0, SEED_MAX, integer=True)
+    if expected is not None:
+        raise error(f"{what}: expected {expected} (a seed), got {describe(value)}")
+    return int(value)
+
+
+def check_fields(instance: Any, ranges: Mapping[str, tuple[float | None, float | None]]) -> None:
+    """Check a dataclass of numbers: every ``float``/``int`` field finite, of its type, and
+    within ``ranges[name]`` (``(low, high)``, either ``None``) where given.
+
+    Raises:
+        ArgumentError: naming the class, the field and what was expected.
+    """
+    hints = typing.get_type_hints(type(instance))
+    for spec in dataclasses.fields(instance):
+        kind = hints.get(spec.name)
+        if kind not in (float, int):
+            continue
+        value = getattr(instance, spec.name)
+        low, high = ranges.get(spec.name, (None, None))
+        expected = number_expected(value, low, high, integer=kind is int)
+        if expected is not None:
+            raise ArgumentError(
+                f"{type(instance).__name__}: field '{spec.name}': expected {expected}, "
+                f"got {describe(value)}",
+                spec.name,
+            )
+
+
+_Callable = TypeVar("_Callable", bound=Callable[..., Any])
+_SCALARS = (bool, int, float, str)
+
+
+def _scalar_kinds(annotation: Any) -> tuple[type, ...] | None:
+    """The scalar types an annotation allows (``None`` included), or ``None`` when the
+    annotation is not a plain scalar (lists, arrays, envs... are left to the callee)."""
+    if annotation in _SCALARS:
+        return (annotation,)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        kinds = tuple(a for a in args if a is not type(None))
+        if all(a in _SCALARS for a in kinds):
+            return kinds + ((type(None),) if type(None) in args else ())
+    return None
+
+
+def _argument_problem(value: Any, kinds: tuple[type, ...]) -> str | None:
+    """What was expected of ``value`` under the scalar ``kinds``, or ``None`` if it fits."""
+    if value is None and type(None) in kinds:
+        return None
+    for kind in kinds:
+        if kind is bool and isinstance(value, bool):
+            return None
+        if kind is str and isinstance(value, str):
+            return None
+        if kind in (int, float) and number_expected(value, integer=kind is int) is None:
+            return None
+    names = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
+    wanted = [names[k] for k in kinds if k in names]
+    if type(None) in kinds:
+        wanted.append("None")
+    return " or ".join(wanted)
+
+
+def check_arguments(function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Check the scalar arguments of a call to ``function`` against its type hints.
+
+    An argument annotated ``float`` must be a finite real number (not ``nan``, not a
+    string, not a boolean), ``int`` an integer (``2.7`` is refused, not truncated), ``bool``
+    ``True`` or ``False``, ``str`` a string; ``X | None`` also takes ``None``. Values given
+    through ``**kwargs: float`` are checked too. Ranges stay the callee's business.
+
+    Raises:
+        ArgumentError: ``LinUCBPolicy: argument 'alpha': expected a finite number, got nan``.
+    """
+    function = inspect.unwrap(function)
+    signature = inspect.signature(function)
+    owner = function.__qualname__.rsplit(".", 1)[0]
+    try:
+        hints = typing.get_type_hints(function)
+    except (NameError, TypeError):  # hints naming what the module cannot resolve: no check
+        return
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{owner}: {exc}") from None
+    for name, value in bound.arguments.items():
+        parameter = signature.parameters[name]
+        kinds = _scalar_kinds(hints.get(name))
+        if kinds is None:
+            continue
+        given = value.items() if parameter.kind is parameter.VAR_KEYWORD else [(name, value)]
+        for key, item in given:
+            problem = _argument_problem(item, kinds)
+            if problem is not None:
+                raise ArgumentError(
+                    f"{owner}: argument '{key}': expected {problem}, got {describe(item)}", key
+                )
+
+
+def checked_arguments(function: _Callable) -> _Callable:
+    """Decorate a constructor so that every call checks its arguments (:func:`check_arguments`).
+
+    Raises:
+        ArgumentError: naming the class, the argument and what was expected.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        check_arguments(function, *args, **kwargs)
+        return function(*args, **kwargs)
+
+    return typing.cast(_Callable, wrapper)
 
 
 def _dotted(path: PathKey) -> str:
@@ -73,6 +234,10 @@ class Fields:
     def fail(self, key: str | int, message: str) -> NoReturn:
         """Raise the reader's error for ``key`` with ``message``."""
         self._raise((*self.path, key), message)
+
+    def fail_at(self, keys: tuple[str | int, ...], message: str) -> NoReturn:
+        """Raise the reader's error for the field ``keys`` below this mapping."""
+        self._raise((*self.path, *keys), message)
 
     def fail_here(self, message: str) -> NoReturn:
         """Raise the reader's error about this mapping as a whole."""
@@ -156,18 +321,8 @@ class Fields:
         self, key: str | int, value: Any, low: float | None = None, high: float | None = None
     ) -> float:
         """Validate an already-fetched value as a number within ``[low, high]``."""
-        expected = "a number"
-        if low is not None and high is not None:
-            expected = f"a number in [{low:g}, {high:g}]"
-        elif low is not None:
-            expected = f"a number >= {low:g}"
-        elif high is not None:
-            expected = f"a number <= {high:g}"
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self._bad(key, expected, value)
-        if not math.isfinite(value):
-            self._bad(key, expected, value)
-        if (low is not None and value < low) or (high is not None and value > high):
+        expected = number_expected(value, low, high)
+        if expected is not None:
             self._bad(key, expected, value)
         return float(value)
 
@@ -178,14 +333,8 @@ class Fields:
         if self._absent(key, default):
             return default
         value = self._get(key, default)
-        expected = "an integer"
-        if low is not None:
-            expected += f" >= {low}"
-        if high is not None:
-            expected += f" <= {high}"
-        if isinstance(value, bool) or not isinstance(value, int):
-            self._bad(key, expected, value)
-        if (low is not None and value < low) or (high is not None and value > high):
+        expected = number_expected(value, low, high, integer=True)
+        if expected is not None:
             self._bad(key, expected, value)
         return int(value)
 
@@ -218,7 +367,13 @@ class Fields:
             out.append(value)
         return out
 
-    def weights(self, key: str, default: Any = _MISSING) -> dict[str, float]:
-        """A mapping of names to finite numbers (taste weights)."""
+    def weights(
+        self,
+        key: str,
+        default: Any = _MISSING,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> dict[str, float]:
+        """A mapping of names to finite numbers within ``[low, high]`` (taste weights)."""
         sub = self.child(key, default)
-        return {str(name): sub.number(str(name)) for name in sub}
+        return {str(name): sub.number(str(name), low=low, high=high) for name in sub}

@@ -23,7 +23,14 @@ from simrec.env import RecSessionEnv, check_message
 from simrec.errors import ActionError, ConfigError
 from simrec.persona import Persona
 from simrec.replies import REPLY_DIM, encode_reply
+from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, Session, SessionDynamics
+
+VISIT_STRIDE = 1 << 32
+"""Session ids of a sub-env's visits: ``seed + i`` for sub-env ``i``'s first visit after a
+seeded reset (``i`` unseeded), then ``VISIT_STRIDE`` more for each autoreset. They depend
+only on the sub-env and its visit, never on ``num_envs``, so an LLM brain's recorded
+answers (keyed on session and turn) replay whatever the number of sub-envs."""
 
 
 class RecSessionVectorEnv(VectorEnv):
@@ -47,23 +54,33 @@ class RecSessionVectorEnv(VectorEnv):
     ``action_space`` and ``observation_space`` are their batches (``batch_space``).
 
     ## Autoreset
-    ``metadata["autoreset_mode"]`` is ``AutoresetMode.NEXT_STEP``: the step after a
-    sub-env's episode ends resets it (its action is ignored; reward 0, not terminated or
-    truncated, the observation and info are the reset's), as Gymnasium's own vector envs do.
+    ``autoreset_mode`` (an attribute, also in ``metadata``) is ``AutoresetMode.NEXT_STEP``
+    by default: the step after a sub-env's episode ends resets it (its action is ignored;
+    reward 0, not terminated or truncated, the observation and info are the reset's), as
+    Gymnasium's own vector envs do. With ``autoreset_mode=AutoresetMode.DISABLED`` nothing
+    resets by itself: ``reset(options={"reset_mask": mask})`` restarts the sub-envs where
+    ``mask`` is true (TorchRL's ``GymWrapper`` drives vector envs this way), and stepping a
+    finished sub-env is an error. Either way sub-env ``i`` sees the same visits, bit for bit.
 
     ## Info
     Arrays with one entry per sub-env (each with its ``_key`` mask, all true): ``reply``
-    (str), ``persona_id`` (str), ``turn``, ``duplicates``, ``clicked`` / ``purchased`` /
+    (str), ``persona_id`` (str), ``turn``, ``session_id`` (the current visit's id, see
+    :data:`VISIT_STRIDE`), ``duplicates``, ``hallucinated`` (slots whose semantic id named
+    no item, through :class:`~simrec.semantic_ids.SemanticIdSlateVector`), ``user_history`` (an object
+    array: sub-env ``i``'s entry is the single env's int64 ``user_history`` array of its
+    current persona), ``clicked`` / ``purchased`` /
     ``dismissed`` (``(num_envs, slate_size)`` bool, all false on reset steps), and
     ``ground_truth`` (``satisfaction``, ``fatigue``). The event log and rendering of the
     single env are not available here.
 
     ## Arguments
-    ``num_envs`` plus every argument of :class:`~simrec.env.RecSessionEnv` except
-    ``render_mode`` (rendering is per session: use the single env).
+    ``num_envs``, ``autoreset_mode`` (``NEXT_STEP`` or ``DISABLED``) plus every argument of
+    :class:`~simrec.env.RecSessionEnv` except ``render_mode`` (rendering is per session:
+    use the single env).
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.DISABLED)
 
     def __init__(
         self,
@@ -78,7 +95,20 @@ class RecSessionVectorEnv(VectorEnv):
         brain_kwargs: Mapping[str, Any] | None = None,
         dynamics: SessionDynamics | None = None,
         conversational: bool = False,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     ) -> None:
+        try:
+            mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            mode = None
+        if mode not in self.AUTORESET_MODES:
+            raise ConfigError(
+                f"autoreset_mode: expected AutoresetMode.NEXT_STEP or AutoresetMode.DISABLED, "
+                f"got {autoreset_mode!r}"
+            )
+        self.autoreset_mode = mode
+        """As on Gymnasium's own vector envs (TorchRL's ``GymWrapper`` reads the attribute)."""
+        self.metadata = {**self.metadata, "autoreset_mode": mode}
         if (
             isinstance(num_envs, bool)
             or not isinstance(num_envs, (int, np.integer))
@@ -112,6 +142,8 @@ class RecSessionVectorEnv(VectorEnv):
         self._bounds = [env._bound[p.persona_id] for p in self.personas]
         self._turn_obs = np.stack(env._turn_obs)
         self._persona_ids = np.array([p.persona_id for p in self.personas], dtype=object)
+        self._histories = np.empty(len(self._bounds), dtype=object)
+        self._histories[:] = [b.history for b in self._bounds]
         n = self.num_envs
         self.batch: UtilityBatch | None = None
         if type(self.brain) is UtilityBrain:
@@ -128,6 +160,8 @@ class RecSessionVectorEnv(VectorEnv):
         self._reply_vec = np.zeros((n, REPLY_DIM), dtype=np.float32)
         self._reply_idx = np.zeros(n, dtype=np.int64)
         self._messages: list[str | None] = [None] * n
+        self._next_session = np.arange(n, dtype=np.int64)
+        self._session_ids = np.zeros(n, dtype=np.int64)
 
     # -- gymnasium API ----------------------------------------------------------------------
     def reset(
@@ -136,9 +170,12 @@ class RecSessionVectorEnv(VectorEnv):
         seed: int | Sequence[int | None] | None = None,
         options: dict[str, Any] | None = None,
     ):
-        """Start a new visit in every sub-env; ``seed + i`` (or ``seed[i]``) seeds sub-env ``i``."""
-        if options:
-            raise ConfigError(f"reset options are not supported by the vector env, got {options!r}")
+        """Start a new visit in every sub-env; ``seed + i`` (or ``seed[i]``) seeds sub-env ``i``.
+
+        With ``options={"reset_mask": mask}`` (``autoreset_mode=DISABLED`` only) just the
+        sub-envs where ``mask`` is true restart; the others keep their visits.
+        """
+        rows = self._reset_rows(options)
         n = self.num_envs
         if seed is None or isinstance(seed, (int, np.integer)):
             seeds = [None if seed is None else int(seed) + i for i in range(n)]
@@ -147,26 +184,39 @@ class RecSessionVectorEnv(VectorEnv):
             if len(seeds) != n:
                 raise ConfigError(f"reset seed: expected {n} seeds, got {len(seeds)}")
         super().reset(seed=int(seed) if isinstance(seed, (int, np.integer)) else None)
-        fresh = [i for i, s in enumerate(seeds) if s is not None or not self.rngs]
+        fresh = [i for i in rows.tolist() if seeds[i] is not None or not self.rngs]
         rngs = self.rngs or [None] * n
         for i in fresh:
             rngs[i] = seeding.np_random(seeds[i])[0]
+            self._next_session[i] = seeds[i] if seeds[i] is not None else i
         self.rngs = rngs
         if self.batch is not None:
             self.batch.streams.assign(fresh, [rngs[i] for i in fresh])
-        self._start(self._all)
-        self._needs_reset[:] = False
+        self._start(rows)
+        self._needs_reset[rows] = False
         self._refresh_replies()
-        zeros = np.zeros(n)
-        return self._observation(), self._info(None, zeros.astype(np.int64))
+        zeros = np.zeros(n, dtype=np.int64)
+        return self._observation(), self._info(None, zeros, zeros.copy())
 
     def step(self, actions: Any):
         """Show ``actions[i]`` to sub-env ``i``; returns batched ``(obs, rewards, terminated, truncated, info)``."""
+        if not self.rngs:
+            raise ActionError("step() called before reset(); call reset() first")
         if self.env.conversational:
             actions, self._messages = self.split_actions(actions)
         slates, duplicates = self.validate_slates(actions)
+        hallucinated = (
+            slot_count(np.asarray(actions.hallucinated, dtype=bool))
+            if isinstance(actions, ResolvedSlate)
+            else np.zeros(self.num_envs, dtype=np.int64)
+        )
         # Resetting sub-envs are written to by index: cheaper than by mask for the few.
         restart = np.flatnonzero(self._needs_reset)
+        if len(restart) and self.autoreset_mode is AutoresetMode.DISABLED:
+            raise ActionError(
+                f"sub-envs {restart.tolist()} finished their episodes and autoreset is disabled; "
+                "restart them with reset(options={'reset_mask': mask}) first"
+            )
         active = ~self._needs_reset
         if self.batch is not None:
             # Every row goes through the kernel (whole-array operations); resetting rows
@@ -192,10 +242,33 @@ class RecSessionVectorEnv(VectorEnv):
         if len(restart):
             self._start(restart)
         duplicates[restart] = 0
+        hallucinated[restart] = 0
         self._needs_reset = terminated | truncated
         self._refresh_replies()
-        info = self._info(reaction, duplicates)
+        info = self._info(reaction, duplicates, hallucinated)
         return self._observation(), rewards, terminated, truncated, info
+
+    def _reset_rows(self, options: dict[str, Any] | None) -> np.ndarray:
+        """The sub-envs a reset restarts: all of them, or those of ``options["reset_mask"]``."""
+        if not options:
+            return self._all
+        if set(options) != {"reset_mask"}:
+            raise ConfigError(
+                f"reset options: the vector env takes only 'reset_mask', got {sorted(options)}"
+            )
+        if self.autoreset_mode is not AutoresetMode.DISABLED:
+            raise ConfigError(
+                "reset options: 'reset_mask' needs autoreset_mode=AutoresetMode.DISABLED"
+            )
+        mask = np.asarray(options["reset_mask"])
+        if mask.dtype != np.bool_ or mask.shape != (self.num_envs,):
+            raise ConfigError(
+                f"reset options: reset_mask: expected {self.num_envs} booleans, got "
+                f"{mask.dtype} of shape {mask.shape}"
+            )
+        if not self.rngs:
+            raise ConfigError("reset options: the first reset restarts every sub-env (no mask)")
+        return np.flatnonzero(mask)
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release (no subprocesses)."""
@@ -225,12 +298,16 @@ class RecSessionVectorEnv(VectorEnv):
         """Check a ``(num_envs, slate_size)`` batch and de-duplicate each slate like the single env.
 
         Returns ``(slates, duplicates)``: later copies of an index become ``-1`` (empty).
+        A :class:`~simrec.semantic_ids.ResolvedSlate` batch keeps its hallucinated slots
+        empty (they are not duplicates).
 
         Raises:
             ActionError: wrong shape, non-integer values, or indices out of range
                 (naming the sub-env and slot).
         """
         n, k = self.num_envs, self.slate_size
+        if isinstance(actions, ResolvedSlate):
+            return self._validate_resolved(actions)
         try:
             array = np.asarray(actions)
         except (TypeError, ValueError):
@@ -252,14 +329,23 @@ class RecSessionVectorEnv(VectorEnv):
                     f"actions: sub-env {env} slot {pos} holds item index {array[env, pos]}, "
                     f"out of range [0, {len(self.catalog) - 1}]"
                 )
-        repeated = np.zeros((n, k), dtype=bool)
-        for pos in range(1, k):
-            for earlier in range(pos):
-                repeated[:, pos] |= slates[:, earlier] == slates[:, pos]
-        if not repeated.any():
-            return slates, np.zeros(n, dtype=np.int64)
-        slates[repeated] = EMPTY
-        return slates, slot_count(repeated)
+        return _dedupe(slates)
+
+    def _validate_resolved(self, resolved: ResolvedSlate) -> tuple[np.ndarray, np.ndarray]:
+        k, n_items = self.slate_size, len(self.catalog)
+        items, hallucinated = resolved.checked((self.num_envs, k))
+        bad = ((items == EMPTY) != hallucinated) | (items < EMPTY) | (items >= n_items)
+        bad &= ~self._needs_reset[:, None]
+        if bad.any():
+            env, pos = (int(v) for v in np.argwhere(bad)[0])
+            raise ActionError(
+                f"resolved slates: sub-env {env} slot {pos} holds item {items[env, pos]} with "
+                f"hallucinated={bool(hallucinated[env, pos])}; expected an index in "
+                f"[0, {n_items - 1}], or {EMPTY} exactly where hallucinated"
+            )
+        slates = items.astype(np.int64)
+        slates[self._needs_reset] = np.arange(k)  # ignored, like any resetting action
+        return _dedupe(slates, has_empty=True)
 
     # -- the two stepping paths -------------------------------------------------------------
     def _step_batch(self, slates: np.ndarray, active: np.ndarray) -> dict[str, Any]:
@@ -308,6 +394,8 @@ class RecSessionVectorEnv(VectorEnv):
 
     def _start(self, rows: np.ndarray) -> None:
         """New visits in ``rows``: each draws its persona from its own generator."""
+        self._session_ids[rows] = self._next_session[rows]
+        self._next_session[rows] += VISIT_STRIDE
         if self.batch is not None:
             self.persona[rows], self._reply_codes[rows] = self.batch.start(rows)
             return
@@ -318,8 +406,14 @@ class RecSessionVectorEnv(VectorEnv):
         env = self.env
         for i, pick in zip(rows.tolist(), picks.tolist(), strict=True):
             bound = self._bounds[pick]
-            need = bound.need(float(rngs[i].random()))  # as RecSessionEnv.reset draws it
-            session = Session(bound, env.slate_size, env.history_window, env.dynamics, need=need)
+            session = Session(
+                bound,
+                env.slate_size,
+                env.history_window,
+                env.dynamics,
+                session_id=int(self._session_ids[i]),
+                need=bound.need(float(rngs[i].random())),  # as RecSessionEnv.reset draws it
+            )
             self.sessions[i] = session
             self._replies[i] = session.last_reply
             self._reply_vec[i] = encode_reply(session.last_reply)
@@ -346,10 +440,15 @@ class RecSessionVectorEnv(VectorEnv):
             reply = self._reply_vec.copy()
             items = np.stack([s.history_items_flat for s in self.sessions]) + 1
             feedback = np.stack([s.history_feedback for s in self.sessions])
+        # flat per sub-env, as the single env's (a view of the contiguous array)
+        feedback = feedback.reshape(self.num_envs, -1)
         return {"turn": turn, "history_items": items, "history_feedback": feedback, "reply": reply}
 
     def _info(
-        self, reaction: dict[str, np.ndarray] | None, duplicates: np.ndarray
+        self,
+        reaction: dict[str, np.ndarray] | None,
+        duplicates: np.ndarray,
+        hallucinated: np.ndarray,
     ) -> dict[str, Any]:
         n, k = self.num_envs, self.slate_size
         if self.batch is not None:
@@ -363,7 +462,10 @@ class RecSessionVectorEnv(VectorEnv):
             "reply": replies,
             "persona_id": self._persona_ids.take(self.persona),
             "turn": self._turns().copy(),
+            "session_id": self._session_ids.copy(),
             "duplicates": duplicates,
+            "hallucinated": hallucinated,
+            "user_history": self._histories.take(self.persona),
         }
         if self.env.conversational:
             info["message"] = np.array([m or "" for m in self._messages], dtype=object)
@@ -375,3 +477,22 @@ class RecSessionVectorEnv(VectorEnv):
         info["ground_truth"] = {"satisfaction": satisfaction, "fatigue": fatigue}
         info["_ground_truth"] = present
         return info
+
+
+def _dedupe(slates: np.ndarray, has_empty: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Later copies of an item in a row become ``EMPTY``; returns the slates and repeats per row.
+
+    With ``has_empty``, the rows hold empty slots (hallucinations), which are not copies
+    of one another.
+    """
+    k = slates.shape[1]
+    repeated = np.zeros(slates.shape, dtype=bool)
+    for pos in range(1, k):
+        for earlier in range(pos):
+            repeated[:, pos] |= slates[:, earlier] == slates[:, pos]
+    if has_empty:
+        repeated &= slates != EMPTY
+    if not repeated.any():
+        return slates, np.zeros(len(slates), dtype=np.int64)
+    slates[repeated] = EMPTY
+    return slates, slot_count(repeated)

@@ -29,15 +29,22 @@ from gymnasium.vector import VectorActionWrapper, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from simrec.errors import ActionError
+from simrec.validation import describe
 
 
 def top_k_items(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` highest scores along the last axis, best first (ties: lower index).
 
     Raises:
-        ActionError: a score is NaN (the order would be arbitrary).
+        ActionError: a score is not a number, or is NaN (the order would be arbitrary).
     """
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = np.asarray(scores)
+    if scores.dtype.kind not in "biuf":
+        raise ActionError(
+            f"score action: expected numbers, got {scores.dtype} values "
+            f"{describe(scores.ravel()[:3].tolist())}..."
+        )
+    scores = scores.astype(np.float64, copy=False)
     if np.isnan(scores).any():
         raise ActionError("score action: scores must not be NaN")
     # Stable sort of the negated scores: equal scores keep index order, so ties are deterministic.
@@ -171,3 +178,9 @@ class SequentialSlateWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         so_far = np.zeros(self.k, dtype=np.int64)
         so_far[: len(self._picked)] = np.asarray(self._picked, dtype=np.int64) + 1
         return {**{key: value.copy() for key, value in obs.items()}, "slate_so_far": so_far}
+
+
+ACTION_WRAPPERS: dict[str, type[gym.ActionWrapper]] = {"score": ScoreSlateWrapper}
+"""Action wrappers by name (``wrapper: score`` in a scenario): a model trained on a wrapped
+env acts in a plain one through the wrapper's ``action()`` translation. A model whose action
+space matches one of these is matched to it without being told."""

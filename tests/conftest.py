@@ -39,6 +39,35 @@ def small_catalog(n: int = 60, seed: int = 0) -> Catalog:
     )
 
 
+def grounded_catalog(n: int = 60, d: int = 4, seed: int = 0) -> Catalog:
+    """:func:`small_catalog` with a ``d``-dimensional latent ``embedding`` per item."""
+    base = small_catalog(n, seed)
+    frame = base.to_frame()
+    frame["embedding"] = list(np.random.default_rng(seed + 1).normal(size=(n, d)))
+    return Catalog.from_frame(frame, domain="test")
+
+
+def make_grounded_persona(
+    ident: str = "user-1",
+    d: int = 4,
+    seed: int = 0,
+    history: tuple[str, ...] = (),
+    **overrides: Any,
+) -> Persona:
+    """A persona with a latent taste (no token tastes) for :func:`grounded_catalog`."""
+    taste = np.random.default_rng(seed).normal(size=d).tolist()
+    data: dict[str, Any] = {
+        "id": ident,
+        "domain": "test",
+        "bio": "Grounded from a log.",
+        "taste_embedding": taste,
+        "history": list(history),
+        "profile": {"top_categories": ["alpha"], "mainstreamness": 0.4},
+    }
+    data.update(overrides)
+    return Persona.from_dict(data)
+
+
 def make_persona(**overrides: Any) -> Persona:
     """A valid persona for :func:`small_catalog`, with fields replaced by ``overrides``."""
     data: dict[str, Any] = {

@@ -372,7 +372,9 @@ def visits(steps: list[dict]) -> list[list[dict]]:
 
 def test_a_user_buys_what_they_came_for_then_goes_home_happy():
     catalog = small_catalog()
-    sunny = [i for i in range(len(catalog)) if "sunny" in catalog.tags[i] and catalog.prices[i] < 100]
+    sunny = [
+        i for i in range(len(catalog)) if "sunny" in catalog.tags[i] and catalog.prices[i] < 100
+    ]
     persona = make_persona(
         tastes={"tags": {"sunny": 2.0}}, need=1.0, purchase_propensity=0.8, patience=0.9
     )
@@ -441,7 +443,9 @@ def test_a_cheap_mismatch_never_beats_a_good_match_at_an_acceptable_price():
         tastes={"tags": {"sunny": 1.5}}, price_sensitivity=1.0, willingness_to_pay=80.0, need=3.0
     )
     env = RecSessionEnv(catalog, [persona])
-    mixed = lambda e, r, t: r.permutation(np.r_[r.choice(match, 2, False), r.choice(cheap, 3, False)])  # noqa: E731
+    mixed = lambda e, r, t: r.permutation(
+        np.r_[r.choice(match, 2, False), r.choice(cheap, 3, False)]
+    )  # noqa: E731
     steps = rollout(env, mixed, episodes=200)
     for field in ("clicked", "purchased"):
         matched, mismatched = per_impression(steps, field, lambda i: i < 20)
@@ -521,7 +525,9 @@ def test_a_purchase_never_breaks_a_dislike_or_the_request_but_a_curious_click_ca
         flags = [
             (c, p)
             for s in chosen
-            for i, c, p in zip(s["slate"], s["reaction"].clicked, s["reaction"].purchased, strict=True)
+            for i, c, p in zip(
+                s["slate"], s["reaction"].clicked, s["reaction"].purchased, strict=True
+            )
             if rule(i)
         ]
         clicks, buys = sum(c for c, _ in flags), sum(p for _, p in flags)

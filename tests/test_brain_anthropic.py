@@ -60,7 +60,8 @@ def test_valid_tool_call_becomes_per_slot_reaction(api):
     assert r.clicked == [True, False, True, False]
     assert r.purchased == [False, False, True, False]
     assert r.dismissed == [False, False, False, True]
-    assert (r.left, r.satisfaction, r.reply) == (True, 0.8, "Course 2 is lovely, booking it.")
+    # The model said how the slate felt (0.8); the session's satisfaction (0.6) moves halfway.
+    assert (r.left, r.satisfaction, r.reply) == (True, 0.7, "Course 2 is lovely, booking it.")
     assert r.brain == "anthropic" and not r.invalid_response
     assert r.input_tokens == api.usage["input_tokens"] > 0
     assert r.cache_write_tokens == api.usage["cache_creation_input_tokens"] > 0
@@ -149,7 +150,9 @@ def test_purchase_without_click_raise_policy_names_persona_and_rule(api):
     bad = {**GOOD, "clicked": [], "purchased": ["c1"]}
     api.script = [fake.tool(bad), fake.tool(bad)]
     brain = AnthropicBrain(**brain_kwargs(api.url, on_invalid="raise"))
-    with pytest.raises(LLMResponseError, match=r"'walker'.*slate 1.*a purchase implies a click"):
+    with pytest.raises(
+        LLMResponseError, match=r"'walker' \(session 0\), turn 1.*a purchase implies a click"
+    ):
         react_once(brain)
 
 
@@ -190,11 +193,12 @@ def test_permanent_500_exhausts_retries_then_falls_back(api):
 
 
 def test_answer_slower_than_timeout_falls_back_quickly(api):
-    api.script = [fake.slow(2.0)]
+    api.script = [fake.slow(6.0)]
     brain = AnthropicBrain(**brain_kwargs(api.url, timeout=0.3, max_retries=0, on_invalid="skip"))
     start = time.perf_counter()
     r = react_once(brain)
-    assert time.perf_counter() - start < 1.5
+    # did not wait for the 6 s answer (a margin that holds on a loaded machine: no race)
+    assert time.perf_counter() - start < 4.0
     assert r.invalid_response and brain.ledger.summary().errors == {"timeout": 1}
 
 
@@ -232,6 +236,9 @@ def test_unknown_or_bad_options_name_the_option():
         AnthropicBrain(api_key="x", on_invalid="ignore")
     with pytest.raises(ConfigError, match="cache='replay' needs cache_path"):
         AnthropicBrain(cache="replay")
+    for bad in (float("nan"), float("inf"), 0, -1):
+        with pytest.raises(ConfigError, match="timeout: expected a positive number of seconds"):
+            AnthropicBrain(api_key="x", timeout=bad)
 
 
 def test_persona_models_pick_the_model_per_persona(api):
@@ -333,15 +340,20 @@ def test_replay_of_an_unrecorded_run_is_a_clear_miss(tmp_path):
         run_episodes({"cache": "replay", "cache_path": str(path)}, episodes=1, seed=99)
 
 
-def test_identical_requests_get_separate_samples(tmp_path):
+def test_identical_requests_at_different_places_get_separate_samples(tmp_path):
+    """Two sessions shown the same first slate send identical bodies: each gets its own
+    answer (its sample is its session and turn), and each replays its own answer."""
     path = str(tmp_path / "c.sqlite")
     with fake.FakeMessagesAPI() as api:
         brain = AnthropicBrain(**brain_kwargs(api.url, cache="record", cache_path=path))
-        first = [react_once(brain).reply for _ in range(2)]
+        first = [react_once(brain, s=session(session_id=i)).reply for i in (0, 1)]
+        again = react_once(brain, s=session(session_id=0)).reply  # the same place: recorded
         brain.close()
-    assert first[0] != first[1] and api.calls == 2
+    assert api.requests[0] == api.requests[1]  # identical bodies ...
+    assert first[0] != first[1] and api.calls == 2  # ... separate answers, one call each
+    assert again == first[0]
     replay = AnthropicBrain(cache="replay", cache_path=path)
-    assert [react_once(replay).reply for _ in range(2)] == first
+    assert [react_once(replay, s=session(session_id=i)).reply for i in (1, 0)] == first[::-1]
 
 
 def test_api_key_never_reaches_cache_logs_or_outputs(tmp_path, caplog, capsys):
@@ -361,33 +373,27 @@ def test_api_key_never_reaches_cache_logs_or_outputs(tmp_path, caplog, capsys):
 
 
 # -- concurrency ------------------------------------------------------------------------------
-def test_sixteen_sessions_in_flight_are_at_least_8x_faster():
-    turns = 5
-    with fake.FakeMessagesAPI(latency=0.2) as api:
-        brain = AnthropicBrain(**brain_kwargs(api.url, concurrency=16))
-
-        def play(n: int) -> float:
-            sessions = [session(session_id=i) for i in range(n)]
-            rngs = [np.random.default_rng(i) for i in range(n)]
-            start = time.perf_counter()
-            for turn in range(turns):
-                slate = [turn % 8, (turn + 1) % 8, (turn + 2) % 8, (turn + 3) % 8]
-                reactions = brain.react(sessions, [slate] * n, [None] * n, rngs)
-                for s, r in zip(sessions, reactions, strict=True):
-                    assert not r.invalid_response
-                    s.record(slate, r)
-            return time.perf_counter() - start
-
-        single = play(1)
-        batched = play(16)
+def test_sixteen_sessions_have_all_their_calls_in_flight_at_once():
+    """Each answer is held until 16 calls are in flight (or 10 s pass): a brain that sent
+    them one after another would see peak 1 and a 10 s wait per call, whatever the
+    machine's speed. (Throughput itself is measured in benchmarks/bench_llm_brain.py.)"""
+    turns = 3
+    with fake.FakeMessagesAPI(gather=16) as api:
+        brain = AnthropicBrain(**brain_kwargs(api.url, concurrency=16, timeout=30.0))
+        sessions = [session(session_id=i) for i in range(16)]
+        rngs = [np.random.default_rng(i) for i in range(16)]
+        for turn in range(turns):
+            slate = [turn % 8, (turn + 1) % 8, (turn + 2) % 8, (turn + 3) % 8]
+            reactions = brain.react(sessions, [slate] * 16, [None] * 16, rngs)
+            for s, r in zip(sessions, reactions, strict=True):
+                assert not r.invalid_response
+                s.record(slate, r)
         brain.close()
-    speedup = 16 * single / batched
-    assert api.calls == 17 * turns
-    assert speedup >= 8, f"16 sessions took {batched:.2f}s vs {single:.2f}s for one: {speedup:.1f}x"
+    assert api.calls == 16 * turns and api.peak_in_flight == 16 and not api.gather_timeouts
 
 
 def test_the_vector_env_sends_every_sub_sessions_call_at_once():
-    with fake.FakeMessagesAPI(latency=0.2) as api:
+    with fake.FakeMessagesAPI(gather=8) as api:
         envs = gym.make_vec(
             "simrec/GolfClaude-v0",
             num_envs=8,
@@ -459,7 +465,9 @@ def test_claude_preset_plays_the_shipped_golf_library(api):
     env.reset(seed=0)
     _, _, _, _, info = env.step(env.action_space.sample())
     assert info["reaction"].brain == "anthropic" and info["reply"].startswith("(answer 1)")
-    assert env.unwrapped.session.persona.name in api.requests[0]["system"][0]["text"]
+    system = api.requests[0]["system"]
+    assert env.unwrapped.session.persona.name in system[1]["text"]  # the card block
+    assert env.unwrapped.session.persona.name not in system[0]["text"]  # shared instructions
     env.unwrapped.brain.close()
 
 
@@ -509,10 +517,11 @@ def test_a_new_prompt_version_misses_the_recording_made_with_the_old_one(tmp_pat
     with fake.FakeMessagesAPI() as api:
         brain = AnthropicBrain(**brain_kwargs(api.url, cache="record", cache_path=path))
         recorded = react(brain)
+        recorded_version = brain.template.version
         brain.close()
     with AnthropicBrain(cache="replay", cache_path=path) as same:
         assert react(same) == replace(recorded, cost_usd=0.0)  # the same version replays
     with AnthropicBrain(cache="replay", cache_path=path) as bumped:
         bumped.template = replace(bumped.template, version=bumped.template.version + 1)
-        with pytest.raises(CacheMissError, match=r"persona-reaction@2"):
+        with pytest.raises(CacheMissError, match=rf"persona-reaction@{recorded_version + 1}"):
             react(bumped)

@@ -55,7 +55,10 @@ def runs(name: str) -> dict[str, tuple[Step, ...]]:
 
 def purchases(steps: tuple[Step, ...]) -> list[tuple[Step, int]]:
     return [
-        (s, item) for s in steps for item, bought in zip(s.slate, s.purchased, strict=True) if bought
+        (s, item)
+        for s in steps
+        for item, bought in zip(s.slate, s.purchased, strict=True)
+        if bought
     ]
 
 
@@ -131,4 +134,9 @@ def test_degenerate_policies_earn_less_than_linucb_and_mmr(name):
     for label in GAUNTLET:
         for good in ("linucb", "mmr"):
             # On the 95% intervals, as scenario assertions compare: not only on average.
-            assert returns[label].high < returns[good].low, (label, returns[label], good, returns[good])
+            assert returns[label].high < returns[good].low, (
+                label,
+                returns[label],
+                good,
+                returns[good],
+            )

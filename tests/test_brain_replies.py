@@ -92,7 +92,11 @@ def test_no_taste_is_stated_while_an_item_with_it_is_dismissed(where, preset):
         value = says(step, "taste").group(1)
         catalog = step.bound.catalog
         values = [
-            {t.split("=", 1)[1] for t in catalog.tokens if catalog.token_matrix[i, catalog.token_index[t]]}
+            {
+                t.split("=", 1)[1]
+                for t in catalog.tokens
+                if catalog.token_matrix[i, catalog.token_index[t]]
+            }
             for i in step.slate
             if i >= 0
         ]
@@ -112,4 +116,3 @@ def test_a_goodbye_says_whether_the_user_got_what_they_came_for(where, preset):
     check(steps, "done", lambda s: s.left and met(s), at_least=20)
     check(steps, "leaving", lambda s: s.left and not met(s), at_least=20)
     assert all(bool(says(s, "done") or says(s, "leaving")) == s.left for s in steps)
-

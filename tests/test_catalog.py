@@ -772,3 +772,68 @@ def test_check_against_accepts_constraints_that_apply() -> None:
         {"field": "region", "op": "!=", "value": "texas"},
     ):
         Constraint.from_dict(spec).check_against(catalog)
+
+
+def test_an_id_with_surrounding_whitespace_is_refused_not_a_second_item(tmp_path):
+    path = tmp_path / "cat.csv"
+    path.write_text("item_id,title,category,price\ni1,A,x,1\ni1 ,B,x,2\n")
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path)
+    assert str(info.value) == (
+        f"{path}: line 3 (item 1), field 'item_id': expected no leading or trailing "
+        "whitespace, got 'i1 '"
+    )
+    path.write_text("item_id,title,category,price\ni1,A,links ,1\n")
+    with pytest.raises(CatalogError, match="field 'category': expected no leading or trailing"):
+        load_catalog(path)
+
+
+# -- latent embeddings (grounded catalogs) ----------------------------------------------------
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl", ".yaml"])
+def test_embeddings_round_trip_exactly_in_every_format(tmp_path, suffix):
+    from tests.conftest import grounded_catalog
+
+    catalog = grounded_catalog(n=12, d=3)
+    back = load_catalog(catalog.save(tmp_path / f"c{suffix}"))
+    assert back.embedding_dim == 3
+    np.testing.assert_array_equal(back.embeddings, catalog.embeddings)
+    assert not back.embeddings.flags.writeable
+    assert back.features.shape == catalog.features.shape  # embeddings stay out of features
+
+
+def test_a_catalog_without_embeddings_has_none(tmp_path):
+    from tests.conftest import small_catalog
+
+    catalog = small_catalog(6)
+    assert catalog.embeddings is None and catalog.embedding_dim is None
+    assert "embedding" not in load_catalog(catalog.save(tmp_path / "c.parquet")).to_frame()
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        (["1|2", "1|x"], "line 3 (item 1), field 'embedding': expected a list of numbers"),
+        (["1|2", "1"], "line 3 (item 1), field 'embedding': expected 2 numbers like line 2, got 1"),
+        (
+            ["1|2", ""],
+            "line 3 (item 1), field 'embedding': expected a list of numbers (0.5|-1.2 in CSV), got nothing",
+        ),
+        (["1|2", "1|inf"], "field 'embedding'"),
+    ],
+)
+def test_bad_embeddings_name_the_file_line_and_field(tmp_path, cells, message):
+    path = tmp_path / "bad.csv"
+    rows = "".join(f"i{k},T{k},c,1,{cell}\n" for k, cell in enumerate(cells))
+    path.write_text("item_id,title,category,price,embedding\n" + rows)
+    with pytest.raises(CatalogError) as err:
+        load_catalog(path)
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
+
+
+def test_embeddings_in_jsonl_must_be_numbers(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    good = '{"item_id": "a", "title": "A", "category": "c", "price": 1, "embedding": [1, 2]}'
+    bad = '{"item_id": "b", "title": "B", "category": "c", "price": 1, "embedding": [1, "2"]}'
+    path.write_text(good + "\n" + bad + "\n")
+    with pytest.raises(CatalogError, match=r"bad.jsonl: line 2 \(item 1\), field 'embedding'"):
+        load_catalog(path)

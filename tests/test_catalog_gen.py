@@ -26,7 +26,9 @@ def test_generates_n_items_with_the_documented_columns(generated) -> None:
     spec = get_domain(domain)
     frame = catalog.to_frame()
     assert len(catalog) == len(frame) == N
-    assert list(frame.columns[:8]) == [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
+    # generated catalogs have no latent embeddings (only grounded ones do)
+    assert list(frame.columns[:8]) == [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS[:-1]]
+    assert OPTIONAL_COLUMNS[-1] == "embedding" and catalog.embeddings is None
     assert set(frame.columns[8:]) == set(spec.numeric) | set(spec.categorical)
     assert set(catalog.numeric) == set(spec.numeric)
     assert set(catalog.categorical) == set(spec.categorical)

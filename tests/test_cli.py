@@ -262,3 +262,125 @@ def test_the_claude_brain_without_an_api_key_is_one_line_naming_the_variable(
     assert lines[0].startswith("simrec: error: ANTHROPIC_API_KEY is not set: export ")
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert not out.exists()  # generate leaves no empty dataset directory behind
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"simrec {version('simrec')}"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "golf", "--seed", "99999999999999999999999", "--episodes", "1"],
+        ["run", "golf", "--seed", "-1", "--episodes", "1"],
+        ["generate", "golf", "--seed", "-1", "--sessions", "2", "--out", "x"],
+        ["personas", "generate", "--domain", "golf", "--n", "1", "--seed", "-5", "--out", "x"],
+        ["catalog", "generate", "--domain", "golf", "--seed", "2.5", "--out", "x.csv"],
+    ],
+)
+def test_a_seed_out_of_range_is_a_usage_error_naming_the_option(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --seed: expected a seed (an integer in [0, 4294967295])" in err
+    assert "Traceback" not in err and "bad parameters" not in err
+
+
+def test_generate_with_brain_kwargs_of_the_wrong_type_names_the_field(tmp_path: Path, capsys):
+    argv = ["generate", "golf", "--sessions", "2", "--out", str(tmp_path / "d"), "--no-progress"]
+    assert main([*argv, "--brain-kwargs", '{"outside_utility": "x"}']) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "simrec: error: brain 'utility': brain_kwargs: UtilityParams: field 'outside_utility': "
+        "expected a number in [-100, 100], got 'x'"
+    )
+
+
+def test_personas_validate_refuses_an_unknown_domain_unless_given_a_catalog(tmp_path: Path, capsys):
+    generate(tmp_path, "golf", 1, 0)
+    (path,) = tmp_path.glob("*.yaml")
+    path.write_text(path.read_text().replace("domain: golf", "domain: golff"))
+    capsys.readouterr()
+    assert main(["personas", "validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2: field 'domain': unknown domain 'golff'; expected one of: books, golf" in err
+    assert "--catalog" in err
+    catalog = tmp_path / "cat" / "golf.csv"
+    catalog.parent.mkdir()
+    main(["catalog", "generate", "--domain", "golf", "--out", str(catalog)])
+    assert main(["personas", "validate", str(tmp_path), "--catalog", str(catalog)]) == 0
+    assert "1 personas valid" in capsys.readouterr().out
+
+
+def test_persona_files_with_an_upper_case_suffix_are_read(tmp_path: Path, capsys):
+    generate(tmp_path, "golf", 2, 0)
+    for path in tmp_path.glob("*.yaml"):
+        path.rename(path.with_suffix(".YAML"))
+    assert main(["personas", "validate", str(tmp_path)]) == 0
+    assert "2 personas valid" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--timeout", "nan", "argument --timeout: expected a positive number, got nan"),
+        ("--timeout", "-1", "argument --timeout: expected a positive number, got -1"),
+        ("--max-retries", "-1", "argument --max-retries: expected an integer >= 0, got -1"),
+        ("--concurrency", "0", "argument --concurrency: expected a positive integer, got 0"),
+    ],
+)
+def test_llm_options_with_nonsense_values_are_usage_errors(option, value, expected, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "golf", "--brain", "anthropic", option, value])
+    assert exc.value.code == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_run_with_an_llm_policy_reports_its_calls_apart(tmp_path: Path, monkeypatch, capsys):
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.policies.llm_scripted import scripted_messages
+
+    args = ["run", "golf", "--episodes", "3", "--max-turns", "2", "--quiet",
+            "--policy", "llm_reranker", "--policy-param", "candidates=12"]  # fmt: skip
+    with FakeMessagesAPI(default=scripted_messages()) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-cli")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        assert main(args) == 0
+        alone = capsys.readouterr().out
+        assert main([*args, "--concurrency", "3"]) == 0
+        together = capsys.readouterr().out
+    assert f"policy LLM calls: {api.calls // 2} sent" in alone
+    assert "simulated-user" not in alone  # the users were offline
+    assert alone.split("policy LLM")[0] == together.split("policy LLM")[0]  # same episodes
+
+
+def test_policy_params_are_checked_and_never_take_a_key(capsys):
+    assert main(["run", "golf", "--policy", "linucb", "--policy-param", "alpha=oops"]) == 2
+    assert "'alpha'" in capsys.readouterr().err
+    assert main(["run", "golf", "--policy", "llm_reranker", "--policy-param", "api_key=sk"]) == 2
+    assert "set the key in the environment" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "golf", "--policy-param", "alpha"])
+    assert "expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_generate_with_an_llm_policy_reports_its_usage_apart(tmp_path: Path, monkeypatch, capsys):
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.policies.llm_scripted import scripted_messages
+
+    with FakeMessagesAPI(default=scripted_messages()) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-cli")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        assert main(["generate", "golf", "--policy", "llm_reranker", "--sessions", "2",
+                     "--max-turns", "2", "--out", str(tmp_path / "d"), "--workers", "1",
+                     "--no-progress", "--policy-param", "candidates=10"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "policy LLM (claude-haiku-5-5): tokens: input" in out
+    assert f"input {api.usage['input_tokens']:,}," in out and "policy fallbacks: 0 of" in out
+    assert "\ntokens:" not in out  # the offline users spent nothing

@@ -31,7 +31,7 @@ from simrec.datagen import (
 from simrec.env import RecSessionEnv
 from simrec.errors import ActionError, ConfigError, DatasetError
 from simrec.events import INTERACTION_DTYPES, sessions_frame
-from simrec.policies import make_policy
+from simrec.policies import PolicyUsage, make_policy
 from simrec.presets import find_preset
 from simrec.runner import run_sessions
 
@@ -459,3 +459,81 @@ def test_two_runs_cannot_write_one_directory_at_once(tmp_path):
             generate("golf", "random", 2, out=out, resume=True)
     generate("golf", "random", 2, out=out, resume=True, **SMALL)  # the lock is free again
     assert not (out / ".lock").exists()
+
+
+def test_an_llm_policy_generates_with_its_params_in_the_manifest(tmp_path, monkeypatch):
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.policies.llm_scripted import scripted_messages
+
+    path = str(tmp_path / "policy.sqlite")
+    params = {"candidates": 12, "concurrency": 3, "cache": "record", "cache_path": path}
+    with FakeMessagesAPI(default=scripted_messages()) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        ds = generate("golf", "llm_reranker", 6, 0, tmp_path / "a", max_turns=3,
+                      shard_size=3, policy_params=params)  # fmt: skip
+    assert api.peak_in_flight >= 2  # sessions stepped together: one round of calls a turn
+    spent = ds.manifest["usage"]["policy"]
+    assert spent["input_tokens"] == api.usage["input_tokens"] > 0  # the policy's calls, apart
+    assert spent["output_tokens"] == api.usage["output_tokens"]
+    assert spent["cache_read_tokens"] == api.usage["cache_read_input_tokens"]
+    assert ds.manifest["usage"]["input_tokens"] == 0  # the offline users spent nothing
+    assert ds.turns["policy_input_tokens"].gt(0).all() and spent["cost_usd"] > 0
+    assert ds.sessions["policy_cost_usd"].sum() == pytest.approx(spent["cost_usd"])
+    assert ds.manifest["config"]["policy_params"] == params
+    assert ds.manifest["policy_model"] == "claude-haiku-5-5"
+    assert ds.manifest["policy_prompt_version"] == "llm-reranker@1"
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    replayed = generate("golf", "llm_reranker", 6, 0, tmp_path / "b", max_turns=3, shard_size=2,
+                        workers=2, policy_params={**params, "cache": "replay"})  # fmt: skip
+    pd.testing.assert_frame_equal(replayed.interactions, ds.interactions)
+    assert replayed.manifest["usage"]["policy"]["cost_usd"] == 0  # replays are free
+    assert "policy_params" not in generate("golf", "random", 2, 0, max_turns=2).manifest["config"]
+
+
+def test_policy_params_never_take_a_key():
+    with pytest.raises(ConfigError, match="policy_params.api_key: not accepted"):
+        generate("golf", "llm_reranker", 2, 0, policy_params={"api_key": "sk"})
+
+
+@pytest.mark.parametrize("policy", ["generative_constrained", "generative_unconstrained"])
+def test_semantic_id_policies_generate_the_env_loop_rows_hallucinations_included(policy):
+    ds = generate("golf", policy, sessions=12, seed=3, shard_size=5, lanes=2, **SMALL)
+    env = RecSessionEnv(**{**find_preset("golf").kwargs, **SMALL})
+    interactions, turns = run_sessions(env, make_policy(policy, env, seed=3), 12, seed=3).frames()
+    pd.testing.assert_frame_equal(ds.interactions, interactions, check_exact=True)
+    pd.testing.assert_frame_equal(ds.turns.drop(columns="cost_usd"), turns, check_exact=True)
+    assert ds.interactions["emitted_id"].notna().all()
+    assert ds.interactions["hallucinated"].any() == (policy == "generative_unconstrained")
+    with pytest.raises(ConfigError, match="backend 'vector'.*emits semantic ids"):
+        generate("golf", policy, sessions=2, backend="vector", **SMALL)
+
+
+class TalkingPolicy:
+    """Says which turn it is, names items by index, and reports what its 'LLM' cost."""
+
+    def __init__(self, env, seed):
+        self.k = env.slate_size
+        self.turn = 0
+
+    def act(self, observation, info):
+        self.turn += 1
+        return {"slate": np.arange(self.k) + self.turn, "message": f"Turn {self.turn} picks."}
+
+    def take_usage(self):
+        return PolicyUsage(input_tokens=50, output_tokens=5, latency_ms=3.0, cost_usd=0.01)
+
+
+def test_conversational_datasets_log_messages_and_policy_usage_apart_from_the_user():
+    env = {**find_preset("golf").kwargs, **SMALL, "conversational": True}
+    ds = generate(env, TalkingPolicy, sessions=6, seed=0, lanes=3)
+    turns, sessions = ds.turns, ds.sessions
+    assert (turns["message"] == "Turn " + turns["turn"].astype(str) + " picks.").all()
+    assert (turns["policy_input_tokens"] == 50).all() and (turns["input_tokens"] == 0).all()
+    assert (sessions["policy_input_tokens"] == 50 * sessions["turns"]).all()
+    assert (sessions["policy_output_tokens"] == 5 * sessions["turns"]).all()
+    np.testing.assert_allclose(sessions["policy_cost_usd"], 0.01 * sessions["turns"])
+    assert (sessions["cost_usd"] == 0).all()
+    # policies without words run beside it: a bare slate says nothing
+    quiet = generate(env, "random", sessions=2, seed=0)
+    assert quiet.turns["message"].isna().all()

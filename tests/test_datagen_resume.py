@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from simrec.datagen import generate, load_dataset
+from simrec.datagen.generate import PAUSE_AFTER_SHARDS
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["golf", "--policy", "random", "--sessions", "300", "--seed", "4", "--max-turns", "5"]
@@ -36,6 +36,18 @@ def _committed(out: Path) -> int:
         return len(json.loads((out / "_progress.json").read_text())["shards"])
     except (FileNotFoundError, json.JSONDecodeError, KeyError):
         return 0
+
+
+def _wait_for_commits(out: Path, proc: subprocess.Popen, n: int) -> None:
+    """Wait until the run has committed ``n`` shards; it then pauses (PAUSE_AFTER_SHARDS), so
+    the interruption lands at a known point however fast or slow the machine is."""
+    while _committed(out) < n:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        time.sleep(0.01)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _children(pid: int) -> list[int]:
@@ -71,16 +83,14 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_dataset(
     cmd += ["--shard-size", "10", "--workers", str(workers), "--backend", backend]
     # another hash seed than this process: the dataset must not depend on it
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "12345"}
+    env[PAUSE_AFTER_SHARDS] = "4"  # the run stops after 4 committed shards: killed there
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while _committed(out) < 4 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
+    _wait_for_commits(out, proc, 4)
     workers_pids = _children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
-    done = _committed(out)
-    assert 4 <= done < 30, "the run was not killed mid-way"
+    assert _committed(out) == 4
     # workers (and the forkserver that starts them) notice the parent's death and exit
     give_up = time.monotonic() + 10
     while [p for p in workers_pids if _alive(p)] and time.monotonic() < give_up:
@@ -113,24 +123,52 @@ def test_ctrl_c_mid_run_says_how_to_resume_and_resume_gives_the_uninterrupted_da
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     # its own process group, so Ctrl-C can reach every process of the run, as in a terminal
     proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        cmd,
+        env={**env, PAUSE_AFTER_SHARDS: "3"},  # interrupted after exactly 3 committed shards
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        # Ctrl-C as in a terminal, even when the test runner was started with SIGINT
+        # ignored (a background job, `nohup`): an ignored SIGINT is inherited across exec
+        # and Python would then never raise KeyboardInterrupt
+        preexec_fn=_default_sigint,
     )
-    deadline = time.monotonic() + 60
-    while _committed(out) < 3 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
+    _wait_for_commits(out, proc, 3)
     os.killpg(proc.pid, signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    _, stderr = proc.communicate(timeout=300)
     said = stderr.decode()
     assert proc.returncode > 0, said  # an orderly exit, not death by the signal
     assert "Traceback" not in said and said.count("\n") == 1, said
-    done = _committed(out)
-    assert 3 <= done < 12, "the run was not interrupted mid-way"
-    assert re.search(
-        rf"interrupted; {done} of 12 shards are complete\. Run again with --resume", said
-    )
+    assert _committed(out) == 3
+    assert "interrupted; 3 of 12 shards are complete. Run again with --resume" in said
     assert not (out / "manifest.json").exists()
 
-    resume = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, timeout=120)
+    resume = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, timeout=600)
     assert resume.returncode == 0, resume.stderr.decode()
     generate("golf", "random", 120, 4, tmp_path / "reference", **OPTIONS)
     assert dir_digest(out) == dir_digest(tmp_path / "reference")
+
+
+def test_resume_refuses_a_committed_shard_modified_on_disk(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "simrec.cli", "generate", *ARGS, "--out", str(out)]
+    cmd += ["--shard-size", "10", "--workers", "1", "--format", "csv"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        cmd, env={**env, PAUSE_AFTER_SHARDS: "2"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    _wait_for_commits(out, proc, 2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    shard = out / "interactions" / "part-00001.csv"
+    text = shard.read_text()
+    edited = text.replace(",golf-", ",golf_", 1)  # same size, other content
+    assert edited != text and len(edited) == len(text)
+    shard.write_text(edited)
+    resume = subprocess.run(
+        [*cmd, "--resume"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert resume.returncode == 2, resume.stdout
+    assert resume.stderr.startswith(f"simrec: error: {shard}: "), resume.stderr
+    assert "--resume cannot build on it" in resume.stderr and "Traceback" not in resume.stderr
+    assert not (out / "manifest.json").exists()

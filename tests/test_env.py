@@ -11,6 +11,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import simrec
+from simrec.catalog import Catalog
 from simrec.env import RecSessionEnv
 from simrec.errors import ActionError, ConfigError, PersonaError
 from simrec.presets import find_preset, load_preset
@@ -280,3 +281,69 @@ def test_gymnasium_sync_and_async_vectorisation_work_unchanged():
             _, rewards, _, _, infos = envs.step(envs.action_space.sample())
         assert rewards.shape == (3,) and "reply" in infos
         envs.close()
+
+
+@pytest.mark.parametrize("session_id", ["abc", -1, 1.5, True])
+def test_reset_refuses_a_session_id_that_is_not_a_non_negative_integer(session_id):
+    env = gym.make("simrec/Golf-v0")
+    with pytest.raises(
+        ConfigError, match="reset options: session_id: expected a non-negative integer"
+    ):
+        env.reset(seed=0, options={"session_id": session_id})
+    env.reset(seed=0, options={"session_id": np.int64(7)})
+    assert env.unwrapped.session_id == 7
+
+
+# -- grounded personas: latent affinity and the user's history ------------------------------------
+def test_latent_taste_adds_to_affinity_and_drives_clicks():
+    from simrec.session import BoundPersona
+    from tests.conftest import grounded_catalog, make_grounded_persona
+
+    catalog = grounded_catalog(n=60, d=4)
+    persona = make_grounded_persona(d=4)
+    bound = BoundPersona(persona, catalog)
+    expected = catalog.embeddings @ np.asarray(persona.taste_embedding)
+    np.testing.assert_array_equal(bound.affinity, expected)
+    # A user whose latent taste points at items 0-4 clicks them far more than others.
+    embedding = np.zeros((60, 2))
+    embedding[:5, 0] = 1.0
+    embedding[5:, 1] = 1.0
+    frame = catalog.to_frame().assign(embedding=list(embedding))
+    loving = Catalog.from_frame(frame)
+    fan = make_grounded_persona(d=2, taste_embedding=[4.0, -4.0])
+    env = RecSessionEnv(loving, [fan], slate_size=5, max_turns=1)
+    clicks = {"loved": 0, "other": 0}
+    for seed in range(200):
+        env.reset(seed=seed)
+        loved = seed % 2 == 0
+        slate = np.arange(5) if loved else np.arange(5, 10)
+        _, reward, *_ = env.step(slate)
+        clicks["loved" if loved else "other"] += reward > 0
+    assert clicks["loved"] > 80 > 10 > clicks["other"]
+
+
+def test_info_exposes_the_users_history_as_catalog_indices():
+    from tests.conftest import grounded_catalog, make_grounded_persona
+
+    catalog = grounded_catalog()
+    pool = [make_grounded_persona("u1", history=("it-010", "it-002"))]
+    env = RecSessionEnv(catalog, pool)
+    _, info = env.reset(seed=0)
+    assert info["user_history"].dtype == np.int64
+    assert info["user_history"].tolist() == [10, 2]
+    *_, info = env.step(np.arange(5))
+    assert info["user_history"].tolist() == [10, 2]
+    _, info = gym.make("simrec/Golf-v0").reset(seed=0)
+    assert info["user_history"].shape == (0,)  # hand-written personas have none
+
+
+def test_info_names_the_visit_by_its_session_id():
+    env = RecSessionEnv(small_catalog(), [make_persona()], max_turns=2)
+    _, info = env.reset(seed=0, options={"session_id": 41})
+    assert info["session_id"] == 41
+    _, _, _, _, info = env.step(np.arange(5))
+    assert info["session_id"] == 41
+    _, info = env.reset()
+    assert info["session_id"] == 42  # one more than the last
+    _, info = env.reset(seed=9)
+    assert info["session_id"] == 9  # a seeded visit is its seed's

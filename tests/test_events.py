@@ -82,3 +82,31 @@ def test_sessions_frame_summarises_each_session():
     assert (sessions["turns"] <= 5).all()
     assert not sessions["return"].isna().any()
     assert len(empty_frames()[0]) == 0
+
+
+def test_policy_usage_is_charged_to_the_last_turn_only():
+    from simrec.events import EventLog
+
+    log = EventLog()
+    try:
+        log.charge_policy(input_tokens=1)
+        raise AssertionError("charging before any turn must fail")
+    except ValueError as exc:
+        assert "no turn logged" in str(exc)
+    env = RecSessionEnv(small_catalog(), [make_persona()], slate_size=3, max_turns=3)
+    env.event_log = log
+    env.reset(seed=0)
+    env.step(np.array([0, 1, 2]))
+    env.step(np.array([3, 4, 5]))
+    log.charge_policy(input_tokens=40, output_tokens=2, latency_ms=5.0, cost_usd=0.25)
+    log.charge_policy(input_tokens=1)
+    _, turns = log.frames()
+    assert turns["policy_input_tokens"].tolist() == [0, 41]
+    assert turns["policy_output_tokens"].tolist() == [0, 2]
+    assert turns["policy_latency_ms"].tolist() == [0.0, 5.0]
+    assert turns["policy_cost_usd"].tolist() == [0.0, 0.25]
+    try:
+        log.charge_policy(input_tokenz=1)
+        raise AssertionError("an unknown usage field must fail")
+    except ValueError as exc:
+        assert "unknown usage field 'input_tokenz'" in str(exc)

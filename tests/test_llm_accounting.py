@@ -27,6 +27,12 @@ def test_costs_split_live_calls_from_replayed_ones():
     report = format_usage_report(ledger)
     assert "2 sent (0 retried attempts), 1 replayed" in report and "rate_limit 1" in report
     assert "invalid responses 1 (utility 1)" in report
+    # what was spent now, beside what the replayed call cost when it was recorded
+    assert (
+        f"spent ${s.cost_usd:.4f}; the 1 replayed calls cost ${s.cost_saved_usd:.4f} when recorded"
+        in report
+    )
+    assert "per step: 3,500 input tokens, 71% read from the prompt cache" in report
 
 
 def test_unpriced_models_are_reported_not_guessed():

@@ -52,3 +52,32 @@ def test_off_mode_stores_nothing(tmp_path):
     cache = ResponseCache(tmp_path / "c.sqlite", "off")
     cache.put("k", REQUEST, CachedCall({}, None, 1.0), prompt="p@1", sample=0)
     assert cache.get("k") is None and not cache.enabled and not any(tmp_path.iterdir())
+
+
+def test_a_compacted_recording_replays_the_same_answers_from_a_smaller_file(tmp_path, capsys):
+    from simrec.cli import main
+    from simrec.llm.cache import compact
+
+    path = tmp_path / "c.sqlite"
+    cache = ResponseCache(path, "record")
+    big = {"model": "m", "messages": [{"role": "user", "content": "x" * 4000}]}
+    keys = []
+    for i in range(50):
+        keys.append(request_key(big, "p@1", i))
+        cache.put(keys[-1], big, CachedCall({"n": i}, None, 3.0), prompt="p@1", sample=i)
+    cache.close()
+    before, after = compact(path)
+    assert after < before / 5
+    replay = ResponseCache(path, "replay")
+    assert [replay.get(k) for k in keys] == [CachedCall({"n": i}, None, 3.0) for i in range(50)]
+    replay.close()
+    assert sqlite3.connect(path).execute("SELECT DISTINCT request FROM responses").fetchall() == [
+        ("",)
+    ]
+    assert main(["cache", "compact", str(path)]) == 0
+    assert f"{path}: " in capsys.readouterr().out
+    with pytest.raises(ConfigError, match="does not exist"):
+        compact(tmp_path / "none.sqlite")
+    (tmp_path / "not.sqlite").write_text("hello")
+    assert main(["cache", "compact", str(tmp_path / "not.sqlite")]) == 2
+    assert "is not a simrec response cache" in capsys.readouterr().err

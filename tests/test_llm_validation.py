@@ -17,23 +17,14 @@ OK = {
 }
 
 
-def answer(data=None, blocks=None):
-    content = (
-        blocks
-        if blocks is not None
-        else [{"type": "tool_use", "id": "t", "name": "react_to_slate", "input": data}]
-    )
-    return {"content": content}
-
-
-def problems(data=None, blocks=None) -> str:
+def problems(data) -> str:
     with pytest.raises(InvalidAnswer) as info:
-        parse_reaction(answer(data, blocks), "react_to_slate", IDS)
+        parse_reaction(data, IDS)
     return str(info.value)
 
 
 def test_valid_answer_maps_ids_to_slots():
-    p = parse_reaction(answer(OK), "react_to_slate", IDS)
+    p = parse_reaction(OK, IDS)
     assert p.clicked == [False, True, False, False] and p.purchased == [False, True, False, False]
     assert p.dismissed == [False, False, False, True]
     assert (p.reply, p.left, p.satisfaction) == ("Nice.", False, 0.7)
@@ -53,6 +44,10 @@ def test_valid_answer_maps_ids_to_slots():
         ({"clicked": "b"}, "clicked must be a list of item id strings"),
         ({"clicked": ["b", "b"]}, "clicked lists id(s) more than once: 'b'"),
         ({"mood": "happy"}, "unknown field(s): mood"),
+        (
+            {"reply": "x" * 200_000},
+            "reply must be at most 1000 characters (what a user says in a chat), got 200,000",
+        ),
     ],
 )
 def test_each_rule_is_enforced(change, expected):
@@ -63,16 +58,6 @@ def test_missing_fields_and_several_problems_are_reported_together():
     message = problems({"clicked": ["zz"], "reply": ""})
     assert "missing field(s): purchased, dismissed, leave, satisfaction" in message
     assert "'zz'" in message and "reply must be" in message
-
-
-def test_answers_without_exactly_one_tool_call_are_invalid():
-    assert "no react_to_slate tool call" in problems(blocks=[{"type": "text", "text": "{oops"}])
-    assert "it wrote text instead: '{oops'" in problems(blocks=[{"type": "text", "text": "{oops"}])
-    two = [{"type": "tool_use", "name": "react_to_slate", "input": OK}] * 2
-    assert "2 tool calls" in problems(blocks=two)
-    other = [{"type": "tool_use", "name": "buy_all", "input": OK}]
-    assert "called tool 'buy_all'" in problems(blocks=other)
-    assert "not a JSON object" in problems('{"clicked": [')
 
 
 def test_empty_slot_ids_are_never_valid_targets():

@@ -43,6 +43,7 @@ def test_wheel_carries_the_persona_library_and_presets(tmp_path: Path):
     assert "simrec/_data/envs/golf.yaml" in names
     assert any(n.startswith("simrec/_data/personas/books/") for n in names)
     assert "simrec/templates/replies.yaml" in names
+    assert "simrec/authoring/templates/persona-author.yaml" in names
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

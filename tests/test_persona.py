@@ -9,7 +9,7 @@ import pytest
 
 from simrec.catalog_gen import cached_catalog
 from simrec.errors import PersonaError
-from simrec.persona import Persona, load_persona, load_personas
+from simrec.persona import Persona, load_persona, load_personas, parse_persona
 from simrec.persona_gen import generate_personas, write_personas
 
 LIBRARY = Path(__file__).resolve().parents[1] / "personas"
@@ -264,3 +264,63 @@ def test_unknown_disliked_value_names_its_own_line(tmp_path):
 def test_personas_are_hashable_by_id(tmp_path):
     persona = load_persona(write(tmp_path, VALID))
     assert {persona, Persona.from_dict(persona.to_dict())} == {persona}
+
+
+@pytest.mark.parametrize("weight", ["1000", "-11", ".inf", ".nan"])
+def test_a_taste_weight_beyond_ten_is_refused_naming_the_line(tmp_path, weight):
+    text = VALID.replace("walkable: 1.0", f"walkable: {weight}")
+    path = write(tmp_path, text)
+    with pytest.raises(PersonaError) as err:
+        load_persona(path)
+    assert str(err.value).startswith(
+        f"{path}:{line_of(text, 'walkable')}: field 'tastes.tags.walkable': "
+        "expected a number in [-10, 10], got"
+    )
+
+
+def test_a_directory_of_persona_files_reads_any_suffix_case(tmp_path):
+    write(tmp_path, VALID, "a.YAML")
+    write(tmp_path, VALID.replace("golf-test-walker", "other"), "b.Yml")
+    (tmp_path / "notes.txt").write_text("not a persona")
+    assert sorted(p.persona_id for p in load_personas(tmp_path)) == ["golf-test-walker", "other"]
+
+
+# -- grounded personas: latent taste, history, profile -------------------------------------------
+def test_grounded_persona_yaml_round_trips_with_latent_taste_history_and_profile():
+    from tests.conftest import make_grounded_persona
+
+    persona = make_grounded_persona(history=("it-003", "it-001"))
+    back = parse_persona(persona.to_yaml(), "p.yaml")
+    assert back == persona and back.tastes == {} and back.history == ("it-003", "it-001")
+    assert back.profile.describe() == "mostly chooses alpha."
+
+
+def test_latent_taste_must_match_the_catalog_and_history_must_exist():
+    from tests.conftest import grounded_catalog, make_grounded_persona, small_catalog
+
+    with pytest.raises(PersonaError, match="catalog has no 'embedding' column"):
+        make_grounded_persona().check_against(small_catalog())
+    with pytest.raises(PersonaError, match="expected 3 numbers .*got 4"):
+        make_grounded_persona(d=4).check_against(grounded_catalog(d=3))
+    with pytest.raises(
+        PersonaError, match=r"field 'history\[1\]': item 'nope' is not in the catalog"
+    ):
+        make_grounded_persona(history=("it-001", "nope")).check_against(grounded_catalog())
+
+
+def test_bad_latent_fields_name_the_line_and_field():
+    text = "id: u\ndomain: d\nbio: b\ntaste_embedding: [1.0, .nan]\n"
+    with pytest.raises(
+        PersonaError, match=r"p.yaml:4: field 'taste_embedding\[1\]': expected a finite number"
+    ):
+        parse_persona(text, "p.yaml")
+    with pytest.raises(
+        PersonaError, match=r"p.yaml:4: field 'taste_embedding': expected a non-empty list"
+    ):
+        parse_persona("id: u\ndomain: d\nbio: b\ntaste_embedding: []\n", "p.yaml")
+    with pytest.raises(PersonaError, match="expected at least one taste weight"):
+        parse_persona("id: u\ndomain: d\nbio: b\n", "p.yaml")  # neither tastes nor a latent taste
+    with pytest.raises(PersonaError, match=r"p.yaml:5: field 'profile.mood': unknown field"):
+        parse_persona(
+            "id: u\ndomain: d\nbio: b\ntaste_embedding: [1]\nprofile: {mood: 1}\n", "p.yaml"
+        )

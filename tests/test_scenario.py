@@ -12,6 +12,7 @@ import pytest
 from simrec.errors import ConfigError
 from simrec.persona import Drift, Intent
 from simrec.scenario import Assertion, MetricRef, load_scenario
+from simrec.scenario_report import result_json
 from simrec.scenario_run import ScenarioResult, check, run_scenario
 
 TINY = """\
@@ -21,7 +22,7 @@ personas: {generate: {domain: golf, n: 4, seed: 0}}
 persona_events: drop
 episodes: 8
 seeds: 5
-horizon: 4
+horizon: 5
 policies:
   random: random
   oracle: oracle
@@ -50,10 +51,10 @@ def error_of(tmp_path: Path, text: str) -> str:
          "s.yaml:6: field 'episodez': unknown field; expected one of:"),
         ("seeds: 5", "seeds: 1", "s.yaml:6: field 'seeds': expected at least 2 seeds"),
         ("seeds: 5", "seeds: [1, 1]", "s.yaml:6: field 'seeds': expected at least 2 distinct seeds"),
-        ("episodes: 8", "episodes: three", "s.yaml:5: field 'episodes': expected an integer >= 1"),
+        ("episodes: 8", "episodes: three", "s.yaml:5: field 'episodes': expected an integer in [1, 100000]"),
         ("random: random", "random: randomm", "s.yaml:9: field 'policies.random': unknown policy 'randomm'"),
         ("env: golf", "env: golff", "s.yaml:2: field 'env': unknown preset 'golff'"),
-        ("horizon: 4", "horizon: 4\ndynamics: {category_decayy: 0.5}",
+        ("horizon: 5", "horizon: 5\ndynamics: {category_decayy: 0.5}",
          "s.yaml:8: field 'dynamics.category_decayy': unknown field"),
         ("  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5", "  - oracle is better",
          "s.yaml:12: field 'assertions[0]': cannot read 'oracle is better'; expected "
@@ -84,20 +85,49 @@ def error_of(tmp_path: Path, text: str) -> str:
         ("persona_events: drop",
          "persona_events: drop\nevents:\n  - drift: {at_turn: 2, tastes: {category: {moon: 1.0}}}",
          "field 'events[0].drift.tastes.category.moon': 'moon' is not a category in the catalog"),
-        ("horizon: 4", "horizon: 4\nbrain_kwargs: {outside_utilty: 2.0}",
+        ("horizon: 5", "horizon: 5\nbrain_kwargs: {outside_utilty: 2.0}",
          "s.yaml:8: field 'brain_kwargs': brain 'utility': bad brain_kwargs: unknown UtilityParams field(s): outside_utilty"),
-        ("horizon: 4", "horizon: 4\nbrain_kwargs: {outside_utility: high}",
+        ("horizon: 5", "horizon: 5\nbrain_kwargs: {outside_utility: high}",
          "s.yaml:8: field 'brain_kwargs.outside_utility': expected a number, got 'high'"),
-        ("horizon: 4", "horizon: 4\nslate_size: 500",
+        ("horizon: 5", "horizon: 5\nslate_size: 500",
          "s.yaml:8: field 'slate_size': slate_size: expected an integer in [1, 200], got 500"),
         ("oracle: oracle", "oracle: oracle\n  mmr: {policy: mmr, lam: 3}",
-         "s.yaml:11: field 'policies.mmr': policy 'mmr': bad parameters {'lam': 3}"),
+         "s.yaml:11: field 'policies.mmr': policy 'mmr': bad parameters {'lam': 3}: mmr: expected 0 <= lam <= 1"),
         ("oracle: oracle", "oracle: oracle\n  mine: {policy: 'nowhere.policies:Mine'}",
          "s.yaml:11: field 'policies.mine': policy 'nowhere.policies:Mine': cannot import 'nowhere.policies'"),
-        ("horizon: 4", "horizon: 4\nreport: [vibes]",
+        ("horizon: 5", "horizon: 5\nreport: [vibes]",
          "s.yaml:8: field 'report[0]': unknown behaviour 'vibes'; expected one of: cold_start"),
         ("persona_events: drop", "persona_events: drop\nevents:\n  - shout: {at_turn: 2}",
          "s.yaml:6: field 'events[0]': expected {intent: {...}} or {drift: {...}}"),
+        # Issue 16: each of these used to be a traceback or accepted silently.
+        ("seeds: 5", "seeds: [0, 99999999999999999999999]",
+         "s.yaml:6: field 'seeds[1]': expected a seed (an integer in [0, 4294967295]), got 99999999999999999999999"),
+        ("seeds: 5", "seeds: [0, -3]", "s.yaml:6: field 'seeds[1]': expected a seed"),
+        ("oracle: oracle", "oracle: oracle\n  lin: {policy: linucb, alpha: abc}",
+         "s.yaml:11: field 'policies.lin.alpha': policy 'linucb': LinUCBPolicy: argument 'alpha': expected a finite number, got 'abc'"),
+        ("oracle: oracle", "oracle: oracle\n  lin: {policy: linucb, alpha: .nan}",
+         "s.yaml:11: field 'policies.lin.alpha': policy 'linucb': LinUCBPolicy: argument 'alpha': expected a finite number, got nan"),
+        ("oracle: oracle", "oracle: oracle\n  mmr:\n    policy: mmr\n    memory: 2.7",
+         "s.yaml:13: field 'policies.mmr.memory': policy 'mmr': MMRPolicy: argument 'memory': expected an integer, got 2.7"),
+        ("horizon: 5", "horizon: 5\ndynamics: {initial_satisfaction: 7}",
+         "s.yaml:8: field 'dynamics.initial_satisfaction': SessionDynamics: field 'initial_satisfaction': expected a number in [0, 1], got 7"),
+        ("horizon: 5", "horizon: 5\nbrain_kwargs: {taste_weight: 1000}",
+         "s.yaml:8: field 'brain_kwargs.taste_weight': brain 'utility': brain_kwargs: UtilityParams: field 'taste_weight': expected a number in [-100, 100], got 1000"),
+        ("horizon: 5", "horizon: 5\nmetrics: {first_turns: 50}",
+         "s.yaml:8: field 'metrics.first_turns': expected at most the horizon (5 turns, from 'horizon'), got 50"),
+        ("  - oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+         "  - oracle.cold_start.ctr_at_50 > 0",
+         "s.yaml:12: field 'assertions[0]': unknown cold_start metric 'ctr_at_50'; expected one of: ctr_at_5,"),
+        ("persona_events: drop",
+         "persona_events: drop\nevents:\n  - intent: {at_turn: 50, says: hi, constraint: {field: tags, op: has, value: dog-friendly}}",
+         "s.yaml:6: field 'events[0].intent.at_turn': expected a turn before the horizon (5 turns, from 'horizon'): an intent at turn 50 applies from slate 51, which never comes"),
+        ("persona_events: drop",
+         "persona_events: drop\nevents:\n  - drift: {at_turn: 5, tastes: {category: {links: 1.0}}}",
+         "field 'events[0].drift.at_turn': expected a turn before the horizon (5 turns"),
+        ("name: tiny", "name: a/b/c",
+         "s.yaml:1: field 'name': expected a plain name of letters, digits, '_', '-' or '.' (it names the results files), got 'a/b/c'"),
+        ("name: tiny", "name: ../../escaped", "s.yaml:1: field 'name': expected a plain name"),
+        ("name: tiny", "name: ..", "s.yaml:1: field 'name': expected a plain name"),
     ],
 )  # fmt: skip
 def test_malformed_scenarios_name_file_line_and_field(tmp_path, replace, by, expected):
@@ -159,6 +189,29 @@ def test_runs_are_reproducible_and_every_policy_meets_the_same_users(tmp_path):
     assert scenario.session_seed(1) == 8  # seed 1 owns sessions 8..15
 
 
+def test_per_turn_and_per_request_curves_carry_intervals_over_seeds(tmp_path):
+    steered = TINY.replace(
+        "persona_events: drop\n",
+        "persona_events: drop\nevents:\n  - intent: {at_turn: 2, says: Cheap please.,"
+        " constraint: {field: price, op: '<=', value: 60}}\n",
+    )
+    result = run_scenario(load_scenario(write(tmp_path, steered)))
+    data = result_json(result)
+    turns = data["turn_intervals"]["random"]
+    assert turns["turn"] == [1, 2, 3, 4, 5]
+    # everyone sees slate 1: survival 1 on every seed, an interval of width zero
+    assert turns["survival"]["mean"][0] == turns["survival"]["ci_low"][0] == 1.0
+    seeds = [c.loc[2, "ctr"] for c in result.seed_curves["random"]]
+    assert turns["ctr"]["mean"][1] == pytest.approx(sum(seeds) / len(seeds))
+    assert turns["ctr"]["n"][1] == 5 and turns["ctr"]["ci_low"][1] <= turns["ctr"]["mean"][1]
+    assert data["turn_intervals"]["random"]["sessions"]["mean"][0] == 8  # episodes per seed
+    requests = data["request_intervals"]["oracle"]
+    assert requests["offset"] == [-4, -3, -2, -1, 0, 1, 2, 3, 4, 5]  # steer_window 5
+    assert requests["requests"]["mean"][3] == 8  # slate 1 is one before the request turn 2
+    assert requests["compliance"]["mean"][5] > 0.9  # the oracle reads the hidden request
+    assert data["drift_turn"] is None
+
+
 def fake_result(scenario, values: dict[str, list[float]]) -> ScenarioResult:
     per_seed = {p: {"novelty": {"return": v}} for p, v in values.items()}
     return ScenarioResult(scenario, per_seed, {})
@@ -214,7 +267,7 @@ def test_llm_scenario_records_once_then_replays_identically_without_the_api(tmp_
         "env: golf\nbrain: anthropic\ncache: recordings/claude.sqlite\n"
         "episodes: 2\nseeds: 2\nhorizon: 2\n"
         "policies: {random: random, popularity: popularity}\n"
-        "assertions: ['random.cold_start.ctr_at_5 >= 0.0']\n"
+        "assertions: ['random.cold_start.ctr_at_2 >= 0.0']\n"
     )
     with FakeMessagesAPI() as api:
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-scenario")
@@ -227,3 +280,119 @@ def test_llm_scenario_records_once_then_replays_identically_without_the_api(tmp_
     replayed = run_scenario(load_scenario(path)).summary()  # no server, no key: replay only
     assert str(replayed) == str(recorded)
     assert (tmp_path / "recordings" / "claude.sqlite").is_file()
+
+
+SEMANTIC = """\
+name: semantic
+env: golf
+personas: {generate: {domain: golf, n: 4, seed: 0}}
+persona_events: drop
+episodes: 4
+seeds: 2
+horizon: 3
+policies:
+  random: random
+  constrained: generative_constrained
+  unconstrained: {policy: generative_unconstrained, diversity: 0.5}
+assertions:
+  - constrained.actions.hallucination_rate <= 0
+  - unconstrained.actions.hallucination_rate > 0.5
+"""
+
+
+class IdsFromCallable:
+    """A plain class that names the catalog's first items by id, declaring nothing."""
+
+    def __init__(self, env, seed=None):
+        self.ids = list(env.unwrapped.catalog.semantic_ids[:4]) + ["made/up"]
+
+    def act(self, observation, info):
+        return self.ids
+
+
+def test_semantic_id_policies_add_the_actions_behaviour(tmp_path, monkeypatch):
+    scenario = load_scenario(write(tmp_path, SEMANTIC))
+    assert scenario.semantic_ids and scenario.metric_names()["actions"] == ("hallucination_rate",)
+    assert [s.resolved_form for s in scenario.policies.values()] == [
+        "item_index", "semantic_id", "semantic_id",
+    ]  # fmt: skip
+    result = run_scenario(scenario)
+    assert result.passed, [o.message for o in result.failures]
+    assert result.per_seed["random"]["actions"]["hallucination_rate"] == [0.0, 0.0]
+    plain = load_scenario(write(tmp_path, TINY, "tiny.yaml"))
+    assert not plain.semantic_ids and "actions" not in plain.metric_names()
+    assert "actions" not in run_scenario(plain).per_seed["random"]
+    # a policy that declares nothing gets its form from the file
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    text = SEMANTIC.replace(
+        "unconstrained: {policy: generative_unconstrained, diversity: 0.5}",
+        'mine: {policy: "test_scenario:IdsFromCallable", action_form: semantic_id}',
+    ).replace(
+        "unconstrained.actions.hallucination_rate > 0.5", "mine.actions.hallucination_rate > 0.19"
+    )
+    result = run_scenario(load_scenario(write(tmp_path, text, "mine.yaml")))
+    assert result.per_seed["mine"]["actions"]["hallucination_rate"] == [0.2, 0.2]
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "expected"),
+    [
+        ("constrained: generative_constrained",
+         "constrained: {policy: generative_constrained, action_form: strings}",
+         "s.yaml:10: field 'policies.constrained.action_form': expected one of item_index, "
+         "semantic_id, semantic_tokens"),
+        ("horizon: 3", "horizon: 3\nconversational: maybe",
+         "s.yaml:8: field 'conversational': expected true or false"),
+    ],
+)  # fmt: skip
+def test_semantic_and_conversational_settings_are_validated(tmp_path, replace, by, expected):
+    assert expected in error_of(tmp_path, SEMANTIC.replace(replace, by))
+
+
+def test_conversational_scenarios_run_policies_with_and_without_words(tmp_path):
+    text = TINY.replace("persona_events: drop", "persona_events: drop\nconversational: true")
+    scenario = load_scenario(write(tmp_path, text))
+    assert scenario.env_kwargs["conversational"] is True
+    assert run_scenario(scenario).passed
+
+
+def test_a_scenario_cache_is_its_llm_policies_recording_and_must_be_read(tmp_path, monkeypatch):
+    llm = TINY.replace(
+        "  oracle: oracle\n",
+        "  oracle: oracle\n  rank: {policy: llm_reranker}\n"
+        "  own: {policy: llm_reranker, cache: replay, cache_path: mine.sqlite}\n",
+    )
+    scenario = load_scenario(write(tmp_path, "cache: rec/x.sqlite\n" + llm))
+    assert scenario.policies["rank"].params == {
+        "cache": "replay",
+        "cache_path": str(tmp_path / "rec" / "x.sqlite"),
+    }
+    assert scenario.policies["own"].params["cache_path"] == str(tmp_path / "mine.sqlite")
+    assert scenario.policies["random"].params == {}
+    assert "brain_kwargs" not in scenario.env_kwargs  # the users are offline
+    monkeypatch.setenv("SIMREC_CACHE_MODE", "record")
+    again = load_scenario(write(tmp_path, "cache: rec/x.sqlite\n" + llm))
+    assert again.policies["own"].params["cache"] == "record"  # re-records without editing
+    message = error_of(tmp_path, "cache: x.sqlite\n" + TINY)
+    assert "field 'cache': nothing in this scenario calls an LLM" in message
+
+
+def test_an_llm_policys_calls_are_reported_apart_in_the_results(tmp_path, monkeypatch):
+    from simrec.llm.fake_server import FakeMessagesAPI
+    from simrec.policies.llm_scripted import scripted_messages
+    from simrec.scenario_report import llm_usage_report
+
+    text = TINY.replace("  oracle: oracle\n", "  rank: {policy: llm_reranker, candidates: 8}\n")
+    text = text.replace("oracle.cold_start.ctr_at_5 > random", "rank.cold_start.ctr_at_5 > random")
+    with FakeMessagesAPI(default=scripted_messages()) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-scenario")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        result = run_scenario(
+            load_scenario(write(tmp_path, "seeds: 2\n" + text.replace("seeds: 5\n", "")))
+        )
+    usage = result_json(result)["llm_usage"]
+    assert usage["users"] is None and set(usage["policies"]) == {"rank"}
+    assert usage["policies"]["rank"]["api_calls"] == api.calls > 0
+    assert usage["policies"]["rank"]["input_tokens"] == api.usage["input_tokens"]
+    assert api.peak_in_flight > 1  # a round of sessions at once
+    assert f"policy 'rank' LLM calls: {api.calls} sent" in llm_usage_report(result)

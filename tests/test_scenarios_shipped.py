@@ -40,6 +40,19 @@ MUST_SHOW = {
         "steer_aware.steerability.compliance > mmr.steerability.compliance",
         "steer_aware.steerability.satisfaction_followed > linucb.steerability.satisfaction_ignored",
     ],
+    "semantic_ids": [
+        "constrained.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+        "constrained.actions.hallucination_rate <= 0",
+        "unconstrained.actions.hallucination_rate > 0.5",
+    ],
+    "llm_recommenders": [
+        "llm_conversational.cold_start.return > linucb.cold_start.return",
+        "llm_reranker.novelty.churn < linucb.novelty.churn",
+        "llm_reranker.steerability.listening > 0.4",
+        "llm_conversational.steerability.listening > 0.4",
+        "llm_reranker.steerability.followed > linucb.steerability.followed",
+        "generative_unconstrained.actions.hallucination_rate > 0.5",
+    ],
     "preference_drift": [
         "adaptive.drift.ctr_after > frozen.drift.ctr_after",
         "adaptive.drift.recovery > frozen.drift.recovery",

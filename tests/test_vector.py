@@ -231,3 +231,110 @@ def test_session_clocks_restart_without_changing_anything(monkeypatch):
     singles = [gym.make("simrec/Golf-v0", max_turns=4).unwrapped for _ in range(6)]
     compare_with_single_envs(vec, singles, seed=9, steps=30)
     assert vec.batch.visit_start.max() <= 5 + 4
+
+
+def test_stepping_before_reset_is_a_clear_error():
+    envs = gym.make_vec("simrec/Golf-v0", num_envs=2)
+    with pytest.raises(
+        ActionError, match=r"step\(\) called before reset\(\); call reset\(\) first"
+    ):
+        envs.step(np.zeros((2, 5), dtype=np.int64))
+
+
+def test_the_autoreset_mode_is_an_attribute_as_on_gymnasium_vector_envs():
+    envs = gym.make_vec("simrec/Golf-v0", num_envs=2)
+    assert envs.autoreset_mode is AutoresetMode.NEXT_STEP
+    assert envs.metadata["autoreset_mode"] is envs.autoreset_mode
+
+
+def test_grounded_personas_match_in_the_vector_env_and_expose_their_history():
+    from tests.conftest import grounded_catalog, make_grounded_persona
+
+    catalog = grounded_catalog(n=60, d=4)
+    pool = [
+        make_grounded_persona(f"u{i}", seed=i, history=tuple(f"it-{j:03d}" for j in range(i)))
+        for i in range(5)
+    ]
+    vec = RecSessionVectorEnv(6, catalog, pool, max_turns=6)
+    singles = [RecSessionEnv(catalog, pool, max_turns=6) for _ in range(6)]
+    compare_with_single_envs(vec, singles, seed=3, steps=30)
+    _, info = vec.reset(seed=0)
+    for i in range(6):
+        _, single = singles[i].reset(seed=i)
+        np.testing.assert_array_equal(info["user_history"][i], single["user_history"])
+    assert info["_user_history"].all()
+
+
+@pytest.mark.parametrize("brain", ["utility", "other"])
+def test_info_names_each_sub_envs_visit_by_its_session_id(brain):
+    from simrec.brains.utility import UtilityBrain
+    from simrec.vector import VISIT_STRIDE
+
+    class Other(UtilityBrain):  # any brain but the utility one takes the per-session path
+        pass
+
+    vec = RecSessionVectorEnv(
+        3, small_catalog(), [make_persona()], max_turns=2,
+        brain=Other() if brain == "other" else "utility",
+    )  # fmt: skip
+    _, info = vec.reset(seed=7)
+    assert info["session_id"].tolist() == [7, 8, 9] and info["_session_id"].all()
+    if brain == "other":
+        assert [s.session_id for s in vec.sessions] == [7, 8, 9]
+    ids = []
+    for _ in range(3):  # two turns, then every sub-env resets into its second visit
+        _, _, _, _, info = vec.step(np.zeros((3, 5), dtype=np.int64) + np.arange(5))
+        ids.append(info["session_id"].tolist())
+    assert ids == [[7, 8, 9], [7, 8, 9], [7 + VISIT_STRIDE, 8 + VISIT_STRIDE, 9 + VISIT_STRIDE]]
+
+
+def _visits(envs, steps: int, seed: int) -> list[tuple]:
+    """(sub-env, reward, terminated, truncated, reply) of every step with a live episode; the
+    slate depends only on the sub-env and its turn, so both autoreset modes show the same."""
+    obs, _ = envs.reset(seed=seed)
+    lanes = np.arange(envs.num_envs)[:, None]
+    out, finished = [], np.zeros(envs.num_envs, dtype=bool)
+    disabled = envs.autoreset_mode is AutoresetMode.DISABLED
+    while len(out) < steps:
+        if disabled and finished.any():
+            obs, _ = envs.reset(options={"reset_mask": finished})
+        turn = np.rint(obs["turn"] * envs.max_turns).astype(np.int64)
+        slates = (turn * 37 + lanes * 13 + np.arange(5) * 11) % 200
+        obs, rewards, term, trunc, info = envs.step(slates)
+        for i in range(envs.num_envs):
+            if disabled or info["turn"][i] > 0:  # NEXT_STEP: skip the autoreset steps
+                out.append((i, rewards[i], term[i], trunc[i], info["reply"][i]))
+        finished = term | trunc
+    return out
+
+
+def test_disabled_autoreset_with_reset_masks_gives_the_same_visits_as_next_step():
+    a = gym.make_vec("simrec/Golf-v0", num_envs=3)
+    b = gym.make_vec("simrec/Golf-v0", num_envs=3, autoreset_mode=AutoresetMode.DISABLED)
+    assert b.autoreset_mode is AutoresetMode.DISABLED
+    assert b.metadata["autoreset_mode"] is AutoresetMode.DISABLED
+    runs = [_visits(e, 150, 7) for e in (a, b)]
+    for lane in range(3):
+        first = [v for v in runs[0] if v[0] == lane]
+        second = [v for v in runs[1] if v[0] == lane]
+        n = min(len(first), len(second))
+        assert n > 20 and first[:n] == second[:n]
+        assert sum(v[2] or v[3] for v in first[:n]) >= 2  # across several visits
+
+
+def test_disabled_autoreset_refuses_stepping_a_finished_sub_env_and_bad_masks():
+    envs = gym.make_vec("simrec/Golf-v0", num_envs=2, autoreset_mode="Disabled", max_turns=1)
+    with pytest.raises(ConfigError, match="the first reset restarts every sub-env"):
+        envs.reset(options={"reset_mask": np.array([True, False])})
+    envs.reset(seed=0)
+    envs.step(np.tile(np.arange(5), (2, 1)))  # max_turns=1: both truncated
+    with pytest.raises(ActionError, match=r"sub-envs \[0, 1\] finished their episodes"):
+        envs.step(np.tile(np.arange(5), (2, 1)))
+    with pytest.raises(ConfigError, match="reset_mask: expected 2 booleans"):
+        envs.reset(options={"reset_mask": [1, 0]})
+    envs.reset(options={"reset_mask": np.array([True, True])})
+    envs.step(np.tile(np.arange(5), (2, 1)))
+    with pytest.raises(ConfigError, match="'reset_mask' needs autoreset_mode"):
+        gym.make_vec("simrec/Golf-v0", num_envs=2).reset(options={"reset_mask": np.ones(2, bool)})
+    with pytest.raises(ConfigError, match="autoreset_mode: expected"):
+        gym.make_vec("simrec/Golf-v0", num_envs=2, autoreset_mode=AutoresetMode.SAME_STEP)

@@ -39,6 +39,10 @@ def test_tied_scores_break_by_index_and_bad_scores_are_errors():
         env.step(np.full(200, np.nan))
     with pytest.raises(ActionError, match="expected 200 scores"):
         env.step(np.zeros(5))
+    with pytest.raises(ActionError, match=r"expected numbers, got <U1 values \['a', 'a', 'a'\]"):
+        env.step(["a"] * 200)
+    with pytest.raises(ActionError, match="expected numbers, got object values"):
+        env.step(np.array([None] * 200))
 
 
 @pytest.mark.parametrize("wrapper", [ScoreSlateWrapper, SequentialSlateWrapper])

@@ -144,7 +144,9 @@ def vector_env_steps(
         # De-duplicated as the env shows them (later copies are empty slots).
         shown = slates.astype(np.int64).copy()
         for pos in range(1, shown.shape[1]):
-            shown[:, pos] = np.where((slates[:, :pos] == slates[:, pos : pos + 1]).any(1), -1, shown[:, pos])
+            shown[:, pos] = np.where(
+                (slates[:, :pos] == slates[:, pos : pos + 1]).any(1), -1, shown[:, pos]
+            )
         _, _, terminated, truncated, info = vec.step(slates)
         for i in range(n):
             if ended[i]:  # this step reset sub-env i

@@ -19,3 +19,14 @@ def _anthropic_brain(**kwargs: Any) -> Brain:
 
 
 register_brain("anthropic", _anthropic_brain)
+
+
+def _openai_brain(**kwargs: Any) -> Brain:
+    """Build :class:`simrec.brains.openai.OpenAIBrain` (any OpenAI-compatible server);
+    imported on first use, like the anthropic brain."""
+    from simrec.brains.openai import OpenAIBrain
+
+    return OpenAIBrain(**kwargs)
+
+
+register_brain("openai", _openai_brain)

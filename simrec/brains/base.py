@@ -31,7 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from simrec.errors import ConfigError
+from simrec.errors import ArgumentError, ConfigError
 from simrec.reaction import Reaction
 from simrec.session import Session
 
@@ -85,5 +85,7 @@ def make_brain(brain: str | Brain, **kwargs: Any) -> Brain:
         raise ConfigError(f"unknown brain {brain!r}; expected one of: {known}")
     try:
         return _REGISTRY[brain](**kwargs)
+    except ArgumentError as exc:  # names the option and what was expected
+        raise ArgumentError(f"brain {brain!r}: brain_kwargs: {exc}", exc.argument) from None
     except TypeError as exc:
         raise ConfigError(f"brain {brain!r}: bad brain_kwargs: {exc}") from None

@@ -36,8 +36,10 @@ can differ) so a vectorised implementation can reproduce this one bit for bit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -45,10 +47,19 @@ from simrec.catalog import Catalog
 from simrec.reaction import Reaction
 from simrec.replies import ReplyTemplates, default_templates
 from simrec.session import EMPTY, Session
+from simrec.validation import check_fields
 
 _exp = np.exp
 _SLOTS = [list(range(k)) for k in range(1025)]
 """``list(range(k))``: the shown slots of a slate without empty ones (never mutated)."""
+
+
+_COEFFICIENT_RANGE = (-100.0, 100.0)
+_PARAM_RANGES = {
+    "leave_threshold": (0.0, 1.0),
+    "chat_rate": (0.0, 1.0),
+    "liking_quantile": (0.0, 1.0),
+}
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,14 @@ class UtilityParams:
     fatigue_leave_weight: float = 1.0
     chat_rate: float = 0.6
 
+    def __post_init__(self) -> None:
+        # Coefficients are logit units: beyond +-100 the exponentials saturate (or overflow
+        # to nan); a string or nan would only fail deep inside numpy.
+        check_fields(self, {**dict.fromkeys(_PARAM_NAMES, _COEFFICIENT_RANGE), **_PARAM_RANGES})
+
+
+_PARAM_NAMES = tuple(f.name for f in fields(UtilityParams))
+
 
 @dataclass(frozen=True)
 class _Static:
@@ -116,6 +135,41 @@ class _Static:
     over_budget: list[bool]
     complies: list[bool]
     disliked: list[bool]
+
+
+@dataclass(frozen=True)
+class StepLogits:
+    """The logits a step's decisions are drawn against (:meth:`UtilityBrain.step_logits`).
+
+    Attributes:
+        click: per slot, its utility less the outside option's (``-inf`` for an empty
+            slot): slot ``j`` is clicked with probability ``exp(click[j]) / (1 + sum(
+            exp(click)))``, nothing with ``1 / (1 + sum(exp(click)))``.
+        purchase: per slot, the logit of a purchase given a click on it.
+        dismiss: per slot, the logit of a dismissal when it is not clicked (``-inf`` for
+            an empty slot).
+        compliance: share of the shown items satisfying the active request (1 without one).
+    """
+
+    click: np.ndarray
+    purchase: np.ndarray
+    dismiss: np.ndarray
+    compliance: float
+
+    def click_log_probabilities(self) -> np.ndarray:
+        """``log P(no click)``, then ``log P(click on slot j)`` for each slot (``k + 1``)."""
+        z = [0.0, *self.click.tolist()]  # a handful of slots: plain floats beat numpy calls
+        top = max(z)
+        log_total = top + math.log(sum(math.exp(v - top) for v in z))
+        return np.array([v - log_total for v in z])
+
+    @property
+    def click_share(self) -> float:
+        """The probability of a click on some slot: ``1 - P(no click)``."""
+        total = 1.0
+        for z in self.click.tolist():
+            total += math.exp(z)
+        return (total - 1.0) / total
 
 
 class UtilityBrain:
@@ -234,6 +288,179 @@ class UtilityBrain:
         )
         return utility, buy_logit, dismiss
 
+    def click_probabilities(
+        self, session: Session, items: Sequence[int] | np.ndarray
+    ) -> np.ndarray:
+        """Probability that each of ``items``, shown alone as the next slate, is clicked.
+
+        The terms of :meth:`react_one` for a one-item slate (its utility against the
+        outside option at the session's fatigue, boredom and ownership), vectorised over
+        ``items``: what ``simrec fidelity`` calls the brain's own "liked" rule (above 1/2).
+        """
+        items = np.asarray(items, dtype=np.int64)
+        seen = np.array([session.exposure(i) for i in items.tolist()], dtype=np.float64)
+        utility = self._utility_now(session, self.static_scores(session), items, seen)
+        z = utility - self._position[0] - self._outside(session)
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def step_logits(self, session: Session, slate: Sequence[int]) -> StepLogits:
+        """The logits :meth:`react_one` draws ``slate``'s decisions against, per slot.
+
+        The same terms as :meth:`react_one` (utility less boredom, ownership, position and
+        the outside option; purchase and dismissal logits), for computing how likely a
+        recorded reaction is under these parameters (maximum likelihood in
+        :mod:`simrec.calibration.fit`); :meth:`satisfaction_after` and :meth:`leave_logit`
+        finish the step. A slate has a handful of slots, so they are computed one by one
+        (numpy's per-call cost would exceed the arithmetic) and returned as arrays.
+        """
+        p = self.params
+        static = self.static_scores(session)
+        slots = list(slate)
+        k = len(slots)
+        seen = session.exposures(slots)
+        boredom = session.bound.traits["boredom_rate"]
+        categories, codes, owned = session.category_exposure, self._codes, session.owned
+        outside, position = self._outside(session), self._position
+        dismiss_w = p.dismiss_repeat_weight * boredom
+        never = -math.inf
+        click, purchase, dismiss = [never] * k, [never] * k, [never] * k
+        shown = []
+        for pos, item in enumerate(slots):
+            if item == EMPTY:
+                continue
+            shown.append(pos)
+            u = self._bored(static.utility[item], seen[pos], categories[codes[item]], boredom)
+            if item in owned:
+                u -= p.owned_penalty
+            click[pos] = u - position[pos] - outside
+            purchase[pos] = self._purchase_logit(session, static, item)
+            dismiss[pos] = static.dismiss_logit[item] + dismiss_w * seen[pos]
+        return StepLogits(
+            click=np.array(click),
+            purchase=np.array(purchase),
+            dismiss=np.array(dismiss),
+            compliance=self._compliance(session, static, slots, shown),
+        )
+
+    def satisfaction_after(
+        self,
+        session: Session,
+        logits: StepLogits,
+        clicked: bool,
+        purchased: bool,
+        dismissed: int,
+    ) -> float:
+        """The session's satisfaction after a step with these outcomes (as :meth:`react_one`
+        sets it): ``logits`` of the slate shown, whether something was clicked and bought,
+        and how many items were dismissed."""
+        return self._satisfaction(
+            session,
+            logits.click_share,
+            clicked,
+            purchased,
+            dismissed,
+            len(logits.click),
+            logits.compliance,
+        )
+
+    def leave_logit(self, session: Session, satisfaction: float, purchased: bool) -> float:
+        """The logit of leaving after this step, at ``satisfaction`` (after the step).
+
+        ``purchased``: whether the step bought something. Once the visit's need is met
+        (counting that purchase), the logit is at least ``need_met_leave_logit``: the user
+        got what they came for and is likely to go home.
+        """
+        p = self.params
+        z = (
+            p.leave_base
+            + p.leave_slope * (p.leave_threshold - satisfaction)
+            + p.fatigue_leave_weight * session.fatigue
+        )
+        if z < p.need_met_leave_logit and session.purchases + purchased >= session.need_to_leave:
+            return p.need_met_leave_logit
+        return z
+
+    def _purchase_logit(self, session: Session, static: _Static, item: int) -> float:
+        """The logit of buying ``item`` once clicked, at this point of the visit.
+
+        ``-inf`` (never) for an item the user owns, dislikes or that breaks the active
+        request; lowered by ``need_met_purchase_penalty`` once the visit's need is met.
+        """
+        if item in session.owned:
+            return -math.inf
+        z = static.purchase_logit[item]
+        return z - self.params.need_met_purchase_penalty if session.need_met else z
+
+    def _outside(self, session: Session) -> float:
+        """The no-click option's utility, which grows with fatigue."""
+        p = self.params
+        return p.outside_utility + p.fatigue_weight * session.fatigue
+
+    def _utility_now(
+        self, session: Session, static: _Static, items: np.ndarray, seen: np.ndarray
+    ) -> np.ndarray:
+        """Utility of ``items`` at this point of the visit: their static score less boredom
+        (their own exposure ``seen`` and their categories') and ownership, vectorised."""
+        p = self.params
+        boredom = session.bound.traits["boredom_rate"]
+        categories = np.asarray(session.category_exposure, dtype=np.float64)
+        codes = session.catalog.category_codes[items]
+        base = np.array([static.utility[i] for i in items.tolist()], dtype=np.float64)
+        utility = self._bored(base, seen, categories[codes], boredom)
+        if session.owned:
+            utility = np.where(
+                np.isin(items, list(session.owned)), utility - p.owned_penalty, utility
+            )
+        return utility
+
+    def _bored(self, utility: Any, seen: Any, category_seen: Any, boredom: float) -> Any:
+        """``utility`` less boredom: the item's own exposure ``seen`` and its category's
+        ``category_seen`` (numbers, or arrays of them)."""
+        p = self.params
+        return utility - boredom * (p.repeat_weight * seen + p.category_weight * category_seen)
+
+    @staticmethod
+    def _compliance(
+        session: Session, static: _Static, slate: Sequence[int], shown: Sequence[int]
+    ) -> float:
+        """Share of the shown items that satisfy the active request (1 without one)."""
+        if not (session.constraint_on and shown):
+            return 1.0
+        mask = static.complies
+        n_complying = 0
+        for pos in shown:
+            if mask[slate[pos]]:
+                n_complying += 1
+        return n_complying / len(shown)
+
+    def _satisfaction(
+        self,
+        session: Session,
+        click_share: float,
+        clicked: bool,
+        bought: bool,
+        n_dismissed: int,
+        k: int,
+        compliance: float,
+    ) -> float:
+        """Satisfaction moved toward the slate's click probability ``click_share``, up with
+        a click and a purchase, down with dismissals and an ignored request, in [0, 1]."""
+        p = self.params
+        s = session.satisfaction
+        s = (
+            s
+            + p.satisfaction_rate * (click_share - s)
+            + (p.click_lift if clicked else 0.0)
+            + (p.purchase_lift if bought else 0.0)
+            - p.dismiss_drop * n_dismissed / k
+            + (p.compliance_weight * (compliance - 0.5) if session.constraint_on else 0.0)
+        )
+        if s < 0.0:  # min(max(s, 0.0), 1.0) without two builtin calls
+            return 0.0
+        if s > 1.0:
+            return 1.0
+        return s
+
     # -- one step ----------------------------------------------------------------------
     def react_one(
         self, session: Session, slate: Sequence[int], rng: np.random.Generator
@@ -244,7 +471,7 @@ class UtilityBrain:
         k = len(slate)
         draws, logits = session.uniforms(rng, k + 5)
         boredom = session.bound.traits["boredom_rate"]
-        outside = p.outside_utility + p.fatigue_weight * session.fatigue
+        outside = self._outside(session)
         cat_exposure, codes, owned = session.category_exposure, self._codes, session.owned
         utility, dismiss_logit, position = static.utility, static.dismiss_logit, self._position
         repeat_w, category_w = p.repeat_weight, p.category_weight
@@ -281,11 +508,8 @@ class UtilityBrain:
             if u_choice < running / total:
                 choice = pos
                 clicked[pos] = True
-                item = slate[pos]
-                limit = static.purchase_logit[item]
-                if session.need_met:
-                    limit = limit - p.need_met_purchase_penalty
-                bought = purchased[pos] = item not in owned and logits[1] < limit
+                limit = self._purchase_logit(session, static, slate[pos])
+                bought = purchased[pos] = logits[1] < limit
                 break
         n_dismissed = 0
         dismiss_w = p.dismiss_repeat_weight * boredom
@@ -297,38 +521,12 @@ class UtilityBrain:
                 dismissed[pos] = True
                 n_dismissed += 1
 
-        compliance = 1.0
-        constrained = session.constraint_on
-        if constrained and shown:
-            mask = static.complies
-            n_complying = 0
-            for pos in shown:
-                if mask[slate[pos]]:
-                    n_complying += 1
-            compliance = n_complying / len(shown)
-        s = session.satisfaction
-        s = (
-            s
-            + p.satisfaction_rate * ((total - 1.0) / total - s)
-            + (p.click_lift if choice >= 0 else 0.0)
-            + (p.purchase_lift if bought else 0.0)
-            - p.dismiss_drop * n_dismissed / k
-            + (p.compliance_weight * (compliance - 0.5) if constrained else 0.0)
+        compliance = self._compliance(session, static, slate, shown)
+        s = self._satisfaction(
+            session, (total - 1.0) / total, choice >= 0, bought, n_dismissed, k, compliance
         )
-        if s < 0.0:  # min(max(s, 0.0), 1.0) without two builtin calls
-            s = 0.0
-        elif s > 1.0:
-            s = 1.0
-        leave = (
-            p.leave_base
-            + p.leave_slope * (p.leave_threshold - s)
-            + p.fatigue_leave_weight * session.fatigue
-        )
-        # Done: bought what they came for (a visitor who came just to look is never done).
+        left = logits[2 + k] < self.leave_logit(session, s, bought)
         met = session.purchases + bought >= session.need_to_leave
-        if met and leave < p.need_met_leave_logit:
-            leave = p.need_met_leave_logit
-        left = logits[2 + k] < leave
 
         reply = self._reply(
             session,

@@ -536,7 +536,9 @@ class UtilityBatch:
         (what ``RecSessionEnv.reset`` and the first ``Session.uniforms`` draw).
         """
         personas = self.streams.integers(rows, self.n_personas)
-        raw = self.streams.pool.reshape(-1).take(self._pool_base[rows] + self.streams.claim(rows, 1))
+        raw = self.streams.pool.reshape(-1).take(
+            self._pool_base[rows] + self.streams.claim(rows, 1)
+        )
         # The need: entries of the persona's distribution at most its draw (``bisect_right``).
         at_most = self.need_cdf.take(personas, axis=0) <= uniforms(raw)[:, None]
         self.need[rows] = at_most.sum(axis=1)

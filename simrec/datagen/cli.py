@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simrec.cli_args import positive_float, positive_int
+from simrec.cli_args import add_policy_params, policy_params, positive_float, positive_int, seed
 from simrec.datagen.formats import FORMATS
 from simrec.llm.cli_support import add_llm_arguments, llm_options
 
@@ -41,11 +41,13 @@ def register(commands: Any) -> None:
         "items tables plus a manifest. Interrupt at any time; --resume continues.",
     )
     gen.add_argument("preset", help="env preset: golf, books, retail, a Gymnasium id or a .yaml")
-    gen.add_argument("--policy", default="random", choices=sorted(POLICIES))
+    gen.add_argument(
+        "--policy", default="random", choices=sorted(POLICIES), help="policy that shows the slates"
+    )
     gen.add_argument("--sessions", type=positive_int, required=True, help="number of sessions")
-    gen.add_argument("--seed", type=int, default=0, help="seed (and id) of the first session")
+    gen.add_argument("--seed", type=seed, default=0, help="seed (and id) of the first session")
     gen.add_argument("--out", type=Path, required=True, help="output directory")
-    gen.add_argument("--format", choices=list(FORMATS), default="parquet")
+    gen.add_argument("--format", choices=list(FORMATS), default="parquet", help="table file format")
     mode = gen.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue an interrupted run")
     mode.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
@@ -62,7 +64,10 @@ def register(commands: Any) -> None:
         help="processes (default: one per CPU)",
     )
     gen.add_argument(
-        "--lanes", type=positive_int, default=None, help="sessions in flight per worker"
+        "--lanes",
+        type=positive_int,
+        default=None,
+        help="sessions in flight per worker (default: as many as the shard and memory allow)",
     )
     gen.add_argument(
         "--backend",
@@ -71,13 +76,23 @@ def register(commands: Any) -> None:
         help="how sessions are stepped: vector (utility brain, batched numpy), single (one "
         "env step at a time, any brain) or auto (vector where it applies); same dataset",
     )
-    gen.add_argument("--max-turns", type=positive_int, default=None)
-    gen.add_argument("--brain", default=None, help="override the preset's brain")
+    gen.add_argument(
+        "--max-turns",
+        type=positive_int,
+        default=None,
+        help="turn limit per session (default: the preset's)",
+    )
+    gen.add_argument(
+        "--brain",
+        default=None,
+        help="who plays the users: utility or anthropic (default: the preset's brain)",
+    )
     gen.add_argument(
         "--brain-kwargs",
         type=_json_object,
         default=None,
-        help='brain options as JSON, e.g. \'{"cache": "record", "cache_path": "golf.sqlite"}\'',
+        help='brain options as JSON, e.g. \'{"cache": "record", "cache_path": "golf.sqlite"}\' '
+        "(default: none)",
     )
     gen.add_argument(
         "--batch",
@@ -92,11 +107,12 @@ def register(commands: Any) -> None:
         help="--batch: seconds between batch status checks (default 10)",
     )
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_policy_params(gen)
     add_llm_arguments(gen)
     gen.set_defaults(handler=_generate)
 
     export = commands.add_parser("export", help="convert a dataset for other tools")
-    export.add_argument("kind", choices=["recbole", "minari"])
+    export.add_argument("kind", choices=["recbole", "minari"], help="target format")
     export.add_argument("dataset", type=Path, help="a dataset directory (simrec generate --out)")
     export.add_argument("--out", type=Path, required=True, help="output directory")
     export.add_argument(
@@ -108,6 +124,14 @@ def register(commands: Any) -> None:
         default="session",
         help="recbole: what a user is (default: each session)",
     )
+    for option, what in (
+        ("--author", "the dataset's author"),
+        ("--author-email", "the author's email or other contact"),
+        ("--code-permalink", "a link to the versioned code that generated the data"),
+    ):
+        export.add_argument(
+            option, default=None, help=f"minari: {what} (default: none; Minari warns)"
+        )
     export.set_defaults(handler=_export)
 
 
@@ -137,6 +161,7 @@ def _generate(args: argparse.Namespace) -> int:
         brain_kwargs=brain_kwargs,
         batch=args.batch,
         batch_poll=args.batch_poll,
+        policy_params=policy_params(args.policy_params),
     )
     m = ds.manifest
     rows = m["rows"]
@@ -146,13 +171,42 @@ def _generate(args: argparse.Namespace) -> int:
         f"{rows['interactions']:,} interactions to {args.out} ({m['format']})"
     )
     if usage["input_tokens"] or usage["output_tokens"]:
-        print(_llm_report(ds.turns, usage))
+        print(_llm_report(ds.turns, usage, m.get("model")))
+    spent = usage.get("policy", {})
+    if spent.get("input_tokens") or spent.get("output_tokens"):
+        print(_policy_report(ds.turns, spent, m.get("policy_model")))
     return 0
 
 
-def _llm_report(turns: pd.DataFrame, usage: dict) -> str:
-    """Tokens, per-turn latency percentiles, invalid responses and cost of an LLM run."""
+def _policy_report(turns: pd.DataFrame, spent: dict, model: str | None) -> str:
+    """The policy's own LLM usage, apart from the users': tokens, latency, fallbacks, cost."""
     import numpy as np
+
+    latency = turns["policy_latency_ms"].to_numpy()
+    live = latency[latency > 0]
+    p50, p90, p99 = np.percentile(live, [50, 90, 99]) if len(live) else (0.0, 0.0, 0.0)
+    return "\n".join(
+        [
+            f"policy LLM ({model or 'unknown model'}): tokens: input {spent['input_tokens']:,}, "
+            f"output {spent['output_tokens']:,}, cache read {spent['cache_read_tokens']:,}, "
+            f"cache write {spent['cache_write_tokens']:,}",
+            f"policy latency per turn ms: p50 {p50:.0f}, p90 {p90:.0f}, p99 {p99:.0f}",
+            f"policy fallbacks: {spent['fallbacks']:,} of {len(turns):,} turns",
+            f"policy estimated cost: ${spent['cost_usd']:.4f} (replayed calls cost nothing)",
+        ]
+    )
+
+
+def _llm_report(turns: pd.DataFrame, usage: dict, model: str | None = None) -> str:
+    """Tokens, per-turn latency percentiles, invalid responses and cost of an LLM run.
+
+    Replayed turns cost nothing; beside what the run spent, the report says what its
+    turns' tokens cost at ``model``'s list price (what the recording paid, batch
+    discounts aside).
+    """
+    import numpy as np
+
+    from simrec.llm.accounting import DEFAULT_PRICES
 
     latency = turns["latency_ms"].to_numpy()
     live = latency[latency > 0]  # batch answers and offline turns have no latency
@@ -164,9 +218,25 @@ def _llm_report(turns: pd.DataFrame, usage: dict) -> str:
             f"cache write {usage['cache_write_tokens']:,}",
             f"latency per turn ms: p50 {p50:.0f}, p90 {p90:.0f}, p99 {p99:.0f}",
             f"invalid responses: {usage['invalid_responses']:,} of {len(turns):,} turns",
-            f"estimated cost: ${usage['cost_usd']:.4f} (replayed turns cost nothing)",
+            f"estimated cost: ${usage['cost_usd']:.4f} (replayed turns cost nothing)"
+            + _recorded_cost(usage, DEFAULT_PRICES.get(model or "")),
         ]
     )
+
+
+def _recorded_cost(usage: dict, price: Any) -> str:
+    """``; the turns' tokens cost $X at list price`` when some turns were replayed."""
+    if price is None:
+        return ""
+    listed = price.cost(
+        usage["input_tokens"],
+        usage["output_tokens"],
+        usage["cache_read_tokens"],
+        usage["cache_write_tokens"],
+    )
+    if listed <= usage["cost_usd"] + 1e-12:
+        return ""
+    return f"; these turns' tokens cost ${listed:.4f} at list price when recorded"
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -179,6 +249,13 @@ def _export(args: argparse.Namespace) -> int:
         paths = exports.to_recbole(ds, args.out, name, user=args.user)
         print(f"wrote {', '.join(str(p) for p in paths)}")
     else:
-        path = exports.to_minari(ds, args.out, name)
+        path = exports.to_minari(
+            ds,
+            args.out,
+            name,
+            author=args.author,
+            author_email=args.author_email,
+            code_permalink=args.code_permalink,
+        )
         print(f"wrote Minari dataset {name!r} to {path}")
     return 0

@@ -45,6 +45,7 @@ from simrec.datagen.vectorized import VectorBackend
 from simrec.env import RecSessionEnv
 from simrec.errors import ConfigError, DatasetError
 from simrec.policies import POLICIES, make_policy
+from simrec.policies.batching import serves_many
 from simrec.presets import find_preset
 
 DEFAULT_SHARD_SIZE = 1000
@@ -81,6 +82,8 @@ class GenerationConfig:
         env: the preset the env came from (name, id or file), for the record.
         env_kwargs: the :class:`RecSessionEnv` keyword arguments (JSON values).
         policy: a built-in policy name, or ``module:qualname`` of a policy factory.
+        policy_params: the built-in policy's parameters (plain values; written to the
+            manifest, so never a key; omitted from it when empty).
         sessions: number of sessions.
         seed: session ``i`` is reset with seed ``seed + i`` and logged as that id.
         shard_size: sessions per shard file.
@@ -96,10 +99,15 @@ class GenerationConfig:
     shard_size: int
     format: str
     simrec_version: str = field(default_factory=lambda: simrec.__version__)
+    policy_params: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values."""
-        return asdict(self)
+        """Plain JSON values (``policy_params`` only when there are any, so a run started
+        before they existed resumes with the same digest)."""
+        out = asdict(self)
+        if not out["policy_params"]:
+            del out["policy_params"]
+        return out
 
     @property
     def digest(self) -> str:
@@ -119,21 +127,70 @@ class GenerationConfig:
 
 
 class _BuiltinPolicy:
-    """A picklable factory for a built-in policy (so worker processes can rebuild it)."""
+    """A picklable factory for a built-in policy (so worker processes can rebuild it).
 
-    def __init__(self, name: str) -> None:
+    A policy that serves many visits at once (an LLM policy: one client, one concurrent
+    round of calls per turn) is built once per process and given to every session;
+    any other is built fresh for each session.
+    """
+
+    def __init__(self, name: str, params: Mapping[str, Any] | None = None) -> None:
         self.name = name
+        self.params = dict(params or {})
+        self._shared: Any = None
 
     def __call__(self, env: RecSessionEnv, seed: int) -> Any:
-        return make_policy(self.name, env, seed=seed)
+        if self._shared is not None:
+            return self._shared
+        policy = make_policy(self.name, env, seed=seed, **self.params)
+        if serves_many(policy):
+            self._shared = policy
+        return policy
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_shared": None}  # each process builds its own
+
+    @property
+    def concurrency(self) -> int:
+        """Calls a policy serving many visits keeps in flight (its ``concurrency``
+        parameter): the sessions to step together; 1 for any other policy."""
+        cls = POLICIES[self.name]
+        if not serves_many(cls):
+            return 1
+        default = getattr(getattr(cls, "config_class", None), "concurrency", 1)
+        value = self.params.get("concurrency", default)
+        return value if isinstance(value, int) and value >= 1 else 1
+
+    def close(self) -> None:
+        """Release the shared policy's resources (an LLM client's threads and cache)."""
+        close = getattr(self._shared, "close", None)
+        if callable(close):
+            close()
 
 
-def resolve_policy(policy: str | PolicyFactory) -> tuple[str, PolicyFactory]:
-    """``(name for the config, factory)`` of a built-in name or a factory callable."""
+def resolve_policy(
+    policy: str | PolicyFactory, params: Mapping[str, Any] | None = None
+) -> tuple[str, PolicyFactory]:
+    """``(name for the config, factory)`` of a built-in name or a factory callable.
+
+    Raises:
+        ConfigError: an unknown name, parameters for a factory (give them to it), or a
+            secret among the parameters (``api_key``: set it in the environment).
+    """
+    if params and "api_key" in params:
+        raise ConfigError(
+            "policy_params.api_key: not accepted, because policy parameters are recorded in "
+            "the dataset's manifest; set ANTHROPIC_API_KEY (or the variable api_key_env "
+            "names) in the environment instead"
+        )
     if isinstance(policy, str):
         if policy not in POLICIES:
             raise ConfigError(f"unknown policy {policy!r}; expected one of: {', '.join(POLICIES)}")
-        return policy, _BuiltinPolicy(policy)
+        return policy, _BuiltinPolicy(policy, params)
+    if params:
+        raise ConfigError(
+            "policy_params apply to a built-in policy name; pass them to your factory"
+        )
     if callable(policy):
         name = (
             f"{getattr(policy, '__module__', '?')}:{getattr(policy, '__qualname__', repr(policy))}"
@@ -169,6 +226,25 @@ def brain_description(brain: Any) -> dict[str, Any]:
         "brain": getattr(brain, "name", type(brain).__name__),
         "model": getattr(brain, "model", None) or getattr(config, "model", None),
         "prompt_version": getattr(brain, "prompt_version", None) or getattr(template, "tag", None),
+    }
+
+
+def policy_description(runner: ShardRunner) -> dict[str, Any]:
+    """``policy_model`` and ``policy_prompt_version`` for the manifest, when the policy is
+    an LLM (``None`` otherwise)."""
+    factory = runner.runtime.factory
+    policy = getattr(factory, "_shared", None)
+    if (
+        policy is None
+        and isinstance(factory, _BuiltinPolicy)
+        and serves_many(POLICIES[factory.name])
+    ):
+        # built in a worker process only: an unused copy tells the model (no client yet)
+        policy = make_policy(factory.name, runner.env, seed=0, **factory.params)
+    config, template = getattr(policy, "config", None), getattr(policy, "template", None)
+    return {
+        "policy_model": getattr(config, "model", None),
+        "policy_prompt_version": getattr(template, "tag", None),
     }
 
 
@@ -234,8 +310,9 @@ class ShardRunner:
         self.out = out
         self.env = RecSessionEnv(**config.env_kwargs)
         defaults = getattr(runtime.backend, "default_lanes", None)
-        lanes = runtime.lanes or (
-            defaults(self.env, config.shard_size) if defaults else default_lanes(self.env.brain)
+        lanes = runtime.lanes or max(
+            defaults(self.env, config.shard_size) if defaults else default_lanes(self.env.brain),
+            getattr(runtime.factory, "concurrency", 1),  # an LLM policy's calls in flight
         )
         if runtime.batch:
             self.env.brain = _batch_brain(self.env.brain, out, runtime.batch_poll)
@@ -249,10 +326,12 @@ class ShardRunner:
         return self.cost is not None or brain_description(self.env.brain)["model"] is not None
 
     def close(self) -> None:
-        """Release the env and its brain (an LLM brain's threads, cache file, HTTP client)."""
-        close = getattr(self.env.brain, "close", None)
-        if callable(close):
-            close()
+        """Release the env, its brain and a shared policy (an LLM's threads, cache file,
+        HTTP client)."""
+        for owner in (self.env.brain, self.runtime.factory):
+            close = getattr(owner, "close", None)
+            if callable(close):
+                close()
         self.env.close()
 
     def frames(self, index: int, on_step: Callable | None = None) -> dict[str, pd.DataFrame]:
@@ -284,11 +363,20 @@ def write_table(root: Path, rel: str, frame: pd.DataFrame, fmt: str) -> dict[str
     }
 
 
+POLICY_TOTALS = (*USAGE_FIELDS, "cost_usd", "fallbacks")
+"""The policy's own totals in a manifest's ``usage.policy`` (from the ``policy_*`` columns)."""
+
+
 def usage_of(turns: pd.DataFrame) -> dict[str, Any]:
-    """Token, cost and invalid-response totals of a ``turns`` table."""
+    """Token, cost and invalid-response totals of a ``turns`` table: the simulated users'
+    at the top level, the policy's own calls apart under ``policy``."""
     usage: dict[str, Any] = {name: int(turns[name].sum()) for name in USAGE_FIELDS}
     usage["cost_usd"] = float(turns["cost_usd"].sum())
     usage["invalid_responses"] = int(turns["invalid_response"].sum())
+    usage["policy"] = {
+        name: (float if name == "cost_usd" else int)(turns[f"policy_{name}"].sum())
+        for name in POLICY_TOTALS
+    }
     return usage
 
 
@@ -382,6 +470,7 @@ def generate(
     slate_size: int | None = None,
     brain: str | None = None,
     brain_kwargs: Mapping[str, Any] | None = None,
+    policy_params: Mapping[str, Any] | None = None,
 ) -> store.Dataset:
     """Generate ``sessions`` sessions of ``policy`` in ``env``; returns the dataset.
 
@@ -416,6 +505,10 @@ def generate(
             one process: a batch already carries every session of the shard).
         batch_poll: seconds between batch status checks.
         max_turns, slate_size, brain, brain_kwargs: env overrides.
+        policy_params: the built-in policy's parameters (plain values, recorded in the
+            manifest: never an API key). A policy that serves many visits at once (an LLM
+            policy) is built once per worker and, unless ``lanes`` says otherwise, steps
+            as many sessions together as it keeps calls in flight (its ``concurrency``).
 
     Raises:
         DatasetError: the output exists (without ``resume`` / ``overwrite``), cannot be
@@ -445,10 +538,18 @@ def generate(
             "brain_kwargs": dict(brain_kwargs) if brain_kwargs is not None else None,
         },
     )
-    policy_name, factory = resolve_policy(policy)
+    policy_name, factory = resolve_policy(policy, policy_params)
+    params = dict(policy_params or {})
+    try:
+        json.dumps(params, sort_keys=True)
+    except TypeError:
+        raise ConfigError(
+            "policy_params must be plain values (the dataset's manifest records them)"
+        ) from None
     config = GenerationConfig(
-        label, env_kwargs, policy_name, sessions, int(seed), shard_size, format
-    )
+        label, env_kwargs, policy_name, sessions, int(seed), shard_size, format,
+        policy_params=params,
+    )  # fmt: skip
     runtime = Runtime(factory, lanes, cost, resolve_backend(backend, batch), batch, batch_poll)
     if batch:
         workers = 1
@@ -630,14 +731,17 @@ def _load_state(out: Path, config: GenerationConfig) -> dict[str, Any]:
         }
     state = store.read_json(path)
     _check_same_config(path, state.get("config", {}), config)
+    # A resume builds on every committed file: check each one's bytes, not just its size,
+    # so a shard edited on disk is refused now rather than failing a later load_dataset.
     for shard in list(state["shards"].values()) + [{"files": state["static"]}]:
         for record in shard["files"].values():
-            file = out / record["path"]
-            if not file.is_file() or file.stat().st_size != record["bytes"]:
+            try:
+                store.verify_file(out, record, listed_in=str(path))
+            except DatasetError as exc:
                 raise DatasetError(
-                    f"{file}: recorded as complete in {path} but missing or resized; "
-                    "the dataset was modified; start again with --overwrite"
-                )
+                    f"{exc}; --resume cannot build on it: restore the file, or start again "
+                    "with --overwrite"
+                ) from None
     return state
 
 
@@ -649,9 +753,13 @@ def _run_shards(
     workers: int,
     bar: Progress,
 ) -> None:
+    pause_after = _pause_after()
+
     def commit(record: dict[str, Any]) -> None:
         state["shards"][str(record["index"])] = {"files": record["files"], "usage": record["usage"]}
         store.write_json(out / store.PROGRESS, state)
+        if pause_after is not None and len(state["shards"]) >= pause_after:
+            _wait_forever()
 
     if workers == 1 or len(todo) <= 1:
         for index in todo:
@@ -693,6 +801,31 @@ def _run_shards(
         pool.join()
 
 
+PAUSE_AFTER_SHARDS = "SIMREC_PAUSE_AFTER_SHARDS"
+"""Environment variable: after this many committed shards the run stops making progress and
+waits to be killed or interrupted. It gives tests (and anyone checking their own recovery
+procedure) an interruption at a known point instead of a race with a running process."""
+
+
+def _pause_after() -> int | None:
+    text = os.environ.get(PAUSE_AFTER_SHARDS)
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise DatasetError(f"{PAUSE_AFTER_SHARDS}: expected a positive integer, got {text!r}")
+    return value
+
+
+def _wait_forever() -> None:
+    """Block until a signal ends the process (Ctrl-C raises ``KeyboardInterrupt`` here)."""
+    while True:
+        time.sleep(3600)
+
+
 def _drain(updates: Any, bar: Progress) -> int:
     """Apply workers' progress messages; returns how many workers announced their start."""
     hellos = 0
@@ -732,6 +865,7 @@ def _manifest(
         "config": config.to_dict(),
         "config_hash": config.digest,
         **brain_description(runner.env.brain),
+        **policy_description(runner),
         "usage": dict(usage),
         "rows": {t: sum(f["rows"] for f in fs) for t, fs in files.items()},
         "tables": {
@@ -755,4 +889,8 @@ def _final_manifest(
     usage: dict[str, Any] = {name: sum(s["usage"][name] for s in shards) for name in USAGE_FIELDS}
     usage["cost_usd"] = sum(s["usage"]["cost_usd"] for s in shards)
     usage["invalid_responses"] = sum(s["usage"]["invalid_responses"] for s in shards)
+    usage["policy"] = {
+        name: sum(s["usage"].get("policy", {}).get(name, 0) for s in shards)
+        for name in POLICY_TOTALS
+    }
     return _manifest(config, runner, dtypes, files, usage)

@@ -12,7 +12,10 @@ the env's own ``reset(seed=session_id)`` (same persona draw, same generator as
 does, in the same order, except that the brain is called once for all lanes. The result
 is row-for-row the event log ``run_sessions`` produces with the same seeds (tested).
 Observations and ``info`` are built only for policies that read them (a policy with
-``observes = False`` and no ``update`` gets ``None``).
+``observes = False`` and no ``update`` gets ``None``). Policies that emit semantic ids
+(``action_form``) have their slates resolved as :class:`~simrec.semantic_ids.SemanticIdSlate`
+does; in conversational mode each policy's message goes to the brain and the log; what a
+policy reports through ``take_usage()`` lands in the turn's ``policy_*`` columns.
 
 A stepping backend is anything with ``run(session_ids, on_step) -> ShardRecorder``; a
 native vector env can replace this one without touching sharding, resume or writers.
@@ -28,7 +31,9 @@ import numpy as np
 
 from simrec.datagen.tables import CostModel, ShardRecorder
 from simrec.env import RecSessionEnv
-from simrec.policies import Policy, as_policy
+from simrec.policies import Policy, PolicyUsage, as_policy
+from simrec.runner import PolicyActions, choose_actions
+from simrec.semantic_ids import ResolvedSlate, action_form
 from simrec.session import Session
 
 PolicyFactory = Callable[[RecSessionEnv, int], Any]
@@ -64,6 +69,18 @@ class _Lane:
     obs: dict[str, np.ndarray] | None
     info: dict[str, Any] | None
     observes: bool
+    actions: PolicyActions
+
+
+@dataclass
+class _Step:
+    """One lane's checked action: the slate shown and what goes with it in the log."""
+
+    slate: list[int]
+    duplicates: int
+    named: ResolvedSlate | None
+    message: str | None
+    usage: PolicyUsage | None
 
 
 class LaneStepper:
@@ -101,30 +118,28 @@ class LaneStepper:
         lanes = [lane for lane in (self._start(pending) for _ in range(self.lanes)) if lane]
         brain, max_turns = env.brain, env.max_turns
         while lanes:
-            slates, duplicates = [], []
-            for lane in lanes:
-                slate, dup = env.validate_slate(lane.policy.act(lane.obs, lane.info))
-                slates.append(slate)
-                duplicates.append(dup)
+            chosen = choose_actions([(ln.policy, ln.obs, ln.info, ln.actions) for ln in lanes])
+            steps = [self._check(action, usage) for action, usage in chosen]
             reactions = brain.react(
                 [lane.session for lane in lanes],
-                slates,
-                [None] * len(lanes),
+                [step.slate for step in steps],
+                [step.message for step in steps],
                 [lane.rng for lane in lanes],
             )
             finished = tokens = 0
             dollars = 0.0
             survivors = []
-            for lane, slate, dup, reaction in zip(
-                lanes, slates, duplicates, reactions, strict=True
-            ):
-                session = lane.session
-                dollars += recorder.add(lane.session_id, session, slate, reaction, dup)
+            for lane, step, reaction in zip(lanes, steps, reactions, strict=True):
+                session, slate, dup = lane.session, step.slate, step.duplicates
+                dollars += recorder.add(
+                    lane.session_id, session, slate, reaction, dup, step.named, step.message,
+                    step.usage,
+                )  # fmt: skip
                 tokens += reaction.input_tokens + reaction.output_tokens
                 session.record(slate, reaction)
                 if lane.observes:
                     reward = env.reward(reaction)
-                    lane.obs, lane.info = self._observe(session, slate, reaction, dup, reward)
+                    lane.obs, lane.info = self._observe(session, step, reaction, reward)
                     if hasattr(lane.policy, "update"):
                         lane.policy.update(lane.obs, reward, lane.info)
                 if reaction.left or session.turn >= max_turns:
@@ -137,6 +152,16 @@ class LaneStepper:
                 on_step(finished, len(reactions) * k, tokens, dollars)
         return recorder
 
+    def _check(self, action: Any, usage: PolicyUsage | None) -> _Step:
+        """A lane's resolved action, checked as ``env.step`` would."""
+        env = self.env
+        message = None
+        if env.conversational:
+            action, message = env.split_action(action)
+        slate, duplicates = env.validate_slate(action)
+        named = action if isinstance(action, ResolvedSlate) else None
+        return _Step(slate, duplicates, named, message, usage)
+
     def _start(self, pending: Iterator[int]) -> _Lane | None:
         session_id = next(pending, None)
         if session_id is None:
@@ -148,14 +173,17 @@ class LaneStepper:
             policy.reset(seed=session_id)
         assert env.session is not None
         observes = getattr(policy, "observes", True) or hasattr(policy, "update")
-        return _Lane(session_id, env.session, env.np_random, policy, obs, info, observes)
+        actions = PolicyActions(env, action_form(policy))
+        return _Lane(session_id, env.session, env.np_random, policy, obs, info, observes, actions)
 
     def _observe(
-        self, session: Session, slate: list[int], reaction: Any, duplicates: int, reward: float
+        self, session: Session, step: _Step, reaction: Any, reward: float
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         # The env builds observations and info from its current session; pointing it at
         # this lane's session reuses exactly the code a policy sees through env.step.
         env = self.env
-        env.session = session
-        env._last_slate = slate
-        return env._observation(), env._info(reaction, duplicates, reward)
+        env.session, env.session_id = session, session.session_id
+        env._last_slate = step.slate
+        env._last_named = step.named
+        env._message = step.message
+        return env._observation(), env._info(reaction, step.duplicates, reward)

@@ -289,20 +289,20 @@ def check_manifest(path: Path, manifest: Mapping[str, Any]) -> None:
             )
 
 
-def verify_file(root: Path, record: Mapping[str, Any]) -> None:
-    """Check one file against its manifest record (exists, size, sha256)."""
+def verify_file(root: Path, record: Mapping[str, Any], listed_in: str = "the manifest") -> None:
+    """Check one file against its record (exists, size, sha256) in ``listed_in``."""
     file = root / record["path"]
     if not file.is_file():
-        raise DatasetError(f"{file}: listed in the manifest but missing")
+        raise DatasetError(f"{file}: listed in {listed_in} but missing")
     size = file.stat().st_size
     if size != record["bytes"]:
         raise DatasetError(
-            f"{file}: size {size} bytes differs from the manifest's {record['bytes']}: "
-            "the file was modified or truncated after generation"
+            f"{file}: size {size} bytes differs from the {record['bytes']} recorded in "
+            f"{listed_in}: the file was modified or truncated after it was written"
         )
     digest = formats.sha256_file(file)
     if digest != record["sha256"]:
         raise DatasetError(
-            f"{file}: checksum mismatch (sha256 {digest[:12]}…, manifest says "
-            f"{record['sha256'][:12]}…): the file was modified after generation"
+            f"{file}: checksum mismatch (sha256 {digest[:12]}…, {listed_in} says "
+            f"{record['sha256'][:12]}…): the file was modified after it was written"
         )

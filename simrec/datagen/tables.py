@@ -4,7 +4,8 @@
 columns, same dtypes, same values as :class:`~simrec.events.EventLog`); the dataset's
 ``turns`` adds one column, ``cost_usd`` (float64: the estimated dollar cost of the
 turn's LLM call, 0 for offline brains). ``sessions`` is :func:`~simrec.events.sessions_frame`
-plus token and cost totals; ``personas`` and ``items`` describe the pool and catalog.
+plus the user's token and cost totals and the policy's (``policy_*``); ``personas`` and
+``items`` describe the pool and catalog.
 
 :class:`ShardRecorder` is the fast logging path of data generation: per step it keeps
 references (the reaction, the slate), and turns them into typed columns once per shard
@@ -22,9 +23,11 @@ import numpy as np
 import pandas as pd
 
 from simrec.catalog import TAG_SEPARATOR, Catalog
-from simrec.events import INTERACTION_DTYPES, TURN_DTYPES
+from simrec.events import INTERACTION_DTYPES, POLICY_USAGE_FIELDS, TURN_DTYPES
 from simrec.persona import TRAITS, Persona
+from simrec.policies.base import PolicyUsage
 from simrec.reaction import Reaction
+from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, Session
 
 DATASET_TURN_DTYPES: dict[str, str] = {**TURN_DTYPES, "cost_usd": "float64"}
@@ -41,6 +44,9 @@ SESSION_DTYPES: dict[str, str] = {
     "input_tokens": "int64",
     "output_tokens": "int64",
     "cost_usd": "float64",
+    "policy_input_tokens": "int64",
+    "policy_output_tokens": "int64",
+    "policy_cost_usd": "float64",
 }
 PERSONA_DTYPES: dict[str, str] = {
     "persona_id": "string",
@@ -100,6 +106,9 @@ class ShardRecorder:
         self._masks: list[np.ndarray | None] = []
         self._slots: list[int] = []
         self._costs: list[float] = []
+        self._named: dict[int, ResolvedSlate] = {}
+        self._messages: list[str | None] = []
+        self._usage: dict[int, PolicyUsage] = {}
 
     def __len__(self) -> int:
         return len(self._turns)
@@ -111,11 +120,22 @@ class ShardRecorder:
         slate: Sequence[int],
         reaction: Reaction,
         duplicates: int,
+        named: ResolvedSlate | None = None,
+        message: str | None = None,
+        usage: PolicyUsage | None = None,
     ) -> float:
         """Log one step — call before ``session.record`` moves the session on.
 
-        Returns the step's estimated dollar cost.
+        ``named`` is the semantic-id slate the policy emitted (``None`` for item indices),
+        ``message`` what it said, ``usage`` what choosing the slate cost the policy.
+        Returns the step's estimated dollar cost (the user's side).
         """
+        step = len(self._turns)
+        if named is not None:
+            self._named[step] = named
+        if usage is not None:
+            self._usage[step] = usage
+        self._messages.append(message)
         self._sids.append(session_id)
         self._turns.append(session.turn + 1)
         self._personas.append(session.persona.persona_id)
@@ -153,9 +173,11 @@ class ShardRecorder:
             w, flags["clicked"], flags["purchased"], flags["dismissed"], left
         )
         shown = items != EMPTY
+        hallucinated, emitted = self._named_slots(order)
         interactions = _interaction_frame(
             self.catalog, sids, personas, turns, items, flags["clicked"], flags["purchased"],
             flags["dismissed"], slot_reward, self._satisfies(order, items, shown),
+            hallucinated, emitted,
         )  # fmt: skip
         turns_frame = self._turns_frame(order, reactions, sids, personas, turns, left, turn_reward)
         return {
@@ -163,6 +185,41 @@ class ShardRecorder:
             "turns": turns_frame,
             "sessions": session_table(turns_frame),
         }
+
+    def _named_slots(self, order: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Per slot (in ``order``): hallucinated, and the emitted id (string array)."""
+        n, k = len(order), self.k
+        hallucinated = np.zeros((n, k), dtype=bool)
+        if not self._named:
+            return hallucinated, missing_strings(n * k)
+        emitted = np.full((n, k), None, dtype=object)
+        for row, step in enumerate(order.tolist()):
+            named = self._named.get(step)
+            if named is not None:
+                hallucinated[row] = named.hallucinated
+                if named.emitted is not None:
+                    emitted[row] = named.emitted
+        return hallucinated, pd.array(emitted.ravel(), dtype="string")
+
+    def _policy_columns(self, order: np.ndarray) -> dict[str, Any]:
+        """The turns' message and ``policy_*`` usage columns, in ``order``."""
+        n = len(order)
+        usage = np.zeros((n, len(POLICY_USAGE_FIELDS)), dtype=np.float64)
+        for row, step in enumerate(order.tolist()):
+            spent = self._usage.get(step)
+            if spent is not None:
+                usage[row] = [
+                    getattr(spent, c.removeprefix("policy_")) for c in POLICY_USAGE_FIELDS
+                ]
+        messages = [self._messages[i] for i in order.tolist()]
+        columns: dict[str, Any] = {
+            "message": pd.array(messages, dtype="string")
+            if any(m is not None for m in messages)
+            else missing_strings(n)
+        }
+        for j, name in enumerate(POLICY_USAGE_FIELDS):
+            columns[name] = usage[:, j].astype(TURN_DTYPES[name])
+        return columns
 
     def _satisfies(self, order: np.ndarray, items: np.ndarray, shown: np.ndarray) -> pd.Series:
         n, k = items.shape
@@ -222,6 +279,7 @@ class ShardRecorder:
                 "invalid_response": np.fromiter(
                     (r.invalid_response for r in reactions), dtype=bool, count=n
                 ),
+                **self._policy_columns(order),
                 "cost_usd": np.asarray(self._costs, dtype=np.float64)[order],
             }
         )
@@ -317,6 +375,7 @@ class ArrayRecorder:
         interactions = _interaction_frame(
             self.catalog, sids, personas, turns, items, clicked, purchased, dismissed,
             slot_reward, pd.arrays.BooleanArray(complies.ravel(), unknown.ravel()),
+            np.zeros(items.shape, dtype=bool), missing_strings(items.size),
         )  # fmt: skip
         zeros = np.zeros(n, dtype=np.int64)
         turns_frame = pd.DataFrame(
@@ -334,6 +393,8 @@ class ArrayRecorder:
                 "latency_ms": np.zeros(n, dtype=np.float64),
                 **{name: zeros.copy() for name in USAGE_FIELDS},
                 "invalid_response": np.zeros(n, dtype=bool),
+                "message": missing_strings(n),
+                **{name: np.zeros(n, dtype=TURN_DTYPES[name]) for name in POLICY_USAGE_FIELDS},
                 "cost_usd": np.zeros(n, dtype=np.float64),
             }
         )
@@ -371,6 +432,8 @@ def _interaction_frame(
     dismissed: np.ndarray,
     slot_reward: np.ndarray,
     satisfies: Any,
+    hallucinated: np.ndarray,
+    emitted: Any,
 ) -> pd.DataFrame:
     """The ``interactions`` table of ``n`` turns of ``k`` slots, from ``(n, k)`` arrays."""
     n, k = items.shape
@@ -390,8 +453,15 @@ def _interaction_frame(
             "dismissed": dismissed.ravel(),
             "reward": slot_reward.ravel(),
             "satisfies_constraint": satisfies,
+            "hallucinated": hallucinated.ravel(),
+            "emitted_id": emitted,
         }
     )
+
+
+def missing_strings(n: int) -> Any:
+    """A ``string`` array of ``n`` missing values (one take: fast for millions of rows)."""
+    return pd.array([None], dtype="string").take(np.zeros(n, dtype=np.intp))
 
 
 def _flags(reactions: list[Reaction], name: str, n: int, k: int) -> np.ndarray:
@@ -426,6 +496,9 @@ def session_table(turns: pd.DataFrame) -> pd.DataFrame:
             "input_tokens": total("input_tokens"),
             "output_tokens": total("output_tokens"),
             "cost_usd": total("cost_usd"),
+            "policy_input_tokens": total("policy_input_tokens"),
+            "policy_output_tokens": total("policy_output_tokens"),
+            "policy_cost_usd": total("policy_cost_usd"),
         }
     ).astype(SESSION_DTYPES)
 

@@ -37,6 +37,7 @@ from simrec.datagen.tables import ArrayRecorder, CostModel
 from simrec.env import RecSessionEnv
 from simrec.errors import ConfigError
 from simrec.policies import POLICIES, Policy, as_policy
+from simrec.semantic_ids import ITEM_INDEX, action_form
 from simrec.session import DRAW_BLOCK, EMPTY, Session
 from simrec.vector import RecSessionVectorEnv
 
@@ -52,12 +53,20 @@ def vector_applies(env: RecSessionEnv, cost: CostModel | None) -> str | None:
         return f"brain {getattr(env.brain, 'name', env.brain)!r} is not the utility brain"
     if cost is not None:
         return "a cost model needs per-reaction objects"
+    if env.conversational:
+        return "conversational mode logs each policy's message"
     return None
 
 
 def observes(policy: Any) -> bool:
-    """Whether ``policy`` reads observations or learns (then it needs the single env loop)."""
-    return bool(getattr(policy, "observes", True)) or hasattr(policy, "update")
+    """Whether ``policy`` needs the single env loop: it reads observations, learns, emits
+    semantic ids (resolved and logged slot by slot) or reports its own usage."""
+    return (
+        bool(getattr(policy, "observes", True))
+        or hasattr(policy, "update")
+        or hasattr(policy, "take_usage")
+        or action_form(policy) != ITEM_INDEX
+    )
 
 
 def vector_lanes(env: RecSessionEnv, shard_size: int) -> int:
@@ -111,7 +120,7 @@ def _builtin_observes(policy_factory: PolicyFactory) -> str | None:
     name = getattr(policy_factory, "name", None)
     cls = POLICIES.get(name) if isinstance(name, str) else None
     if cls is not None and observes(cls):
-        return f"policy {name!r} reads observations"
+        return f"policy {name!r} reads observations, learns or emits semantic ids"
     return None
 
 
@@ -217,8 +226,9 @@ class VectorStepper:
             if observes(policy):
                 if first:
                     raise _ObservingPolicy(
-                        f"policy {type(policy).__name__} reads observations (set "
-                        "observes = False on a policy that does not)"
+                        f"policy {type(policy).__name__} reads observations, learns, emits "
+                        "semantic ids or reports usage (set observes = False on a policy "
+                        "that does not read observations)"
                     )
                 raise ConfigError(
                     f"policy factory: session {session_id}'s policy reads observations but the "

@@ -10,11 +10,15 @@ Modes:
   :class:`~simrec.errors.CacheMissError`: the run has diverged from the recording, which
   is exactly what a CI regression test wants to hear.
 
-The key is a SHA-256 of the canonical JSON of the full request body (model, system,
-messages, tools, tool choice, thinking, max tokens) plus the prompt template's version
-and the sample index (the n-th identical request of a run gets its own sample, as a live
-model would give a fresh answer). Only the request body and the response body are
-stored: never a header, never the API key. The file uses WAL journaling, so concurrent
+The key is a SHA-256 of the canonical JSON of the full request body as sent (model,
+system, messages, tools or output format, thinking, max tokens), the prompt template's
+version and the request's *sample*: where it sits in the run (session, turn, attempt;
+see :mod:`simrec.llm.request`). The sample never comes from process state, so a
+recording replays the same whatever the number of workers, lanes or shards, and two
+identical requests at different places of a run keep their own answers. Only the
+request body and the response body are stored: never a header, never the API key
+(:func:`compact`, ``simrec cache compact``, drops the request bodies of a recording
+before it is committed: replay reads only keys and responses). The file uses WAL journaling, so concurrent
 workers can write while others read; :meth:`ResponseCache.close` checkpoints the WAL back
 into the one ``.sqlite`` file you can commit beside a scenario.
 """
@@ -42,7 +46,7 @@ CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,
     model TEXT NOT NULL,
     prompt TEXT NOT NULL,
-    sample INTEGER NOT NULL,
+    sample TEXT NOT NULL,
     request TEXT NOT NULL,
     response TEXT,
     error TEXT,
@@ -58,9 +62,20 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def request_key(request: Mapping[str, Any], prompt: str, sample: int) -> str:
-    """The cache key of ``request`` under prompt ``name@version`` and sample index ``sample``."""
-    payload = canonical_json({"request": request, "prompt": prompt, "sample": sample})
+def request_key(
+    request: Mapping[str, Any], prompt: str, sample: Any, body: str | None = None
+) -> str:
+    """The cache key of ``request`` under prompt ``name@version`` at position ``sample``.
+
+    ``body``: ``canonical_json(request)`` if the caller has it (it is also what is sent),
+    so a request is serialised once per call. The key is the same either way.
+    """
+    if body is None:
+        body = canonical_json(request)
+    # canonical_json({"prompt": ..., "request": ..., "sample": ...}), keys in sorted order
+    payload = (
+        f'{{"prompt":{canonical_json(prompt)},"request":{body},"sample":{canonical_json(sample)}}}'
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -156,12 +171,12 @@ class ResponseCache:
         return CacheMissError(
             f"replay cache miss in {str(self.path)!r}: no recorded response for {what} "
             f"(model {model}, prompt {prompt}, key {key[:12]}). The run has diverged from the "
-            "recording (different seeds, policy, personas, model or prompt version); "
-            "re-record it with cache='record' (--cache record), which needs ANTHROPIC_API_KEY."
+            "recording (different seeds, policy, personas, model, prompt version or "
+            "options); re-record it with cache='record' (--cache record), which calls the API."
         )
 
     def put(
-        self, key: str, request: Mapping[str, Any], call: CachedCall, *, prompt: str, sample: int
+        self, key: str, request: Mapping[str, Any], call: CachedCall, *, prompt: str, sample: Any
     ) -> None:
         """Store ``call`` for ``key`` (record mode only; a no-op otherwise).
 
@@ -173,7 +188,7 @@ class ResponseCache:
             key,
             str(request.get("model", "")),
             prompt,
-            sample,
+            canonical_json(sample),
             canonical_json(request),
             canonical_json(call.response) if call.response is not None else None,
             canonical_json(call.error) if call.error is not None else None,
@@ -201,3 +216,27 @@ class ResponseCache:
             finally:
                 self._db.close()
                 self._db = None
+
+
+def compact(path: str | Path) -> tuple[int, int]:
+    """Shrink a recording to what replay reads: drop every stored request body (kept only
+    for inspection; a lookup needs the key) and vacuum the file, so a recording committed
+    beside a scenario stays small. Returns the file's size in bytes before and after.
+
+    Raises:
+        ConfigError: ``path`` is missing or not a simrec response cache.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{str(path)!r} does not exist")
+    before = path.stat().st_size
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("UPDATE responses SET request = ''")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("VACUUM")
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"{str(path)!r} is not a simrec response cache: {exc}") from None
+    finally:
+        db.close()
+    return before, path.stat().st_size

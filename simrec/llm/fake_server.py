@@ -8,10 +8,25 @@ parsing and concurrency are exercised exactly as in production, without network 
         ...
         assert api.calls == 2
 
+It behaves like the real API where simrec depends on it:
+
+* **It refuses what each model family refuses** (:data:`FAMILIES`), with the real status
+  and error text: forced tool use on Opus 5.5, Sonnet 5.5 and Fable 5.1; ``thinking``
+  types a model does not take (Opus 5.5 cannot disable thinking, Sonnet 5.5's lowest is
+  ``between_tools``); forced tool use while thinking is on; non-default sampling
+  parameters on the 5.x models; a final assistant turn (prefill); an unknown model (404).
+* **It reports usage as the API does**: tools, the structured-output schema, system and
+  messages are all input; prompt caching is emulated per model, so ``cache_read_input_tokens``
+  counts only a prefix (up to a ``cache_control`` breakpoint, at least the model's minimum
+  length) that an earlier request wrote and whose response has started, within 5
+  minutes; the first request writes it (``cache_creation_input_tokens``); ``input_tokens``
+  is the rest. Thinking models start their answer with a ``thinking`` block and bill its
+  tokens as output. Tokens are estimated at 4 characters each.
+
 Each request consumes the next scripted reply (a dict, or a function of the request body
-returning one); when the script is empty, :func:`react_first` answers: a valid reaction
-that clicks the first item of the slate. The server totals the ``usage`` it reports, so
-tests can check accounting against it.
+and the call number returning one); when the script is empty, :func:`react_first`
+answers: a valid reaction that clicks the first item of the slate, in the form the
+request asks for (a tool call or JSON text).
 
 It also serves the Message Batches endpoints (create, retrieve, results): each request of
 a batch is answered like a Messages call (script first), a batch ends after
@@ -21,12 +36,14 @@ replies as ``errored`` items — as the real service may do.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -42,6 +59,86 @@ USAGE_KEYS = (
     "cache_read_input_tokens",
     "cache_creation_input_tokens",
 )
+CACHE_TTL = 300.0
+"""Seconds a cached prefix lives after its last use (the default 5-minute cache)."""
+THINKING_TOKENS = 64
+"""Output tokens a thinking model spends thinking before each answer (effort low)."""
+TOOL_PROMPT_TOKENS = {"forced": 313, "auto": 346}
+"""Input tokens the API adds for the tool-use system prompt (per Anthropic's tool docs)."""
+GATHER_TIMEOUT = 10.0
+"""Seconds a request is held at most while the fake gathers concurrent requests."""
+LOOKBACK = 20
+"""Block boundaries before a breakpoint where the API still looks for a cached prefix."""
+
+
+@dataclass(frozen=True)
+class Family:
+    """What one model accepts (see the module docstring).
+
+    Attributes:
+        thinking: the ``thinking.type`` values accepted.
+        thinks_by_default: thinking is on when no ``thinking`` field is sent.
+        forced_tool: ``tool_choice`` ``tool``/``any`` accepted (with thinking off).
+        sampling: non-default ``temperature`` / ``top_p`` / ``top_k`` accepted.
+        prefill: a final assistant turn accepted.
+        min_cache: the shortest cacheable prefix, in tokens.
+        disabled_hint: what the ``disabled`` error tells to use instead.
+    """
+
+    thinking: frozenset[str]
+    thinks_by_default: bool
+    forced_tool: bool
+    sampling: bool
+    prefill: bool
+    min_cache: int
+    disabled_hint: str = (
+        '"thinking.type.adaptive" and "output_config.effort" to control thinking behavior'
+    )
+
+
+_ALWAYS_ON = Family(frozenset({"adaptive"}), True, False, False, False, 512)
+FAMILIES: dict[str, Family] = {
+    "claude-fable-5-1": _ALWAYS_ON,
+    "claude-opus-5-5": _ALWAYS_ON,
+    "claude-sonnet-5-5": Family(
+        frozenset({"adaptive", "between_tools"}),
+        True,
+        False,
+        False,
+        False,
+        512,
+        '"thinking.type.between_tools" to turn off up-front thinking',
+    ),
+    "claude-haiku-5-5": Family(frozenset({"adaptive", "disabled"}), True, True, False, False, 512),
+    "claude-opus-5": Family(frozenset({"adaptive", "disabled"}), True, True, False, False, 512),
+    "claude-sonnet-5": Family(frozenset({"adaptive", "disabled"}), True, True, False, False, 1024),
+    "claude-haiku-4-5": Family(frozenset({"enabled", "disabled"}), False, True, True, True, 4096),
+}
+"""Model id -> what it accepts (checked November 2026 against Anthropic's model pages;
+see docs/claude.md)."""
+
+
+def tokens(text: str) -> int:
+    """Estimated tokens of ``text`` (4 characters each, at least 1 for non-empty text)."""
+    return (len(text) + 3) // 4
+
+
+def request_text(body: Mapping[str, Any]) -> str:
+    """Every text of a request, system first (Messages API or Chat Completions body): what
+    a scripted model reads."""
+    parts: list[str] = []
+    system = body.get("system")
+    if isinstance(system, str):
+        parts.append(system)
+    elif isinstance(system, list):
+        parts += [str(b.get("text", "")) for b in system if isinstance(b, Mapping)]
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts += [str(b.get("text", "")) for b in content if isinstance(b, Mapping)]
+    return "\n".join(parts)
 
 
 def slate_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -58,19 +155,8 @@ def message(
     n: int,
     usage: Mapping[str, int] | None = None,
 ) -> Reply:
-    """A 200 Messages API response with ``content`` and a plausible, deterministic usage."""
-    system = " ".join(b.get("text", "") for b in body.get("system", []))
-    user = json.dumps(body.get("messages", []))
-    out = json.dumps(content)
-    default = {
-        "input_tokens": 10 + len(user) // 4,
-        "output_tokens": 5 + len(out) // 4,
-        "cache_read_input_tokens": 0,
-        "cache_creation_input_tokens": 0,
-    }
-    default["cache_read_input_tokens" if n > 1 else "cache_creation_input_tokens"] = (
-        len(system) // 4
-    )
+    """A 200 Messages API response with ``content``; the server fills in ``usage`` (as
+    the real API would count it) unless one is given."""
     stop = "tool_use" if any(b.get("type") == "tool_use" for b in content) else "end_turn"
     return {
         "status": 200,
@@ -82,7 +168,7 @@ def message(
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": dict(usage or default),
+            "usage": dict(usage) if usage is not None else None,
         },
     }
 
@@ -107,6 +193,20 @@ def tool(
     return respond
 
 
+def answer(reaction: Mapping[str, Any] | Callable[[list[dict[str, Any]]], Any]) -> Responder:
+    """Answer with ``reaction`` in the form the request asks for: a call of its tool, or
+    JSON text when it asks for JSON output (``output_config.format``) or has no tool."""
+
+    def respond(body: Mapping[str, Any], n: int) -> Reply:
+        data = reaction(slate_items(body)) if callable(reaction) else reaction
+        tools = body.get("tools") or []
+        if tools:
+            return tool(data, name=str(tools[0].get("name")))(body, n)
+        return message(body, [{"type": "text", "text": json.dumps(data)}], n)
+
+    return respond
+
+
 def text(words: str) -> Responder:
     """Answer with plain text and no tool call."""
     return lambda body, n: message(body, [{"type": "text", "text": words}], n)
@@ -120,7 +220,7 @@ def error(status: int, *, retry_after: float | None = None, kind: str = "api_err
     return lambda body, n: {
         "status": status,
         "headers": headers,
-        "json": {"type": "error", "error": {"type": kind, "message": f"scripted {status}"}},
+        "json": _error_body(kind, f"scripted {status}"),
     }
 
 
@@ -145,36 +245,152 @@ def react_first(body: Mapping[str, Any], n: int) -> Reply:
         "leave": n % 7 == 0,
         "satisfaction": round(0.4 + (n % 5) / 10, 2),
     }
-    return tool(reaction)(body, n)
+    return answer(reaction)(body, n)
+
+
+def _error_body(kind: str, text: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": kind, "message": text}, "request_id": "req_fake"}
+
+
+def _invalid(text: str) -> Reply:
+    return {"status": 400, "json": _error_body("invalid_request_error", text)}
 
 
 def _not_found(what: str) -> Reply:
-    return {
-        "status": 404,
-        "json": {"type": "error", "error": {"type": "not_found_error", "message": what}},
-    }
+    return {"status": 404, "json": _error_body("not_found_error", what)}
 
 
-def _batch_object(batch_id: str, n: int, base: str, ended: bool) -> dict[str, Any]:
-    stamp = "2026-11-29T00:00:00Z"
-    return {
-        "id": batch_id,
-        "type": "message_batch",
-        "processing_status": "ended" if ended else "in_progress",
-        "request_counts": {
-            "processing": 0 if ended else n,
-            "succeeded": 0,
-            "errored": 0,
-            "canceled": 0,
-            "expired": 0,
-        },
-        "created_at": stamp,
-        "expires_at": stamp,
-        "ended_at": stamp if ended else None,
-        "archived_at": None,
-        "cancel_initiated_at": None,
-        "results_url": f"{base}/v1/messages/batches/{batch_id}/results" if ended else None,
-    }
+def refusal(body: Mapping[str, Any]) -> Reply | None:
+    """The 400 or 404 the real API gives ``body`` for its model, or ``None`` if accepted."""
+    model = str(body.get("model", ""))
+    family = FAMILIES.get(model)
+    if family is None:
+        return _not_found(f"model: {model}")
+    messages = body.get("messages") or []
+    if messages and messages[-1].get("role") == "assistant" and not family.prefill:
+        return _invalid(
+            "This model does not support assistant message prefill. "
+            "The conversation must end with a user message."
+        )
+    if not family.sampling:
+        for param in ("temperature", "top_p", "top_k"):
+            if param in body and not (param == "temperature" and body[param] == 1):
+                return _invalid(f"`{param}` is deprecated for this model.")
+    kind = (body.get("thinking") or {}).get("type")
+    if kind is not None and kind not in family.thinking:
+        hint = (
+            family.disabled_hint
+            if kind == "disabled"
+            else '"thinking.type.adaptive" and "output_config.effort" to control thinking behavior'
+        )
+        return _invalid(f'"thinking.type.{kind}" is not supported for this model. Use {hint}.')
+    effort = (body.get("output_config") or {}).get("effort")
+    if kind in ("disabled", "between_tools") and effort in ("xhigh", "max"):
+        return _invalid(
+            f'"thinking.type.{kind}" is only supported at effort "high" or lower; got "{effort}".'
+        )
+    choice = (body.get("tool_choice") or {}).get("type")
+    if choice in ("tool", "any"):
+        if not family.forced_tool:
+            return _invalid('tool_choice: type "tool" and "any" are not supported for this model.')
+        if thinks(body, family):
+            return _invalid("Thinking may not be enabled when tool_choice forces tool use.")
+    return None
+
+
+def thinks(body: Mapping[str, Any], family: Family) -> bool:
+    """Whether the model thinks before answering ``body``."""
+    kind = (body.get("thinking") or {}).get("type")
+    return kind in ("adaptive", "enabled") or (kind is None and family.thinks_by_default)
+
+
+class PromptCache:
+    """The API's prompt cache, emulated: prefixes up to ``cache_control`` breakpoints.
+
+    A prefix is cached by the first request that contains it (at the model's minimum
+    length or more); it can be read once that request's response has started, for
+    :data:`CACHE_TTL` seconds after its last use.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def usage(self, body: Mapping[str, Any], arrived: float, ready: float) -> dict[str, int]:
+        """``input_tokens`` / cache read / cache write of ``body`` arriving at ``arrived``
+        whose response starts at ``ready``.
+
+        As the API does, each breakpoint looks for a cached prefix at its own block
+        boundary and up to :data:`LOOKBACK` boundaries before it; prefixes are written at
+        breakpoints.
+        """
+        family = FAMILIES.get(str(body.get("model")))
+        minimum = family.min_cache if family else 1024
+        segments = _segments(body)
+        total = sum(n for n, _, _ in segments)
+        digest = hashlib.sha256()
+        count = 0
+        bounds: list[tuple[int, str]] = []
+        marks: list[int] = []
+        for n, piece, breakpoint in segments:
+            digest.update(piece.encode())
+            count += n
+            bounds.append((count, digest.hexdigest()))
+            if breakpoint:
+                marks.append(len(bounds) - 1)
+        model = str(body.get("model"))
+        read = 0
+        with self._lock:
+            for b in marks:
+                for j in range(b, max(b - LOOKBACK, -1), -1):
+                    size, key = bounds[j]
+                    entry = self._entries.get((model, key))
+                    if (
+                        size > read
+                        and size >= minimum
+                        and entry
+                        and entry[0] <= arrived <= entry[1]
+                    ):
+                        read = size
+                        self._entries[(model, key)] = (entry[0], arrived + CACHE_TTL)
+                        break
+            new = [bounds[b] for b in marks if bounds[b][0] > read and bounds[b][0] >= minimum]
+            for _, key in new:
+                if (model, key) not in self._entries:
+                    self._entries[(model, key)] = (ready, ready + CACHE_TTL)
+        write = new[-1][0] - read if new else 0
+        return {
+            "input_tokens": total - read - write,
+            "cache_read_input_tokens": read,
+            "cache_creation_input_tokens": write,
+        }
+
+
+def _segments(body: Mapping[str, Any]) -> list[tuple[int, str, bool]]:
+    """The prompt in cache order (tools, system, messages): ``(tokens, text, breakpoint)``."""
+    out: list[tuple[int, str, bool]] = []
+    tools = body.get("tools") or []
+    schema = ((body.get("output_config") or {}).get("format") or {}).get("schema")
+    head = json.dumps(tools, sort_keys=True) + (
+        json.dumps(schema, sort_keys=True) if schema else ""
+    )
+    choice = (body.get("tool_choice") or {}).get("type", "auto")
+    extra = TOOL_PROMPT_TOKENS["forced" if choice in ("tool", "any") else "auto"] if tools else 0
+    out.append((tokens(head) + extra, head, any("cache_control" in t for t in tools)))
+    system = body.get("system") or []
+    if isinstance(system, str):
+        system = [{"type": "text", "text": system}]
+    for block in system:
+        out.append((tokens(block.get("text", "")), block.get("text", ""), "cache_control" in block))
+    for m in body.get("messages") or []:
+        content = m.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        for block in blocks:
+            # A cache mark is not content: the same block marked or not is the same prefix.
+            bare = {k: v for k, v in block.items() if k != "cache_control"}
+            piece = m.get("role", "") + json.dumps(bare, sort_keys=True)
+            out.append((tokens(piece), piece, "cache_control" in block))
+    return out
 
 
 class _Server(ThreadingHTTPServer):
@@ -184,41 +400,44 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class FakeMessagesAPI:
-    """A threaded HTTP server speaking enough of ``POST /v1/messages`` for the SDK.
+class FakeHTTPAPI:
+    """A threaded HTTP server on 127.0.0.1 answering scripted replies (the shared base of
+    the fake Messages and Chat Completions APIs).
 
     Args:
-        latency: seconds added to every Messages answer (to measure concurrency).
+        latency: seconds added to every answer (to measure concurrency).
         script: replies for the first requests, in order.
         default: the responder once the script is used up.
-        batch_polls: status checks before a message batch ends.
+        gather: hold every POST until this many are in flight at once (or
+            :data:`GATHER_TIMEOUT` seconds pass): tests then check concurrency without
+            depending on the machine's speed. 0: answer at once.
 
     Attributes:
-        requests: every request body received (batch items included), in arrival order.
+        requests: every request body received, in arrival order.
         usage: totals of the ``usage`` reported in successful answers.
-        batch_usage: the part of ``usage`` answered inside message batches.
-        peak_in_flight: the most Messages requests being answered at the same time.
-        batches: ``{batch_id: [result lines]}`` of the message batches created.
+        peak_in_flight: the most POST requests being answered at the same time.
+        gather_timeouts: requests released by the timeout instead of the gathering.
     """
+
+    usage_keys: tuple[str, ...] = USAGE_KEYS
 
     def __init__(
         self,
         latency: float = 0.0,
         script: Iterable[Reply | Responder] = (),
-        default: Responder = react_first,
-        batch_polls: int = 2,
+        default: Responder | None = None,
+        gather: int = 0,
     ) -> None:
         self.latency = latency
+        self.gather = gather
+        self.gather_timeouts = 0
+        self._gathered = threading.Condition()
         self.script = list(script)
         self.default = default
-        self.batch_polls = batch_polls
         self.requests: list[dict[str, Any]] = []
-        self.usage = dict.fromkeys(USAGE_KEYS, 0)
-        self.batch_usage = dict.fromkeys(USAGE_KEYS, 0)
-        self.batches: dict[str, list[dict[str, Any]]] = {}
+        self.usage = dict.fromkeys(self.usage_keys, 0)
         self.peak_in_flight = 0
         self._in_flight = 0
-        self._polls: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -236,7 +455,15 @@ class FakeMessagesAPI:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> FakeMessagesAPI:
+    def post(self, path: str, body: dict[str, Any], arrived: float, base: str) -> Reply:
+        """The reply to ``POST path`` (subclasses route their endpoints here)."""
+        return _not_found(path)
+
+    def get(self, path: str, base: str) -> Reply:
+        """The reply to ``GET path``."""
+        return _not_found(path)
+
+    def start(self) -> FakeHTTPAPI:
         """Serve on a free port of 127.0.0.1 in a daemon thread."""
         api = self
 
@@ -252,31 +479,21 @@ class FakeMessagesAPI:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 arrived = time.perf_counter()
                 length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                path = self.path.split("?")[0]
-                if path == "/v1/messages":
-                    api.enter()
-                    try:
-                        reply = api.answer(body)
-                        # The latency counts from the request's arrival, so the server's own
-                        # work (parsing, answering) does not add to it on a busy machine.
-                        due = arrived + api.latency + float(reply.get("delay", 0.0))
-                        self._send({**reply, "delay": due - time.perf_counter()})
-                    finally:
-                        api.leave()
-                elif path == "/v1/messages/batches":
-                    self._send(api.create_batch(body, self._base()))
-                else:
-                    self._send(_not_found(self.path))
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    self._send(
+                        {"status": 400, "json": _error_body("invalid_request_error", "bad JSON")}
+                    )
+                    return
+                api.enter()
+                try:
+                    self._send(api.post(self.path.split("?")[0], body, arrived, self._base()))
+                finally:
+                    api.leave()
 
             def do_GET(self) -> None:  # noqa: N802
-                parts = self.path.split("?")[0].strip("/").split("/")
-                if parts[:3] != ["v1", "messages", "batches"] or len(parts) not in (4, 5):
-                    self._send(_not_found(self.path))
-                elif len(parts) == 5 and parts[4] == "results":
-                    self._send(api.batch_results(parts[3]))
-                else:
-                    self._send(api.batch_status(parts[3], self._base()))
+                self._send(api.get(self.path.split("?")[0], self._base()))
 
             def _base(self) -> str:
                 return f"http://{self.headers.get('host')}"
@@ -304,33 +521,157 @@ class FakeMessagesAPI:
         self._thread.start()
         return self
 
-    def answer(self, body: dict[str, Any]) -> Reply:
-        """The reply to ``body`` (next scripted one, else the default); counts usage."""
+    def next_step(self, body: dict[str, Any]) -> tuple[int, Reply | Responder]:
+        """Record ``body`` and take the next scripted reply (else the default)."""
         with self._lock:
             self.requests.append(body)
             n = len(self.requests)
             step = self.script.pop(0) if self.script else self.default
-        reply = step(body, n) if callable(step) else step
-        usage = (reply.get("json") or {}).get("usage") if reply.get("status", 200) == 200 else None
-        if usage:
-            self._add_usage(self.usage, usage)
-        return reply
+        return n, step
 
-    def _add_usage(self, totals: dict[str, int], usage: Mapping[str, Any]) -> None:
+    def timed(self, arrived: float, reply: Reply) -> Reply:
+        """``reply`` due ``latency`` (plus its own ``delay``) after ``arrived``."""
+        due = arrived + self.latency + float(reply.get("delay", 0.0))
+        return {**reply, "delay": due - time.perf_counter()}
+
+    def add_usage(self, totals: dict[str, int], usage: Mapping[str, Any]) -> None:
+        """Add ``usage`` to ``totals`` (under the lock)."""
         with self._lock:
-            for k in USAGE_KEYS:
+            for k in self.usage_keys:
                 totals[k] += int(usage.get(k) or 0)
 
     def enter(self) -> None:
-        """A Messages request starts being answered."""
+        """A POST request starts being answered (held while gathering, see ``gather``)."""
         with self._lock:
             self._in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            here = self._in_flight
+        if self.gather:
+            with self._gathered:
+                if here >= self.gather:
+                    self._gathered.notify_all()
+                elif not self._gathered.wait_for(
+                    lambda: self._in_flight >= self.gather or self.peak_in_flight >= self.gather,
+                    GATHER_TIMEOUT,
+                ):
+                    self.gather_timeouts += 1
 
     def leave(self) -> None:
-        """A Messages request has been answered."""
+        """A request has been answered."""
         with self._lock:
             self._in_flight -= 1
+
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeHTTPAPI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _batch_object(batch_id: str, n: int, base: str, ended: bool) -> dict[str, Any]:
+    stamp = "2026-11-29T00:00:00Z"
+    return {
+        "id": batch_id,
+        "type": "message_batch",
+        "processing_status": "ended" if ended else "in_progress",
+        "request_counts": {
+            "processing": 0 if ended else n,
+            "succeeded": 0,
+            "errored": 0,
+            "canceled": 0,
+            "expired": 0,
+        },
+        "created_at": stamp,
+        "expires_at": stamp,
+        "ended_at": stamp if ended else None,
+        "archived_at": None,
+        "cancel_initiated_at": None,
+        "results_url": f"{base}/v1/messages/batches/{batch_id}/results" if ended else None,
+    }
+
+
+class FakeMessagesAPI(FakeHTTPAPI):
+    """A fake of ``POST /v1/messages`` and the Message Batches endpoints (see the module doc).
+
+    Args:
+        latency: seconds added to every Messages answer (to measure concurrency).
+        script: replies for the first requests, in order.
+        default: the responder once the script is used up.
+        batch_polls: status checks before a message batch ends.
+        gather: see :class:`FakeHTTPAPI`.
+
+    Attributes:
+        requests: every request body received (batch items included), in arrival order.
+        usage: totals of the ``usage`` reported in successful answers.
+        batch_usage: the part of ``usage`` answered inside message batches.
+        peak_in_flight: the most Messages requests being answered at the same time.
+        batches: ``{batch_id: [result lines]}`` of the message batches created.
+    """
+
+    def __init__(
+        self,
+        latency: float = 0.0,
+        script: Iterable[Reply | Responder] = (),
+        default: Responder = react_first,
+        batch_polls: int = 2,
+        gather: int = 0,
+    ) -> None:
+        super().__init__(latency, script, default, gather)
+        self.batch_polls = batch_polls
+        self.batch_usage = dict.fromkeys(USAGE_KEYS, 0)
+        self.batches: dict[str, list[dict[str, Any]]] = {}
+        self.prompt_cache = PromptCache()
+        self._polls: dict[str, int] = {}
+
+    def post(self, path: str, body: dict[str, Any], arrived: float, base: str) -> Reply:
+        if path == "/v1/messages":
+            # The latency counts from the request's arrival, so the server's own work
+            # (parsing, answering) does not add to it on a busy machine.
+            return self.timed(arrived, self.answer(body, arrived))
+        if path == "/v1/messages/batches":
+            return self.create_batch(body, base)
+        return _not_found(path)
+
+    def get(self, path: str, base: str) -> Reply:
+        parts = path.strip("/").split("/")
+        if parts[:3] != ["v1", "messages", "batches"] or len(parts) not in (4, 5):
+            return _not_found(path)
+        if len(parts) == 5 and parts[4] == "results":
+            return self.batch_results(parts[3])
+        return self.batch_status(parts[3], base)
+
+    def answer(self, body: dict[str, Any], arrived: float | None = None) -> Reply:
+        """The reply to ``body`` (a refusal, the next scripted one, else the default);
+        usage filled in and counted."""
+        n, step = self.next_step(body)
+        refused = refusal(body)
+        if refused is not None:
+            return refused
+        reply = step(body, n) if callable(step) else step
+        content = (reply.get("json") or {}) if reply.get("status", 200) == 200 else None
+        if content is None or "content" not in content:
+            return reply
+        family = FAMILIES[str(body.get("model"))]
+        thinking = thinks(body, family)
+        blocks = list(content.get("content") or [])
+        if thinking and not any(b.get("type") == "thinking" for b in blocks):
+            blocks.insert(0, {"type": "thinking", "thinking": "", "signature": f"sig_fake_{n}"})
+        usage = content.get("usage")
+        if usage is None:
+            now = time.perf_counter() if arrived is None else arrived
+            usage = self.prompt_cache.usage(body, now, now + self.latency)
+            answer_text = json.dumps([b for b in blocks if b.get("type") != "thinking"])
+            usage["output_tokens"] = tokens(answer_text) + (THINKING_TOKENS if thinking else 0)
+        reply = {**reply, "json": {**content, "content": blocks, "usage": usage}}
+        self.add_usage(self.usage, usage)
+        return reply
 
     # -- Message Batches ---------------------------------------------------------------
     def create_batch(self, body: Mapping[str, Any], base: str) -> Reply:
@@ -341,7 +682,7 @@ class FakeMessagesAPI:
             reply = self.answer(item["params"])
             if int(reply.get("status", 200)) == 200:
                 result = {"type": "succeeded", "message": reply["json"]}
-                self._add_usage(self.batch_usage, reply["json"]["usage"])
+                self.add_usage(self.batch_usage, reply["json"]["usage"])
             else:
                 result = {"type": "errored", "error": reply.get("json")}
             results.append({"custom_id": item["custom_id"], "result": result})
@@ -368,16 +709,3 @@ class FakeMessagesAPI:
         random.Random(batch_id).shuffle(lines)
         data = "".join(json.dumps(line) + "\n" for line in lines).encode()
         return {"status": 200, "raw": data, "type": "application/binary"}
-
-    def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeMessagesAPI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -1,11 +1,14 @@
-"""Turn a session and a slate into a Messages API request, from a named, versioned template.
+"""Turn a session and a slate into an LLM request, from a named, versioned template.
 
-The prompt has three parts, ordered for prompt caching (the API caches a prefix):
+The request (:class:`~simrec.llm.request.LLMRequest`, provider-neutral) has three parts,
+ordered for prompt caching (APIs cache a prefix):
 
-1. **System**: fixed instructions plus the persona card (who the user is, in words). It is
-   identical on every turn of a persona, so it carries a ``cache_control`` breakpoint.
-2. **Tool**: ``react_to_slate``, a strict tool the model is forced to call; its input is
-   the reaction (ids clicked / purchased / dismissed, reply, leave, satisfaction).
+1. **System**, two blocks, each ending a cached prefix: the instructions every persona
+   of a domain shares, then the persona card (who the user is, in words). Personas share
+   the first prefix; each persona's turns share the second.
+2. **Output**: ``react_to_slate``, the reaction as a JSON schema (ids clicked / purchased
+   / dismissed, reply, leave, how the turn felt); backends deliver it as a forced strict
+   tool, JSON structured output or a function call, whatever the model accepts.
 3. **User message**: session memory (recent turns verbatim, older turns summarised), the
    active request in the persona's own words, the recommender's message, and the slate.
 
@@ -18,6 +21,7 @@ escaped so no description can close the block and pose as instructions.
 from __future__ import annotations
 
 import json
+import re
 import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -30,9 +34,10 @@ import yaml
 
 from simrec.catalog import Catalog
 from simrec.errors import ConfigError
+from simrec.llm.request import LLMRequest, OutputSchema, SystemBlock, TextBlock
 from simrec.persona import Persona
 from simrec.replies import default_templates
-from simrec.session import EMPTY, Session
+from simrec.session import EMPTY, BoundPersona, Session
 
 TEMPLATE_PACKAGE = "simrec.llm"
 REACTION_FIELDS = ("clicked", "purchased", "dismissed", "reply", "leave", "satisfaction")
@@ -59,16 +64,34 @@ PHRASES = (
     "turn_dismissed",
     "turn_said",
     "nothing",
-    "satisfaction",
     "request_new",
     "request_standing",
+    "request_unsaid",
     "drift",
     "voice",
     "message",
 )
 """The user-message pieces every template defines (``phrases:``)."""
-CARD_LINES = ("name", "bio", "likes", "strong_like", "dislikes", "temperament", "traits")
+CARD_LINES = (
+    "name",
+    "bio",
+    "likes",
+    "strong_like",
+    "dislikes",
+    "temperament",
+    "traits",
+    "before",
+    "before_more",
+    "profile",
+)
 """The persona-card formats every template defines (``card:``)."""
+STATE_LINES = ("mood", "energy", "line", "bored", "repeats")
+"""The how-the-visit-feels formats every template defines (``state:``)."""
+HISTORY_SHOWN = 12
+"""Most recent pre-visit choices of a grounded persona named on its card."""
+BORED_AT = 1.2
+"""Category exposure (decayed share of recent slates) from which the persona is told it
+has seen a lot of that category (about two full slates of it in a row)."""
 
 
 @dataclass(frozen=True)
@@ -78,10 +101,12 @@ class PromptTemplate:
     Attributes:
         name: the template's name (its file stem).
         version: bumped on every change; part of the response-cache key.
-        tool_name, tool_description, tool_fields: the forced tool and its field docs.
-        system, user, repair: ``str.format`` texts.
+        tool_name, tool_description, tool_fields: the answer format and its field docs.
+        system, persona, user, repair: ``str.format`` texts (``system``: the instructions
+            shared by every persona; ``persona``: the block holding the card).
         card: the persona card's line formats, and ``traits``: three phrases per trait.
         phrases: the pieces of the user message (memory, requests, recommender message).
+        state: how the visit feels now, in words (mood, energy, boredom, repeats).
     """
 
     name: str
@@ -90,10 +115,12 @@ class PromptTemplate:
     tool_description: str
     tool_fields: Mapping[str, str]
     system: str
+    persona: str
     user: str
     repair: str
     card: Mapping[str, Any]
     phrases: Mapping[str, str]
+    state: Mapping[str, Any]
 
     @property
     def tag(self) -> str:
@@ -118,12 +145,13 @@ def load_template(name: str = "persona-reaction") -> PromptTemplate:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     where = f"simrec/llm/templates/{name}.yaml"
     try:
-        tool, card, phrases = data["tool"], data["card"], data["phrases"]
+        tool, card, phrases, state = data["tool"], data["card"], data["phrases"], data["state"]
         sections = (
             ("tool.fields", tool["fields"], REACTION_FIELDS),
             ("card", card, CARD_LINES),
             ("card.traits", card["traits"], TRAIT_ORDER),
             ("phrases", phrases, PHRASES),
+            ("state", state, STATE_LINES),
         )
         template = PromptTemplate(
             name=str(data["name"]),
@@ -132,10 +160,12 @@ def load_template(name: str = "persona-reaction") -> PromptTemplate:
             tool_description=str(tool["description"]),
             tool_fields=dict(tool["fields"]),
             system=str(data["system"]),
+            persona=str(data["persona"]),
             user=str(data["user"]),
             repair=str(data["repair"]),
             card=dict(card),
             phrases={k: str(v) for k, v in phrases.items()},
+            state=dict(state),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: missing or malformed field {exc}") from None
@@ -146,23 +176,25 @@ def load_template(name: str = "persona-reaction") -> PromptTemplate:
     short = [t for t in TRAIT_ORDER if len(card["traits"][t]) != 3]
     if short:
         raise ConfigError(f"{where}: card.traits needs 3 phrases (low, middle, high) for {short}")
+    bands = [k for k in ("mood", "energy") if len(state[k]) != 4]
+    if bands:
+        raise ConfigError(f"{where}: state needs 4 phrases (lowest to highest) for {bands}")
     return template
 
 
-def tool_definition(template: PromptTemplate, verb: str) -> dict[str, Any]:
-    """The strict ``react_to_slate`` tool: the schema the API enforces on the model's answer.
+def output_schema(template: PromptTemplate, verb: str) -> OutputSchema:
+    """The ``react_to_slate`` answer: the schema strict tools and structured outputs enforce.
 
-    Strict mode guarantees the shape (types, required keys, no extras); what it cannot say
-    (ids in the slate, purchase implies click, satisfaction in [0, 1]) is checked by
+    The schema fixes the shape (types, required keys, no extras); what it cannot say (ids
+    in the slate, purchase implies click, a number in [0, 1]) is checked by
     :mod:`simrec.llm.validation`.
     """
     f = {k: v.format(verb=verb).strip() for k, v in template.tool_fields.items()}
     ids = {"type": "array", "items": {"type": "string"}}
-    return {
-        "name": template.tool_name,
-        "description": template.tool_description.format(verb=verb),
-        "strict": True,
-        "input_schema": {
+    return OutputSchema(
+        name=template.tool_name,
+        description=template.tool_description.format(verb=verb),
+        schema={
             "type": "object",
             "additionalProperties": False,
             "properties": {
@@ -175,7 +207,7 @@ def tool_definition(template: PromptTemplate, verb: str) -> dict[str, Any]:
             },
             "required": list(REACTION_FIELDS),
         },
-    }
+    )
 
 
 def purchase_verb(catalog: Catalog) -> str:
@@ -192,12 +224,17 @@ def _label(field: str, value: str) -> str:
     return value if field in ("tags", "category") else f"{value} ({field.replace('_', ' ')})"
 
 
-def persona_card(persona: Persona, template: PromptTemplate | None = None) -> str:
-    """The persona in words: identity, bio, tastes, dislikes and temperament.
+def persona_card(
+    persona: Persona, template: PromptTemplate | None = None, catalog: Catalog | None = None
+) -> str:
+    """The persona in words: identity, bio, tastes, dislikes, temperament and, for a
+    grounded persona, its real history (the titles it chose before the visit, given
+    ``catalog``) and what that history says about it.
 
     Traits become phrases (``patience`` 0.2 -> "you have very little patience") rather
     than numbers, because a character is easier to play than a parameter vector. Intents
-    are not on the card: the persona voices them at their turn.
+    are not on the card: the persona voices them at their turn. A drift is not either:
+    the turn it applies from says it replaces the likes on the card.
     """
     card = (template or load_template()).card
     who = ", ".join(
@@ -219,11 +256,24 @@ def persona_card(persona: Persona, template: PromptTemplate | None = None) -> st
         lines.append(card["dislikes"].format(values=", ".join(disliked)))
     traits = [card["traits"][t][_band(float(getattr(persona, t)))] for t in TRAIT_ORDER]
     lines.append(card["temperament"].format(traits="; ".join(traits)))
+    history = tuple(getattr(persona, "history", ()) or ())
+    if history and catalog is not None:
+        recent = persona.history_indices(catalog)[-HISTORY_SHOWN:].tolist()
+        titles = ", ".join(_text(catalog.titles[i]) for i in recent)
+        more = len(history) - len(recent)
+        lines.append(
+            card["before"].format(titles=titles)
+            + (card["before_more"].format(count=more) if more > 0 else "")
+        )
+    profile = getattr(persona, "profile", None)
+    describe = profile.describe() if profile is not None else ""
+    if describe:
+        lines.append(card["profile"].format(describe=describe.rstrip(".")))
     return "\n".join(lines)
 
 
 # -- slate and memory --------------------------------------------------------------------
-def _data_json(value: Any) -> str:
+def data_json(value: Any) -> str:
     """JSON with ``<``, ``>`` and ``&`` escaped, so item text can never close a data block."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -258,7 +308,7 @@ def _item_json(catalog: Catalog, index: int) -> str:
         k: (int(v) if isinstance(v, float) and v.is_integer() else v)
         for k, v in item.attributes.items()
     }
-    return _data_json(
+    return data_json(
         {
             "id": item.item_id,
             "title": item.title,
@@ -283,7 +333,7 @@ def slate_ids(catalog: Catalog, slate: Sequence[int]) -> list[str | None]:
 
 def _text(value: str) -> str:
     """A title, reply or request as a JSON string: quoted, with ``<`` and ``>`` escaped."""
-    return _data_json(" ".join(str(value).split()))
+    return data_json(" ".join(str(value).split()))
 
 
 def _titles(catalog: Catalog, items: Sequence[int], phrases: Mapping[str, str]) -> str:
@@ -346,17 +396,28 @@ def _summary_line(
             verb=verb, bought=_titles(catalog, bought, phrases)
         )
     if dropped:
-        text += phrases["summary_dismissed"].format(count=len(dropped))
+        text += phrases["summary_dismissed"].format(dismissed=_titles(catalog, dropped, phrases))
     return text
 
 
 def render_memory(
-    session: Session, recent_turns: int, verb: str, template: PromptTemplate | None = None
+    session: Session, recent_turns: int | None, verb: str, template: PromptTemplate | None = None
 ) -> str:
-    """What the persona remembers: older slates summarised, the last few verbatim.
+    """What the persona remembers (:func:`memory_lines` joined)."""
+    return "\n".join(memory_lines(session, recent_turns, verb, template))
 
-    Summaries are computed, not generated, so memory costs no extra LLM call and replays
-    exactly. Titles and replies are inserted as escaped JSON strings (they are data too).
+
+def memory_lines(
+    session: Session, recent_turns: int | None, verb: str, template: PromptTemplate | None = None
+) -> list[str]:
+    """What the persona remembers, a line per slate: every slate verbatim
+    (``recent_turns=None``), or older ones summarised in one line and the last
+    ``recent_turns`` verbatim.
+
+    Verbatim lines only grow, one per turn, so a visit's past turns are a prefix the API
+    caches (a summary that slides every turn is not). Summaries are computed, not
+    generated, so memory costs no extra LLM call and replays exactly. Titles and replies
+    are inserted as escaped JSON strings (they are data too).
     """
     phrases = (template or load_template()).phrases
     lines: list[str] = []
@@ -366,15 +427,91 @@ def render_memory(
     history = session.history
     if not history:
         lines.append(phrases["first_slate"])
-        return "\n".join(lines)
+        return ["\n".join(lines)]
     lines.append(phrases["history"])
-    old = max(len(history) - recent_turns, 0)
+    head = ["\n".join(lines)]
+    old = 0 if recent_turns is None else max(len(history) - recent_turns, 0)
     if old > 0:
-        lines.append(_summary_line(session.catalog, history[:old], verb, phrases))
-    for number, (slate, reaction) in enumerate(history[old:], start=old + 1):
-        lines.append(_turn_line(session.catalog, number, slate, reaction, verb, phrases))
-    lines.append(phrases["satisfaction"].format(satisfaction=session.satisfaction))
-    return "\n".join(lines)
+        head[0] += "\n" + _summary_line(session.catalog, history[:old], verb, phrases)
+    return head + [
+        _past_turn(session, number, verb, template or load_template())
+        for number in range(old + 1, len(history) + 1)
+    ]
+
+
+_CARDS: weakref.WeakKeyDictionary[BoundPersona, dict[str, str]] = weakref.WeakKeyDictionary()
+"""Persona cards already rendered, per persona bound to a catalog (the same every turn)."""
+
+
+def _card(session: Session, template: PromptTemplate) -> str:
+    memo = _CARDS.get(session.bound)
+    if memo is None:
+        memo = _CARDS.setdefault(session.bound, {})
+    card = memo.get(template.tag)
+    if card is None:
+        card = memo[template.tag] = persona_card(session.persona, template, session.catalog)
+    return card
+
+
+_TURN_LINES: weakref.WeakKeyDictionary[Session, dict[tuple[str, int], str]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Memory lines already rendered, per session: a past turn never changes, and every later
+turn of the visit shows it again."""
+
+
+def _past_turn(session: Session, number: int, verb: str, template: PromptTemplate) -> str:
+    memo = _TURN_LINES.get(session)
+    if memo is None:
+        memo = _TURN_LINES.setdefault(session, {})
+    key = (template.tag, number)
+    line = memo.get(key)
+    if line is None:
+        slate, reaction = session.history[number - 1]
+        line = memo[key] = _turn_line(
+            session.catalog, number, slate, reaction, verb, template.phrases
+        )
+    return line
+
+
+def render_state(
+    session: Session, slate: Sequence[int], template: PromptTemplate | None = None
+) -> str:
+    """How the visit feels now, in words: mood (the session's satisfaction), energy (its
+    fatigue), categories seen too often (its boredom) and items of ``slate`` shown before.
+
+    The session's numbers are never shown: the model reports how each slate felt and the
+    session integrates it (see :mod:`simrec.brains.llm`), so it cannot anchor on itself.
+    """
+    state = (template or load_template()).state
+    phrases = (template or load_template()).phrases
+    mood = state["mood"][_band4(session.satisfaction, (0.3, 0.5, 0.7))]
+    energy = state["energy"][_band4(session.fatigue, (0.3, 0.6, 0.9))]
+    text = state["line"].format(mood=mood, energy=energy)
+    names = session.catalog.category_names
+    tired = [names[c] for c, e in enumerate(session.category_exposure) if e >= BORED_AT]
+    if tired:
+        text += state["bored"].format(categories=", ".join(tired))
+    seen = [i for i, e in zip(slate, session.exposures(list(slate)), strict=True) if e > 0]
+    if seen:
+        text += state["repeats"].format(titles=_titles(session.catalog, seen, phrases))
+    return text
+
+
+def _band4(value: float, cuts: tuple[float, float, float]) -> int:
+    return sum(value >= c for c in cuts)
+
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def said(request: str, reply: str) -> bool:
+    """Whether ``reply`` says ``request`` (at least half of its content words; models
+    paraphrase, so an exact match would miss most)."""
+    words = {w for w in _WORD.findall(request.lower()) if len(w) > 3}
+    if not words:
+        return request.strip().lower() in reply.lower()
+    return len(words & set(_WORD.findall(reply.lower()))) * 2 >= len(words)
 
 
 def build_request(
@@ -385,15 +522,13 @@ def build_request(
     *,
     model: str,
     max_tokens: int,
-    recent_turns: int,
-) -> dict[str, Any]:
-    """The Messages API request body for ``session`` reacting to ``slate``.
+    recent_turns: int | None,
+) -> LLMRequest:
+    """The request for ``session``'s persona reacting to ``slate``.
 
-    Returns:
-        A JSON-serialisable dict (``model``, ``max_tokens``, ``system``, ``tools``,
-        ``tool_choice``, ``thinking``, ``messages``) that is both what is sent and, with
-        the prompt version and sample index, what the response cache hashes. No header
-        or key is ever part of it.
+    Its ``sample`` is the step's place in the run, ``("session", id, "turn", n)``: the
+    same step of the same session always maps to the same recorded answer, whatever the
+    process layout (see :mod:`simrec.llm.request`).
     """
     persona = session.persona
     catalog = session.catalog
@@ -402,18 +537,25 @@ def build_request(
     slate_turn = session.turn + 1
     request = ""
     if session.active_intent is not None:
-        says = persona.intents[session.active_intent].says
-        if says:
-            just_said = says in session.bound.voiced_at(session.turn)
-            key = "request_new" if just_said else "request_standing"
-            request = phrases[key].format(says=_text(says))
+        intent = persona.intents[session.active_intent]
+        if intent.says:
+            # Quote the request as the user's own words only if a reply really said it.
+            replies = session.replies
+            told = [t for t in range(intent.at_turn, len(replies)) if said(intent.says, replies[t])]
+            key = (
+                "request_new"
+                if told and told[-1] == len(replies) - 1
+                else ("request_standing" if told else "request_unsaid")
+            )
+            request = phrases[key].format(says=_text(intent.says))
     if session.tastes_from >= 0 and session.taste_words:
         request += phrases["drift"].format(words=", ".join(session.taste_words))
     voiced = [v for v in session.bound.voiced_at(slate_turn) if v]
     voice = phrases["voice"].format(says=" ".join(_text(v) for v in voiced)) if voiced else ""
-    msg = phrases["message"].format(data=_data_json({"text": message})) if message else ""
+    msg = phrases["message"].format(data=data_json({"text": message})) if message else ""
+    memory = memory_lines(session, recent_turns, verb, template)
     user = template.user.format(
-        memory=render_memory(session, recent_turns, verb, template),
+        state=render_state(session, slate, template),
         slate_turn=slate_turn,
         request=request,
         voice=voice,
@@ -421,74 +563,40 @@ def build_request(
         slate=render_slate(catalog, slate),
         name=persona.name,
     )
-    system = template.system.format(
-        domain=catalog.domain or "shopping", verb=verb, card=persona_card(persona, template)
+    ids = ", ".join(i for i in slate_ids(catalog, slate) if i is not None)
+    return LLMRequest(
+        model=model,
+        system=(
+            SystemBlock(
+                template.system.format(domain=catalog.domain or "shopping", verb=verb), True
+            ),
+            SystemBlock(template.persona.format(card=_card(session, template)), True),
+        ),
+        messages=({"role": "user", "content": user_content(memory, user, bool(session.history))},),
+        output=output_schema(template, verb),
+        max_tokens=max_tokens,
+        sample=("session", session.session_id, "turn", slate_turn),
+        role="user",
+        prompt=template.tag,
+        label=where(session),
+        repair=template.repair.replace("{ids}", ids),
     )
-    return {
-        "model": model,
-        "max_tokens": max_tokens,
-        "system": [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
-        "tools": [tool_definition(template, verb)],
-        "tool_choice": {
-            "type": "tool",
-            "name": template.tool_name,
-            "disable_parallel_tool_use": True,
-        },
-        "thinking": {"type": "disabled"},
-        "messages": [{"role": "user", "content": user}],
-    }
 
 
-def _input_block(block: Mapping[str, Any]) -> dict[str, Any]:
-    """A response content block reduced to the fields the API accepts back as input."""
-    if block.get("type") == "text":
-        return {"type": "text", "text": str(block.get("text", "")) or "(empty)"}
-    return {
-        "type": "tool_use",
-        "id": block.get("id", ""),
-        "name": block.get("name", ""),
-        "input": block.get("input") if isinstance(block.get("input"), dict) else {},
-    }
+def user_content(memory: Sequence[str], current: str, past: bool) -> tuple[TextBlock, ...]:
+    """A user message whose ``memory`` lines only grow, one block each, then ``current``.
 
-
-def build_repair(
-    template: PromptTemplate,
-    request: Mapping[str, Any],
-    response: Mapping[str, Any],
-    problems: str,
-    ids: Sequence[str | None],
-) -> dict[str, Any]:
-    """The follow-up request that shows the model its invalid answer and the reason.
-
-    The model's own content is replayed as the assistant turn; a tool call gets an error
-    ``tool_result`` (the API requires one per ``tool_use``), plain text gets a user turn.
+    With ``past`` (there are past turns) the last memory block ends a cached prefix, so
+    the next call reads every turn already seen from the prompt cache.
     """
-    content = [
-        _input_block(b)
-        for b in response.get("content", [])
-        if b.get("type") in ("text", "tool_use")
-    ]
-    if not content:
-        content = [{"type": "text", "text": "(empty answer)"}]
-    note = template.repair.format(problems=problems, ids=", ".join(i for i in ids if i is not None))
-    uses = [b for b in content if b.get("type") == "tool_use"]
-    if uses:
-        follow = [
-            {
-                "type": "tool_result",
-                "tool_use_id": b.get("id", ""),
-                "is_error": True,
-                "content": note,
-            }
-            for b in uses
-        ]
-    else:
-        follow = [{"type": "text", "text": note}]
-    return {
-        **request,
-        "messages": [
-            *request["messages"],
-            {"role": "assistant", "content": content},
-            {"role": "user", "content": follow},
-        ],
-    }
+    last = len(memory) - 1
+    return (*(TextBlock(m, cache=past and k == last) for k, m in enumerate(memory)),
+            TextBlock(current))  # fmt: skip
+
+
+def where(session: Session) -> str:
+    """Names a step in errors and logs: persona, session and turn (slate number)."""
+    return (
+        f"persona {session.persona.persona_id!r} (session {session.session_id}), "
+        f"turn {session.turn + 1}"
+    )

@@ -1,8 +1,10 @@
-"""Parse and validate the model's answer into per-slot decisions, or say exactly what is wrong.
+"""Validate a persona's reaction (the structured answer) into per-slot decisions, or say
+exactly what is wrong.
 
-The strict tool makes the API enforce the JSON shape, but a simulator must not trust
-that alone (older models, proxies, recorded cassettes, a fake server): every answer is
-checked here against the schema *and* the slate. Problems are collected, not raised one
+Strict tools and structured outputs make most APIs enforce the JSON shape, but a
+simulator must not trust that alone (older models, local servers that answer in free
+text, proxies, recorded cassettes, a fake server): every answer is checked here against
+the schema *and* the slate, whichever backend produced it. Problems are collected, not raised one
 at a time, so the repair prompt can show the model all of them at once. Nothing is ever
 coerced: an id outside the slate, a purchase without a click or an empty reply makes the
 answer invalid; it is never quietly turned into "no click".
@@ -11,19 +13,16 @@ answer invalid; it is never quietly turned into "no click".
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from simrec.llm.prompts import REACTION_FIELDS
+from simrec.llm.request import InvalidAnswer
 
-
-class InvalidAnswer(ValueError):
-    """The model's answer cannot be used; ``str(exc)`` lists every problem found."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(self.problems))
+MAX_REPLY_CHARS = 1000
+"""A reply longer than this is invalid (repaired, then the fallback): a runaway answer would
+otherwise be stored in the event log and re-sent in every later request of the visit."""
 
 
 @dataclass(frozen=True)
@@ -38,47 +37,33 @@ class ParsedReaction:
     reply: str
 
 
-def _tool_input(response: Mapping[str, Any], tool_name: str) -> Mapping[str, Any]:
-    content = response.get("content")
-    if not isinstance(content, list):
-        raise InvalidAnswer(["the response has no content list"])
-    calls = [b for b in content if isinstance(b, Mapping) and b.get("type") == "tool_use"]
-    if not calls:
-        text = " ".join(str(b.get("text", "")) for b in content if isinstance(b, Mapping))[:200]
-        hint = f"; it wrote text instead: {text!r}" if text.strip() else ""
-        raise InvalidAnswer([f"no {tool_name} tool call in the answer{hint}"])
-    if len(calls) > 1:
-        raise InvalidAnswer([f"{len(calls)} tool calls; expected exactly one {tool_name} call"])
-    call = calls[0]
-    if call.get("name") != tool_name:
-        raise InvalidAnswer([f"called tool {call.get('name')!r}; expected {tool_name!r}"])
-    data = call.get("input")
-    if not isinstance(data, Mapping):
-        raise InvalidAnswer(
-            [
-                f"the {tool_name} input is not a JSON object (got {type(data).__name__}: "
-                f"{str(data)[:80]!r})"
-            ]
-        )
-    return data
+def id_list_problems(key: str, value: Any, known: Container[str], where: str) -> list[str]:
+    """What is wrong with ``value`` as the answer's list ``key`` of item ids from ``known``
+    (``where`` names them: "this slate", "the current candidates"); empty when nothing is."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return [f"{key} must be a list of item id strings, got {value!r:.80}"]
+    problems = []
+    unknown = [v for v in value if v not in known]
+    if unknown:
+        problems.append(f"{key} names id(s) not in {where}: {', '.join(map(repr, unknown))}")
+    repeated = sorted({v for v in value if value.count(v) > 1})
+    if repeated:
+        problems.append(f"{key} lists id(s) more than once: {', '.join(map(repr, repeated))}")
+    return problems
 
 
-def parse_reaction(
-    response: Mapping[str, Any], tool_name: str, ids: Sequence[str | None]
-) -> ParsedReaction:
-    """Validate the response (a Messages API response as a dict) against the slate ``ids``.
+def parse_reaction(data: Mapping[str, Any], ids: Sequence[str | None]) -> ParsedReaction:
+    """Validate the structured answer ``data`` against the slate ``ids``.
 
     Args:
-        response: the API's JSON answer (``content`` blocks, ``stop_reason`` …).
-        tool_name: the forced tool's name.
+        data: the reaction as a JSON object (a tool's input, JSON output, JSON from text).
         ids: the catalog id of each slot, ``None`` for an empty slot.
 
     Raises:
         InvalidAnswer: listing every problem (missing or extra keys, wrong types, ids
             not in the slate, purchase without click, clicked and dismissed, empty
-            reply, satisfaction outside [0, 1]).
+            or overlong reply, satisfaction outside [0, 1]).
     """
-    data = _tool_input(response, tool_name)
     problems: list[str] = []
     missing = [k for k in REACTION_FIELDS if k not in data]
     if missing:
@@ -93,15 +78,10 @@ def parse_reaction(
         if key not in data:
             continue
         value = data[key]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problems.append(f"{key} must be a list of item id strings, got {value!r:.80}")
+        found = id_list_problems(key, value, slot_of, "this slate")
+        problems += found
+        if not isinstance(value, list) or (found and "must be a list" in found[0]):
             continue
-        unknown = [v for v in value if v not in slot_of]
-        if unknown:
-            problems.append(f"{key} names id(s) not in this slate: {', '.join(map(repr, unknown))}")
-        repeated = sorted({v for v in value if value.count(v) > 1})
-        if repeated:
-            problems.append(f"{key} lists id(s) more than once: {', '.join(map(repr, repeated))}")
         for v in value:
             if v in slot_of:
                 flags[key][slot_of[v]] = True
@@ -115,6 +95,11 @@ def parse_reaction(
     reply = data.get("reply")
     if "reply" in data and (not isinstance(reply, str) or not reply.strip()):
         problems.append(f"reply must be a non-empty string, got {reply!r:.80}")
+    elif isinstance(reply, str) and len(reply) > MAX_REPLY_CHARS:
+        problems.append(
+            f"reply must be at most {MAX_REPLY_CHARS} characters (what a user says in a chat), "
+            f"got {len(reply):,}"
+        )
     leave = data.get("leave")
     if "leave" in data and not isinstance(leave, bool):
         problems.append(f"leave must be true or false, got {leave!r:.40}")

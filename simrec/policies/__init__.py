@@ -17,7 +17,14 @@ name               module                         what it does
 ``mmr``            :mod:`~.mmr`                   maximal marginal relevance (diversifier)
 ``steer_aware``    :mod:`~.steer_aware`           a base policy plus parsing of the user's replies
 ``oracle``         :mod:`~.oracle`                reads the hidden user (CHEATING upper bound)
+``generative_*``   :mod:`~.generative`            emits semantic ids token by token, decoding
+                                                  ``constrained`` to the catalog's prefix tree
+                                                  or ``unconstrained`` (may hallucinate)
 =================  =============================  ==========================================
+
+The gauntlet (:mod:`~.gauntlet`: ``constant_slate``, ``one_item``, ``one_fresh_item``,
+``cheapest``, ``cheapest_rotation``, ``priciest``, ``always_tag``, ``reshow_clicked``,
+``reshow_purchased``) are degenerate policies a scenario's verdicts must reject.
 
 Adapters (stable-baselines3 models, dotted paths in scenario files) are in
 :mod:`~.adapters`; names resolve through :mod:`~.registry`. A new policy is one small
@@ -35,7 +42,20 @@ class::
 from __future__ import annotations
 
 from simrec.policies.adapters import SB3Policy, adapt, import_object, load_policy
-from simrec.policies.base import EMPTY, Policy, ScoringPolicy, as_policy
+from simrec.policies.base import (
+    EMPTY,
+    Policy,
+    PolicyUsage,
+    ScoringPolicy,
+    as_policy,
+    take_usage,
+    with_message,
+)
+from simrec.policies.generative import (
+    ConstrainedGenerativePolicy,
+    GenerativePolicy,
+    UnconstrainedGenerativePolicy,
+)
 from simrec.policies.greedy import EpsilonGreedyPolicy, GreedyPolicy
 from simrec.policies.linucb import LinUCBPolicy
 from simrec.policies.mmr import MMRPolicy
@@ -49,12 +69,15 @@ __all__ = [
     "EMPTY",
     "POLICIES",
     "SCORING_POLICIES",
+    "ConstrainedGenerativePolicy",
     "EpsilonGreedyPolicy",
+    "GenerativePolicy",
     "GreedyPolicy",
     "LinUCBPolicy",
     "MMRPolicy",
     "OraclePolicy",
     "Policy",
+    "PolicyUsage",
     "PopularityPolicy",
     "RandomPolicy",
     "ReplyParser",
@@ -62,9 +85,12 @@ __all__ = [
     "SB3Policy",
     "ScoringPolicy",
     "SteerAwarePolicy",
+    "UnconstrainedGenerativePolicy",
     "adapt",
     "as_policy",
     "import_object",
     "load_policy",
     "make_policy",
+    "take_usage",
+    "with_message",
 ]

@@ -23,6 +23,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 
 from simrec.errors import ConfigError
 from simrec.policies.base import Policy, as_policy
@@ -32,27 +33,120 @@ from simrec.policies.registry import POLICIES, make_policy
 class SB3Policy:
     """A stable-baselines3 model (or anything with ``predict``) as a policy.
 
+    A model trained on a wrapped env (``ScoreSlateWrapper``: one score per item) acts in
+    the plain env through that wrapper's ``action()``: name it with ``wrapper``, or give
+    ``env`` and the wrapper is chosen from the model's action space (see
+    :data:`simrec.wrappers.ACTION_WRAPPERS`).
+
     Args:
         model: has ``predict(observation, deterministic=bool) -> (action, state)``.
         deterministic: passed to ``predict``.
+        env: the env the policy acts in; checks that the model's spaces fit it.
+        wrapper: an action wrapper class, or its name in ``ACTION_WRAPPERS``.
+
+    Raises:
+        ConfigError: the model's observation or action space does not fit ``env`` (and no
+            known wrapper translates its actions).
     """
 
-    def __init__(self, model: Any, deterministic: bool = True) -> None:
+    def __init__(
+        self,
+        model: Any,
+        deterministic: bool = True,
+        env: gym.Env | None = None,
+        wrapper: str | type[gym.ActionWrapper] | None = None,
+    ) -> None:
         self.model = model
         self.deterministic = deterministic
+        self.translate: gym.ActionWrapper | None = None
+        if env is not None:
+            self.translate = _action_translation(model, env, wrapper)
+        elif wrapper is not None:
+            raise ConfigError("SB3Policy: a wrapper needs the env the policy acts in (env=...)")
 
     def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
-        """The model's action for ``observation``."""
+        """The model's action for ``observation`` (as a slate)."""
         action, _ = self.model.predict(observation, deterministic=self.deterministic)
+        if self.translate is not None:
+            return np.asarray(self.translate.action(action), dtype=np.int64)
         return np.asarray(action, dtype=np.int64)
 
 
-def adapt(obj: Any) -> Policy:
-    """``obj`` as a policy: itself, an SB3 model wrapper, or a wrapped callable."""
+def resolve_wrapper(wrapper: str | type[gym.ActionWrapper]) -> type[gym.ActionWrapper]:
+    """An action wrapper class from its name in ``ACTION_WRAPPERS`` or a dotted path."""
+    from simrec.wrappers import ACTION_WRAPPERS
+
+    if isinstance(wrapper, str):
+        if wrapper in ACTION_WRAPPERS:
+            return ACTION_WRAPPERS[wrapper]
+        if ":" not in wrapper:
+            raise ConfigError(
+                f"wrapper {wrapper!r}: expected one of: {', '.join(ACTION_WRAPPERS)} "
+                "or a dotted path 'package.module:Wrapper'"
+            )
+        wrapper = import_object(wrapper)
+    if not (inspect.isclass(wrapper) and issubclass(wrapper, gym.ActionWrapper)):
+        raise ConfigError(f"wrapper {wrapper!r}: expected a gymnasium.ActionWrapper class")
+    return wrapper
+
+
+def _same_space(a: Any, b: Any) -> bool:
+    """Same kind of space with the same shape (bounds may differ after a save/load)."""
+    if isinstance(a, spaces.Dict) and isinstance(b, spaces.Dict):
+        return set(a.spaces) == set(b.spaces) and all(_same_space(a[k], b[k]) for k in a.spaces)
+    if isinstance(a, spaces.MultiDiscrete) and isinstance(b, spaces.MultiDiscrete):
+        return np.array_equal(a.nvec, b.nvec)
+    if isinstance(a, spaces.Discrete) and isinstance(b, spaces.Discrete):
+        return a.n == b.n
+    return type(a) is type(b) and getattr(a, "shape", None) == getattr(b, "shape", None)
+
+
+def _action_translation(
+    model: Any, env: gym.Env, wrapper: str | type[gym.ActionWrapper] | None
+) -> gym.ActionWrapper | None:
+    """The wrapper that turns the model's actions into slates of ``env`` (``None``: as is)."""
+    from simrec.wrappers import ACTION_WRAPPERS
+
+    observed = getattr(model, "observation_space", None)
+    if observed is not None and not _same_space(observed, env.observation_space):
+        raise ConfigError(
+            f"the model was trained on observations {observed}, but this env gives "
+            f"{env.observation_space} (another catalog size, slate size or history window?)"
+        )
+    acts = getattr(model, "action_space", None)
+    if wrapper is not None:
+        translate = resolve_wrapper(wrapper)(env)
+        if acts is not None and not _same_space(acts, translate.action_space):
+            raise ConfigError(
+                f"wrapper {translate.__class__.__name__} takes actions {translate.action_space}, "
+                f"but the model outputs {acts}"
+            )
+        return translate
+    if acts is None or _same_space(acts, env.action_space):
+        return None
+    for cls in ACTION_WRAPPERS.values():
+        translate = cls(env)
+        if _same_space(acts, translate.action_space):
+            return translate
+    raise ConfigError(
+        f"the model outputs actions {acts}, but this env takes slates {env.action_space} and no "
+        f"known wrapper ({', '.join(ACTION_WRAPPERS)}) translates them; name the one it was "
+        "trained with (wrapper: 'package.module:Wrapper')"
+    )
+
+
+def adapt(
+    obj: Any, env: gym.Env | None = None, wrapper: str | type[gym.ActionWrapper] | None = None
+) -> Policy:
+    """``obj`` as a policy: itself, an SB3 model wrapper, or a wrapped callable.
+
+    With ``env``, a model's spaces are checked against it and a model trained on a wrapped
+    env gets the wrapper's action translation (see :class:`SB3Policy`).
+    """
     if hasattr(obj, "act"):
         return obj
     if hasattr(obj, "predict"):
-        return SB3Policy(obj)
+        return SB3Policy(obj, env=env, wrapper=wrapper)
     return as_policy(obj)
 
 
@@ -78,6 +172,7 @@ def load_policy(
     seed: int | None = None,
     params: Mapping[str, Any] | None = None,
     load: str | Path | None = None,
+    wrapper: str | None = None,
 ) -> Policy:
     """Build the policy ``name`` (built-in or ``pkg.module:Name``) for ``env``.
 
@@ -87,6 +182,9 @@ def load_policy(
         seed: the policy's seed (passed when the factory accepts ``seed``).
         params: keyword arguments for the factory.
         load: a saved model file, loaded with ``factory.load(load)`` instead of calling it.
+        wrapper: for a model trained on a wrapped env, the action wrapper it was trained
+            with (a name in ``ACTION_WRAPPERS`` or a dotted path); by default chosen from
+            the model's action space.
 
     Raises:
         ConfigError: unknown name, import failure, bad parameters, or a result that is
@@ -94,6 +192,8 @@ def load_policy(
     """
     params = dict(params or {})
     if ":" not in name:
+        if wrapper is not None:
+            raise ConfigError(f"policy {name!r}: a wrapper applies only to loaded models")
         if name not in POLICIES:
             raise ConfigError(
                 f"unknown policy {name!r}; expected one of: {', '.join(POLICIES)} "
@@ -112,7 +212,10 @@ def load_policy(
         raise ConfigError(f"policy {name!r}: could not build it: {exc}") from None
     if not (hasattr(obj, "act") or hasattr(obj, "predict") or callable(obj)):
         raise ConfigError(f"policy {name!r}: built {obj!r}, which has no act() or predict()")
-    return adapt(obj)
+    try:
+        return adapt(obj, env=env, wrapper=wrapper)
+    except ConfigError as exc:
+        raise ConfigError(f"policy {name!r}: {exc}") from None
 
 
 def _with_seed(factory: Any, params: dict[str, Any], seed: int | None) -> dict[str, Any]:

@@ -7,6 +7,22 @@ callable ``f(observation, info) -> slate`` works too (:func:`as_policy` wraps it
 policy whose ``act`` ignores both arguments may say so with ``observes = False``: data
 generation then skips building observations for it (a large share of a step's cost).
 
+Optional declarations the runners (:func:`simrec.runner.run_sessions`, scenarios, data
+generation) honour:
+
+* ``action_form`` — what ``act`` returns: ``"item_index"`` (default), ``"semantic_id"``
+  (semantic id strings) or ``"semantic_tokens"`` (per-level token codes); the runners
+  apply :class:`~simrec.semantic_ids.SemanticIdSlate` for the last two.
+* In conversational mode ``act`` returns ``{"slate": ..., "message": "..."}``.
+* ``take_usage() -> PolicyUsage`` — what the policy spent (an LLM policy's tokens, cost
+  and latency) since the last call; called once after each ``act`` and written to that
+  turn's ``policy_*`` event-log columns, apart from the simulated user's.
+* ``act_many(observations, infos) -> actions`` — the policy serves many visits at once
+  (keyed by ``info["session_id"]``): runners that keep several episodes in flight give
+  every lane this one object and ask it once per round
+  (:func:`~simrec.policies.batching.act_together`); its ``take_usage(session_id)``
+  reports one visit.
+
 :class:`ScoringPolicy` is the base of the built-in baselines: score every item, show
 the best ``k``. Every baseline in :mod:`simrec.policies` learns (if at all) within one session, from
 what a real recommender could see: the slates it showed and the per-slot feedback in
@@ -16,7 +32,9 @@ sees turn 0, so the policies also work outside :func:`simrec.runner.run_sessions
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
@@ -24,9 +42,97 @@ import numpy as np
 
 from simrec.catalog import Catalog
 from simrec.errors import ConfigError
+from simrec.policies.batching import serves_many
 from simrec.reaction import Reaction
 
 EMPTY = -1
+
+
+@dataclass(frozen=True)
+class PolicyUsage:
+    """What a policy spent choosing slates (its own LLM calls), apart from the user's.
+
+    Each field lands in the turn's ``policy_<field>`` event-log column.
+
+    Attributes:
+        input_tokens, output_tokens, cache_read_tokens, cache_write_tokens: tokens of
+            the policy's calls.
+        latency_ms: wall time the policy's calls took.
+        cost_usd: estimated dollars of those calls.
+        fallbacks: turns whose slate came from the policy's declared fallback (its LLM's
+            answer was unusable).
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    latency_ms: float = 0.0
+    cost_usd: float = 0.0
+    fallbacks: int = 0
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], where: str) -> PolicyUsage:
+        """A usage from ``{field: number}`` (missing fields are 0).
+
+        Raises:
+            ConfigError: naming ``where``, for an unknown field or a value that is not a
+                finite non-negative number.
+        """
+        known = {f.name: f.type for f in fields(cls)}
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in known:
+                raise ConfigError(
+                    f"{where}: unknown usage field {name!r}; expected some of {', '.join(known)}"
+                )
+            number = value.item() if isinstance(value, np.generic) else value
+            if (
+                isinstance(number, bool)
+                or not isinstance(number, (int, float))
+                or not (math.isfinite(number) and number >= 0)
+            ):
+                raise ConfigError(f"{where}: {name}: expected a non-negative number, got {value!r}")
+            out[name] = float(number) if known[name] == "float" else int(number)
+        return cls(**out)
+
+
+def with_message(action: Any, conversational: bool) -> Any:
+    """A policy's action as a conversational env takes it: a bare slate says nothing.
+
+    Lets policies without language (bandits, baselines) run beside conversational ones in
+    a conversational scenario or dataset.
+    """
+    if conversational and not isinstance(action, Mapping):
+        return {"slate": action, "message": ""}
+    return action
+
+
+def take_usage(policy: Any, info: Mapping[str, Any] | None = None) -> PolicyUsage | None:
+    """``policy.take_usage()`` if the policy reports usage, else ``None``.
+
+    ``take_usage`` may return a :class:`PolicyUsage`, a mapping of its fields (what
+    :meth:`simrec.policies.llm_policy.LLMPolicy.take_usage` gives) or ``None``. A policy
+    that serves many visits at once (``act_many``) is asked for the visit of
+    ``info["session_id"]`` only: ``take_usage(session_id)``.
+
+    Raises:
+        ConfigError: anything else, or a mapping with unknown fields or bad numbers.
+    """
+    take = getattr(policy, "take_usage", None)
+    if take is None:
+        return None
+    session = info.get("session_id") if isinstance(info, Mapping) else None
+    usage = take(session) if session is not None and serves_many(policy) else take()
+    where = f"policy {type(policy).__name__}: take_usage()"
+    if isinstance(usage, Mapping):
+        return PolicyUsage.from_mapping(usage, where)
+    if usage is not None and not isinstance(usage, PolicyUsage):
+        raise ConfigError(
+            f"{where} returned {usage!r}; expected a simrec.policies.PolicyUsage, a mapping "
+            "of its fields, or None"
+        )
+    return usage
 
 
 @runtime_checkable
@@ -42,8 +148,10 @@ class _CallablePolicy:
     def __init__(self, fn: Callable[[dict, dict], Any]) -> None:
         self.fn = fn
 
-    def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
-        return np.asarray(self.fn(observation, info))
+    def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> Any:
+        action = self.fn(observation, info)
+        # a conversational action ({"slate", "message"}) stays a mapping
+        return action if isinstance(action, Mapping) else np.asarray(action)
 
 
 def as_policy(policy: Any) -> Policy:

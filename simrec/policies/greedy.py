@@ -14,6 +14,7 @@ import numpy as np
 from simrec.policies.linucb import LinUCBPolicy
 from simrec.policies.popularity import popularity_rank
 from simrec.reaction import Reaction
+from simrec.validation import checked_arguments
 
 
 class GreedyPolicy(LinUCBPolicy):
@@ -28,6 +29,7 @@ class GreedyPolicy(LinUCBPolicy):
 
     name = "greedy"
 
+    @checked_arguments
     def __init__(self, env: gym.Env, seed: int | None = None, ridge: float = 1.0) -> None:
         self.pop = popularity_rank(env.unwrapped.catalog.popularity)
         self.codes = env.unwrapped.catalog.category_codes
@@ -62,6 +64,7 @@ class EpsilonGreedyPolicy(GreedyPolicy):
 
     name = "epsilon_greedy"
 
+    @checked_arguments
     def __init__(self, env: gym.Env, seed: int | None = None, epsilon: float = 0.2) -> None:
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon: expected a number in [0, 1], got {epsilon!r}")

@@ -13,6 +13,7 @@ import numpy as np
 
 from simrec.policies.base import ScoringPolicy
 from simrec.reaction import Reaction
+from simrec.validation import checked_arguments
 
 
 class LinUCBPolicy(ScoringPolicy):
@@ -33,6 +34,7 @@ class LinUCBPolicy(ScoringPolicy):
 
     name = "linucb"
 
+    @checked_arguments
     def __init__(
         self,
         env: gym.Env,

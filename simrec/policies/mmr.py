@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 
 from simrec.policies.linucb import LinUCBPolicy
+from simrec.validation import checked_arguments
 
 _PRECOMPUTE_UP_TO = 3000
 
@@ -29,6 +30,7 @@ class MMRPolicy(LinUCBPolicy):
 
     name = "mmr"
 
+    @checked_arguments
     def __init__(
         self,
         env: gym.Env,

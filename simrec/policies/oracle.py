@@ -16,6 +16,7 @@ import numpy as np
 
 from simrec.brains.utility import UtilityBrain
 from simrec.policies.base import ScoringPolicy
+from simrec.validation import checked_arguments
 
 
 class OraclePolicy(ScoringPolicy):
@@ -33,6 +34,7 @@ class OraclePolicy(ScoringPolicy):
     name = "oracle"
     cheats = True
 
+    @checked_arguments
     def __init__(self, env: gym.Env, seed: int | None = None, spread: float = 1.0) -> None:
         super().__init__(env, seed)
         base = env.unwrapped

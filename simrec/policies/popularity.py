@@ -7,6 +7,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from simrec.validation import checked_arguments
+
 
 def popularity_rank(popularity: np.ndarray) -> np.ndarray:
     """Popularity mapped into [0, 1) by rank: a tie-breaker that never outweighs a click."""
@@ -19,6 +21,7 @@ class PopularityPolicy:
 
     observes = False
 
+    @checked_arguments
     def __init__(self, env: gym.Env, seed: int | None = None) -> None:
         base = env.unwrapped
         self.slate = np.argsort(-base.catalog.popularity, kind="stable")[: base.slate_size]

@@ -7,12 +7,15 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from simrec.validation import checked_arguments
+
 
 class RandomPolicy:
     """A uniformly random slate of distinct items every turn (the floor to beat)."""
 
     observes = False
 
+    @checked_arguments
     def __init__(self, env: gym.Env, seed: int | None = None) -> None:
         base = env.unwrapped
         self.n_items = len(base.catalog)

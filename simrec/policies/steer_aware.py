@@ -27,6 +27,7 @@ import numpy as np
 from simrec.catalog import Catalog
 from simrec.policies.base import ScoringPolicy
 from simrec.reaction import Reaction
+from simrec.validation import checked_arguments
 
 _WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE = re.compile(r"[.!?;:]+")
@@ -47,7 +48,8 @@ PRICE = {"price", "bucks", "dollars", "usd", "budget", "cost", "costs", "spend",
 STOP = {"the", "and", "for", "with", "any", "anything", "all", "more", "less", "good", "very"}
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """``word`` without a plural ``s`` (``dogs`` -> ``dog``; ``grass`` stays)."""
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
@@ -76,7 +78,7 @@ class ReplyParser:
             field, value = token.split("=", 1)
             for word in _WORD.findall(value.lower()):
                 if len(word) >= 3 and word not in STOP:
-                    owners.setdefault(_stem(word), set()).add(token)
+                    owners.setdefault(stem(word), set()).add(token)
         # Words naming exactly one value ("dog" -> tags=dog-friendly) are unambiguous;
         # shared ones ("friendly") say nothing on their own.
         self.word_token = {w: next(iter(t)) for w, t in owners.items() if len(t) == 1}
@@ -84,7 +86,7 @@ class ReplyParser:
         for name in catalog.numeric:
             for word in _WORD.findall(name.lower().replace("_", " ")):
                 if len(word) >= 3:
-                    self.numeric_words.setdefault(_stem(word), name)
+                    self.numeric_words.setdefault(stem(word), name)
         tm = catalog.token_matrix
         self._token_mask = {t: tm[:, k] > 0 for t, k in catalog.token_index.items()}
 
@@ -106,7 +108,7 @@ class ReplyParser:
     def _categorical(self, words: list[str], hard: bool) -> list[Request]:
         out = []
         for i, word in enumerate(words):
-            token = self.word_token.get(_stem(word))
+            token = self.word_token.get(stem(word))
             if token is None:
                 continue
             negated = any(w in NEGATIONS for w in words[max(0, i - 4) : i])
@@ -125,7 +127,7 @@ class ReplyParser:
                 continue
             before, after = words[max(0, i - 3) : i], words[i + 1 : i + 3]
             attribute = next(
-                (self.numeric_words[_stem(w)] for w in after if _stem(w) in self.numeric_words),
+                (self.numeric_words[stem(w)] for w in after if stem(w) in self.numeric_words),
                 None,
             )
             is_price = attribute is None and (
@@ -169,6 +171,7 @@ class SteerAwarePolicy(ScoringPolicy):
 
     name = "steer_aware"
 
+    @checked_arguments
     def __init__(
         self, env: gym.Env, seed: int | None = None, base: str = "linucb", boost: float = 0.5,
         **base_kwargs: Any,
@@ -204,7 +207,11 @@ class SteerAwarePolicy(ScoringPolicy):
         """The base policy's scores, filtered and boosted by the user's requests."""
         if info.get("turn", 0) == 0:
             self.listen(info)  # the opening message
-        scores = np.asarray(self.base.scores(observation, info), dtype=np.float64).copy()
+        return self.steered(self.base.scores(observation, info))
+
+    def steered(self, base_scores: np.ndarray) -> np.ndarray:
+        """``base_scores`` filtered and boosted by the requests heard so far."""
+        scores = np.asarray(base_scores, dtype=np.float64).copy()
         span = float(np.ptp(scores)) or 1.0
         allowed = np.ones(self.n_items, dtype=bool)
         for request in self.requests.values():

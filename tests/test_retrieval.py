@@ -1,0 +1,128 @@
+"""Retrievers: the cheap first stage of the LLM policies, one per visit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import grounded_catalog, make_grounded_persona, make_persona, small_catalog
+
+from simrec.env import RecSessionEnv
+from simrec.errors import ConfigError
+from simrec.policies.linucb import LinUCBPolicy
+from simrec.policies.retrieval import Retriever, retriever_names
+from simrec.reaction import Reaction
+
+
+def env(catalog=None, personas=None) -> RecSessionEnv:
+    return RecSessionEnv(catalog or small_catalog(), personas or [make_persona()], slate_size=4)
+
+
+def step_info(slate, clicked, reply="", dismissed=None) -> dict:
+    k = len(slate)
+    flags = [i in clicked for i in slate]
+    gone = [i in (dismissed or ()) for i in slate]
+    return {
+        "turn": 1,
+        "slate": list(slate),
+        "reply": reply,
+        "reaction": Reaction(flags, [False] * k, gone, False, 0.5, reply, "test"),
+    }
+
+
+def test_names_cover_the_scoring_policies_but_never_the_oracle():
+    names = retriever_names()
+    assert {"popularity", "embedding", "linucb", "mmr", "steer_aware", "mf"} <= set(names)
+    assert "oracle" not in names
+    with pytest.raises(ConfigError, match="expected one of"):
+        Retriever(env(), "oracle", 0)
+    with pytest.raises(ConfigError, match="retriever 'linucb': .*'alpah'"):
+        Retriever(env(), "linucb", 0, {"alpah": 1.0})
+
+
+def test_popularity_gives_the_most_popular_items_whatever_happens():
+    e = env()
+    r = Retriever(e, "popularity", 0)
+    first = r.candidates(None, {"turn": 0}, 6)
+    assert first.tolist() == np.argsort(-e.catalog.popularity, kind="stable")[:6].tolist()
+    r.observe(None, 0.0, step_info(first[:4], clicked={int(first[0])}))
+    assert r.candidates(None, {"turn": 1}, 6).tolist() == first.tolist()
+
+
+def test_an_in_session_bandit_moves_its_candidates_toward_what_was_clicked():
+    e = env()
+    r = Retriever(e, "linucb", 5)
+    before = r.candidates(None, {"turn": 0}, 10)
+    gamma = [i for i in range(60) if e.catalog.categories[i] == "gamma"]
+    other = [i for i in range(60) if e.catalog.categories[i] != "gamma"]
+    for turn in range(4):
+        liked = gamma[2 * turn : 2 * turn + 2]
+        r.observe(None, 0.0, step_info(liked + other[2 * turn : 2 * turn + 2], clicked=set(liked)))
+    after = r.candidates(None, {"turn": 4}, 10)
+    share = lambda items: np.mean([e.catalog.categories[i] == "gamma" for i in items])  # noqa: E731
+    assert share(after) >= share(before) + 0.3
+
+
+def test_the_same_seed_gives_the_same_candidates_and_visits_do_not_share_learning():
+    e = env()
+    a, b = Retriever(e, "linucb", 3), Retriever(e, "linucb", 3)
+    assert (
+        a.candidates(None, {"turn": 0}, 8).tolist() == b.candidates(None, {"turn": 0}, 8).tolist()
+    )
+    a.observe(None, 0.0, step_info([0, 3, 6, 9], clicked={0, 3}))
+    assert (
+        a.candidates(None, {"turn": 1}, 8).tolist() != b.candidates(None, {"turn": 1}, 8).tolist()
+    )
+
+
+def test_a_steer_aware_filter_puts_ruled_out_items_last():
+    e = env()
+    r = Retriever(e, "steer_aware", 0)
+    r.observe(None, 0.0, step_info([0, 1, 2, 3], clicked=set(), reply="Only loud ones, please."))
+    candidates = r.candidates(None, {"turn": 1}, 40)
+    loud = ["loud" in e.catalog.tags[i] for i in candidates]
+    n = sum("loud" in tags for tags in e.catalog.tags)
+    assert n == 28 and all(loud[:n]) and not any(loud[n:])  # every loud item, then the rest
+
+
+def test_embedding_similarity_follows_history_and_clicks():
+    catalog = grounded_catalog()
+    persona = make_grounded_persona(history=("it-001", "it-002"))
+    e = env(catalog, [persona])
+    r = Retriever(e, "embedding", 0)
+    unit = catalog.embeddings / np.linalg.norm(catalog.embeddings, axis=1, keepdims=True)
+    first = r.candidates(None, {"turn": 0, "user_history": np.array([1, 2])}, 5)
+    query = unit[[1, 2]].mean(axis=0)
+    assert first.tolist() == np.argsort(-(unit @ query))[:5].tolist()
+    stranger = Retriever(e, "embedding", 0).candidates(None, {"turn": 0}, 5)
+    assert stranger.tolist() == np.argsort(-catalog.popularity, kind="stable")[:5].tolist()
+
+
+def test_embedding_needs_catalog_embeddings():
+    with pytest.raises(ConfigError, match="no 'embedding' column"):
+        Retriever(env(), "embedding", 0)
+
+
+def test_a_policy_object_is_copied_for_each_visit_and_left_untouched():
+    e = env()
+    model = LinUCBPolicy(e, seed=0, alpha=0.2)
+    a = Retriever(e, model, 1)
+    a.observe(None, 0.0, step_info([0, 3, 6, 9], clicked={0}))
+    assert np.array_equal(model.b, np.zeros_like(model.b))  # the original learned nothing
+    assert a.model is not model and a.model.catalog is e.catalog and a.model.alpha == 0.2
+
+
+def test_hybrid_interleaves_the_bandit_and_the_users_words():
+    e = env()
+    r = Retriever(e, "hybrid", 0)
+    bandit = Retriever(e, "linucb", 0)
+    first = r.candidates(None, {"turn": 0}, 10).tolist()
+    assert first == bandit.candidates(None, {"turn": 0}, 10).tolist()  # nothing asked yet
+    said = step_info([0, 1, 2, 3], clicked=set(), reply="Only loud ones, please.")
+    r.observe(None, 0.0, said)
+    bandit.observe(None, 0.0, said)
+    candidates = r.candidates(None, {"turn": 1}, 12).tolist()
+    loud = ["loud" in e.catalog.tags[i] for i in candidates]
+    # at least every other candidate is one the user asked for (a loud item the bandit
+    # ranks high is in both lists, and is listed once)
+    assert all(sum(loud[: 2 * m]) >= m for m in range(1, 7))
+    assert candidates[0] == bandit.candidates(None, {"turn": 1}, 1)[0]  # the bandit's first
