@@ -63,7 +63,7 @@ from simrec.yamlio import load_yaml, read_text
 REQUIRED_COLUMNS = ("item_id", "title", "category", "price")
 _IDENTIFIER_COLUMNS = frozenset({"item_id", "category", "semantic_id"})
 """Columns whose values are compared as keys: surrounding whitespace is an error, not a variant."""
-OPTIONAL_COLUMNS = ("tags", "popularity", "description", "semantic_id", "embedding", "consumable")
+OPTIONAL_COLUMNS = ("tags", "popularity", "description", "semantic_id", "consumable", "embedding")
 TAG_SEPARATOR = "|"
 EMBEDDING_SEPARATOR = "|"
 """Separates the numbers of an ``embedding`` cell in CSV (``0.5|-1.2|3``)."""

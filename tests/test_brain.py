@@ -443,9 +443,10 @@ def test_a_cheap_mismatch_never_beats_a_good_match_at_an_acceptable_price():
         tastes={"tags": {"sunny": 1.5}}, price_sensitivity=1.0, willingness_to_pay=80.0, need=3.0
     )
     env = RecSessionEnv(catalog, [persona])
-    mixed = lambda e, r, t: r.permutation(
-        np.r_[r.choice(match, 2, False), r.choice(cheap, 3, False)]
-    )  # noqa: E731
+
+    def mixed(e, r, t):
+        return r.permutation(np.r_[r.choice(match, 2, False), r.choice(cheap, 3, False)])
+
     steps = rollout(env, mixed, episodes=200)
     for field in ("clicked", "purchased"):
         matched, mismatched = per_impression(steps, field, lambda i: i < 20)

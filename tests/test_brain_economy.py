@@ -5,15 +5,16 @@ and degenerate policies), in the single env and the native vector env:
 
 * no item is bought twice, nor an item owned before the visit, unless consumable;
 * no purchase breaks the request that applied to its slate, nor a dislike;
-* golf visits buy 1 to 2.5 items on average (what a golfer books in one visit).
+* golf visits (the preset and every shipped scenario) buy 1 to 2.5 items on average when
+  the recommender serves the user (the oracle; LinUCB on the preset), never more with any
+  policy, and fewer with degenerate slates.
 
-And what pays is personalisation: in every shipped scenario the cheapest-items rotation,
-a constant slate and a one-item slate each earn less than LinUCB and MMR.
+What pays in each shipped scenario (the cheapest-items rotation, a constant slate and a
+one-item slate against LinUCB and MMR) is measured by ``benchmarks/audit_user_model.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -21,17 +22,17 @@ import pytest
 
 from simrec.env import RecSessionEnv
 from simrec.presets import find_preset
-from simrec.scenario import PolicySpec, load_scenario
-from simrec.scenario_run import run_scenario
+from simrec.scenario import load_scenario
 from simrec.vector import RecSessionVectorEnv
-from tests.gauntlet_support import GAUNTLET
 from tests.visit_records import Step, single_env_steps, vector_env_steps, visit_count
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 PRESETS = ("golf", "books", "retail")
+DEGENERATE = ("cheapest_rotation", "constant_slate", "one_item")
+"""Gauntlet policies (:mod:`simrec.policies.gauntlet`) that ignore the user entirely."""
 SCENARIO_NAMES = tuple(sorted(p.stem for p in SCENARIOS.glob("*.yaml")))
-POLICIES = ("random", "popularity", "greedy", "linucb", "oracle", *GAUNTLET.values())
-VECTOR_POLICIES = ("random", "popularity", *GAUNTLET.values())
+POLICIES = ("random", "popularity", "greedy", "linucb", "oracle", *DEGENERATE)
+VECTOR_POLICIES = ("random", "popularity", *DEGENERATE)
 VISITS = 500
 
 
@@ -51,6 +52,10 @@ def runs(name: str) -> dict[str, tuple[Step, ...]]:
         policy: tuple(single_env_steps(env, policy, VISITS, seed=1000 * k))
         for k, policy in enumerate(POLICIES)
     }
+
+
+def per_visit(steps: tuple[Step, ...]) -> float:
+    return len(purchases(steps)) / visit_count(steps)
 
 
 def purchases(steps: tuple[Step, ...]) -> list[tuple[Step, int]]:
@@ -77,13 +82,25 @@ def check_purchases(steps: tuple[Step, ...]) -> int:
 
 @pytest.mark.parametrize("name", PRESETS + SCENARIO_NAMES)
 def test_nothing_owned_disliked_or_against_the_request_is_bought(name):
+    runs_of = runs(name)
     checked = 0
-    for policy, steps in runs(name).items():
+    for policy, steps in runs_of.items():
         try:
             checked += check_purchases(steps)
         except AssertionError as exc:
             raise AssertionError(f"{name}, policy {policy}: {exc}") from None
     assert checked > 1000
+    if name != "golf" and name in PRESETS:
+        return
+    # Golf (the preset and every shipped scenario): a visit books what a golfer books. A
+    # recommender that serves the user well sells what they came for, and not much more.
+    figures = {policy: per_visit(steps) for policy, steps in runs_of.items()}
+    assert 1.0 <= figures["oracle"] <= 2.5, figures
+    if name == "golf":
+        assert 1.0 <= figures["linucb"] <= 2.5, figures
+    assert max(figures.values()) <= 2.5, figures
+    # Degenerate slates sell less than serving the user does.
+    assert max(figures[g] for g in DEGENERATE) < figures["oracle"], figures
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -96,47 +113,3 @@ def test_nothing_owned_disliked_or_against_the_request_is_bought_in_the_vector_e
         except AssertionError as exc:
             raise AssertionError(f"{name}, policy {policy}: {exc}") from None
     assert checked > 500
-
-
-def per_visit(steps: tuple[Step, ...]) -> float:
-    return len(purchases(steps)) / visit_count(steps)
-
-
-@pytest.mark.parametrize("name", ["golf", *SCENARIO_NAMES])  # the scenarios are golf
-def test_golf_visits_buy_one_to_two_and_a_half_items(name):
-    figures = {policy: per_visit(steps) for policy, steps in runs(name).items()}
-    # A recommender that serves the user well sells what they came for, and not much more
-    # (in the steerability scenario LinUCB ignores what users ask for, and sells less).
-    for policy in ("oracle", "linucb") if name != "steerability" else ("oracle",):
-        assert 1.0 <= figures[policy] <= 2.5, figures
-    assert max(figures.values()) <= 2.5, figures
-    # Degenerate slates sell less than serving the user does.
-    assert max(figures[GAUNTLET[g]] for g in GAUNTLET) < figures["oracle"], figures
-
-
-@cache
-def scenario_returns(name: str) -> dict:
-    """Mean return of each policy of scenario ``name``, with default LinUCB and MMR and the
-    gauntlet added (labels ``linucb``, ``mmr`` and the gauntlet's)."""
-    scenario = load_scenario(SCENARIOS / f"{name}.yaml")
-    policies = dict(scenario.policies)
-    for label in ("linucb", "mmr"):
-        policies[label] = PolicySpec(label, label, {})
-    for label, spec in GAUNTLET.items():
-        policies[label] = PolicySpec(label, spec, {})
-    summary = run_scenario(replace(scenario, policies=policies)).summary()
-    return {label: summary[label]["cold_start"]["return"] for label in policies}
-
-
-@pytest.mark.parametrize("name", SCENARIO_NAMES)
-def test_degenerate_policies_earn_less_than_linucb_and_mmr(name):
-    returns = scenario_returns(name)
-    for label in GAUNTLET:
-        for good in ("linucb", "mmr"):
-            # On the 95% intervals, as scenario assertions compare: not only on average.
-            assert returns[label].high < returns[good].low, (
-                label,
-                returns[label],
-                good,
-                returns[good],
-            )

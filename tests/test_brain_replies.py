@@ -21,12 +21,11 @@ from simrec.env import RecSessionEnv
 from simrec.presets import find_preset
 from simrec.replies import default_templates
 from simrec.vector import RecSessionVectorEnv
-from tests.gauntlet_support import GAUNTLET
 from tests.visit_records import Step, single_env_steps, vector_env_steps, visit_count
 
 PRESETS = ("golf", "books", "retail")
-SINGLE_POLICIES = ("random", "popularity", "greedy", "linucb", "oracle", GAUNTLET["constant_slate"])
-VECTOR_POLICIES = ("random", "popularity", *GAUNTLET.values())
+SINGLE_POLICIES = ("random", "popularity", "greedy", "linucb", "oracle", "constant_slate")
+VECTOR_POLICIES = ("random", "popularity", "cheapest_rotation", "constant_slate", "one_item")
 VISITS = 500  # per env, policy and preset
 
 

@@ -22,6 +22,8 @@ def test_a_saved_ppo_model_is_loaded_from_the_scenario_and_evaluated(tmp_path: P
     scenario = tmp_path / "rl.yaml"
     scenario.write_text(
         "env: golf\nepisodes: 2\nseeds: 2\nhorizon: 3\n"
+        # users who never go home early: the 2-seed interval of session_length stays tight
+        "brain_kwargs: {need_met_leave_logit: -100}\n"
         "policies:\n"
         "  ppo: {policy: 'stable_baselines3:PPO', load: ppo.zip, device: cpu}\n"
         "  random: random\n"
@@ -51,6 +53,8 @@ def test_a_model_trained_on_the_score_wrapper_runs_named_or_recognised(tmp_path,
     scenario = tmp_path / "rl.yaml"
     scenario.write_text(
         "env: golf\nepisodes: 2\nseeds: 2\nhorizon: 3\n"
+        # users who never go home early: the 2-seed interval of session_length stays tight
+        "brain_kwargs: {need_met_leave_logit: -100}\n"
         "policies:\n"
         "  ppo:\n    policy: 'stable_baselines3:PPO'\n    load: ppo.zip\n    device: cpu\n"
         f"{wrapper}"

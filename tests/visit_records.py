@@ -56,7 +56,7 @@ class _Visit:
         self.number, self.bound, self.need = number, bound, need
         self.consumable = catalog.consumable
         self.shown: set[int] = set()
-        self.owned = {i for i in bound.owned_at_start if not catalog.consumable[i]}
+        self.owned = {i for i in bound.history.tolist() if not catalog.consumable[i]}
         self.bought = 0
         self.turn = 0
 

@@ -146,6 +146,9 @@ class StepLogits:
             slot): slot ``j`` is clicked with probability ``exp(click[j]) / (1 + sum(
             exp(click)))``, nothing with ``1 / (1 + sum(exp(click)))``.
         purchase: per slot, the logit of a purchase given a click on it.
+        purchase_if_met: per slot, that logit once the visit's need is met (what
+            ``purchase`` is when :attr:`~simrec.session.Session.need_met`): a recording
+            does not say how much a visit came for, so a fit weighs both cases.
         dismiss: per slot, the logit of a dismissal when it is not clicked (``-inf`` for
             an empty slot).
         compliance: share of the shown items satisfying the active request (1 without one).
@@ -155,6 +158,7 @@ class StepLogits:
     purchase: np.ndarray
     dismiss: np.ndarray
     compliance: float
+    purchase_if_met: np.ndarray
 
     def click_log_probabilities(self) -> np.ndarray:
         """``log P(no click)``, then ``log P(click on slot j)`` for each slot (``k + 1``)."""
@@ -324,6 +328,8 @@ class UtilityBrain:
         dismiss_w = p.dismiss_repeat_weight * boredom
         never = -math.inf
         click, purchase, dismiss = [never] * k, [never] * k, [never] * k
+        purchase_if_met = [never] * k
+        penalty, met = p.need_met_purchase_penalty, session.need_met
         shown = []
         for pos, item in enumerate(slots):
             if item == EMPTY:
@@ -333,13 +339,17 @@ class UtilityBrain:
             if item in owned:
                 u -= p.owned_penalty
             click[pos] = u - position[pos] - outside
-            purchase[pos] = self._purchase_logit(session, static, item)
+            if item not in owned:
+                buy = static.purchase_logit[item]
+                purchase_if_met[pos] = buy - penalty
+                purchase[pos] = purchase_if_met[pos] if met else buy
             dismiss[pos] = static.dismiss_logit[item] + dismiss_w * seen[pos]
         return StepLogits(
             click=np.array(click),
             purchase=np.array(purchase),
             dismiss=np.array(dismiss),
             compliance=self._compliance(session, static, slots, shown),
+            purchase_if_met=np.array(purchase_if_met),
         )
 
     def satisfaction_after(
@@ -370,15 +380,18 @@ class UtilityBrain:
         (counting that purchase), the logit is at least ``need_met_leave_logit``: the user
         got what they came for and is likely to go home.
         """
+        done = session.purchases + purchased >= session.need_to_leave
+        return self.leave_logit_if(session, satisfaction, done)
+
+    def leave_logit_if(self, session: Session, satisfaction: float, done: bool) -> float:
+        """:meth:`leave_logit` given whether the visit's need is met after the step (``done``)."""
         p = self.params
         z = (
             p.leave_base
             + p.leave_slope * (p.leave_threshold - satisfaction)
             + p.fatigue_leave_weight * session.fatigue
         )
-        if z < p.need_met_leave_logit and session.purchases + purchased >= session.need_to_leave:
-            return p.need_met_leave_logit
-        return z
+        return p.need_met_leave_logit if done and z < p.need_met_leave_logit else z
 
     def _purchase_logit(self, session: Session, static: _Static, item: int) -> float:
         """The logit of buying ``item`` once clicked, at this point of the visit.
