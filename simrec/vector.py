@@ -145,8 +145,13 @@ class RecSessionVectorEnv(VectorEnv):
         self._bounds = [env._bound[p.persona_id] for p in self.personas]
         self._turn_obs = np.stack(env._turn_obs)
         self._persona_ids = np.array([p.persona_id for p in self.personas], dtype=object)
-        self._histories = [b.history for b in self._bounds]
         self.history_size = env.history_size
+        # Each persona's history padded with -1 (one row per persona): a reset's info rows
+        # are a gather, not a Python loop over the sub-envs that start a visit.
+        self._history_lengths = np.array([len(b.history) for b in self._bounds], dtype=np.int64)
+        self._history_rows = np.full((len(self._bounds), self.history_size), -1, dtype=np.int64)
+        for row, bound in zip(self._history_rows, self._bounds, strict=True):
+            row[: len(bound.history)] = bound.history
         n = self.num_envs
         self.batch: UtilityBatch | None = None
         if type(self.brain) is UtilityBrain:
@@ -487,14 +492,12 @@ class RecSessionVectorEnv(VectorEnv):
         """``user_history`` / ``user_history_length`` for the sub-envs ``started`` (the rest
         zeros, masked out), as Gymnasium's vector envs stack the single env's reset infos."""
         n = self.num_envs
+        personas = self.persona[started]
         histories = np.zeros((n, self.history_size), dtype=np.int64)
+        histories[started] = self._history_rows.take(personas, axis=0)
         lengths = np.zeros(n, dtype=np.int64)
+        lengths[started] = self._history_lengths.take(personas)
         present = np.zeros(n, dtype=bool)
-        for i in started.tolist():
-            history = self._histories[self.persona[i]]
-            histories[i] = -1
-            histories[i, : len(history)] = history
-            lengths[i] = len(history)
         present[started] = True
         info["user_history"], info["_user_history"] = histories, present
         info["user_history_length"], info["_user_history_length"] = lengths, present.copy()

@@ -47,7 +47,7 @@ MUST_SHOW = {
     ],
     "llm_recommenders": [
         "llm_conversational.cold_start.return > linucb.cold_start.return",
-        "llm_reranker.novelty.churn < linucb.novelty.churn",
+        "llm_reranker.novelty.final_satisfaction > linucb.novelty.final_satisfaction",
         "llm_reranker.steerability.listening > 0.4",
         "llm_conversational.steerability.listening > 0.4",
         "llm_reranker.steerability.followed > linucb.steerability.followed",
