@@ -70,8 +70,9 @@ class RecSessionVectorEnv(VectorEnv):
     array: sub-env ``i``'s entry is the single env's int64 ``user_history`` array of its
     current persona), ``clicked`` / ``purchased`` /
     ``dismissed`` (``(num_envs, slate_size)`` bool, all false on reset steps), and
-    ``ground_truth`` (``satisfaction``, ``fatigue``). The event log and rendering of the
-    single env are not available here.
+    ``ground_truth`` (``satisfaction``, ``fatigue``). With ``info_format="arrays"``: the
+    single env's array info, one entry per sub-env (see :class:`~simrec.env.RecSessionEnv`).
+    The event log and rendering of the single env are not available here.
 
     ## Arguments
     ``num_envs``, ``autoreset_mode`` (``NEXT_STEP`` or ``DISABLED``) plus every argument of
@@ -96,6 +97,7 @@ class RecSessionVectorEnv(VectorEnv):
         dynamics: SessionDynamics | None = None,
         conversational: bool = False,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        info_format: str = "full",
     ) -> None:
         try:
             mode = AutoresetMode(autoreset_mode)
@@ -130,6 +132,7 @@ class RecSessionVectorEnv(VectorEnv):
             brain_kwargs=brain_kwargs,
             dynamics=dynamics,
             conversational=conversational,
+            info_format=info_format,
         )
         env = self.env
         self.num_envs = int(num_envs)
@@ -448,14 +451,27 @@ class RecSessionVectorEnv(VectorEnv):
         duplicates: np.ndarray,
         hallucinated: np.ndarray,
     ) -> dict[str, Any]:
-        n, k = self.num_envs, self.slate_size
         if self.batch is not None:
-            replies = self.batch.phrases.reply_texts.take(self._reply_idx)
             satisfaction, fatigue = self.batch.satisfaction.copy(), self.batch.fatigue()
         else:
-            replies = self._replies.copy()
             satisfaction = np.array([s.satisfaction for s in self.sessions])
             fatigue = np.array([s.fatigue for s in self.sessions])
+        if self.env.info_format == "arrays":
+            return _with_masks(
+                {
+                    "session_id": self._session_ids.copy(),
+                    "persona_index": self.persona.copy(),
+                    "duplicates": duplicates,
+                    "hallucinated": hallucinated,
+                    **self._feedback(reaction),
+                    "ground_truth_satisfaction": satisfaction,
+                    "ground_truth_fatigue": fatigue,
+                }
+            )
+        if self.batch is not None:
+            replies = self.batch.phrases.reply_texts.take(self._reply_idx)
+        else:
+            replies = self._replies.copy()
         info: dict[str, Any] = {
             "reply": replies,
             "persona_id": self._persona_ids.take(self.persona),
@@ -467,14 +483,27 @@ class RecSessionVectorEnv(VectorEnv):
         }
         if self.env.conversational:
             info["message"] = np.array([m or "" for m in self._messages], dtype=object)
-        for name in ("clicked", "purchased", "dismissed"):
-            info[name] = reaction[name] if reaction is not None else np.zeros((n, k), dtype=bool)
-        present = np.ones(n, dtype=bool)
-        for key in list(info):
-            info[f"_{key}"] = present
+        info = _with_masks({**info, **self._feedback(reaction)})
         info["ground_truth"] = {"satisfaction": satisfaction, "fatigue": fatigue}
-        info["_ground_truth"] = present
+        info["_ground_truth"] = np.ones(self.num_envs, dtype=bool)
         return info
+
+    def _feedback(self, reaction: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+        """Per-slot ``clicked`` / ``purchased`` / ``dismissed``; all false on reset steps."""
+        shape = (self.num_envs, self.slate_size)
+        return {
+            name: reaction[name] if reaction is not None else np.zeros(shape, dtype=bool)
+            for name in ("clicked", "purchased", "dismissed")
+        }
+
+
+def _with_masks(entries: dict[str, np.ndarray]) -> dict[str, Any]:
+    """``entries`` with Gymnasium's ``_key`` mask beside each (every sub-env has every key)."""
+    present = np.ones(len(next(iter(entries.values()))), dtype=bool)
+    info: dict[str, Any] = {}
+    for key, value in entries.items():
+        info[key], info[f"_{key}"] = value, present
+    return info
 
 
 def _dedupe(slates: np.ndarray, has_empty: bool = False) -> tuple[np.ndarray, np.ndarray]:
