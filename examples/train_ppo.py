@@ -14,7 +14,7 @@ Run::
 
 The trained model is saved (``--save-path``, default ``ppo-golf.zip``); a scenario runs it
 beside the baselines with ``ppo: {policy: "stable_baselines3:PPO", load: ppo-golf.zip}``
-(its score-vector actions are recognised and turned into slates; ``wrapper: score`` says so
+(its score-vector actions are recognised and turned into slates; ``action_form: score`` says so
 explicitly).
 
 Needs the RL extra: ``pip install -e ".[rl]"``.

@@ -17,6 +17,7 @@ import math
 import numbers
 import types
 import typing
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NoReturn, TypeVar
 
@@ -242,6 +243,12 @@ class Fields:
     def fail_here(self, message: str) -> NoReturn:
         """Raise the reader's error about this mapping as a whole."""
         self._raise(self.path, message)
+
+    def warn(self, key: str, message: str, category: type[Warning] = FutureWarning) -> None:
+        """Warn about ``key`` (e.g. an old spelling) as errors read: file, line, field."""
+        path = (*self.path, key)
+        text = str(field_error(self.error, self.source, self.doc, path, message))
+        warnings.warn(text, category, stacklevel=3)
 
     def _bad(self, key: str | int, expected: str, value: Any) -> NoReturn:
         self.fail(key, f"expected {expected}, got {describe(value)}")

@@ -181,6 +181,6 @@ class SequentialSlateWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
 
 ACTION_WRAPPERS: dict[str, type[gym.ActionWrapper]] = {"score": ScoreSlateWrapper}
-"""Action wrappers by name (``wrapper: score`` in a scenario): a model trained on a wrapped
+"""Action wrappers by name (``action_form: score`` in a scenario): a model trained on a wrapped
 env acts in a plain one through the wrapper's ``action()`` translation. A model whose action
 space matches one of these is matched to it without being told."""
