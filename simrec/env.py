@@ -27,7 +27,7 @@ from simrec.reaction import Reaction
 from simrec.replies import REPLY_DIM, encode_reply
 from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, BoundPersona, Session, SessionDynamics
-from simrec.validation import Fields, number_expected
+from simrec.validation import Fields, integer_action, number_expected
 
 MESSAGE_MAX_LENGTH = 1000
 """Characters a recommender's message may have in conversational mode."""
@@ -365,21 +365,7 @@ class RecSessionEnv(gym.Env):
         """
         if isinstance(action, ResolvedSlate):
             return self._validate_resolved(action)
-        try:
-            array = np.asarray(action)
-        except (TypeError, ValueError):
-            raise ActionError(
-                f"action: expected {self.slate_size} item indices, got {action!r}"
-            ) from None
-        if array.shape != (self.slate_size,):
-            raise ActionError(
-                f"action: expected a slate of {self.slate_size} item indices, got shape {array.shape}"
-            )
-        if array.dtype.kind not in "iu":
-            raise ActionError(
-                f"action: expected integer item indices, got {array.dtype} values {array.tolist()}"
-            )
-        slate = array.tolist()
+        slate = integer_action(action, (self.slate_size,), "action", "item indices").tolist()
         n = self._n_items
         if min(slate) < 0 or max(slate) >= n:
             pos, item = next((p, i) for p, i in enumerate(slate) if not 0 <= i < n)

@@ -25,6 +25,7 @@ from simrec.persona import Persona
 from simrec.replies import REPLY_DIM, encode_reply
 from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, Session, SessionDynamics
+from simrec.validation import integer_action
 
 VISIT_STRIDE = 1 << 32
 """Session ids of a sub-env's visits: ``seed + i`` for sub-env ``i``'s first visit after a
@@ -311,16 +312,7 @@ class RecSessionVectorEnv(VectorEnv):
         n, k = self.num_envs, self.slate_size
         if isinstance(actions, ResolvedSlate):
             return self._validate_resolved(actions)
-        try:
-            array = np.asarray(actions)
-        except (TypeError, ValueError):
-            raise ActionError(
-                f"actions: expected ({n}, {k}) item indices, got {actions!r}"
-            ) from None
-        if array.shape != (n, k):
-            raise ActionError(f"actions: expected shape ({n}, {k}), got {array.shape}")
-        if array.dtype.kind not in "iu":
-            raise ActionError(f"actions: expected integer item indices, got {array.dtype}")
+        array = integer_action(actions, (n, k), "actions", "item indices")
         slates = array.astype(np.int64)
         # One comparison finds both ends: negative indices read as unsigned are huge.
         if slates.view(np.uint64).max() >= len(self.catalog):  # find the bad slot only then

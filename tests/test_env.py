@@ -179,11 +179,11 @@ def test_duplicate_slate_entries_are_shown_once_and_counted():
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        (np.array([0, 1, 2, 3]), "expected a slate of 5 item indices, got shape \\(4,\\)"),
+        (np.array([0, 1, 2, 3]), "expected shape \\(5,\\) of item indices, got \\(4,\\)"),
         (np.array([0, 1, 2, 3, 60]), "slot 4 holds item index 60, out of range \\[0, 59\\]"),
         (np.array([-1, 1, 2, 3, 4]), "slot 0 holds item index -1"),
         (np.array([0.0, 1.0, 2.0, 3.0, 4.0]), "expected integer item indices"),
-        ("abc", "expected a slate of 5"),
+        ("abc", "expected shape \\(5,\\) of item indices, got \\(\\)"),
     ],
 )
 def test_bad_slates_are_clear_errors(action, message):
