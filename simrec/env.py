@@ -83,12 +83,14 @@ class RecSessionEnv(gym.Env):
       no library takes it for an image.
     * ``reply`` — ``Box(-1, 1, (32,))``: hashed bag-of-words encoding of the last reply.
 
-    ``info["user_history"]`` holds what a real recommender would know of the user
-    before the visit: the catalog indices of the persona's ``history`` (int64, oldest
-    first; empty for hand-written personas), in every step's info. Its
-    length differs between personas, and Gymnasium's ``SyncVectorEnv`` /
-    ``AsyncVectorEnv`` stack info arrays of one shape only: with grounded personas use
-    the native vector env (``gym.make_vec``'s default), which gives one array per sub-env.
+    The reset's info holds what a real recommender would know of the user before the
+    visit: ``info["user_history"]``, the catalog indices of the persona's ``history``
+    (int64, oldest first), padded with ``-1`` to :attr:`history_size` (the longest history
+    in the persona pool, 0 when no persona has one), and ``info["user_history_length"]``,
+    how many of them are real. One shape for every persona, so Gymnasium's
+    ``SyncVectorEnv`` / ``AsyncVectorEnv`` and TorchRL stack them; only resets carry them
+    (the history does not change during a visit). :func:`user_history` reads the real
+    part from a single or vector info.
 
     ``info["session_id"]`` is the id the visit is logged under (``reset(options=
     {"session_id": n})``, else the reset's ``seed``, else one more than the last): what a
@@ -167,6 +169,7 @@ class RecSessionEnv(gym.Env):
         self.history_window = history_window
         self.dynamics = dynamics or SessionDynamics()
         self._bound = {p.persona_id: BoundPersona(p, self.catalog) for p in self.personas}
+        self.history_size = max((len(b.history) for b in self._bound.values()), default=0)
         self.session: Session | None = None
         self.session_id = -1
         self.event_log: EventLog | None = None
@@ -433,7 +436,6 @@ class RecSessionEnv(gym.Env):
             "reply": s.last_reply,
             "duplicates": duplicates,
             "hallucinated": self._hallucinated_count(reaction),
-            "user_history": s.bound.history.copy(),  # fresh: infos never share data
             "ground_truth": {
                 "satisfaction": s.satisfaction,
                 "fatigue": s.fatigue,
@@ -444,6 +446,11 @@ class RecSessionEnv(gym.Env):
         if reaction is not None:
             info["slate"] = self._last_slate
             info["reaction"] = reaction
+        else:  # a reset: what the recommender knows of the user before the visit
+            history = s.bound.history
+            info["user_history"] = np.full(self.history_size, -1, dtype=np.int64)
+            info["user_history"][: len(history)] = history
+            info["user_history_length"] = len(history)
         if self.conversational:
             info["message"] = self._message or ""
         return info
@@ -509,6 +516,29 @@ class RecSessionEnv(gym.Env):
             emitted = "" if named.emitted is None else f" {named.emitted[pos]!r}"
             return f"(hallucinated id{emitted}: no such item, not shown)"
         return "(duplicate, not shown)"
+
+
+def user_history(info: Mapping[str, Any], row: int | None = None) -> np.ndarray:
+    """The user's pre-visit history (catalog indices, oldest first) from an env's info.
+
+    Args:
+        info: a reset's info of the single env (``row`` ``None``), or a vector env's info
+            (the native one or Gymnasium's ``SyncVectorEnv`` / ``AsyncVectorEnv``) with
+            ``row`` the sub-env.
+
+    Returns:
+        The real part of ``info["user_history"]`` (int64; a copy). Empty when the info
+        has none: a step's info, a sub-env that did not restart, a persona without history.
+    """
+    history, length = info.get("user_history"), info.get("user_history_length")
+    if history is None or length is None:
+        return np.zeros(0, dtype=np.int64)
+    if row is not None:
+        present = info.get("_user_history")
+        if present is not None and not present[row]:
+            return np.zeros(0, dtype=np.int64)
+        history, length = history[row], length[row]
+    return np.array(history[: int(length)], dtype=np.int64)
 
 
 def _dedupe(slate: list[int]) -> tuple[list[int], int]:

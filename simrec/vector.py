@@ -67,11 +67,14 @@ class RecSessionVectorEnv(VectorEnv):
     Arrays with one entry per sub-env (each with its ``_key`` mask, all true): ``reply``
     (str), ``persona_id`` (str), ``turn``, ``session_id`` (the current visit's id, see
     :data:`VISIT_STRIDE`), ``duplicates``, ``hallucinated`` (slots whose semantic id named
-    no item, through :class:`~simrec.semantic_ids.SemanticIdSlateVector`), ``user_history`` (an object
-    array: sub-env ``i``'s entry is the single env's int64 ``user_history`` array of its
-    current persona), ``clicked`` / ``purchased`` /
+    no item, through :class:`~simrec.semantic_ids.SemanticIdSlateVector`), ``clicked`` / ``purchased`` /
     ``dismissed`` (``(num_envs, slate_size)`` bool, all false on reset steps), and
-    ``ground_truth`` (``satisfaction``, ``fatigue``). With ``info_format="arrays"``: the
+    ``ground_truth`` (``satisfaction``, ``fatigue``). When some sub-envs start a visit (a
+    reset, an autoreset step), ``user_history`` (``(num_envs, history_size)`` int64, each
+    started sub-env's row as the single env's reset info gives it: padded with ``-1``) and
+    ``user_history_length`` are added, their masks true for the started sub-envs only and
+    the other rows zeros: what Gymnasium's ``SyncVectorEnv`` gives over single envs
+    (:func:`~simrec.env.user_history` reads a row). With ``info_format="arrays"``: the
     single env's array info, one entry per sub-env (see :class:`~simrec.env.RecSessionEnv`).
     The event log and rendering of the single env are not available here.
 
@@ -146,8 +149,8 @@ class RecSessionVectorEnv(VectorEnv):
         self._bounds = [env._bound[p.persona_id] for p in self.personas]
         self._turn_obs = np.stack(env._turn_obs)
         self._persona_ids = np.array([p.persona_id for p in self.personas], dtype=object)
-        self._histories = np.empty(len(self._bounds), dtype=object)
-        self._histories[:] = [b.history for b in self._bounds]
+        self._histories = [b.history for b in self._bounds]
+        self.history_size = env.history_size
         n = self.num_envs
         self.batch: UtilityBatch | None = None
         if type(self.brain) is UtilityBrain:
@@ -200,7 +203,7 @@ class RecSessionVectorEnv(VectorEnv):
         self._needs_reset[rows] = False
         self._refresh_replies()
         zeros = np.zeros(n, dtype=np.int64)
-        return self._observation(), self._info(None, zeros, zeros.copy())
+        return self._observation(), self._info(None, zeros, zeros.copy(), rows)
 
     def step(self, actions: Any):
         """Show ``actions[i]`` to sub-env ``i``; returns batched ``(obs, rewards, terminated, truncated, info)``."""
@@ -249,7 +252,7 @@ class RecSessionVectorEnv(VectorEnv):
         hallucinated[restart] = 0
         self._needs_reset = terminated | truncated
         self._refresh_replies()
-        info = self._info(reaction, duplicates, hallucinated)
+        info = self._info(reaction, duplicates, hallucinated, restart)
         return self._observation(), rewards, terminated, truncated, info
 
     def _reset_rows(self, options: dict[str, Any] | None) -> np.ndarray:
@@ -442,6 +445,7 @@ class RecSessionVectorEnv(VectorEnv):
         reaction: dict[str, np.ndarray] | None,
         duplicates: np.ndarray,
         hallucinated: np.ndarray,
+        started: np.ndarray | None = None,
     ) -> dict[str, Any]:
         if self.batch is not None:
             satisfaction, fatigue = self.batch.satisfaction.copy(), self.batch.fatigue()
@@ -471,14 +475,31 @@ class RecSessionVectorEnv(VectorEnv):
             "session_id": self._session_ids.copy(),
             "duplicates": duplicates,
             "hallucinated": hallucinated,
-            "user_history": self._histories.take(self.persona),
         }
         if self.env.conversational:
             info["message"] = np.array([m or "" for m in self._messages], dtype=object)
         info = _with_masks({**info, **self._feedback(reaction)})
         info["ground_truth"] = {"satisfaction": satisfaction, "fatigue": fatigue}
         info["_ground_truth"] = np.ones(self.num_envs, dtype=bool)
+        if started is not None and len(started):
+            self._add_histories(info, started)
         return info
+
+    def _add_histories(self, info: dict[str, Any], started: np.ndarray) -> None:
+        """``user_history`` / ``user_history_length`` for the sub-envs ``started`` (the rest
+        zeros, masked out), as Gymnasium's vector envs stack the single env's reset infos."""
+        n = self.num_envs
+        histories = np.zeros((n, self.history_size), dtype=np.int64)
+        lengths = np.zeros(n, dtype=np.int64)
+        present = np.zeros(n, dtype=bool)
+        for i in started.tolist():
+            history = self._histories[self.persona[i]]
+            histories[i] = -1
+            histories[i, : len(history)] = history
+            lengths[i] = len(history)
+        present[started] = True
+        info["user_history"], info["_user_history"] = histories, present
+        info["user_history_length"], info["_user_history_length"] = lengths, present.copy()
 
     def _feedback(self, reaction: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
         """Per-slot ``clicked`` / ``purchased`` / ``dismissed``; all false on reset steps."""

@@ -12,7 +12,7 @@ from gymnasium.utils.env_checker import check_env
 
 import simrec
 from simrec.catalog import Catalog
-from simrec.env import RecSessionEnv
+from simrec.env import RecSessionEnv, user_history
 from simrec.errors import ActionError, ConfigError, PersonaError
 from simrec.presets import find_preset, load_preset
 from tests.conftest import make_persona, small_catalog
@@ -346,19 +346,30 @@ def test_latent_taste_adds_to_affinity_and_drives_clicks():
     assert clicks["loved"] > 80 > 10 > clicks["other"]
 
 
-def test_info_exposes_the_users_history_as_catalog_indices():
+def test_the_reset_info_gives_the_users_history_padded_to_the_pools_longest():
     from tests.conftest import grounded_catalog, make_grounded_persona
 
     catalog = grounded_catalog()
-    pool = [make_grounded_persona("u1", history=("it-010", "it-002"))]
+    pool = [
+        make_grounded_persona("u1", history=("it-010", "it-002")),
+        make_grounded_persona("u2", history=("it-001", "it-003", "it-005", "it-007")),
+        make_grounded_persona("u3"),
+    ]
     env = RecSessionEnv(catalog, pool)
-    _, info = env.reset(seed=0)
+    assert env.history_size == 4
+    _, info = env.reset(seed=0, options={"persona": "u1"})
     assert info["user_history"].dtype == np.int64
-    assert info["user_history"].tolist() == [10, 2]
+    assert info["user_history"].tolist() == [10, 2, -1, -1]
+    assert info["user_history_length"] == 2
+    assert user_history(info).tolist() == [10, 2]
+    _, info = env.reset(seed=0, options={"persona": "u3"})
+    assert info["user_history"].tolist() == [-1] * 4 and user_history(info).shape == (0,)
     *_, info = env.step(np.arange(5))
-    assert info["user_history"].tolist() == [10, 2]
+    assert "user_history" not in info  # a visit's history is the reset's
+    assert user_history(info).shape == (0,)
     _, info = gym.make("simrec/Golf-v0").reset(seed=0)
     assert info["user_history"].shape == (0,)  # hand-written personas have none
+    assert info["user_history_length"] == 0
 
 
 def test_info_names_the_visit_by_its_session_id():

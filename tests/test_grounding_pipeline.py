@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import simrec  # noqa: F401  (registers the envs)
+from simrec.env import user_history
 from simrec.grounding import ground, ground_log, read_movielens
 from simrec.grounding.split import TEST
 from simrec.persona import load_personas
@@ -81,11 +82,14 @@ def test_the_preset_directory_runs_in_gym_simrec_run_and_load_personas(tmp_path)
     assert preset.env_id == "simrec/SyntheticGrounded-v0"
     env = gym.make("simrec/RecSession-v0", **preset.kwargs)
     _, info = env.reset(seed=0)
-    assert len(info["user_history"]) == 12
+    assert len(user_history(info)) == 12
     _, reward, *_ = env.step(np.arange(5))
-    vec = gym.make_vec("simrec/RecSession-v0", num_envs=4, **preset.kwargs)
-    vec.reset(seed=0)
-    vec.step(np.tile(np.arange(5), (4, 1)))
+    for mode in ("vector_entry_point", "sync"):  # the native vector env and Gymnasium's own
+        vec = gym.make_vec("simrec/RecSession-v0", 4, vectorization_mode=mode, **preset.kwargs)
+        _, vec_info = vec.reset(seed=0)
+        assert (vec_info["user_history_length"] == 12).all()
+        assert [len(user_history(vec_info, i)) for i in range(4)] == [12] * 4
+        vec.step(np.tile(np.arange(5), (4, 1)))
     assert len(load_personas(tmp_path / "preset" / "personas.parquet")) == 40
     for name in ("catalog.parquet", "events.parquet", "grounding.json"):
         assert (tmp_path / "preset" / name).is_file()

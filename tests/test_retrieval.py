@@ -90,7 +90,9 @@ def test_embedding_similarity_follows_history_and_clicks():
     e = env(catalog, [persona])
     r = Retriever(e, "embedding", 0)
     unit = catalog.embeddings / np.linalg.norm(catalog.embeddings, axis=1, keepdims=True)
-    first = r.candidates(None, {"turn": 0, "user_history": np.array([1, 2])}, 5)
+    first = r.candidates(
+        None, {"turn": 0, "user_history": np.array([1, 2, -1]), "user_history_length": 2}, 5
+    )
     query = unit[[1, 2]].mean(axis=0)
     assert first.tolist() == np.argsort(-(unit @ query))[:5].tolist()
     stranger = Retriever(e, "embedding", 0).candidates(None, {"turn": 0}, 5)

@@ -10,7 +10,7 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import simrec  # noqa: F401  (registers the envs)
-from simrec.env import RecSessionEnv
+from simrec.env import RecSessionEnv, user_history
 from simrec.errors import ActionError, ConfigError
 from simrec.reaction import Reaction
 from simrec.vector import RecSessionVectorEnv
@@ -28,6 +28,16 @@ def actions(rng: np.random.Generator, num_envs: int, n_items: int, step: int) ->
     return batch
 
 
+def assert_same_history(info: dict, i: int, single_info: dict) -> None:
+    """Sub-env ``i`` of a vector info carries the single env's ``user_history`` iff it did."""
+    started = "user_history" in single_info
+    assert bool(info.get("_user_history", np.zeros(i + 1, dtype=bool))[i]) == started
+    if started:
+        np.testing.assert_array_equal(info["user_history"][i], single_info["user_history"])
+        assert info["user_history_length"][i] == single_info["user_history_length"]
+        np.testing.assert_array_equal(user_history(info, i), user_history(single_info))
+
+
 def compare_with_single_envs(vec, singles, seed: int, steps: int) -> dict[str, int]:
     """Step ``vec`` and the single envs side by side; assert every output is identical."""
     n = len(singles)
@@ -37,6 +47,7 @@ def compare_with_single_envs(vec, singles, seed: int, steps: int) -> dict[str, i
     for i, env in enumerate(singles):
         single_obs, single_info = env.reset(seed=seed + i)
         assert info["reply"][i] == single_info["reply"]
+        assert_same_history(info, i, single_info)
         for key in single_obs:
             np.testing.assert_array_equal(obs[key][i], single_obs[key])
     rng = np.random.default_rng(seed)
@@ -64,6 +75,7 @@ def compare_with_single_envs(vec, singles, seed: int, steps: int) -> dict[str, i
             for key in single_obs:
                 np.testing.assert_array_equal(obs[key][i], single_obs[key], err_msg=key)
             assert info["reply"][i] == single_info["reply"]
+            assert_same_history(info, i, single_info)
             assert info["persona_id"][i] == single_info["persona_id"]
             assert info["turn"][i] == single_info["turn"]
             assert info["duplicates"][i] == single_info["duplicates"]
@@ -257,12 +269,44 @@ def test_grounded_personas_match_in_the_vector_env_and_expose_their_history():
     ]
     vec = RecSessionVectorEnv(6, catalog, pool, max_turns=6)
     singles = [RecSessionEnv(catalog, pool, max_turns=6) for _ in range(6)]
-    compare_with_single_envs(vec, singles, seed=3, steps=30)
+    seen = compare_with_single_envs(vec, singles, seed=3, steps=30)
+    assert seen["resets"] > 0  # autoresets carried their new visit's history too
     _, info = vec.reset(seed=0)
-    for i in range(6):
-        _, single = singles[i].reset(seed=i)
-        np.testing.assert_array_equal(info["user_history"][i], single["user_history"])
-    assert info["_user_history"].all()
+    assert info["user_history"].shape == (6, 4) and info["_user_history"].all()
+    assert sorted(info["user_history_length"].tolist()) != [0] * 6
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_gymnasiums_own_vector_envs_stack_grounded_histories_as_the_native_one(mode):
+    from tests.conftest import grounded_catalog, make_grounded_persona
+
+    catalog = grounded_catalog(n=60, d=4)
+    pool = [
+        make_grounded_persona(f"u{i}", seed=i, history=tuple(f"it-{j:03d}" for j in range(3 * i)))
+        for i in range(5)
+    ]
+    kwargs = {"catalog": catalog, "personas": pool, "max_turns": 4}
+    theirs = gym.make_vec("simrec/RecSession-v0", 4, vectorization_mode=mode, **kwargs)
+    ours = gym.make_vec("simrec/RecSession-v0", 4, **kwargs)
+    try:
+        (_, a), (_, b) = theirs.reset(seed=5), ours.reset(seed=5)
+        assert a["user_history"].shape == b["user_history"].shape == (4, 12)
+        restarts = 0
+        for step in range(12):
+            for key in ("user_history", "_user_history", "user_history_length"):
+                assert (key in a) == (key in b), (step, key)
+                if key in a:
+                    np.testing.assert_array_equal(a[key], b[key], err_msg=f"{step} {key}")
+            for i in range(4):
+                np.testing.assert_array_equal(user_history(a, i), user_history(b, i))
+            restarts += int(a.get("_user_history", np.zeros(4, dtype=bool)).sum())
+            slates = np.tile(np.arange(5), (4, 1)) + step
+            *_, a = theirs.step(slates)
+            *_, b = ours.step(slates)
+        assert restarts > 4  # some sub-envs restarted mid-run and brought their history
+    finally:
+        theirs.close()
+        ours.close()
 
 
 @pytest.mark.parametrize("brain", ["utility", "other"])

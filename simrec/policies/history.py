@@ -1,7 +1,8 @@
 """The shared shape of policies that know the user's past.
 
 A real recommender knows what a returning user chose before: the env gives it as
-``info["user_history"]`` (catalog indices, oldest first; empty for a stranger). A
+``info["user_history"]`` at the visit's reset (catalog indices, oldest first, read with
+:func:`simrec.env.user_history`; empty for a stranger). A
 :class:`HistoryPolicy` scores every item from that history plus the items clicked in this
 visit, never re-shows what the user already has or was already shown this visit, and
 learns item-to-item structure from the users it meets: each finished visit (history
@@ -18,6 +19,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from simrec.env import user_history
 from simrec.policies.base import ScoringPolicy
 from simrec.reaction import Reaction
 
@@ -82,10 +84,10 @@ class HistoryPolicy(ScoringPolicy):
         """The model's scores for this user; what the user has or was shown: ``-inf``."""
         if not self._history_read:
             self._history_read = True
-            history = info.get("user_history")
-            if history is not None and len(history):
-                self.history = np.asarray(history, dtype=np.int64)
-                self.excluded[self.history] = True
+            history = user_history(info)
+            if len(history):
+                self.history = history
+                self.excluded[history] = True
         scores = self.score_items(self.history, np.asarray(self.clicked, dtype=np.int64))
         return np.where(self.excluded, -np.inf, scores)
 

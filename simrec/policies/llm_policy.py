@@ -44,6 +44,7 @@ import gymnasium as gym
 import numpy as np
 
 from simrec.catalog import Catalog
+from simrec.env import user_history
 from simrec.errors import ArgumentError, ConfigError, LLMResponseError
 from simrec.llm.accounting import UsageLedger, resolve_prices
 from simrec.llm.cache import MODES
@@ -448,7 +449,7 @@ class LLMPolicy:
             visit = self._visits[sid] = Visit(
                 sid,
                 str(info.get("reply") or "") if turn == 0 else "",
-                np.asarray(info.get("user_history", ()), dtype=np.int64),
+                user_history(info),
                 Retriever(self.single, self.config.retriever, sid, self.config.retriever_params),
             )
         if turn == visit.turn + 1 and "reaction" in info:
@@ -615,8 +616,9 @@ def _sub_info(infos: Mapping[str, Any], row: int, slate: list[int] | None) -> di
         "reply": str(infos["reply"][row]),
         "persona_id": str(infos["persona_id"][row]),
     }
-    if "user_history" in infos:
-        info["user_history"] = infos["user_history"][row]
+    history = user_history(infos, row)
+    if len(history):
+        info["user_history"], info["user_history_length"] = history, len(history)
     if turn > 0 and slate is not None:
         k = len(slate)
         flags = {

@@ -41,6 +41,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from simrec.env import user_history
 from simrec.errors import ConfigError
 from simrec.policies.base import ScoringPolicy
 from simrec.policies.popularity import popularity_rank
@@ -93,7 +94,7 @@ class EmbeddingSimilarity(ScoringPolicy):
         """Cosine similarity to the visit's query (popularity rank before any evidence)."""
         if not self.history_seen:
             self.history_seen = True
-            history = np.asarray(info.get("user_history", ()), dtype=np.int64)
+            history = user_history(info)
             if len(history):
                 self.liked = self.liked + self.unit[history].sum(axis=0)
                 self.evidence += len(history)
