@@ -329,9 +329,10 @@ def steering_events(
         Columns ``session_id``, ``onset`` (first constrained slate), ``constraint``,
         ``compliance`` (after), ``compliance_before`` (NaN when the request came with
         the first slate), ``base_rate`` (share of the catalog satisfying it),
-        ``turns_to_comply`` (slates until the first one after the onset with at least
-        ``COMPLY_SHARE`` of its items complying; ``window + 1`` if none, or if the
-        policy already complied before the request), ``anticipated`` (compliance before
+        ``turns_to_comply`` (slates from the onset until the one from which every slate
+        of the window has at least ``COMPLY_SHARE`` of its items complying; ``window +
+        1`` if the window's last slate does not, or if the policy already complied
+        before the request), ``anticipated`` (compliance before
         the request was already at least ``COMPLY_SHARE``: whatever happens after, it
         is not caused by the request), ``followed`` (compliance after at least
         ``COMPLY_SHARE`` and not anticipated), ``satisfaction`` (after the after
@@ -383,11 +384,16 @@ def steering_events(
         )
     anticipated = np.nan_to_num(compliance_before, nan=0.0) >= COMPLY_SHARE
     followed = (np.nan_to_num(compliance, nan=0.0) >= COMPLY_SHARE) & ~anticipated
-    # The first complying slate after the onset sets turns_to_comply (none if anticipated).
-    complies = holds & (shown_turn > 0) & (ok_turn >= COMPLY_SHARE * shown_turn)
-    first = np.full(n_events, float(window + 1))
+    # Compliance counts from the slate on which it starts and lasts to the end of the
+    # window: one slate that happens to comply (a rotation's) is not following.
+    complies = (shown_turn > 0) & (ok_turn >= COMPLY_SHARE * shown_turn)
     offset = (turn - turn[onset_rows[after_event]] + 1).astype(float)
-    np.minimum.at(first, after_event[complies], offset[complies])
+    last_slate = np.zeros(n_events)
+    np.maximum.at(last_slate, after_event[holds], offset[holds])
+    last_miss = np.zeros(n_events)
+    misses = holds & ~complies
+    np.maximum.at(last_miss, after_event[misses], offset[misses])
+    first = np.where(last_miss < last_slate, last_miss + 1, float(window + 1))
     first[anticipated] = float(window + 1)
     last_row = np.zeros(n_events, dtype=np.int64)
     np.maximum.at(last_row, after_event[after], rows[after])
@@ -783,6 +789,24 @@ DIRECTION: dict[str, int] = {
 ``ctr_at_T`` and ``purchase_rate_at_T`` are 1 whatever ``T`` (see :func:`direction`)."""
 
 
+ACTION_FORM_METRICS: dict[str, frozenset[str]] = {
+    "hallucination_rate": frozenset({"semantic_id", "semantic_tokens"}),
+}
+"""Metrics of *how* a policy names items, by the action forms that can show them.
+
+A policy that acts by item index cannot name an item that does not exist, so its
+hallucination rate is 0 by construction: it says nothing about the policy. A claim such
+as ``constrained.actions.hallucination_rate <= 0`` is about policies that emit semantic
+ids, and only such a policy can stand in for the one it names (the gauntlet, whose
+policies act by index, is not substituted there: :func:`measures`)."""
+
+
+def measures(metric: str, action_form: str) -> bool:
+    """Whether ``metric`` says something about a policy acting in ``action_form``."""
+    forms = ACTION_FORM_METRICS.get(metric)
+    return forms is None or action_form in forms
+
+
 def direction(metric: str) -> int:
     """1 when more of ``metric`` is better, -1 when less is, 0 when neither."""
     if metric.startswith(("ctr_at_", "purchase_rate_at_")):
@@ -807,6 +831,7 @@ def hallucination_rate(interactions: pd.DataFrame) -> float:
 
 
 __all__ = [
+    "ACTION_FORM_METRICS",
     "COMPLY_SHARE",
     "DIRECTION",
     "direction",
@@ -815,6 +840,7 @@ __all__ = [
     "drift_metrics",
     "hallucination_rate",
     "intra_list_diversity",
+    "measures",
     "novelty_metrics",
     "position_curves",
     "reaction_rates",

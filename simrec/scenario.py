@@ -13,7 +13,7 @@ Schema (all fields optional unless marked)::
     description: ...
     env: golf                        # a preset: name, Gymnasium id or preset file
     catalog: {generate: {domain: golf, n_items: 200, seed: 0}}   # or a file; overrides env
-    personas: personas/narrow        # dir/file (relative to this file), or
+    personas: personas/readers       # dir/file (relative to this file), or
                                      # {generate: {domain: golf, n: 40, seed: 1}}
     persona_events: keep             # keep | drop the personas' own intents and drifts
     brain: utility

@@ -8,6 +8,13 @@ policy that lacks the behaviour cannot earn it, so the check puts each gauntlet 
 (:mod:`simrec.policies.gauntlet`) in the place of each endorsed policy and requires
 every such *substitution* to fail.
 
+A substitution is made only where it can mean something: a claim about how a policy
+names items (``constrained.actions.hallucination_rate <= 0``) is a property of semantic-id
+decoding that every item-index policy has by construction, so the gauntlet (which acts by
+index) does not stand in there (:func:`applicable`, :data:`simrec.metrics.ACTION_FORM_METRICS`).
+Such an assertion still has to hold for the policy it names; whether a *merit* claim of
+the same policy can be gamed is checked as usual.
+
 Runs are reused: the gauntlet's policies run once on the scenario's seeds, and a
 substitution swaps their per-seed figures in for the endorsed policy's (the oracle's
 relative figures re-derived), which is exactly what running the gauntlet policy under
@@ -21,7 +28,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from simrec.errors import ConfigError
-from simrec.metrics import direction
+from simrec.metrics import direction, measures
 from simrec.scenario import Assertion, MetricRef, PolicySpec, Scenario
 from simrec.scenario_run import Outcome, ScenarioResult, check, derive
 
@@ -64,6 +71,23 @@ def endorsed(assertion: Assertion) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def applicable(assertion: Assertion, label: str, substitute_form: str) -> bool:
+    """Whether a policy acting in ``substitute_form`` can stand in for ``label`` here.
+
+    Every metric the assertion reads of ``label`` must say something about a policy
+    acting that way (:func:`simrec.metrics.measures`): a policy that acts by item index
+    never hallucinates, so it cannot stand in for the policy a hallucination claim is
+    about — the claim is a property of decoding semantic ids, true of any index policy by
+    construction, not a merit a degenerate policy could earn.
+    """
+    refs = [assertion.left, assertion.right]
+    return all(
+        measures(ref.metric, substitute_form)
+        for ref in refs
+        if isinstance(ref, MetricRef) and ref.policy == label
+    )
+
+
 def with_gauntlet(scenario: Scenario) -> Scenario:
     """``scenario`` with the gauntlet's policies added after its own (no-op if it has them).
 
@@ -100,7 +124,9 @@ def substitutions(result: ScenarioResult) -> list[Substitution]:
     """Every gauntlet policy of ``result`` checked in the place of every endorsed policy.
 
     ``result`` must come from a scenario with the gauntlet (:func:`with_gauntlet`).
-    Endorsed policies that are themselves gauntlet policies are not substituted.
+    Endorsed policies that are themselves gauntlet policies are not substituted, nor is a
+    gauntlet policy where it is not :func:`applicable` (a claim about semantic-id
+    decoding, which no index policy can make or break).
     """
     scenario = result.scenario
     if not scenario.gauntlet:
@@ -114,9 +140,19 @@ def substitutions(result: ScenarioResult) -> list[Substitution]:
             if label in scenario.gauntlet:
                 continue
             for substitute in scenario.gauntlet:
+                form = scenario.policies[substitute].resolved_form
+                if not applicable(assertion, label, form):
+                    continue
                 outcome = check(assertion, substituted(result, label, substitute))
                 out.append(Substitution(assertion, label, substitute, outcome))
     return out
 
 
-__all__ = ["Substitution", "endorsed", "substituted", "substitutions", "with_gauntlet"]
+__all__ = [
+    "Substitution",
+    "applicable",
+    "endorsed",
+    "substituted",
+    "substitutions",
+    "with_gauntlet",
+]

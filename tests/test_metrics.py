@@ -238,6 +238,16 @@ def test_the_window_before_a_request_stops_at_the_previous_one():
     assert events["anticipated"].tolist() == [True, True]
 
 
+def test_time_to_comply_counts_from_the_slate_compliance_starts_and_lasts():
+    catalog = small_catalog()
+    lucky = {1: [{"items": [1, 2]}] + [steered([0, 3], [True, True])]
+             + [steered([1, 2], [False, False])] * 2}  # fmt: skip
+    assert steering_events(*log(lucky), catalog, window=5)["turns_to_comply"].tolist() == [6.0]
+    late = {1: [{"items": [1, 2]}] + [steered([1, 2], [False, False])] * 2
+            + [steered([0, 3], [True, True])] * 2}  # fmt: skip
+    assert steering_events(*log(late), catalog, window=5)["turns_to_comply"].tolist() == [3.0]
+
+
 def test_steering_window_limits_what_is_scored():
     catalog = small_catalog()
     sessions = {

@@ -188,3 +188,21 @@ def test_the_pytest_plugin_fails_a_gamed_assertion(pytester, monkeypatch, tmp_pa
     result.stdout.fnmatch_lines(
         ["*but the gauntlet games it:*", "*cheapest_rotation in the place*"]
     )
+
+
+def test_a_claim_about_semantic_id_decoding_is_not_substituted_by_index_policies(tmp_path):
+    # Every index policy "never hallucinates": the claim is about the decoder, so the
+    # gauntlet does not stand in for it there, but still does for its merit claims.
+    text = SMALL.replace("random: random", "random: random\n  gen: generative_constrained")
+    never = "  - gen.actions.hallucination_rate <= 0\n"
+    merit = "  - gen.cold_start.ctr_at_5 > 0.99\n"  # false for gen; nothing may pass it
+    scenario = load_scenario(write(tmp_path, text + SOUND + never))
+    result = run_scenario(with_gauntlet(scenario))
+    assert result.summary()["cheapest"]["actions"]["hallucination_rate"].mean == 0
+    tried = {(s.assertion.text, s.endorsed) for s in result.substitutions}
+    assert ("gen.actions.hallucination_rate <= 0", "gen") not in tried
+    assert ("oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5", "oracle") in tried
+    assert not result.gamed
+    merit_run = run_scenario(with_gauntlet(load_scenario(write(tmp_path, text + never + merit))))
+    assert {s.endorsed for s in merit_run.substitutions} == {"gen"}
+    assert {s.assertion.text for s in merit_run.substitutions} == {merit.strip()[2:]}

@@ -1,47 +1,61 @@
-"""The shipped scenarios separate good policies from bad ones (the issue's "must show").
+"""The shipped scenarios: their verdicts hold, cannot be gamed, and are what the docs quote.
 
-Each scenario runs once (seeded, so the figures are exact and repeatable) and every
-assertion in it must hold on non-overlapping 95% intervals. The behaviour checks listed
-here must be among the scenario's assertions, so weakening a scenario file fails a test.
+Each scenario runs once (seeded, so the figures are exact and repeatable) with the
+gauntlet (``gauntlet: true``), and
+
+* every assertion holds on non-overlapping 95% intervals;
+* no gauntlet policy passes any assertion in the place of a policy it endorses
+  (:func:`simrec.testing.check_gauntlet`, reusing the same run);
+* the behaviour checks listed here are among the scenario's assertions, so weakening a
+  scenario file fails a test;
+* its figures are those in ``docs/figures.json`` (from which the docs are rendered, see
+  ``tests/test_docs_figures.py``), so the documented figures are what the code gives today.
+
+How robust each assertion is over independent seed blocks is measured by ``simrec scenario
+robustness`` (minutes; its figures are in the docs and in ``docs/figures.json``).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 from pathlib import Path
 
 import pytest
 
+from simrec.policies.gauntlet import GAUNTLET
 from simrec.scenario import load_scenario
+from simrec.scenario_gauntlet import applicable, endorsed
 from simrec.scenario_run import run_scenario
+from simrec.testing import check_gauntlet
 
 pytest_plugins = ["pytester"]
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
 
 MUST_SHOW = {
     "cold_start": [
-        "linucb.cold_start.ctr_at_5 > popularity.cold_start.ctr_at_5",
-        "linucb.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+        "linucb.cold_start.normalized_return > epsilon_greedy.cold_start.normalized_return",
         "oracle.cold_start.ctr_at_5 > linucb.cold_start.ctr_at_5",
-        "oracle.cold_start.ctr_at_5 > popularity.cold_start.ctr_at_5",
-        "oracle.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
     ],
     "novelty_trap": [
-        "greedy.novelty.ctr_at_2 > mmr.novelty.ctr_at_2",
-        "mmr.novelty.return > greedy.novelty.return",
-        "greedy.novelty.churn > mmr.novelty.churn",
-        "greedy.novelty.session_length < mmr.novelty.session_length",
+        "mmr.cold_start.normalized_return >= 0.5",
+        "greedy.novelty.churn > 0.85",
+        "greedy.novelty.repetition > 0.5",
     ],
     "steerability": [
-        "steer_aware.steerability.compliance >= 0.8",
-        "steer_aware.steerability.compliance > random.steerability.compliance",
-        "steer_aware.steerability.compliance > popularity.steerability.compliance",
-        "steer_aware.steerability.compliance > linucb.steerability.compliance",
-        "steer_aware.steerability.compliance > mmr.steerability.compliance",
+        "steer_aware.steerability.listening >= 0.3",
+        "steer_aware.steerability.followed > linucb.steerability.followed",
         "steer_aware.steerability.satisfaction_followed > linucb.steerability.satisfaction_ignored",
+        "steer_aware.steerability.churn_followed < linucb.steerability.churn_ignored",
+    ],
+    "preference_drift": [
+        "adaptive.drift.adaptation > linucb.drift.adaptation",
+        "adaptive.drift.adaptation >= 0.5",
     ],
     "semantic_ids": [
-        "constrained.cold_start.ctr_at_5 > random.cold_start.ctr_at_5",
+        "constrained.cold_start.return > random.cold_start.return",
         "constrained.actions.hallucination_rate <= 0",
         "unconstrained.actions.hallucination_rate > 0.5",
     ],
@@ -53,31 +67,83 @@ MUST_SHOW = {
         "llm_reranker.steerability.followed > linucb.steerability.followed",
         "generative_unconstrained.actions.hallucination_rate > 0.5",
     ],
-    "preference_drift": [
-        "adaptive.drift.ctr_after > frozen.drift.ctr_after",
-        "adaptive.drift.recovery > frozen.drift.recovery",
-        "frozen.drift.recovery < 0",
-        "adaptive.drift.recovery > -0.3",
-        "frozen.drift.recovery < -0.3",
-    ],
 }
 
 
+USER_MODEL_EXPLOITS: dict[str, set[tuple[str, str]]] = {
+    **{name: set() for name in MUST_SHOW},
+    "cold_start": {
+        ("linucb.cold_start.normalized_return >= 0.5", "cheapest_rotation"),
+        (
+            "linucb.cold_start.normalized_return > epsilon_greedy.cold_start.normalized_return",
+            "cheapest_rotation",
+        ),
+    },
+    "novelty_trap": {
+        ("mmr.cold_start.normalized_return >= 0.5", "cheapest_rotation"),
+        ("mmr.novelty.session_length >= 11", "cheapest_rotation"),
+        ("mmr.novelty.session_length >= 11", "reshow_purchased"),
+    },
+    "preference_drift": {("adaptive.drift.adaptation >= 0.5", "cheapest_rotation")},
+    "semantic_ids": {
+        ("constrained.cold_start.return > random.cold_start.return", "cheapest_rotation"),
+        (
+            "constrained.novelty.final_satisfaction > random.novelty.final_satisfaction",
+            "cheapest_rotation",
+        ),
+    },
+}
+"""(assertion, gauntlet policy) pairs that the current user model lets a degenerate policy
+pass — the user model's to close (issue 14), not the scenario's to hide. The test fails on
+any other gamed assertion, and on an entry here that no longer games anything (remove it
+once the user model closes it)."""
+
+
+def figures_module():
+    spec = importlib.util.spec_from_file_location("figures", ROOT / "benchmarks" / "figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_shipped_scenario_is_checked():
+    assert sorted(p.stem for p in SCENARIOS.glob("*.yaml")) == sorted(MUST_SHOW)
+
+
 @pytest.mark.parametrize("name", sorted(MUST_SHOW))
-def test_shipped_scenario_separates_policies_on_the_offline_brain(name):
+def test_shipped_scenario_holds_cannot_be_gamed_and_matches_the_docs(name):
     scenario = load_scenario(SCENARIOS / f"{name}.yaml")
     assert scenario.env_kwargs.get("brain", "utility") == "utility"
+    assert scenario.gauntlet, f"{name}.yaml: shipped scenarios run the gauntlet (gauntlet: true)"
     checks = [a.text for a in scenario.assertions]
     missing = [c for c in MUST_SHOW[name] if c not in checks]
     assert not missing, f"{name}.yaml lost its behaviour checks: {missing}"
     result = run_scenario(scenario)
-    failures = "\n".join(o.message for o in result.failures)
-    assert result.passed, failures
-    if name == "steerability":  # every steer-blind policy is far below the steer-aware one
-        summary = result.summary()
-        aware = summary["steer_aware"]["steerability"]["compliance"].mean
-        for blind in ("random", "popularity", "linucb", "mmr"):
-            assert summary[blind]["steerability"]["compliance"].mean < aware - 0.5
+    assert all(o.passed for o in result.outcomes), "\n".join(o.message for o in result.failures)
+    gamed = {(s.assertion.text, s.substitute) for s in result.gamed}
+    assert gamed == USER_MODEL_EXPLOITS[name], (
+        f"gauntlet substitutions that pass an assertion of {name}.yaml: "
+        + "; ".join(s.describe() for s in result.gamed)
+        + f" (known user-model exploits: {sorted(USER_MODEL_EXPLOITS[name])})"
+    )
+    tried = result.substitutions if gamed else check_gauntlet(scenario, result)
+    expected = sum(
+        applicable(a, label, scenario.policies[sub].resolved_form)
+        for a in scenario.assertions
+        for label in set(endorsed(a)) - set(scenario.gauntlet)
+        for sub in scenario.gauntlet
+    )
+    assert len(tried) == expected and expected > 0
+    assert {s.substitute for s in tried} >= set(GAUNTLET) - {"always_tag"}
+
+    figures = figures_module()
+    documented = figures.load_figures().get(name)
+    measured = figures.quoted({name: figures.scenario_figures(result)}, figures.documents())
+    measured = json.loads(json.dumps(measured[name]))
+    assert documented == measured, (
+        f"docs/figures.json does not hold what {name}.yaml gives today; "
+        "run `python benchmarks/figures.py --only scenarios` (then --only robustness)"
+    )
 
 
 def test_the_plugin_collects_one_item_per_shipped_assertion(pytester, monkeypatch):
