@@ -6,15 +6,26 @@ For each backend (``anthropic``: the Claude brain against
 against a vLLM-like :class:`~simrec.llm.fake_openai_server.FakeChatCompletionsAPI`) and
 each concurrency c in 1, 4, 16, 64, steps c golf sessions together (one batched ``react``
 per turn, as the vector env and data generation do) through the real SDK and HTTP on
-127.0.0.1, where every call is answered after ``--latency`` seconds. Prints steady-state
-steps/s, the efficiency against linear scaling from concurrency 1 (target: at least 80%
-at 64), and the client's CPU milliseconds per step (the figure that caps the
-efficiency: the GIL serialises it). The first turn of each run opens the brain's
-connections and starts its worker threads, once per run (a long data-generation run pays
-it once): it is timed apart and printed beside. No network, no key.
+127.0.0.1, where every call is answered ``--latency`` seconds after it arrives. No
+network, no key.
 
-The fake server runs in its own process, as the real API runs on other machines: in the
-benchmark's process it would compete with the brain for the GIL and measure itself.
+Printed per concurrency:
+
+* steady-state steps/s and the efficiency against linear scaling from concurrency 1
+  (target: at least 80% at 64). Wall-clock: on a machine shared with other work it
+  measures the load as well as simrec.
+* the client's CPU ms per step (``time.process_time`` of this process over the timed
+  turns) and the **budget** that 80% of linear leaves it. A turn of c calls takes at
+  least one call's latency L plus the client's CPU for the c steps (one GIL runs it all),
+  so 80% needs ``c * cpu <= T1 / 0.8 - L``, T1 being a step's time at concurrency 1.
+  CPU time moves little with the machine's load, so CPU against budget says whether
+  the client can meet the target on a quiet core, whatever the wall clock said.
+* the fake server's CPU ms per call. The server runs in its own process, as the real API
+  runs on other machines (in the benchmark's process it would compete with the brain for
+  the GIL and measure itself); on a 2-core machine it still shares the cores.
+
+The first turn of each run opens the brain's connections and starts its worker threads,
+once per run (a long data-generation run pays it once): it is timed apart and printed.
 """
 
 from __future__ import annotations
@@ -22,6 +33,8 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 
 import numpy as np
@@ -29,14 +42,14 @@ import numpy as np
 from simrec.brains.anthropic import AnthropicBrain
 from simrec.brains.openai import OpenAIBrain
 from simrec.env import resolve_catalog, resolve_personas
+from simrec.llm.cache import canonical_json
 from simrec.llm.fake_openai_server import FakeChatCompletionsAPI
 from simrec.llm.fake_server import FakeMessagesAPI
 from simrec.presets import find_preset
 from simrec.session import BoundPersona, Session, SessionDynamics
 
 TARGET_EFFICIENCY = 0.8
-
-
+CONCURRENCIES = (1, 4, 16, 64)
 MODEL = "qwen3-8b"
 
 
@@ -52,25 +65,34 @@ def make_brain(backend: str, api_url: str, concurrency: int) -> AnthropicBrain |
     )
 
 
-def steps_per_second(
-    api_url: str, concurrency: int, turns: int, seed: int = 0, backend: str = "anthropic"
-) -> tuple[float, float, float]:
-    """Steady-state steps/s of ``concurrency`` golf sessions stepped together for ``turns``
-    turns after a first (cold) turn, the first turn's seconds, and client CPU ms per step."""
+def golf_sessions(n: int) -> list[Session]:
+    """``n`` new golf visits (slates of 5), the golf personas in turn."""
     preset = find_preset("golf")
     catalog = resolve_catalog(preset.kwargs["catalog"])
-    personas = resolve_personas(preset.kwargs["personas"])
-    bound = [BoundPersona(p, catalog) for p in personas]
+    bound = [BoundPersona(p, catalog) for p in resolve_personas(preset.kwargs["personas"])]
+    return [Session(bound[i % len(bound)], 5, 3, SessionDynamics(), session_id=i) for i in range(n)]
+
+
+def steps_per_second(
+    api_url: str,
+    concurrency: int,
+    turns: int,
+    seed: int = 0,
+    backend: str = "anthropic",
+    server: Connection | None = None,
+) -> tuple[float, float, float, float]:
+    """Steady-state steps/s of ``concurrency`` golf sessions stepped together for ``turns``
+    turns after a first (cold) turn, the first turn's seconds, the client's CPU ms per
+    step and the server's CPU ms per call (``server``: the pipe to the server process;
+    without it, 0)."""
+    sessions = golf_sessions(concurrency)
+    n_items = len(sessions[0].catalog)
     rng = np.random.default_rng(seed)
-    sessions = [
-        Session(bound[i % len(bound)], 5, 3, SessionDynamics(), session_id=i)
-        for i in range(concurrency)
-    ]
     rngs = [np.random.default_rng([seed, i]) for i in range(concurrency)]
     brain = make_brain(backend, api_url, concurrency)
 
     def turn() -> None:
-        slates = [rng.choice(len(catalog), 5, replace=False).tolist() for _ in sessions]
+        slates = [rng.choice(n_items, 5, replace=False).tolist() for _ in sessions]
         reactions = brain.react(sessions, slates, [None] * concurrency, rngs)
         for s, slate, r in zip(sessions, slates, reactions, strict=True):
             s.record(slate, r)
@@ -79,18 +101,63 @@ def steps_per_second(
         start = time.perf_counter()
         turn()
         cold = time.perf_counter() - start
-        start, cpu = time.perf_counter(), time.process_time()
-        for _ in range(turns):
-            turn()
-        steps = concurrency * turns
-        cpu_ms = (time.process_time() - cpu) * 1000 / steps
-        return steps / (time.perf_counter() - start), cold, cpu_ms
+        rate, cpu_ms, served_ms = timed(turn, turns, concurrency, server)
+        return rate, cold, cpu_ms, served_ms
     finally:
         brain.close()
 
 
+def transport_only(
+    api_url: str, concurrency: int, turns: int, backend: str, server: Connection | None = None
+) -> tuple[float, float, float]:
+    """The same calls with everything but the SDK and HTTP taken away: ``concurrency``
+    threads post the brain's first-turn request bodies through its backend (the SDK client
+    and :func:`~simrec.llm.backends.base.post_json`) for ``turns`` rounds. Returns steps/s,
+    client CPU ms per call and server CPU ms per call: the floor the client layer, prompts,
+    validation and accounting add to."""
+    brain = make_brain(backend, api_url, concurrency)
+    try:
+        sessions = golf_sessions(concurrency)
+        sender = brain.client.backend
+        wires = [sender.wire(brain.request(s, [0, 1, 2, 3, 4], None)) for s in sessions]
+        bodies = [canonical_json(w).encode() for w in wires]
+        with ThreadPoolExecutor(concurrency) as pool:
+
+            def round_trip() -> None:
+                list(pool.map(lambda w, b: sender.send(w, "bench", b), wires, bodies))
+
+            round_trip()
+            return timed(round_trip, turns, concurrency, server)
+    finally:
+        brain.close()
+
+
+def timed(
+    play: Callable[[], None], rounds: int, calls: int, server: Connection | None
+) -> tuple[float, float, float]:
+    """Steps/s over ``rounds`` calls of ``play`` (``calls`` steps each), the client's CPU
+    ms per step and the server's CPU ms per call."""
+    served = server_cpu(server)
+    start, cpu = time.perf_counter(), time.process_time()
+    for _ in range(rounds):
+        play()
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    served = server_cpu(server) - served
+    steps = calls * rounds
+    return steps / elapsed, cpu * 1000 / steps, served * 1000 / steps
+
+
+def server_cpu(server: Connection | None) -> float:
+    """The server process's CPU seconds so far (0 without a pipe to it)."""
+    if server is None:
+        return 0.0
+    server.send("cpu")
+    return float(server.recv())
+
+
 def serve(latency: float, backend: str, conn: Connection) -> None:
-    """Run the fake API in this (child) process until the parent sends anything."""
+    """Run the fake API in this (child) process: answer ``"cpu"`` with the process's CPU
+    seconds so far; stop at anything else."""
     api = (
         FakeMessagesAPI(latency=latency)
         if backend == "anthropic"
@@ -98,7 +165,14 @@ def serve(latency: float, backend: str, conn: Connection) -> None:
     )
     with api:
         conn.send(api.url)
-        conn.recv()
+        while conn.recv() == "cpu":
+            conn.send(time.process_time())
+
+
+def cpu_budget_ms(base_rate: float, latency: float, concurrency: int) -> float:
+    """The client CPU ms per step that still allows 80% of linear at ``concurrency``:
+    ``(T1 / 0.8 - L) / c`` with ``T1 = 1 / base_rate`` (see the module docstring)."""
+    return (1 / (TARGET_EFFICIENCY * base_rate) - latency) * 1000 / concurrency
 
 
 def bench(backend: str, latency: float, turns: int) -> None:
@@ -117,18 +191,30 @@ def bench(backend: str, latency: float, turns: int) -> None:
         )
         print(
             f"  {'concurrency':>11}  {'steps/s':>8}  {'linear':>8}  efficiency  "
-            f"{'CPU ms/step':>11}  first turn"
+            f"{'client CPU ms/step':>18}  {'budget':>6}  {'server CPU ms/call':>18}  "
+            "first turn"
         )
         base = None
-        for c in (1, 4, 16, 64):
-            rate, cold, cpu_ms = steps_per_second(url, c, turns, backend=backend)
+        for c in CONCURRENCIES:
+            rate, cold, cpu_ms, served_ms = steps_per_second(
+                url, c, turns, backend=backend, server=parent
+            )
             base = base or rate
             linear = base * c
             mark = "" if rate / linear >= TARGET_EFFICIENCY else "  (below 80% target)"
+            budget = f"{cpu_budget_ms(base, latency, c):6.2f}" if c > 1 else f"{'':6}"
             print(
                 f"  {c:>11}  {rate:8.1f}  {linear:8.1f}  {rate / linear:9.0%}  "
-                f"{cpu_ms:11.2f}  {cold * 1000:8.0f} ms{mark}"
+                f"{cpu_ms:18.2f}  {budget}  {served_ms:18.2f}  {cold * 1000:7.0f} ms{mark}"
             )
+        c = CONCURRENCIES[-1]
+        rate, cpu_ms, served_ms = transport_only(url, c, turns, backend, server=parent)
+        print(
+            f"  {'SDK only':>11}  {rate:8.1f}  {base * c:8.1f}  {rate / (base * c):9.0%}  "
+            f"{cpu_ms:18.2f}  {'':6}  {served_ms:18.2f}  "
+            f"(the same bodies posted by {c} threads through the backend: no prompts, "
+            "cache, validation or accounting)"
+        )
     finally:
         parent.send("stop")
         server.join(timeout=5)

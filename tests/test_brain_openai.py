@@ -184,3 +184,29 @@ def test_personas_other_than_the_default_can_use_other_models():
         react(b, session(persona("other")))
         b.close()
     assert {q["model"] for q in api.requests} == {"llama-4"}
+
+
+def test_a_vllm_prefix_cache_serves_half_of_every_later_turn_of_a_persona():
+    # vLLM caches prompt prefixes block by block: the instructions and schema every call
+    # shares, a persona's card, and the past turns of its visit, which only grow.
+    with fake.FakeChatCompletionsAPI("vllm", prefix_cache=True) as api:
+        b = brain(api, structured_output="json_schema")
+        runner = persona(
+            "runner",
+            identity={"name": "Sam Runner", "age": 34, "occupation": "chef"},
+            bio="Plays fast, nine holes before the dinner service.",
+        )
+        visits = [session(persona("walker")), session(runner, session_id=1)]
+        rngs = [np.random.default_rng(i) for i in range(2)]
+        shares = []
+        for turn in range(4):
+            slates = [[turn % 4, (turn + 1) % 4, (turn + 2) % 4, (turn + 3) % 4]] * 2
+            reactions = b.react(visits, slates, [None] * 2, rngs)
+            for s, slate, r in zip(visits, slates, reactions, strict=True):
+                shares.append((turn, r.cache_read_tokens / (r.input_tokens + r.cache_read_tokens)))
+                s.record(slate, r)
+        b.close()
+    # Nothing was cached before the first call (the two first calls go out together).
+    assert min(share for turn, share in shares if turn == 0) == 0.0
+    assert all(share >= 0.5 for turn, share in shares if turn > 0), shares
+    assert b.ledger.summary().cache_read_tokens == api.usage["cached_tokens"] > 0

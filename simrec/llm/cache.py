@@ -176,11 +176,20 @@ class ResponseCache:
         )
 
     def put(
-        self, key: str, request: Mapping[str, Any], call: CachedCall, *, prompt: str, sample: Any
+        self,
+        key: str,
+        request: Mapping[str, Any],
+        call: CachedCall,
+        *,
+        prompt: str,
+        sample: Any,
+        body: str | None = None,
     ) -> None:
         """Store ``call`` for ``key`` (record mode only; a no-op otherwise).
 
-        Committed at once, so a crash later in the run loses none of the calls made.
+        ``body``: ``canonical_json(request)`` if the caller has it (it was sent), so the
+        request is not serialised again. Committed at once, so a crash later in the run
+        loses none of the calls made.
         """
         if self._db is None or self.mode != "record":
             return
@@ -189,7 +198,7 @@ class ResponseCache:
             str(request.get("model", "")),
             prompt,
             canonical_json(sample),
-            canonical_json(request),
+            body if body is not None else canonical_json(request),
             canonical_json(call.response) if call.response is not None else None,
             canonical_json(call.error) if call.error is not None else None,
             call.latency_ms,

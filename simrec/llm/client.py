@@ -338,8 +338,10 @@ class LLMClient:
         and replay (``kind`` ``refused``), not an error.
         """
         sample = [*request.sample, attempt]
-        body = canonical_json(wire)  # serialised once: hashed for the key, and sent
-        key = request_key(wire, request.prompt, sample, body)
+        body = canonical_json(wire)  # serialised once: hashed for the key, stored and sent
+        # Without a cache there is nothing to look up or store: no key to hash (this runs
+        # on the GIL before the request goes out, so it delays every later call).
+        key = request_key(wire, request.prompt, sample, body) if self.cache.enabled else ""
         cached = self._cached(key, wire, request)
         if cached is not None:
             self._count(calls, request, attempt, "cache", cached)
@@ -362,7 +364,7 @@ class LLMClient:
         if failure is not None and failure["kind"] in _RETRYABLE:
             retries = self.max_retries
         call = CachedCall(response, failure, (time.perf_counter() - start) * 1000.0)
-        self.cache.put(key, wire, call, prompt=request.prompt, sample=sample)
+        self.cache.put(key, wire, call, prompt=request.prompt, sample=sample, body=body)
         self._count(calls, request, attempt, "api", call, retries)
         self._check_reachable(failure)
         return response, failure

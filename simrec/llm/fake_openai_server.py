@@ -6,7 +6,8 @@ function named in ``tool_choice`` is called, but ``tool_choice`` ``auto`` / ``re
 is a 400 unless the server was started with ``--enable-auto-tool-choice``
 (``tools_enabled=True``); errors are ``{"error": {"message", "type": "BadRequestError",
 "param", "code": 400}}``; usage has ``prompt_tokens_details`` (``null`` unless
-``prefix_cache=True``, when repeated prompt prefixes are reported as ``cached_tokens``).
+``prefix_cache=True``, when a prompt prefix an earlier request had is reported as
+``cached_tokens``, in whole 16-token blocks as vLLM's automatic prefix cache reads it).
 
 ``flavor="ollama"`` answers like an Ollama server whose OpenAI layer does not honour
 ``response_format`` (older releases and its cloud models accept the field and ignore it):
@@ -24,6 +25,7 @@ item of the slate.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -33,6 +35,8 @@ from simrec.llm.fake_server import FakeHTTPAPI, Reply, Responder, tokens
 _SLATE_START, _SLATE_END = "<slate>\n", "\n</slate>"
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "cached_tokens")
 FLAVORS = ("vllm", "ollama")
+PREFIX_BLOCK = 16
+"""Tokens per block of vLLM's automatic prefix cache (its default block size)."""
 
 
 def slate_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -246,11 +250,11 @@ class FakeChatCompletionsAPI(FakeHTTPAPI):
         )
 
     def _usage(self, body: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
-        prompt_text = (
-            json.dumps(body.get("messages"))
-            + json.dumps(body.get("tools") or [])
-            + json.dumps(body.get("response_format") or {})
-        )
+        # What the server puts before the conversation (tool definitions, the answer's
+        # schema) comes first, as chat templates and OpenAI's own prompt do: it is the
+        # prefix every request of the run shares.
+        head = json.dumps(body.get("tools") or []) + json.dumps(body.get("response_format") or {})
+        prompt_text = head + json.dumps(body.get("messages"))
         prompt = tokens(prompt_text)
         message = payload["choices"][0]["message"]
         out = tokens(
@@ -264,23 +268,30 @@ class FakeChatCompletionsAPI(FakeHTTPAPI):
             "total_tokens": prompt + out,
         }
         if self.flavor == "vllm":
-            cached = self._cached_prefix(body) if self.prefix_cache else None
+            cached = self._cached_prefix(body, prompt_text) if self.prefix_cache else None
             usage["prompt_tokens_details"] = (
                 {"cached_tokens": cached} if cached is not None else None
             )
         return usage
 
-    def _cached_prefix(self, body: Mapping[str, Any]) -> int:
-        """Tokens of the longest earlier-seen message prefix (vLLM's automatic prefix cache)."""
-        messages = body.get("messages") or []
-        best = 0
+    def _cached_prefix(self, body: Mapping[str, Any], text: str) -> int:
+        """Tokens of the longest prompt prefix an earlier request of the model had, in whole
+        blocks of :data:`PREFIX_BLOCK` tokens: vLLM's automatic prefix cache hashes the
+        prompt block by block, so a conversation that only grows (a visit's past turns)
+        is read from cache up to its new text, not only up to its last unchanged message.
+        The block holding the prompt's last token (of ``text``) is always computed."""
+        size = PREFIX_BLOCK * 4  # characters, at the 4 characters a token of ``tokens``
+        digest = hashlib.sha256(str(body.get("model")).encode())
+        keys = []
+        for end in range(size, len(text), size):
+            digest.update(text[end - size : end].encode())
+            keys.append(digest.hexdigest())
         with self._lock:
-            for k in range(1, len(messages) + 1):
-                key = json.dumps(messages[:k], sort_keys=True)
-                if key in self._prefixes:
-                    best = tokens(json.dumps(messages[:k]))
-                self._prefixes.add(key)
-        return best
+            hits = 0
+            while hits < len(keys) and keys[hits] in self._prefixes:
+                hits += 1
+            self._prefixes.update(keys)
+        return hits * PREFIX_BLOCK
 
     def _error(self, status: int, message: str, kind: str | None = None) -> Reply:
         if self.flavor == "vllm":

@@ -189,11 +189,21 @@ def output_schema(template: PromptTemplate, verb: str) -> OutputSchema:
     in the slate, purchase implies click, a number in [0, 1]) is checked by
     :mod:`simrec.llm.validation`.
     """
-    f = {k: v.format(verb=verb).strip() for k, v in template.tool_fields.items()}
+    return _output_schema(
+        template.tool_name, template.tool_description, tuple(template.tool_fields.items()), verb
+    )
+
+
+@lru_cache(maxsize=64)
+def _output_schema(
+    name: str, description: str, fields: tuple[tuple[str, str], ...], verb: str
+) -> OutputSchema:
+    """:func:`output_schema` from exactly what it depends on: built once, not per call."""
+    f = {k: v.format(verb=verb).strip() for k, v in fields}
     ids = {"type": "array", "items": {"type": "string"}}
     return OutputSchema(
-        name=template.tool_name,
-        description=template.tool_description.format(verb=verb),
+        name=name,
+        description=description.format(verb=verb),
         schema={
             "type": "object",
             "additionalProperties": False,
@@ -505,9 +515,12 @@ def _band4(value: float, cuts: tuple[float, float, float]) -> int:
 _WORD = re.compile(r"[a-z0-9']+")
 
 
+@lru_cache(maxsize=4096)
 def said(request: str, reply: str) -> bool:
     """Whether ``reply`` says ``request`` (at least half of its content words; models
-    paraphrase, so an exact match would miss most)."""
+    paraphrase, so an exact match would miss most).
+
+    Remembered: every later turn of a visit asks again about every reply so far."""
     words = {w for w in _WORD.findall(request.lower()) if len(w) > 3}
     if not words:
         return request.strip().lower() in reply.lower()
