@@ -29,6 +29,7 @@ from gymnasium.vector import VectorActionWrapper, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from simrec.errors import ActionError
+from simrec.rl.visit_features import VisitFeatures
 from simrec.validation import describe
 
 
@@ -58,6 +59,14 @@ class ScoreSlateWrapper(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     Gaussian head fit it directly); only the order of the scores matters. ``info["slate"]``
     holds the items actually shown.
 
+    With ``item_features=True`` the observation is what the recommender knows of every item
+    for this user instead of the env's own (:class:`simrec.rl.VisitFeatures`):
+    ``item_features`` ``(n_items, n_features)`` — how each item relates to what the user
+    clicked, bought, dismissed and said this visit — and ``visit_features``. A policy that
+    scores each item from its row with one network shared across items personalises, and
+    a model trained so acts in a plain env through :meth:`observe` (a scenario's
+    ``wrapper: score`` does this by itself).
+
     Example::
 
         env = ScoreSlateWrapper(gym.make("simrec/Golf-v0"))
@@ -65,13 +74,45 @@ class ScoreSlateWrapper(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
     """
 
-    def __init__(self, env: gym.Env) -> None:
-        gym.utils.RecordConstructorArgs.__init__(self)
+    def __init__(self, env: gym.Env, item_features: bool = False) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, item_features=item_features)
         gym.Wrapper.__init__(self, env)
         base = env.unwrapped
         self.k = int(base.slate_size)
         self.n_items = len(base.catalog)
         self.action_space = spaces.Box(-1.0, 1.0, (self.n_items,), np.float32)
+        self.visit: VisitFeatures | None = None
+        if item_features:
+            self.visit = VisitFeatures(env)
+            self.observation_space = self.visit.observation_space
+
+    @classmethod
+    def variants(cls, env: gym.Env) -> list[ScoreSlateWrapper]:
+        """The wrapper over ``env`` without and with item features (what a saved model may
+        have been trained on; see :class:`simrec.policies.adapters.SB3Policy`)."""
+        return [cls(env), cls(env, item_features=True)]
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Reset the env (and, with item features, start following the new visit)."""
+        obs, info = self.env.reset(seed=seed, options=options)
+        return self.observe(obs, info), info
+
+    def step(self, action: Any):
+        """Show the top-``k`` slate of ``action``."""
+        obs, reward, terminated, truncated, info = self.env.step(self.action(action))
+        return self.observe(obs, info), reward, terminated, truncated, info
+
+    def observe(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> Any:
+        """The observation a policy trained on this wrapper sees, from the plain env's
+        ``observation`` and ``info`` (the env's own observation without item features).
+
+        Call it once per reset and once per step, in order: with item features it follows
+        the visit through ``info`` (see :meth:`simrec.rl.VisitFeatures.follow`).
+        """
+        if self.visit is None:
+            return observation
+        self.visit.follow(info)
+        return self.visit.observation()
 
     def action(self, action: Any) -> np.ndarray:
         """The slate of the ``k`` highest scores."""

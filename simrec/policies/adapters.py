@@ -34,9 +34,10 @@ class SB3Policy:
     """A stable-baselines3 model (or anything with ``predict``) as a policy.
 
     A model trained on a wrapped env (``ScoreSlateWrapper``: one score per item) acts in
-    the plain env through that wrapper's ``action()``: name it with ``wrapper``, or give
-    ``env`` and the wrapper is chosen from the model's action space (see
-    :data:`simrec.wrappers.ACTION_WRAPPERS`).
+    the plain env through that wrapper's ``action()`` (and, for a wrapper with its own
+    observations such as the score wrapper's item features, its ``observe()``): name it
+    with ``wrapper``, or give ``env`` and the wrapper is chosen from the model's spaces
+    (see :data:`simrec.wrappers.ACTION_WRAPPERS`).
 
     Args:
         model: has ``predict(observation, deterministic=bool) -> (action, state)``.
@@ -65,7 +66,15 @@ class SB3Policy:
             raise ConfigError("SB3Policy: a wrapper needs the env the policy acts in (env=...)")
 
     def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
-        """The model's action for ``observation`` (as a slate)."""
+        """The model's action for ``observation`` (as a slate).
+
+        Through a wrapper that has its own observations (``observe``), the model sees
+        those: the wrapper follows the visit from ``info``, so ``act`` must see every
+        reset's and step's info in order (as the runners give it).
+        """
+        observe = getattr(self.translate, "observe", None)
+        if observe is not None:
+            observation = observe(observation, info)
         action, _ = self.model.predict(observation, deterministic=self.deterministic)
         if self.translate is not None:
             return np.asarray(self.translate.action(action), dtype=np.int64)
@@ -101,32 +110,59 @@ def _same_space(a: Any, b: Any) -> bool:
     return type(a) is type(b) and getattr(a, "shape", None) == getattr(b, "shape", None)
 
 
+def _wrapper_variants(cls: type[gym.ActionWrapper], env: gym.Env) -> list[gym.ActionWrapper]:
+    """The forms of ``cls`` over ``env`` a model may have been trained on (its ``variants``,
+    e.g. the score wrapper with and without item features), else ``cls(env)``."""
+    variants = getattr(cls, "variants", None)
+    return list(variants(env)) if variants is not None else [cls(env)]
+
+
 def _action_translation(
     model: Any, env: gym.Env, wrapper: str | type[gym.ActionWrapper] | None
 ) -> gym.ActionWrapper | None:
-    """The wrapper that turns the model's actions into slates of ``env`` (``None``: as is)."""
+    """The wrapper that turns the model's actions into slates of ``env`` (``None``: as is).
+
+    A wrapper that also changes observations (the score wrapper with item features) is
+    chosen when its observations are the model's; the policy then feeds the model through
+    the wrapper's ``observe``.
+    """
     from simrec.wrappers import ACTION_WRAPPERS
 
     observed = getattr(model, "observation_space", None)
-    if observed is not None and not _same_space(observed, env.observation_space):
+    acts = getattr(model, "action_space", None)
+
+    def fits_observations(space: Any) -> bool:
+        return observed is None or _same_space(observed, space)
+
+    def fits_actions(space: Any) -> bool:
+        return acts is None or _same_space(acts, space)
+
+    if wrapper is not None:
+        variants = _wrapper_variants(resolve_wrapper(wrapper), env)
+        seen = [v for v in variants if fits_observations(v.observation_space)]
+        if not seen:
+            raise ConfigError(
+                f"the model was trained on observations {observed}, but this env gives "
+                f"{variants[0].observation_space} (another catalog size, slate size or history "
+                "window?)"
+            )
+        for translate in seen:
+            if fits_actions(translate.action_space):
+                return translate
+        raise ConfigError(
+            f"wrapper {seen[0].__class__.__name__} takes actions {seen[0].action_space}, "
+            f"but the model outputs {acts}"
+        )
+    if fits_actions(env.action_space) and fits_observations(env.observation_space):
+        return None
+    candidates = [v for cls in ACTION_WRAPPERS.values() for v in _wrapper_variants(cls, env)]
+    if not any(fits_observations(v.observation_space) for v in [env, *candidates]):
         raise ConfigError(
             f"the model was trained on observations {observed}, but this env gives "
             f"{env.observation_space} (another catalog size, slate size or history window?)"
         )
-    acts = getattr(model, "action_space", None)
-    if wrapper is not None:
-        translate = resolve_wrapper(wrapper)(env)
-        if acts is not None and not _same_space(acts, translate.action_space):
-            raise ConfigError(
-                f"wrapper {translate.__class__.__name__} takes actions {translate.action_space}, "
-                f"but the model outputs {acts}"
-            )
-        return translate
-    if acts is None or _same_space(acts, env.action_space):
-        return None
-    for cls in ACTION_WRAPPERS.values():
-        translate = cls(env)
-        if _same_space(acts, translate.action_space):
+    for translate in candidates:
+        if fits_actions(translate.action_space) and fits_observations(translate.observation_space):
             return translate
     raise ConfigError(
         f"the model outputs actions {acts}, but this env takes slates {env.action_space} and no "

@@ -11,6 +11,7 @@ import gymnasium as gym
 from simrec.errors import ArgumentError, ConfigError
 from simrec.policies.base import Policy, ScoringPolicy
 from simrec.policies.ease import EASEPolicy
+from simrec.policies.fixed_schedule import FixedSchedulePolicy
 from simrec.policies.gauntlet import GAUNTLET
 from simrec.policies.generative import ConstrainedGenerativePolicy, UnconstrainedGenerativePolicy
 from simrec.policies.genre_match import GenreMatchPolicy
@@ -49,6 +50,7 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "generative_unconstrained": UnconstrainedGenerativePolicy,
     "llm_reranker": LLMRerankerPolicy,
     "llm_conversational": LLMConversationalPolicy,
+    "fixed_schedule": FixedSchedulePolicy,
     **GAUNTLET,
 }
 """Built-in policies by name (each takes ``(env, seed=None, **params)``); the degenerate
