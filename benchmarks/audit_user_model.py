@@ -61,7 +61,11 @@ class Auditor:
         self.seen = _patterns("seen") or _patterns("bored")
         self.taste = _patterns("taste")
         self.values = [
-            {t.split("=", 1)[1] for t in catalog.tokens if catalog.token_matrix[i, catalog.token_index[t]]}
+            {
+                t.split("=", 1)[1]
+                for t in catalog.tokens
+                if catalog.token_matrix[i, catalog.token_index[t]]
+            }
             for i in range(len(catalog))
         ]
         self.counts = dict.fromkeys(
@@ -168,9 +172,7 @@ def audit_scenarios() -> None:
         start = time.perf_counter()
         result = run_scenario(replace(scenario, policies=policies))
         summary = result.summary()
-        figures = {
-            label: summary[label]["cold_start"]["return"] for label in policies
-        }
+        figures = {label: summary[label]["cold_start"]["return"] for label in policies}
         best_bad = max(figures[g].mean for g in GAUNTLET)
         worst_good = min(
             f.mean for label, f in figures.items()
