@@ -39,7 +39,12 @@ def timed(label: str, fn, target: float | None = None):
 def main() -> None:
     from simrec.fidelity import run_fidelity
     from simrec.fidelity.table import print_report
-    from simrec.grounding import fetch_movielens_100k, ground_log, read_movielens, read_widedeep_100k
+    from simrec.grounding import (
+        fetch_movielens_100k,
+        ground_log,
+        read_movielens,
+        read_widedeep_100k,
+    )
     from simrec.persona import load_personas
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

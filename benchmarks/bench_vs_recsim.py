@@ -117,7 +117,9 @@ def use_preset(name: str) -> None:
 
     path = Path(name)
     preset = find_preset(str(path / "preset.yaml") if path.is_dir() else name)
-    ENV.update(id="simrec/RecSession-v0", kwargs=dict(preset.kwargs), label=preset.env_id.split("/")[-1])
+    ENV.update(
+        id="simrec/RecSession-v0", kwargs=dict(preset.kwargs), label=preset.env_id.split("/")[-1]
+    )
 
 
 def bench_single(seconds: float, slate_size: int) -> float:

@@ -16,7 +16,15 @@ Rendered Markdown shows only the text. This script
    :data:`PRODUCERS`) and writes what they measured to ``docs/figures.json``;
 2. re-renders every figure block of ``README.md`` and ``docs/*.md`` from that file.
 
+The file keeps, of each scenario's hundreds of figures, only those the documents quote
+(one line each), so it stays reviewable; a template quoting a new figure needs its
+producer run again (the error says so). The robustness producer measures
+``llm_recommenders.yaml``'s other seeds with the scripted model its recording was made
+with, live on the loopback fake API (no cache), since those seeds are not recorded.
+
 ``--only NAME[,NAME]`` runs only those producers (the others' figures are kept);
+``--scenarios A,B`` only those shipped scenarios; ``--blocks N``, ``--no-perturb`` and
+``--workers N`` are passed to the robustness runs;
 ``--render`` only re-renders; ``--check`` changes nothing and exits 1 when a document
 differs from what ``docs/figures.json`` renders (``tests/test_docs_figures.py`` runs it;
 ``tests/test_scenarios_shipped.py`` checks that the scenario figures in the file are what
@@ -37,7 +45,8 @@ Placeholders:
 * ``{robustness-table SOURCE}`` — the scenario's assertions with their pass rate over the
   seed blocks and the perturbations that flip them.
 
-A new producer is a function returning JSON-able data, registered in :data:`PRODUCERS`;
+A new producer is a function of (options, figures so far) returning JSON-able data,
+registered in :data:`PRODUCERS`;
 its figures are then available to templates as ``{NAME:path.to.value}`` (a producer may
 return ``{name: data}`` for several sources at once, as ``scenarios`` does).
 """
@@ -139,7 +148,7 @@ def produce_robustness(options: argparse.Namespace, known: dict[str, Any]) -> di
     from simrec.scenario_robustness import robustness
     from simrec.scenario_run import run_scenario
 
-    out = dict(known.get("robustness", {}))
+    out = {}
     for path in shipped_scenarios(options.scenarios):
         scenario = load_scenario(path)
         figures = scenario_figures(run_scenario(scenario))["figures"]
@@ -383,6 +392,21 @@ def quoted(figures: dict[str, Any], paths: list[Path]) -> dict[str, Any]:
     return out
 
 
+MERGED_SOURCES = frozenset({"robustness"})
+"""Sources a producer adds to scenario by scenario (the others it replaces whole)."""
+
+
+def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` updated with ``new``; :data:`MERGED_SOURCES` are updated entry by entry."""
+    out = dict(old)
+    for source, data in new.items():
+        if source in MERGED_SOURCES:
+            out[source] = {**old.get(source, {}), **data}
+        else:
+            out[source] = data
+    return out
+
+
 def dump(figures: dict[str, Any]) -> str:
     """JSON with one line per figure (an object or list holding no other one)."""
 
@@ -463,9 +487,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(
                 f"unknown producer(s) {', '.join(unknown)}; expected: {', '.join(PRODUCERS)}"
             )
+        produced: dict[str, Any] = {}
         for name in chosen:
             print(f"running {name} ...", file=sys.stderr)
-            figures.update(PRODUCERS[name](args, figures))
+            new = PRODUCERS[name](args, figures)
+            figures, produced = merged(figures, new), merged(produced, new)
+        # Re-read: another run may have written robustness figures of other scenarios.
+        figures = merged(load_figures(), produced)
         FIGURES.write_text(dump(quoted(figures, documents())), encoding="utf-8")
     for path in documents():
         text = path.read_text(encoding="utf-8")

@@ -24,7 +24,7 @@ Run::
 
 The trained model is saved (``--save-path``, default ``ppo-golf.zip``); a scenario runs it
 beside the baselines with ``ppo: {policy: "stable_baselines3:PPO", load: ppo-golf.zip,
-wrapper: score}`` (the wrapper is found from the model's spaces if left out; it computes the
+action_form: score}`` (the wrapper is found from the model's spaces if left out; it computes the
 item features from the plain env's infos). The searched schedule is saved too
 (``--schedule-path``); the ``fixed_schedule`` policy shows it.
 
@@ -101,7 +101,7 @@ class Args:
     threads: int = 1
     """torch CPU threads"""
     save_path: str = "ppo-golf.zip"
-    """where the trained model is saved (a scenario loads it: policy: stable_baselines3:PPO, load: ppo-golf.zip, wrapper: score)"""
+    """where the trained model is saved (a scenario loads it: policy: stable_baselines3:PPO, load: ppo-golf.zip, action_form: score)"""
     schedule_path: str = "golf-fixed-schedule.json"
     """where the searched schedule is saved (the fixed_schedule policy reads it)"""
     load: str = ""
@@ -157,7 +157,7 @@ def run(policy: Any, args: Args, seed: int, episodes: int) -> tuple[np.ndarray, 
 
 
 def ppo_policy(model: PPO, args: Args) -> SB3Policy:
-    """The model acting in the plain env, as a scenario runs it (``wrapper: score``)."""
+    """The model acting in the plain env, as a scenario runs it (``action_form: score``)."""
     return SB3Policy(model, env=gym.make(args.env_id), wrapper="score")
 
 

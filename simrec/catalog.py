@@ -27,6 +27,8 @@ semantic_id   no        unique ``/``-separated hierarchy (default ``category/ite
 embedding     no        a list of numbers per item, the same length ``d >= 1`` in every
                         row (``1.5|-0.2|3`` in CSV): the item's position in a latent
                         taste space (:attr:`Catalog.embeddings`), written by grounding
+consumable    no        true/false in every row, or no column (all false): a consumable
+                        item (coffee, batteries) may be bought again in the same visit
 anything else no        an attribute: numeric column -> numeric attribute,
                         string column -> categorical attribute
 ============  ========  ===================================================
@@ -61,7 +63,7 @@ from simrec.yamlio import load_yaml, read_text
 REQUIRED_COLUMNS = ("item_id", "title", "category", "price")
 _IDENTIFIER_COLUMNS = frozenset({"item_id", "category", "semantic_id"})
 """Columns whose values are compared as keys: surrounding whitespace is an error, not a variant."""
-OPTIONAL_COLUMNS = ("tags", "popularity", "description", "semantic_id", "embedding")
+OPTIONAL_COLUMNS = ("tags", "popularity", "description", "semantic_id", "consumable", "embedding")
 TAG_SEPARATOR = "|"
 EMBEDDING_SEPARATOR = "|"
 """Separates the numbers of an ``embedding`` cell in CSV (``0.5|-1.2|3``)."""
@@ -82,6 +84,7 @@ class Item:
     description: str
     semantic_id: str
     attributes: dict[str, Any]
+    consumable: bool = False
 
 
 class Catalog:
@@ -95,6 +98,7 @@ class Catalog:
         attributes: extra columns; numeric arrays become numeric attributes, string
             arrays categorical ones.
         embeddings: ``(n_items, d)`` latent item vectors (grounded catalogs), or ``None``.
+        consumable: per-item flags: items a user may buy again (default: none).
         domain: the domain name (``golf``, ``books``, …) or ``None`` for a custom catalog.
         source: where the catalog came from, for error messages.
     """
@@ -113,6 +117,7 @@ class Catalog:
         domain: str | None = None,
         source: str | None = None,
         embeddings: np.ndarray | Sequence[Sequence[float]] | None = None,
+        consumable: Sequence[bool] | None = None,
     ) -> None:
         n = len(item_ids)
         self.domain = domain
@@ -134,6 +139,7 @@ class Catalog:
             else [f"{c}/{i}" for c, i in zip(self.categories, self.item_ids, strict=True)],
             object,
         )
+        self.consumable = _frozen(consumable if consumable is not None else np.zeros(n), bool)
         self.numeric: dict[str, np.ndarray] = {}
         self.categorical: dict[str, np.ndarray] = {}
         for name, values in (attributes or {}).items():
@@ -177,6 +183,7 @@ class Catalog:
             "popularity": self.popularity,
             "descriptions": self.descriptions,
             "semantic_ids": self.semantic_ids,
+            "consumable": self.consumable,
             **self.numeric,
             **self.categorical,
         }
@@ -230,6 +237,7 @@ class Catalog:
             popularity=float(self.popularity[index]),
             description=str(self.descriptions[index]),
             semantic_id=str(self.semantic_ids[index]),
+            consumable=bool(self.consumable[index]),
             attributes={
                 **{k: float(v[index]) for k, v in self.numeric.items()},
                 **{k: str(v[index]) for k, v in self.categorical.items()},
@@ -320,6 +328,13 @@ class Catalog:
         median = float(np.median(self.prices))
         return np.log((self.prices + 1.0) / (median + 1.0))
 
+    @cached_property
+    def log1p_prices(self) -> np.ndarray:
+        """``log(1 + price)`` per item: prices compared as ratios (0 for a free item)."""
+        out = np.log1p(self.prices)
+        out.setflags(write=False)
+        return out
+
     # -- tables -----------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
         """The catalog as a DataFrame in the documented schema (tags as lists)."""
@@ -333,6 +348,8 @@ class Catalog:
             "description": list(self.descriptions),
             "semantic_id": list(self.semantic_ids),
         }
+        if self.consumable.any():  # the column is optional: absent means none is
+            data["consumable"] = self.consumable
         data.update({k: v for k, v in self.numeric.items()})
         data.update({k: list(v) for k, v in self.categorical.items()})
         if self.embeddings is not None:
@@ -416,6 +433,7 @@ class Catalog:
 
     def _plain_records(self) -> list[dict[str, Any]]:
         """One dict of plain Python values per item, in the column order of :meth:`to_frame`."""
+        any_consumable = bool(self.consumable.any())
         return [
             {
                 "item_id": str(self.item_ids[i]),
@@ -426,6 +444,7 @@ class Catalog:
                 "popularity": float(self.popularity[i]),
                 "description": str(self.descriptions[i]),
                 "semantic_id": str(self.semantic_ids[i]),
+                **({"consumable": bool(self.consumable[i])} if any_consumable else {}),
                 **{k: float(v[i]) for k, v in self.numeric.items()},
                 **{k: str(v[i]) for k, v in self.categorical.items()},
                 **(
@@ -555,6 +574,30 @@ class _RecordReader:
             self.fail(row, field, f"expected a non-negative number, got {describe(value)}")
         return float(value)
 
+    def flag(self, row: int, record: Mapping[str, Any], field: str, filled: bool) -> bool:
+        """A true/false cell (``true``/``false``, ``yes``/``no``, ``1``/``0`` in text).
+
+        Missing is false only when no row of the column has a value (``filled`` false).
+        """
+        value = record.get(field)
+        if _is_missing(value):
+            if filled:
+                self.fail(
+                    row,
+                    field,
+                    "expected true or false, got nothing (an optional column with values "
+                    "in some rows needs one in every row)",
+                )
+            return False
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _FLAG_WORDS:
+            return _FLAG_WORDS[value.strip().lower()]
+        self.fail(row, field, f"expected true or false, got {describe(value)}")
+        return False
+
     def embedding(self, row: int, record: Mapping[str, Any]) -> list[float]:
         """The ``embedding`` of a row: a list of finite numbers (``a|b|c`` text in CSV)."""
         value = record.get("embedding")
@@ -606,6 +649,9 @@ class _RecordReader:
         return ()
 
 
+_FLAG_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+
+
 def _records_to_catalog(
     records: list[Mapping[str, Any]],
     source: str | None,
@@ -635,7 +681,9 @@ def _records_to_catalog(
     # popularity defaults to 1.0 only when no row has one: a gap in a filled column is
     # a mistake, and 1.0 would silently rank the item far above a long tail of 0.001s.
     filled = any(not _is_missing(rec.get("popularity")) for rec in records)
+    flagged = any(not _is_missing(rec.get("consumable")) for rec in records)
     ids, titles, cats, prices, tags, pops, descs, sids = ([] for _ in range(8))
+    consumable = []
     first_row: dict[str, int] = {}
     first_sid: dict[str, int] = {}
     for row, rec in enumerate(records):
@@ -654,6 +702,7 @@ def _records_to_catalog(
         pops.append(reader.number(row, rec, "popularity", default=None if filled else 1.0))
         descs.append(reader.string(row, rec, "description", default=""))
         sids.append(reader.string(row, rec, "semantic_id", default=f"{cats[-1]}/{ids[-1]}"))
+        consumable.append(reader.flag(row, rec, "consumable", flagged))
         if sids[-1] in first_sid:
             reader.fail(
                 row,
@@ -665,7 +714,19 @@ def _records_to_catalog(
     attributes = {name: _attribute_column(reader, records, name) for name in attr_names}
     embeddings = _embedding_column(reader, records) if "embedding" in columns else None
     return Catalog(
-        ids, titles, cats, prices, tags, pops, descs, sids, attributes, domain, source, embeddings
+        ids,
+        titles,
+        cats,
+        prices,
+        tags,
+        pops,
+        descs,
+        sids,
+        attributes,
+        domain,
+        source,
+        embeddings,
+        consumable,
     )
 
 

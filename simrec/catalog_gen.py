@@ -89,6 +89,7 @@ def generate_catalog(domain: str | DomainSpec, n_items: int = 200, seed: int = 0
         attributes,
         domain=spec.name,
         source=f"generated:{spec.name}:n={n_items}:seed={seed}",
+        consumable=[c in spec.consumable_categories for c in categories],
     )
 
 

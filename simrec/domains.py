@@ -48,6 +48,8 @@ class DomainSpec:
     title_patterns: tuple[str, ...]
     title_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     description: str = ""
+    consumable_categories: tuple[str, ...] = ()
+    """Categories whose items get used up (a user may buy one again in the same visit)."""
 
     def price_tier(self, price: float) -> str:
         """The named tier (``budget``, ``premium`` …) a price falls in."""
@@ -307,6 +309,7 @@ RETAIL = DomainSpec(
         "model": ("X1", "200", "Go", "Max", "Air", "Lite", "S"),
     },
     description="A {size} {color} {category} item, rated {rating}/5, delivered in {delivery_days} days.",
+    consumable_categories=("beauty",),
 )
 
 DOMAINS: dict[str, DomainSpec] = {spec.name: spec for spec in (GOLF, BOOKS, RETAIL)}

@@ -27,12 +27,17 @@ from simrec.reaction import Reaction
 from simrec.replies import REPLY_DIM, encode_reply
 from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, BoundPersona, Session, SessionDynamics
-from simrec.validation import Fields, number_expected
+from simrec.validation import Fields, integer_action, number_expected
 
 MESSAGE_MAX_LENGTH = 1000
 """Characters a recommender's message may have in conversational mode."""
 _CHARSET = frozenset(string.ascii_letters + string.digits + string.punctuation + " ")
 """What ``action_space.sample()`` writes messages with; ``step`` accepts any text."""
+
+INFO_FORMATS = ("full", "arrays")
+"""``full``: the documented info (text, the reaction, nested ground truth); ``arrays``:
+numbers and fixed-shape arrays only, no key named like an observation key — what
+TorchRL's info reader (``GymEnv(..., num_envs=n)``) can stack into tensors."""
 
 DEFAULT_REWARD_WEIGHTS = {"click": 1.0, "purchase": 2.0, "dismiss": -0.25, "leave": 0.0}
 """Reward per click, per purchase, per dismissal, and once when the user leaves."""
@@ -103,8 +108,10 @@ class RecSessionEnv(gym.Env):
 
     ## Starting State
     A persona is drawn uniformly from the pool (or named by ``reset(options={"persona":
-    id})``); satisfaction starts at 0.6, no history. ``info["reply"]`` holds the opening
-    message, if the persona has one.
+    id})``), then the visit's need (how many items the user came to buy) from the
+    persona's need distribution; satisfaction starts at 0.6, no slates seen, the persona's
+    pre-visit history owned. ``info["reply"]`` holds the opening message, if the persona
+    has one.
 
     ## Episode End
     ``terminated`` when the user leaves; ``truncated`` after ``max_turns`` slates.
@@ -118,6 +125,11 @@ class RecSessionEnv(gym.Env):
     * ``dynamics``: :class:`~simrec.session.SessionDynamics` (boredom decay, fatigue).
     * ``render_mode``: ``"ansi"`` (returns the turn's transcript) or ``"human"`` (prints it).
     * ``conversational`` (``False``): actions carry a recommender message (see Action Space).
+    * ``info_format`` (``"full"``): ``"arrays"`` gives an info of numbers only, none named
+      like an observation key (``session_id``, ``persona_index``, ``duplicates``,
+      ``hallucinated``, per-slot ``clicked`` / ``purchased`` / ``dismissed``,
+      ``ground_truth_satisfaction``, ``ground_truth_fatigue``): what libraries that make
+      every info entry a tensor read (TorchRL's ``GymEnv(id, num_envs=n)``).
 
     ## Version History
     * v0: initial release.
@@ -138,6 +150,7 @@ class RecSessionEnv(gym.Env):
         dynamics: SessionDynamics | None = None,
         render_mode: str | None = None,
         conversational: bool = False,
+        info_format: str = "full",
     ) -> None:
         self.catalog = resolve_catalog(catalog)
         self.personas = resolve_personas(personas)
@@ -165,6 +178,8 @@ class RecSessionEnv(gym.Env):
         if not isinstance(conversational, bool):
             raise ConfigError(f"conversational: expected true or false, got {conversational!r}")
         self.conversational = conversational
+        self.info_format = check_info_format(info_format)
+        self._persona_index = {p.persona_id: i for i, p in enumerate(self.personas)}
         slates = spaces.MultiDiscrete(np.full(slate_size, n, dtype=np.int64))
         self.action_space = (
             spaces.Dict(
@@ -226,12 +241,14 @@ class RecSessionEnv(gym.Env):
             self.session_id = int(wanted_id)
         else:  # a seeded visit is its seed's (as the vector env's and run_sessions' are)
             self.session_id = int(seed) if seed is not None else self.session_id + 1
+        bound = self._bound[persona_id]
         self.session = Session(
-            self._bound[persona_id],
+            bound,
             self.slate_size,
             self.history_window,
             self.dynamics,
             session_id=self.session_id,
+            need=bound.need(float(self.np_random.random())),
         )
         self._episode_over = False
         self._last_slate = None
@@ -355,21 +372,7 @@ class RecSessionEnv(gym.Env):
         """
         if isinstance(action, ResolvedSlate):
             return self._validate_resolved(action)
-        try:
-            array = np.asarray(action)
-        except (TypeError, ValueError):
-            raise ActionError(
-                f"action: expected {self.slate_size} item indices, got {action!r}"
-            ) from None
-        if array.shape != (self.slate_size,):
-            raise ActionError(
-                f"action: expected a slate of {self.slate_size} item indices, got shape {array.shape}"
-            )
-        if array.dtype.kind not in "iu":
-            raise ActionError(
-                f"action: expected integer item indices, got {array.dtype} values {array.tolist()}"
-            )
-        slate = array.tolist()
+        slate = integer_action(action, (self.slate_size,), "action", "item indices").tolist()
         n = self._n_items
         if min(slate) < 0 or max(slate) >= n:
             pos, item = next((p, i) for p, i in enumerate(slate) if not 0 <= i < n)
@@ -427,6 +430,8 @@ class RecSessionEnv(gym.Env):
     def _info(self, reaction: Reaction | None, duplicates: int, reward: float) -> dict[str, Any]:
         s = self.session
         assert s is not None
+        if self.info_format == "arrays":
+            return self._array_info(reaction, duplicates)
         constraint = s.active_constraint()
         info: dict[str, Any] = {
             "turn": s.turn,
@@ -452,6 +457,24 @@ class RecSessionEnv(gym.Env):
             info["user_history_length"] = len(history)
         if self.conversational:
             info["message"] = self._message or ""
+        return info
+
+    def _array_info(self, reaction: Reaction | None, duplicates: int) -> dict[str, Any]:
+        """``info_format="arrays"``: numbers only, none named like an observation key."""
+        s = self.session
+        assert s is not None
+        k = self.slate_size
+        info: dict[str, Any] = {
+            "session_id": self.session_id,
+            "persona_index": self._persona_index[s.persona.persona_id],
+            "duplicates": duplicates,
+            "hallucinated": self._hallucinated_count(reaction),
+        }
+        for name in ("clicked", "purchased", "dismissed"):
+            flags = getattr(reaction, name) if reaction is not None else [False] * k
+            info[name] = np.array(flags, dtype=bool)
+        info["ground_truth_satisfaction"] = float(s.satisfaction)
+        info["ground_truth_fatigue"] = float(s.fatigue)
         return info
 
     def _hallucinated_count(self, reaction: Reaction | None) -> int:
@@ -546,6 +569,13 @@ def check_message(message: Any, where: str) -> str | None:
     if len(message) > MESSAGE_MAX_LENGTH:
         raise ActionError(f"{where}: {len(message)} characters; at most {MESSAGE_MAX_LENGTH}")
     return message.strip() or None
+
+
+def check_info_format(info_format: Any) -> str:
+    """The ``info_format`` argument of the single and the vector env, checked."""
+    if info_format not in INFO_FORMATS:
+        raise ConfigError(f"info_format: expected one of {list(INFO_FORMATS)}, got {info_format!r}")
+    return info_format
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:

@@ -46,6 +46,12 @@ TRAITS = (
 )
 """Behavioural traits, each a number in [0, 1]."""
 
+ECONOMY_FIELDS = ("need", "willingness_to_pay")
+"""Optional numbers of a visit's economy (derived from the traits when absent)."""
+
+NEED_LIMIT = 20.0
+"""The largest mean need a persona may state (items per visit)."""
+
 TOP_LEVEL_FIELDS = frozenset(
     {
         "id",
@@ -60,6 +66,8 @@ TOP_LEVEL_FIELDS = frozenset(
         "history",
         "profile",
         *TRAITS,
+        *TRAITS,
+        *ECONOMY_FIELDS,
     }
 )
 IDENTITY_FIELDS = frozenset({"name", "age", "location", "occupation"})
@@ -168,6 +176,10 @@ class Persona:
     ``purchase_propensity`` (how often a click becomes a purchase), ``chattiness``
     (how much the user says).
 
+    A visit's economy (optional; derived from the traits and the catalog when absent):
+    ``need`` (how many items the user comes to buy per visit, on average; each visit
+    draws its own) and ``willingness_to_pay`` (the highest price, in the catalog's
+    currency, the user pays without hesitation). See :class:`~simrec.session.BoundPersona`.
     Grounded personas (``simrec ground``) also carry ``taste_embedding`` (a latent taste
     vector over the catalog's ``embeddings``; their ``tastes`` may then be empty),
     ``history`` (item ids the user chose before the visit, oldest first) and a
@@ -186,6 +198,8 @@ class Persona:
     patience: float = 0.5
     purchase_propensity: float = 0.5
     chattiness: float = 0.5
+    need: float | None = None
+    willingness_to_pay: float | None = None
     age: int | None = None
     location: str | None = None
     occupation: str | None = None
@@ -253,6 +267,8 @@ class Persona:
             drifts=tuple(_drift(f.element("drifts", i, v)) for i, v in f.items_of("drifts", [])),
             source=source,
             doc=doc,
+            need=f.number("need", None, low=0.0, high=NEED_LIMIT),
+            willingness_to_pay=f.number("willingness_to_pay", None, low=0.0),
             **{t: f.number(t, 0.5, low=0.0, high=1.0) for t in TRAITS},
         )
 
@@ -273,6 +289,9 @@ class Persona:
             "dislikes": {k: list(v) for k, v in self.dislikes.items()},
             **{t: getattr(self, t) for t in TRAITS},
         }
+        for name in ECONOMY_FIELDS:
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
         if self.intents:
             out["intents"] = [i.to_dict() for i in self.intents]
         if self.drifts:

@@ -16,6 +16,10 @@ age                 int (nullable)      identity
 location            string (nullable)   identity
 occupation          string (nullable)   identity
 price_sensitivity … double              the six traits, each in [0, 1]
+need                double (nullable)   items the user comes to buy per visit, on average,
+                                        in [0, 20] (null: from purchase_propensity)
+willingness_to_pay  double (nullable)   the reference price, >= 0 (null: from
+                                        price_sensitivity and the catalog's prices)
 tastes, dislikes    string (JSON)       as in persona YAML (``{}`` when none)
 intents, drifts     string (JSON)       as in persona YAML (``[]`` when none)
 taste_embedding     list<double>        latent taste (null for token-taste personas)
@@ -41,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from simrec.errors import PersonaError
-from simrec.persona import TRAITS, Persona, Profile, check_unique_ids
+from simrec.persona import ECONOMY_FIELDS, NEED_LIMIT, TRAITS, Persona, Profile, check_unique_ids
 from simrec.validation import describe
 
 IDENTITY_COLUMNS = ("name", "age", "location", "occupation")
@@ -55,6 +59,7 @@ COLUMNS = (
     *IDENTITY_COLUMNS,
     "bio",
     *TRAITS,
+    *ECONOMY_FIELDS,
     *JSON_COLUMNS,
     "taste_embedding",
     *LIST_COLUMNS,
@@ -75,6 +80,7 @@ def population_frame(personas: Iterable[Persona]) -> pd.DataFrame:
                 **{k: identity.get(k) for k in IDENTITY_COLUMNS},
                 "bio": p.bio,
                 **{t: float(getattr(p, t)) for t in TRAITS},
+                **{k: getattr(p, k) for k in ECONOMY_FIELDS},
                 **{
                     k: json.dumps(data.get(k, json.loads(empty)))
                     for k, empty in JSON_COLUMNS.items()
@@ -91,7 +97,7 @@ def population_frame(personas: Iterable[Persona]) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["age"] = frame["age"].astype("Int64")
-    for column in PROFILE_NUMBERS:
+    for column in (*PROFILE_NUMBERS, *ECONOMY_FIELDS):
         frame[column] = frame[column].astype("float64")
     return frame
 
@@ -169,6 +175,10 @@ class _Table:
         self.ages = self._integers("age", 0, 120)
         self.traits = {t: self._unit_numbers(t, 0.5) for t in TRAITS}
         self.profile_numbers = {k: self._unit_numbers(k, None) for k in PROFILE_NUMBERS}
+        self.economy = {
+            "need": self._numbers("need", 0.0, NEED_LIMIT),
+            "willingness_to_pay": self._numbers("willingness_to_pay", 0.0, math.inf),
+        }
         self.lists = {k: self._string_lists(k) for k in LIST_COLUMNS}
         self.embeddings = self._embeddings()
         self.json = {k: self._texts(k) for k in JSON_COLUMNS}
@@ -211,17 +221,22 @@ class _Table:
         return values
 
     def _unit_numbers(self, column: str, default: float | None) -> list[float | None]:
+        values = self._numbers(column, 0.0, 1.0)
+        return [default if v is None else v for v in values]
+
+    def _numbers(self, column: str, low: float, high: float) -> list[float | None]:
+        """A nullable number column with values in ``[low, high]`` (``None`` where null)."""
         values = self._values(column)
+        span = f"in [{low:g}, {high:g}]" if math.isfinite(high) else f">= {low:g}"
         for row, value in enumerate(values):
             if value is None:
-                values[row] = default
                 continue
             if (
                 isinstance(value, bool)
                 or not isinstance(value, (int, float))
-                or not 0.0 <= value <= 1.0
+                or not low <= value <= high
             ):
-                self.fail(row, column, f"expected a number in [0, 1], got {describe(value)}")
+                self.fail(row, column, f"expected a number {span}, got {describe(value)}")
             values[row] = float(value)
         return values
 
@@ -299,6 +314,7 @@ class _Table:
             ),
             source=self.where(row),
             **{t: v[row] for t, v in self.traits.items()},
+            **{k: v[row] for k, v in self.economy.items()},
         )
 
     def _mapping(self, row: int) -> dict[str, Any]:
@@ -311,6 +327,7 @@ class _Table:
         if identity:
             data["identity"] = identity
         data.update({t: v[row] for t, v in self.traits.items()})
+        data.update({k: v[row] for k, v in self.economy.items() if v[row] is not None})
         for key in JSON_COLUMNS:
             text = self.json[key][row]
             if text is None:

@@ -43,7 +43,7 @@ Schema (all fields optional unless marked)::
       mmr: {policy: mmr, lam: 0.3}
       mine: {policy: "mypkg.policies:MyPolicy", some_param: 1}
       ppo: {policy: "stable_baselines3:PPO", load: models/ppo.zip}   # a saved SB3 model;
-                                     # trained on ScoreSlateWrapper? add wrapper: score (or
+                                     # trained on ScoreSlateWrapper? add action_form: score (or
                                      # leave it out: the model's action space selects it)
       gen: {policy: "mypkg:Gen", action_form: semantic_id}   # emits semantic ids (default:
                                      # the policy's own action_form); adds the `actions`
@@ -110,6 +110,7 @@ class PolicySpec:
     params: dict[str, Any]
     load: str | None = None
     wrapper: str | None = None
+    """A loaded model's action wrapper, from ``action_form: score`` (or ``pkg.module:W``)."""
     action_form: str | None = None
     """What the policy's slates are made of, as the file says (``None``: the policy's own)."""
     resolved_form: str = ITEM_INDEX
@@ -340,9 +341,9 @@ def _check_env(f: Fields, scenario: Scenario) -> dict[str, PolicySpec]:
         if ":" in spec.policy:
             built = _located(policies, label, lambda s=spec: import_object(s.policy))
             if spec.wrapper is not None:
-                _located(
-                    policies.child(label), "wrapper", lambda s=spec: resolve_wrapper(s.wrapper)
-                )
+                fields = policies.child(label)
+                key = "wrapper" if "wrapper" in fields else "action_form"
+                _located(fields, key, lambda s=spec: resolve_wrapper(s.wrapper))
         else:
             built = _located(
                 policies, label, lambda s=spec: make_policy(s.policy, env, 0, **s.params)
@@ -556,10 +557,7 @@ def _policies(f: Fields, base_dir: Path) -> dict[str, PolicySpec]:
         spec = p.child(label)
         name = spec.string("policy")
         load = spec.string("load", None)
-        wrapper = spec.string("wrapper", None)
-        if wrapper is not None and load is None:
-            spec.fail("wrapper", "a wrapper applies to a loaded model; give 'load: model.zip'")
-        form = spec.choice("action_form", ACTION_FORMS, None)
+        form, wrapper = _action_form(spec, load)
         reserved = ("policy", "load", "wrapper", "action_form")
         params = {k: spec.raw(k) for k in spec if k not in reserved}
         if "cache_path" in params and isinstance(params["cache_path"], str):
@@ -581,6 +579,33 @@ def _policies(f: Fields, base_dir: Path) -> dict[str, PolicySpec]:
     if "cache" in f:
         out = {label: _with_cache(spec, _cache_options(f, base_dir)) for label, spec in out.items()}
     return out
+
+
+def _action_form(spec: Fields, load: str | None) -> tuple[str | None, str | None]:
+    """A policy's ``action_form``: ``(form, None)`` for the slate forms simrec resolves
+    (semantic ids: unknown ones are counted hallucinations), ``(None, wrapper)`` for a loaded
+    model's action wrapper (``score`` or ``pkg.module:Wrapper``: a lossless translation of
+    the model's outputs into item indices). ``wrapper:`` is the old name of the second kind.
+    """
+    key = "action_form"
+    if "wrapper" in spec:
+        if key in spec:
+            spec.fail("wrapper", "give 'action_form' only ('wrapper' is its old name)")
+        spec.warn("wrapper", "'wrapper' is deprecated; write 'action_form' (same values)")
+        key = "wrapper"
+    value = spec.string(key, None)
+    if value is None or value in ACTION_FORMS:
+        return value, None
+    if load is None:
+        from simrec.wrappers import ACTION_WRAPPERS
+
+        spec.fail(
+            key,
+            f"expected one of {', '.join(ACTION_FORMS)}, or for a loaded model ('load:') an "
+            f"action wrapper ({', '.join(ACTION_WRAPPERS)} or 'package.module:Wrapper'); "
+            f"got {value!r}",
+        )
+    return None, value
 
 
 def _check_cache_used(f: Fields, scenario: Scenario) -> None:

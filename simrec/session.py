@@ -13,6 +13,8 @@ persona (:class:`BoundPersona`).
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -84,6 +86,53 @@ class SessionDynamics:
         return table
 
 
+MAX_NEED = 30
+"""The most items a visit's need can ask for (the need distribution is cut there)."""
+
+
+def willingness_to_pay(persona: Persona, prices: np.ndarray) -> float:
+    """The highest price ``persona`` pays without hesitation, in the catalog's currency.
+
+    The persona's own ``willingness_to_pay`` when it states one; otherwise the catalog
+    price at quantile ``1 - 0.75 * price_sensitivity`` (a price-blind user accepts nearly
+    every price in the catalog, a very sensitive one only the cheapest quarter). A catalog
+    without prices gives 0, and every price term is then zero.
+    """
+    if persona.willingness_to_pay is not None:
+        return float(persona.willingness_to_pay)
+    return float(np.quantile(prices, 1.0 - 0.75 * persona.price_sensitivity))
+
+
+def mean_need(persona: Persona) -> float:
+    """Items ``persona`` comes to buy per visit on average: its ``need``, else from traits.
+
+    Without a stated ``need``: ``0.5 + 2 * purchase_propensity`` (a reluctant buyer often
+    comes just to look, an eager one for two or three items).
+    """
+    if persona.need is not None:
+        return float(persona.need)
+    return 0.5 + 2.0 * persona.purchase_propensity
+
+
+def need_cdf(mean: float) -> list[float]:
+    """``P(need <= j)`` for ``j = 0, 1, ...``: the need of one visit, given its ``mean``.
+
+    A mean of at least 1 gives ``1 + Poisson(mean - 1)`` (every visit comes for something,
+    a few for several things); a smaller mean gives 1 with probability ``mean``, else 0
+    (the user came to look). A visit's need is the number of entries at most its uniform
+    draw (``bisect_right``), so the vector env can tabulate the same rule.
+    """
+    if mean < 1.0:
+        return [1.0 - mean]
+    rate = mean - 1.0
+    cdf, term, total = [0.0], math.exp(-rate), 0.0
+    for j in range(MAX_NEED - 1):
+        total += term
+        cdf.append(total)
+        term *= rate / (j + 1)
+    return cdf
+
+
 class BoundPersona:
     """A persona's tastes and events turned into arrays over one catalog (built once).
 
@@ -91,6 +140,14 @@ class BoundPersona:
         affinity: taste score of every item: ``token_matrix @ taste_vector``, plus
             ``catalog.embeddings @ taste_embedding`` for a persona with a latent taste.
         history: catalog indices of the persona's pre-visit history (int64, read-only).
+        willingness_to_pay: the reference price (see :func:`willingness_to_pay`).
+        price_excess: per item, ``log1p(price) - log1p(willingness_to_pay)`` where the
+            price exceeds it, else 0: how far over budget the item is.
+        over_budget: per item, whether its price exceeds the willingness to pay (its
+            excess is positive).
+        need_cdf: the distribution of a visit's need (see :func:`need_cdf`).
+        owned_at_start: items owned when a visit starts (pre-visit history, except
+            consumables): not bought again, and less appealing.
     """
 
     def __init__(self, persona: Persona, catalog: Catalog) -> None:
@@ -104,6 +161,13 @@ class BoundPersona:
         self.dislike = tokens @ persona.dislike_vector(catalog)
         self.history = persona.history_indices(catalog)
         self.traits = {t: float(getattr(persona, t)) for t in TRAITS}
+        self.willingness_to_pay = willingness_to_pay(persona, catalog.prices)
+        excess = catalog.log1p_prices - math.log1p(self.willingness_to_pay)
+        self.price_excess = np.maximum(excess, 0.0)
+        self.over_budget = self.price_excess > 0.0
+        self.need_cdf = need_cdf(mean_need(persona))
+        owned = self.history[~catalog.consumable[self.history]]
+        self.owned_at_start: frozenset[int] = frozenset(owned.tolist())
         self.category_codes: list[int] = catalog.category_codes.tolist()
         self.drift_affinity = {
             d.at_turn: _with_latent(tokens @ persona.taste_vector(catalog, d.tastes), latent)
@@ -121,9 +185,13 @@ class BoundPersona:
         self._taste_words = [(0, _top_values(persona.tastes))]
         self._taste_words += [(d.at_turn, _top_values(d.tastes)) for d in persona.drifts]
 
-    def taste_words(self, turn: int) -> list[str]:
-        """The persona's strongest liked values as of ``turn`` (after any drift)."""
-        words: list[str] = []
+    def need(self, u: float) -> int:
+        """The need of a visit whose need draw is ``u`` (uniform in [0, 1))."""
+        return bisect.bisect_right(self.need_cdf, u)
+
+    def taste_words(self, turn: int) -> list[tuple[str, str]]:
+        """The persona's strongest liked ``(field, value)`` pairs as of ``turn`` (after any drift)."""
+        words: list[tuple[str, str]] = []
         for at_turn, values in self._taste_words:
             if at_turn < turn or at_turn == 0:
                 words = values
@@ -165,9 +233,9 @@ def _feedback_rows(reaction: Reaction) -> np.ndarray:
     return block
 
 
-def _top_values(tastes) -> list[str]:
-    weighted = [(w, v) for values in tastes.values() for v, w in values.items() if w > 0]
-    return [v for _, v in sorted(weighted, key=lambda x: (-x[0], x[1]))[:3]]
+def _top_values(tastes) -> list[tuple[str, str]]:
+    weighted = [(w, v, f) for f, values in tastes.items() for v, w in values.items() if w > 0]
+    return [(f, v) for _, v, f in sorted(weighted, key=lambda x: (-x[0], x[1]))[:3]]
 
 
 class Session:
@@ -184,9 +252,16 @@ class Session:
         history: every slate shown (item index lists) with its reaction, oldest first.
         history_items, history_feedback: the last ``history_window`` slates and their
             per-slot feedback as arrays, newest first (the env's observation).
-        owned: items the user purchased in this visit.
+        owned: items the user owns and will not buy again: bought in this visit or before
+            it (the persona's history), except items the catalog marks consumable.
+        need: how many items the user came to buy in this visit.
+        purchases: items bought in this visit so far.
         tastes_from: the turn of the drift whose tastes apply (-1: the persona's own).
         replies: everything the user said, opening message first.
+
+    Args:
+        need: the visit's need; ``None`` takes the median of the persona's need
+            distribution (the env draws it at reset: :meth:`BoundPersona.need`).
     """
 
     def __init__(
@@ -196,6 +271,7 @@ class Session:
         history_window: int,
         dynamics: SessionDynamics,
         session_id: int = 0,
+        need: int | None = None,
     ) -> None:
         catalog = bound.catalog
         self.bound = bound
@@ -209,7 +285,9 @@ class Session:
         self.fatigue = 0.0
         self._fatigue_step = dynamics.fatigue_step(bound.traits["patience"])
         self.tastes_from = -1
-        self.taste_words = bound.taste_words(1)
+        self._set_taste_words(1)
+        self.need = bound.need(0.5) if need is None else need
+        self.purchases = 0
         self._draws: list[list[float]] = []
         self._logits: list[list[float]] = []
         self._draw_row = 0
@@ -218,7 +296,8 @@ class Session:
         self._exposures_memo: tuple[int, list[int], list[float]] | None = None
         self._exposed_at = [0] * n
         self.category_exposure = [0.0] * len(catalog.category_names)
-        self.owned: set[int] = set()
+        self.owned: set[int] = set(bound.owned_at_start)
+        self._consumable = catalog.consumable
         self.affinity = bound.affinity
         self.active_intent: int | None = None
         self.constraint_on = False
@@ -240,6 +319,18 @@ class Session:
     def trait(self, name: str) -> float:
         """The persona's trait ``name`` (``patience``, ``boredom_rate`` …)."""
         return self.bound.traits[name]
+
+    @property
+    def need_met(self) -> bool:
+        """Whether the user has bought as much as they came for: buying more is then rare
+        (from the start for a visitor who came just to look)."""
+        return self.purchases >= self.need
+
+    @property
+    def need_to_leave(self) -> int:
+        """Purchases after which the user is done and likely to go home, happy (at least
+        one: a visitor who came just to look leaves as anyone does, bored or tired)."""
+        return max(self.need, 1)
 
     @property
     def state_key(self) -> tuple[int, int, int | None]:
@@ -340,7 +431,9 @@ class Session:
             exposed_at[item] = turn
             categories[codes[item]] += share
             if purchased[pos]:
-                self.owned.add(item)
+                self.purchases += 1
+                if not self._consumable[item]:
+                    self.owned.add(item)
         self.category_exposure = categories
         self.fatigue += self._fatigue_step
         self.satisfaction = reaction.satisfaction
@@ -365,13 +458,20 @@ class Session:
             self.turn += 1
             self._apply_events()
 
+    def _set_taste_words(self, turn: int) -> None:
+        """The liked values the user may voice from ``turn`` on, and their token columns."""
+        pairs = self.bound.taste_words(turn)
+        index = self.catalog.token_index
+        self.taste_words = [value for _, value in pairs]
+        self.taste_tokens = [index[f"{fld}={value}"] for fld, value in pairs]
+
     def _apply_events(self) -> None:
         """Switch on the drifts and intents that apply to the next slate."""
         bound = self.bound
         if self.turn in bound.drift_affinity:
             self.affinity = bound.drift_affinity[self.turn]
             self.tastes_from = self.turn
-            self.taste_words = bound.taste_words(self.turn + 1)
+            self._set_taste_words(self.turn + 1)
         k = bound.active_intent(self.turn + 1)
         if k != self.active_intent:
             self.active_intent = k

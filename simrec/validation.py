@@ -17,10 +17,13 @@ import math
 import numbers
 import types
 import typing
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NoReturn, TypeVar
 
-from simrec.errors import ArgumentError, ConfigError, SimrecError, located
+import numpy as np
+
+from simrec.errors import ActionError, ArgumentError, ConfigError, SimrecError, located
 from simrec.yamlio import PathKey, YamlDoc
 
 _MISSING: Any = object()
@@ -197,6 +200,28 @@ def field_error(
     return error(located(source, field + message, line))
 
 
+def integer_action(value: Any, shape: tuple[int, ...], what: str, holds: str) -> np.ndarray:
+    """``value`` (an action) as an integer array of ``shape``, or an ActionError that says
+    what was expected: ``{what}: expected shape (5,) of {holds}, got (4,)``.
+
+    Args:
+        value: what the policy handed over.
+        shape: the shape it must have.
+        what: the action's name in the message (``action``, ``actions``, ``token action``).
+        holds: what its entries are (``item indices``, ``token codes``).
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ActionError(f"{what}: expected {shape} {holds}, got {describe(value)}") from None
+    if array.shape != shape:
+        raise ActionError(f"{what}: expected shape {shape} of {holds}, got {array.shape}")
+    if array.dtype.kind not in "iu":
+        values = describe(array.tolist()) if array.dtype != object else "objects"
+        raise ActionError(f"{what}: expected integer {holds}, got {array.dtype} values {values}")
+    return array
+
+
 def describe(value: Any) -> str:
     """A short, quoted rendering of a bad value for an error message."""
     text = repr(value)
@@ -242,6 +267,12 @@ class Fields:
     def fail_here(self, message: str) -> NoReturn:
         """Raise the reader's error about this mapping as a whole."""
         self._raise(self.path, message)
+
+    def warn(self, key: str, message: str, category: type[Warning] = FutureWarning) -> None:
+        """Warn about ``key`` (e.g. an old spelling) as errors read: file, line, field."""
+        path = (*self.path, key)
+        text = str(field_error(self.error, self.source, self.doc, path, message))
+        warnings.warn(text, category, stacklevel=3)
 
     def _bad(self, key: str | int, expected: str, value: Any) -> NoReturn:
         self.fail(key, f"expected {expected}, got {describe(value)}")

@@ -25,6 +25,7 @@ from simrec.persona import Persona
 from simrec.replies import REPLY_DIM, encode_reply
 from simrec.semantic_ids.slate import ResolvedSlate
 from simrec.session import EMPTY, Session, SessionDynamics
+from simrec.validation import integer_action
 
 VISIT_STRIDE = 1 << 32
 """Session ids of a sub-env's visits: ``seed + i`` for sub-env ``i``'s first visit after a
@@ -73,8 +74,9 @@ class RecSessionVectorEnv(VectorEnv):
     started sub-env's row as the single env's reset info gives it: padded with ``-1``) and
     ``user_history_length`` are added, their masks true for the started sub-envs only and
     the other rows zeros: what Gymnasium's ``SyncVectorEnv`` gives over single envs
-    (:func:`~simrec.env.user_history` reads a row). The event log and rendering of the
-    single env are not available here.
+    (:func:`~simrec.env.user_history` reads a row). With ``info_format="arrays"``: the
+    single env's array info, one entry per sub-env (see :class:`~simrec.env.RecSessionEnv`).
+    The event log and rendering of the single env are not available here.
 
     ## Arguments
     ``num_envs``, ``autoreset_mode`` (``NEXT_STEP`` or ``DISABLED``) plus every argument of
@@ -99,6 +101,7 @@ class RecSessionVectorEnv(VectorEnv):
         dynamics: SessionDynamics | None = None,
         conversational: bool = False,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        info_format: str = "full",
     ) -> None:
         try:
             mode = AutoresetMode(autoreset_mode)
@@ -133,6 +136,7 @@ class RecSessionVectorEnv(VectorEnv):
             brain_kwargs=brain_kwargs,
             dynamics=dynamics,
             conversational=conversational,
+            info_format=info_format,
         )
         env = self.env
         self.num_envs = int(num_envs)
@@ -145,8 +149,13 @@ class RecSessionVectorEnv(VectorEnv):
         self._bounds = [env._bound[p.persona_id] for p in self.personas]
         self._turn_obs = np.stack(env._turn_obs)
         self._persona_ids = np.array([p.persona_id for p in self.personas], dtype=object)
-        self._histories = [b.history for b in self._bounds]
         self.history_size = env.history_size
+        # Each persona's history padded with -1 (one row per persona): a reset's info rows
+        # are a gather, not a Python loop over the sub-envs that start a visit.
+        self._history_lengths = np.array([len(b.history) for b in self._bounds], dtype=np.int64)
+        self._history_rows = np.full((len(self._bounds), self.history_size), -1, dtype=np.int64)
+        for row, bound in zip(self._history_rows, self._bounds, strict=True):
+            row[: len(bound.history)] = bound.history
         n = self.num_envs
         self.batch: UtilityBatch | None = None
         if type(self.brain) is UtilityBrain:
@@ -311,16 +320,7 @@ class RecSessionVectorEnv(VectorEnv):
         n, k = self.num_envs, self.slate_size
         if isinstance(actions, ResolvedSlate):
             return self._validate_resolved(actions)
-        try:
-            array = np.asarray(actions)
-        except (TypeError, ValueError):
-            raise ActionError(
-                f"actions: expected ({n}, {k}) item indices, got {actions!r}"
-            ) from None
-        if array.shape != (n, k):
-            raise ActionError(f"actions: expected shape ({n}, {k}), got {array.shape}")
-        if array.dtype.kind not in "iu":
-            raise ActionError(f"actions: expected integer item indices, got {array.dtype}")
+        array = integer_action(actions, (n, k), "actions", "item indices")
         slates = array.astype(np.int64)
         # One comparison finds both ends: negative indices read as unsigned are huge.
         if slates.view(np.uint64).max() >= len(self.catalog):  # find the bad slot only then
@@ -408,12 +408,14 @@ class RecSessionVectorEnv(VectorEnv):
         self.persona[rows] = picks
         env = self.env
         for i, pick in zip(rows.tolist(), picks.tolist(), strict=True):
+            bound = self._bounds[pick]
             session = Session(
-                self._bounds[pick],
+                bound,
                 env.slate_size,
                 env.history_window,
                 env.dynamics,
                 session_id=int(self._session_ids[i]),
+                need=bound.need(float(rngs[i].random())),  # as RecSessionEnv.reset draws it
             )
             self.sessions[i] = session
             self._replies[i] = session.last_reply
@@ -452,14 +454,27 @@ class RecSessionVectorEnv(VectorEnv):
         hallucinated: np.ndarray,
         started: np.ndarray | None = None,
     ) -> dict[str, Any]:
-        n, k = self.num_envs, self.slate_size
         if self.batch is not None:
-            replies = self.batch.phrases.reply_texts.take(self._reply_idx)
             satisfaction, fatigue = self.batch.satisfaction.copy(), self.batch.fatigue()
         else:
-            replies = self._replies.copy()
             satisfaction = np.array([s.satisfaction for s in self.sessions])
             fatigue = np.array([s.fatigue for s in self.sessions])
+        if self.env.info_format == "arrays":
+            return _with_masks(
+                {
+                    "session_id": self._session_ids.copy(),
+                    "persona_index": self.persona.copy(),
+                    "duplicates": duplicates,
+                    "hallucinated": hallucinated,
+                    **self._feedback(reaction),
+                    "ground_truth_satisfaction": satisfaction,
+                    "ground_truth_fatigue": fatigue,
+                }
+            )
+        if self.batch is not None:
+            replies = self.batch.phrases.reply_texts.take(self._reply_idx)
+        else:
+            replies = self._replies.copy()
         info: dict[str, Any] = {
             "reply": replies,
             "persona_id": self._persona_ids.take(self.persona),
@@ -470,13 +485,9 @@ class RecSessionVectorEnv(VectorEnv):
         }
         if self.env.conversational:
             info["message"] = np.array([m or "" for m in self._messages], dtype=object)
-        for name in ("clicked", "purchased", "dismissed"):
-            info[name] = reaction[name] if reaction is not None else np.zeros((n, k), dtype=bool)
-        present = np.ones(n, dtype=bool)
-        for key in list(info):
-            info[f"_{key}"] = present
+        info = _with_masks({**info, **self._feedback(reaction)})
         info["ground_truth"] = {"satisfaction": satisfaction, "fatigue": fatigue}
-        info["_ground_truth"] = present
+        info["_ground_truth"] = np.ones(self.num_envs, dtype=bool)
         if started is not None and len(started):
             self._add_histories(info, started)
         return info
@@ -485,17 +496,32 @@ class RecSessionVectorEnv(VectorEnv):
         """``user_history`` / ``user_history_length`` for the sub-envs ``started`` (the rest
         zeros, masked out), as Gymnasium's vector envs stack the single env's reset infos."""
         n = self.num_envs
+        personas = self.persona[started]
         histories = np.zeros((n, self.history_size), dtype=np.int64)
+        histories[started] = self._history_rows.take(personas, axis=0)
         lengths = np.zeros(n, dtype=np.int64)
+        lengths[started] = self._history_lengths.take(personas)
         present = np.zeros(n, dtype=bool)
-        for i in started.tolist():
-            history = self._histories[self.persona[i]]
-            histories[i] = -1
-            histories[i, : len(history)] = history
-            lengths[i] = len(history)
         present[started] = True
         info["user_history"], info["_user_history"] = histories, present
         info["user_history_length"], info["_user_history_length"] = lengths, present.copy()
+
+    def _feedback(self, reaction: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+        """Per-slot ``clicked`` / ``purchased`` / ``dismissed``; all false on reset steps."""
+        shape = (self.num_envs, self.slate_size)
+        return {
+            name: reaction[name] if reaction is not None else np.zeros(shape, dtype=bool)
+            for name in ("clicked", "purchased", "dismissed")
+        }
+
+
+def _with_masks(entries: dict[str, np.ndarray]) -> dict[str, Any]:
+    """``entries`` with Gymnasium's ``_key`` mask beside each (every sub-env has every key)."""
+    present = np.ones(len(next(iter(entries.values()))), dtype=bool)
+    info: dict[str, Any] = {}
+    for key, value in entries.items():
+        info[key], info[f"_{key}"] = value, present
+    return info
 
 
 def _dedupe(slates: np.ndarray, has_empty: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -65,7 +65,7 @@ class ScoreSlateWrapper(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     clicked, bought, dismissed and said this visit — and ``visit_features``. A policy that
     scores each item from its row with one network shared across items personalises, and
     a model trained so acts in a plain env through :meth:`observe` (a scenario's
-    ``wrapper: score`` does this by itself).
+    ``action_form: score`` does this by itself).
 
     Example::
 
@@ -222,6 +222,6 @@ class SequentialSlateWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
 
 ACTION_WRAPPERS: dict[str, type[gym.ActionWrapper]] = {"score": ScoreSlateWrapper}
-"""Action wrappers by name (``wrapper: score`` in a scenario): a model trained on a wrapped
+"""Action wrappers by name (``action_form: score`` in a scenario): a model trained on a wrapped
 env acts in a plain one through the wrapper's ``action()`` translation. A model whose action
 space matches one of these is matched to it without being told."""

@@ -62,5 +62,6 @@ def session(
 
 
 def brain_kwargs(api_url: str, **extra: Any) -> dict[str, Any]:
-    """Fast-failing options for a brain that talks to the fake server."""
-    return {"api_key": SECRET, "base_url": api_url, "max_retries": 2, "timeout": 5.0, **extra}
+    """Fast-failing options for a brain that talks to the fake server (a generous timeout:
+    the fake answers at once, and a loaded machine must not turn that into a timeout)."""
+    return {"api_key": SECRET, "base_url": api_url, "max_retries": 2, "timeout": 60.0, **extra}

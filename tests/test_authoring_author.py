@@ -66,7 +66,7 @@ def named(body, n):
 
 def author(api, **options) -> PersonaAuthor:
     return PersonaAuthor(
-        small_catalog(), "golf", api_key=SECRET, base_url=api.url, max_retries=1, timeout=5.0,
+        small_catalog(), "golf", api_key=SECRET, base_url=api.url, max_retries=1, timeout=60.0,
         **options,
     )  # fmt: skip
 

@@ -195,11 +195,11 @@ def test_permanent_500_exhausts_retries_then_falls_back(api):
 def test_answer_slower_than_timeout_falls_back_quickly(api):
     api.script = [fake.slow(6.0)]
     brain = AnthropicBrain(**brain_kwargs(api.url, timeout=0.3, max_retries=0, on_invalid="skip"))
-    start = time.perf_counter()
     r = react_once(brain)
-    # did not wait for the 6 s answer (a margin that holds on a loaded machine: no race)
-    assert time.perf_counter() - start < 4.0
+    # it gave up at its own timeout instead of waiting for the 6 s answer (which would have
+    # been a valid reaction): the outcome says so, whatever the machine's speed
     assert r.invalid_response and brain.ledger.summary().errors == {"timeout": 1}
+    assert api.calls == 1
 
 
 def test_refused_connection_falls_back():
@@ -379,7 +379,7 @@ def test_sixteen_sessions_have_all_their_calls_in_flight_at_once():
     machine's speed. (Throughput itself is measured in benchmarks/bench_llm_brain.py.)"""
     turns = 3
     with fake.FakeMessagesAPI(gather=16) as api:
-        brain = AnthropicBrain(**brain_kwargs(api.url, concurrency=16, timeout=30.0))
+        brain = AnthropicBrain(**brain_kwargs(api.url, concurrency=16, timeout=60.0))
         sessions = [session(session_id=i) for i in range(16)]
         rngs = [np.random.default_rng(i) for i in range(16)]
         for turn in range(turns):

@@ -1,7 +1,7 @@
 """The utility brain's step probabilities (``step_logits``, ``satisfaction_after``,
 ``leave_logit``) are the ones ``react_one`` draws against: with every uniform known, each
 decision of ``react_one`` is the one the logits give, through boredom, fatigue, ownership,
-steering requests, drifts and empty slots. Maximum-likelihood fits rely on it."""
+a visit's need, steering requests, drifts and empty slots. Maximum-likelihood fits rely on it."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ PERSONAS = [
 def test_react_one_decides_by_the_step_logits(params):
     catalog = small_catalog()
     brain = UtilityBrain(params)
-    checked = {"clicks": 0, "purchases": 0, "dismissals": 0, "leaves": 0, "owned": 0}
+    checked = {"clicks": 0, "purchases": 0, "dismissals": 0, "leaves": 0, "owned": 0, "need met": 0}
     slate_rng = np.random.default_rng(7)
     for case in range(40):
         persona = PERSONAS[case % len(PERSONAS)]
@@ -95,8 +95,10 @@ def test_react_one_decides_by_the_step_logits(params):
                 session, logits, choice < k, any(reaction.purchased), sum(reaction.dismissed)
             )
             assert s == pytest.approx(reaction.satisfaction, abs=1e-12)
-            assert reaction.left == (logit(u[2 + k]) < brain.leave_logit(session, s))
+            leave = brain.leave_logit(session, s, any(reaction.purchased))
+            assert reaction.left == (logit(u[2 + k]) < leave)
             checked["leaves"] += reaction.left
+            checked["need met"] += session.need_met
             checked["owned"] += owned_before
             session.record(slate, reaction)
             if reaction.left:

@@ -30,7 +30,7 @@ def no_key(monkeypatch):
 
 def brain(api, **extra) -> OpenAIBrain:
     return OpenAIBrain(
-        base_url=f"{api.url}/v1", model="qwen3-8b", max_retries=2, timeout=5.0, **extra
+        base_url=f"{api.url}/v1", model="qwen3-8b", max_retries=2, timeout=60.0, **extra
     )
 
 

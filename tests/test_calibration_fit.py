@@ -33,7 +33,7 @@ policies:
   random: random
   constant: constant_slate
 """
-TRUE = {"outside_utility": 3.0, "position_weight": 0.9, "purchase_base": -1.2, "leave_base": -2.4}
+TRUE = {"outside_utility": 2.2, "position_weight": 0.9, "purchase_base": -2.3, "leave_base": -2.4}
 TOLERANCE = {
     "outside_utility": 0.25,
     "position_weight": 0.2,

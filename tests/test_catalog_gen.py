@@ -26,10 +26,15 @@ def test_generates_n_items_with_the_documented_columns(generated) -> None:
     spec = get_domain(domain)
     frame = catalog.to_frame()
     assert len(catalog) == len(frame) == N
-    # generated catalogs have no latent embeddings (only grounded ones do)
-    assert list(frame.columns[:8]) == [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS[:-1]]
-    assert OPTIONAL_COLUMNS[-1] == "embedding" and catalog.embeddings is None
-    assert set(frame.columns[8:]) == set(spec.numeric) | set(spec.categorical)
+    # generated catalogs have no latent embeddings (only grounded ones do); a consumable
+    # column only where the domain has consumable categories
+    consumable = bool(spec.consumable_categories)
+    expected = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS[:4]] + ["consumable"] * consumable
+    assert list(frame.columns[: len(expected)]) == expected
+    assert OPTIONAL_COLUMNS[4:] == ("consumable", "embedding") and catalog.embeddings is None
+    assert set(frame.columns[len(expected) :]) == set(spec.numeric) | set(spec.categorical)
+    in_consumable = np.isin(catalog.categories, spec.consumable_categories)
+    assert catalog.consumable.tolist() == in_consumable.tolist()
     assert set(catalog.numeric) == set(spec.numeric)
     assert set(catalog.categorical) == set(spec.categorical)
     assert catalog.domain == domain

@@ -35,7 +35,7 @@ def test_the_message_is_echoed_in_info_and_the_transcript():
         ({"message": "hi"}, "conversational mode expects"),
         ({"slate": [0, 1, 2, 3, 4], "message": 42}, "action.message: expected a string"),
         ({"slate": [0, 1, 2, 3, 4], "message": "x" * 1001}, "at most 1000"),
-        ({"slate": [0, 1, 2], "message": "hi"}, "expected a slate of 5"),
+        ({"slate": [0, 1, 2], "message": "hi"}, "expected shape \\(5,\\) of item indices"),
     ],
 )
 def test_bad_conversational_actions_say_what_was_expected(action, problem):

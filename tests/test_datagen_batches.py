@@ -46,7 +46,7 @@ def claude(api: fake.FakeMessagesAPI, **extra) -> dict:
         "max_turns": 3,
         "shard_size": 5,
         "brain": "anthropic",
-        "brain_kwargs": {"base_url": api.url, "max_retries": 0, "timeout": 5.0, **extra},
+        "brain_kwargs": {"base_url": api.url, "max_retries": 0, "timeout": 60.0, **extra},
     }
 
 
@@ -213,7 +213,7 @@ def test_simrec_generate_batch_killed_mid_batch_resumes_without_paying_twice(tmp
         cmd, env = command(api, tmp_path / "run")
         proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
         ledger = tmp_path / "run" / "_batches.json"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 600  # a safety net, not a race: the run waits
         while not ledger.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)  # ... so the run dies waiting for it

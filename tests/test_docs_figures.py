@@ -169,3 +169,12 @@ def test_the_figures_file_keeps_only_what_the_documents_quote(tmp_path):
     text = figures.dump(figures.quoted(FAKE, [doc]))
     assert json.loads(text)["demo"]["figures"] == kept  # the same data, one line a figure
     assert '"fast.novelty.churn": {"ci_high": 0.6, "ci_low": 0.4, "mean": 0.5, "n": 8}' in text
+
+
+def test_robustness_figures_of_one_scenario_keep_the_others():
+    old = {"demo": {"seeds": 4}, "robustness": {"a": {"blocks": 25}, "b": {"blocks": 25}}}
+    new = {"demo": {"seeds": 6}, "robustness": {"b": {"blocks": 5}}}
+    assert figures.merged(old, new) == {
+        "demo": {"seeds": 6},
+        "robustness": {"a": {"blocks": 25}, "b": {"blocks": 5}},
+    }

@@ -179,11 +179,11 @@ def test_duplicate_slate_entries_are_shown_once_and_counted():
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        (np.array([0, 1, 2, 3]), "expected a slate of 5 item indices, got shape \\(4,\\)"),
+        (np.array([0, 1, 2, 3]), "expected shape \\(5,\\) of item indices, got \\(4,\\)"),
         (np.array([0, 1, 2, 3, 60]), "slot 4 holds item index 60, out of range \\[0, 59\\]"),
         (np.array([-1, 1, 2, 3, 4]), "slot 0 holds item index -1"),
         (np.array([0.0, 1.0, 2.0, 3.0, 4.0]), "expected integer item indices"),
-        ("abc", "expected a slate of 5"),
+        ("abc", "expected shape \\(5,\\) of item indices, got \\(\\)"),
     ],
 )
 def test_bad_slates_are_clear_errors(action, message):
@@ -266,6 +266,30 @@ def test_ground_truth_is_kept_under_one_key():
     _, info = env.reset(seed=0)
     assert set(info["ground_truth"]) == {"satisfaction", "fatigue", "active_constraint"}
     assert "satisfaction" not in info and "fatigue" not in info
+
+
+def test_array_info_carries_the_same_numbers_as_the_full_info_and_nothing_else():
+    full = gym.make("simrec/Golf-v0")
+    arrays = gym.make("simrec/Golf-v0", info_format="arrays")
+    (_, info), (_, numeric) = full.reset(seed=4), arrays.reset(seed=4)
+    personas = [p.persona_id for p in full.unwrapped.personas]
+    assert personas[numeric["persona_index"]] == info["persona_id"]
+    assert not numeric["clicked"].any()  # no slate shown yet
+    obs_keys = set(full.observation_space.keys())
+    for slate in ([0, 1, 2, 3, 3], [4, 5, 6, 7, 8], [9, 10, 11, 12, 13]):
+        *_, info = full.step(slate)
+        *_, numeric = arrays.step(slate)
+        assert numeric["clicked"].tolist() == info["reaction"].clicked
+        assert numeric["purchased"].tolist() == info["reaction"].purchased
+        assert numeric["dismissed"].tolist() == info["reaction"].dismissed
+        assert numeric["ground_truth_satisfaction"] == info["ground_truth"]["satisfaction"]
+        assert numeric["ground_truth_fatigue"] == info["ground_truth"]["fatigue"]
+        for key in ("session_id", "duplicates", "hallucinated"):
+            assert numeric[key] == info[key]
+        assert not set(numeric) & obs_keys
+        assert all(np.asarray(v).dtype.kind in "biuf" for v in numeric.values())
+    with pytest.raises(ConfigError, match=r"info_format: expected one of \['full', 'arrays'\]"):
+        gym.make("simrec/Golf-v0", info_format="tensors")
 
 
 def test_version_is_exposed():

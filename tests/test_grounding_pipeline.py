@@ -10,11 +10,12 @@ import pytest
 
 import simrec  # noqa: F401  (registers the envs)
 from simrec.env import user_history
-from simrec.grounding import ground, ground_log, read_movielens
+from simrec.grounding import ground, ground_log, read_movielens, read_table
+from simrec.grounding.generic import TableColumns
 from simrec.grounding.split import TEST
 from simrec.persona import load_personas
 from simrec.presets import find_preset
-from tests.grounding_logs import GENRES, make_log, write_ml100k
+from tests.grounding_logs import GENRES, make_log, write_ml100k, write_table
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,29 @@ def test_every_user_becomes_a_persona_with_latent_taste_history_traits_and_profi
     assert all(
         0.0 <= getattr(user.profile, k) <= 1.0 for k in ("mainstreamness", "activity", "strictness")
     )
+
+
+def test_a_purchase_log_sets_each_persona_s_need_and_willingness_to_pay(tmp_path):
+    log = make_log()
+    log.items["price"] = 5.0 + np.arange(len(log.items))  # item "k" costs 4 + k
+    events, items = write_table(log, tmp_path)
+    columns = TableColumns(rating=None, price="price")  # every row a purchase
+    personas = {p.persona_id: p for p in ground(read_table(events, items, columns)).personas}
+    needs = []
+    for user, events_of in log.events.groupby("user"):
+        before = events_of.sort_values("timestamp").iloc[:12]  # the last 3 of 15 held out
+        days = before["timestamp"].floordiv(86_400).nunique()
+        paid = np.sort(4.0 + before["item"].astype(int).to_numpy())[int(0.9 * 11)]
+        persona = personas[f"user-{user}"]
+        assert persona.need == pytest.approx(min(12 / days, 20.0), abs=1e-4)
+        assert persona.willingness_to_pay == pytest.approx(paid)
+        needs.append(persona.need)
+    assert len(set(needs)) > 1  # one day or two
+
+
+def test_ratings_set_no_need_and_a_log_without_prices_no_willingness_to_pay(grounded):
+    # Ratings come in bursts after the fact, not on visits: the need comes from traits.
+    assert all(p.need is None and p.willingness_to_pay is None for p in grounded.personas)
 
 
 def test_grounded_users_prefer_their_own_genre_in_the_brain(grounded):

@@ -35,6 +35,19 @@ def test_population_round_trips_grounded_and_hand_written_personas(tmp_path):
     assert back[2].intents[0].says == "Cheaper please."
 
 
+def test_a_visit_economy_round_trips_and_stays_unset_where_the_persona_has_none(tmp_path):
+    pool = [
+        make_grounded_persona("u1", need=2.5, willingness_to_pay=80.0),
+        make_grounded_persona("u2"),
+        make_persona(id="hand", need=0.4, willingness_to_pay=12.5),
+    ]
+    back = load_personas(save_population(pool, tmp_path / "pop.parquet"))
+    assert back == pool
+    assert [(p.need, p.willingness_to_pay) for p in back] == [
+        (2.5, 80.0), (None, None), (0.4, 12.5)
+    ]  # fmt: skip
+
+
 def test_a_population_of_thousands_is_one_file_that_loads_back(tmp_path):
     rng = np.random.default_rng(0)
     pool = [
@@ -69,6 +82,8 @@ def _write(tmp_path, frame: pd.DataFrame):
         ("id", "has space", "expected an id without spaces"),
         ("tastes", "{not json", "field 'tastes': invalid JSON"),
         ("mainstreamness", -0.5, "field 'mainstreamness': expected a number in [0, 1]"),
+        ("need", 25.0, "field 'need': expected a number in [0, 20]"),
+        ("willingness_to_pay", -3.0, "field 'willingness_to_pay': expected a number >= 0"),
     ],
 )
 def test_a_bad_row_names_the_file_row_persona_and_field(tmp_path, column, value, message):

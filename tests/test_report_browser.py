@@ -37,7 +37,9 @@ FLAGS = (
     "--remote-debugging-address=127.0.0.1",
 )
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-START_TIMEOUT = 60.0
+START_TIMEOUT = 180.0
+PAGE_TIMEOUT_MS = 180_000
+"""Playwright's waits (30 s by default): generous, as other jobs may load the machine."""
 
 
 def _unavailable(reason: str) -> None:
@@ -132,6 +134,7 @@ CHARTS = {"scenario": 20, "dataset": 4, "fidelity": 2}
 def test_every_chart_of_every_report_draws_in_chromium(browser, pages, kind):
     path = pages[kind]
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
     fetched: list[str] = []

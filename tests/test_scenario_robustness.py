@@ -60,7 +60,8 @@ def test_every_user_model_parameter_is_perturbed_both_ways_from_the_scenarios_va
     assert by_label["category_decay x0.75"].env_kwargs["dynamics"].category_decay == 0.675
     capped = by_label["category_decay x1.25 (capped at 1)"]  # a share stays a share
     assert capped.env_kwargs["dynamics"].category_decay == 1.0
-    assert by_label["taste_weight x1.25"].env_kwargs["brain_kwargs"]["taste_weight"] == 1.25
+    taste = by_label["taste_weight x1.25"].env_kwargs["brain_kwargs"]["taste_weight"]
+    assert taste == 1.25 * UtilityParams().taste_weight  # the default is the base when unset
     assert scenario.env_kwargs["brain_kwargs"] == {"outside_utility": 2.0}  # untouched
     only, _ = perturbations(scenario, 0.1, only=["fatigue_base"])
     assert [v.label for v in only] == ["fatigue_base x0.9", "fatigue_base x1.1"]

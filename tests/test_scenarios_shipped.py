@@ -48,55 +48,25 @@ MUST_SHOW = {
         "steer_aware.steerability.listening >= 0.3",
         "steer_aware.steerability.followed > linucb.steerability.followed",
         "steer_aware.steerability.satisfaction_followed > linucb.steerability.satisfaction_ignored",
-        "steer_aware.steerability.churn_followed < linucb.steerability.churn_ignored",
     ],
     "preference_drift": [
         "adaptive.drift.adaptation > linucb.drift.adaptation",
         "adaptive.drift.adaptation >= 0.5",
     ],
     "semantic_ids": [
-        "constrained.cold_start.return > random.cold_start.return",
+        "constrained.cold_start.return > 4.3",
         "constrained.actions.hallucination_rate <= 0",
         "unconstrained.actions.hallucination_rate > 0.5",
     ],
     "llm_recommenders": [
         "llm_conversational.cold_start.return > linucb.cold_start.return",
-        "llm_reranker.novelty.churn < linucb.novelty.churn",
+        "llm_reranker.novelty.final_satisfaction > linucb.novelty.final_satisfaction",
         "llm_reranker.steerability.listening > 0.4",
         "llm_conversational.steerability.listening > 0.4",
         "llm_reranker.steerability.followed > linucb.steerability.followed",
         "generative_unconstrained.actions.hallucination_rate > 0.5",
     ],
 }
-
-
-USER_MODEL_EXPLOITS: dict[str, set[tuple[str, str]]] = {
-    **{name: set() for name in MUST_SHOW},
-    "cold_start": {
-        ("linucb.cold_start.normalized_return >= 0.5", "cheapest_rotation"),
-        (
-            "linucb.cold_start.normalized_return > epsilon_greedy.cold_start.normalized_return",
-            "cheapest_rotation",
-        ),
-    },
-    "novelty_trap": {
-        ("mmr.cold_start.normalized_return >= 0.5", "cheapest_rotation"),
-        ("mmr.novelty.session_length >= 11", "cheapest_rotation"),
-        ("mmr.novelty.session_length >= 11", "reshow_purchased"),
-    },
-    "preference_drift": {("adaptive.drift.adaptation >= 0.5", "cheapest_rotation")},
-    "semantic_ids": {
-        ("constrained.cold_start.return > random.cold_start.return", "cheapest_rotation"),
-        (
-            "constrained.novelty.final_satisfaction > random.novelty.final_satisfaction",
-            "cheapest_rotation",
-        ),
-    },
-}
-"""(assertion, gauntlet policy) pairs that the current user model lets a degenerate policy
-pass — the user model's to close (issue 14), not the scenario's to hide. The test fails on
-any other gamed assertion, and on an entry here that no longer games anything (remove it
-once the user model closes it)."""
 
 
 def figures_module():
@@ -121,10 +91,8 @@ def test_shipped_scenario_holds_cannot_be_gamed_and_matches_the_docs(name):
     result = run_scenario(scenario)
     assert all(o.passed for o in result.outcomes), "\n".join(o.message for o in result.failures)
     gamed = {(s.assertion.text, s.substitute) for s in result.gamed}
-    assert gamed == USER_MODEL_EXPLOITS[name], (
-        f"gauntlet substitutions that pass an assertion of {name}.yaml: "
-        + "; ".join(s.describe() for s in result.gamed)
-        + f" (known user-model exploits: {sorted(USER_MODEL_EXPLOITS[name])})"
+    assert not gamed, f"gauntlet substitutions that pass an assertion of {name}.yaml: " + (
+        "; ".join(s.describe() for s in result.gamed)
     )
     tried = result.substitutions if gamed else check_gauntlet(scenario, result)
     expected = sum(

@@ -66,7 +66,7 @@ def test_the_example_trains_compares_and_saves_a_model_that_loads_again(capsys, 
     assert np.array_equal(retrained["ppo"], returns["ppo"])
 
 
-@pytest.mark.parametrize("wrapper", ["wrapper: score, ", ""])
+@pytest.mark.parametrize("wrapper", ["action_form: score, ", ""])
 def test_a_scenario_runs_the_saved_model_with_its_item_features(tmp_path, wrapper):
     from simrec.policies.adapters import load_policy
 

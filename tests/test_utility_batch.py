@@ -83,9 +83,12 @@ def test_a_draw_of_zero_is_a_sure_event_and_raises_no_numpy_warning():
     batch = vec.unwrapped.batch
     first = batch.next_draw[0]  # session 0's next step of draws: make every one 0.0
     batch.streams.pool.reshape(-1)[first : first + batch.width] = 0
+    # Two items session 0's user could buy (not disliked: a purchase never is).
+    state = batch.state_of[batch.persona[0], 0]
+    buyable = np.flatnonzero(np.isfinite(batch.buy_logit[state]))[:2]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # log(0) must not warn
-        _, _, terminated, _, info = vec.step(np.array([[0, 1], [2, 3]]))
+        _, _, terminated, _, info = vec.step(np.array([buyable, [2, 3]]))
     # A draw of 0 passes every test: it clicks the first slot, buys it, dismisses the
     # other and leaves.
     assert info["clicked"][0].tolist() == [True, False]

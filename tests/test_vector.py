@@ -382,3 +382,29 @@ def test_disabled_autoreset_refuses_stepping_a_finished_sub_env_and_bad_masks():
         gym.make_vec("simrec/Golf-v0", num_envs=2).reset(options={"reset_mask": np.ones(2, bool)})
     with pytest.raises(ConfigError, match="autoreset_mode: expected"):
         gym.make_vec("simrec/Golf-v0", num_envs=2, autoreset_mode=AutoresetMode.SAME_STEP)
+
+
+def test_array_info_matches_gymnasiums_sync_vector_env_over_single_envs_bit_for_bit():
+    native = gym.make_vec("simrec/Golf-v0", num_envs=4, max_turns=6, info_format="arrays")
+    sync = gym.make_vec(
+        "simrec/Golf-v0",
+        num_envs=4,
+        vectorization_mode="sync",
+        max_turns=6,
+        info_format="arrays",
+    )
+    (_, native_info), (_, sync_info) = native.reset(seed=9), sync.reset(seed=9)
+    rng = np.random.default_rng(9)
+    infos = [(native_info, sync_info)]
+    for step in range(15):  # across ends and NEXT_STEP resets in both
+        batch = actions(rng, 4, 200, step)
+        infos.append((native.step(batch)[4], sync.step(batch)[4]))
+    for native_info, sync_info in infos:
+        assert native_info.keys() == sync_info.keys()
+        for key, value in native_info.items():
+            assert value.dtype != object, key  # numbers only: TorchRL stacks them as tensors
+            if key != "session_id":  # numbered apart after an autoreset (VISIT_STRIDE)
+                np.testing.assert_array_equal(value, sync_info[key], err_msg=key)
+    observed = set(native.single_observation_space.keys())
+    assert not {key for key in native_info if not key.startswith("_")} & observed
+    assert any(info["clicked"].any() for info, _ in infos)

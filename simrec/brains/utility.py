@@ -1,26 +1,37 @@
-"""The offline user model: a conditional-logit choice over the slate.
+"""The offline user model: a conditional-logit choice over the slate, inside a visit's economy.
 
 Each shown item gets a utility::
 
-    u = taste·item + popularity − price_sensitivity·price + novelty_seeking·novelty
-        − dislikes − owned ± steering compliance
+    u = taste·item + popularity − price over budget + novelty_seeking·novelty
+        − dislikes ± steering compliance − owned
         − boredom_rate·(repeat exposure + same-category exposure)
 
 The first line is fixed for a session between events and is computed once over the
-whole catalog with numpy; only the boredom line changes every turn. The user clicks at
-most one slot, chosen by a logit over the slate plus a no-click outside option whose
-utility grows with fatigue; a position bias lowers later slots. A click becomes a
-purchase with a probability driven by purchase propensity, taste and price. Disliked,
+whole catalog with numpy; the rest changes every turn. Price acts only through the
+persona's willingness to pay: an item costs utility by how far (log ratio) its price is
+over it, and a cheaper item within budget gains nothing, so cheapness alone never beats
+a match. The user clicks at most one slot, chosen by a logit over the slate plus a
+no-click outside option whose utility grows with fatigue; a position bias lowers later
+slots. A click becomes a purchase with a probability driven by purchase propensity,
+taste and price over budget — never for an item the user owns (unless the catalog marks
+it consumable), dislikes, or that breaks the active request (a curious click can).
+
+A visit has a need: how many items the user came to buy (drawn at reset, see
+:meth:`~simrec.session.BoundPersona.need`). Once it is met, buying again is rare and
+leaving likely, and a goodbye then says the user got what they came for. Disliked,
 over-repeated or request-violating items are dismissed. Satisfaction moves toward the
 slate's click probability (up with clicks and purchases, down with dismissals and with
-ignored requests); low satisfaction and fatigue make users leave.
+ignored requests); low satisfaction and fatigue make users leave. Replies are templated
+from what drove the reaction and only say what is true of the turn: "too pricey" when
+every shown item is over budget, "seen these" when every shown item was shown before in
+the visit, no taste remark about a value the user dismissed in the same turn.
 
-Every session uses exactly ``k + 5`` uniforms per step from its own generator whatever
-happens (see :meth:`~simrec.session.Session.uniforms`), so sessions stepped together or
-apart stay in lock-step. Yes/no decisions compare logits (``logit(u) < z`` is
-``u < sigmoid(z)``), and the one exponential per step goes through ``numpy.exp`` (not
-``math.exp``, whose last bit can differ) so a vectorised implementation can reproduce
-this one bit for bit.
+Draw budget: a visit draws its persona and one uniform for its need at reset, then
+exactly ``k + 5`` uniforms per step from its own generator whatever happens (see
+:meth:`~simrec.session.Session.uniforms`), so sessions stepped together or apart stay in
+lock-step. Yes/no decisions compare logits (``logit(u) < z`` is ``u < sigmoid(z)``), and
+the one exponential per step goes through ``numpy.exp`` (not ``math.exp``, whose last bit
+can differ) so a vectorised implementation can reproduce this one bit for bit.
 """
 
 from __future__ import annotations
@@ -44,7 +55,11 @@ _SLOTS = [list(range(k)) for k in range(1025)]
 
 
 _COEFFICIENT_RANGE = (-100.0, 100.0)
-_PARAM_RANGES = {"leave_threshold": (0.0, 1.0), "chat_rate": (0.0, 1.0)}
+_PARAM_RANGES = {
+    "leave_threshold": (0.0, 1.0),
+    "chat_rate": (0.0, 1.0),
+    "liking_quantile": (0.0, 1.0),
+}
 
 
 @dataclass(frozen=True)
@@ -56,9 +71,10 @@ class UtilityParams:
     price-sensitive, and followed requests please while ignored ones frustrate.
     """
 
-    taste_weight: float = 1.0
+    taste_weight: float = 1.6
     popularity_weight: float = 0.25
     price_weight: float = 1.6
+    """Utility lost per unit of log price over the willingness to pay."""
     novelty_weight: float = 0.3
     dislike_weight: float = 2.5
     owned_penalty: float = 3.0
@@ -67,12 +83,22 @@ class UtilityParams:
     repeat_weight: float = 0.5
     category_weight: float = 1.6
     position_weight: float = 0.35
-    outside_utility: float = 2.2
+    outside_utility: float = 3.0
     fatigue_weight: float = 0.8
-    purchase_base: float = -2.5
+    purchase_base: float = -1.0
     purchase_propensity_weight: float = 3.0
-    purchase_taste_weight: float = 0.5
+    purchase_taste_weight: float = 1.6
+    """Purchase logit gained per unit of taste above the user's liking bar."""
+    liking_quantile: float = 0.8
+    """The liking bar: the user's taste score at this quantile of the catalog (what a
+    good match means for this user, whatever the scale of their tastes)."""
     purchase_price_weight: float = 2.5
+    """Purchase logit lost per unit of log price over the willingness to pay."""
+    need_met_purchase_penalty: float = 6.0
+    """Purchase logit lost once the visit's need is met (buying more becomes rare)."""
+    need_met_leave_logit: float = -1.0
+    """Leave logit at least this once the visit's need is met by at least one purchase (the
+    user goes home, happy)."""
     dismiss_base: float = -4.0
     dismiss_dislike_weight: float = 3.5
     dismiss_repeat_weight: float = 0.6
@@ -103,8 +129,10 @@ class _Static:
 
     utility: list[float]
     purchase_logit: list[float]
+    """``-inf`` for items never bought: disliked, or against the active request."""
     dismiss_logit: list[float]
-    price_aversion: float
+    price_excess: list[float]
+    over_budget: list[bool]
     complies: list[bool]
     disliked: list[bool]
 
@@ -118,6 +146,9 @@ class StepLogits:
             slot): slot ``j`` is clicked with probability ``exp(click[j]) / (1 + sum(
             exp(click)))``, nothing with ``1 / (1 + sum(exp(click)))``.
         purchase: per slot, the logit of a purchase given a click on it.
+        purchase_if_met: per slot, that logit once the visit's need is met (what
+            ``purchase`` is when :attr:`~simrec.session.Session.need_met`): a recording
+            does not say how much a visit came for, so a fit weighs both cases.
         dismiss: per slot, the logit of a dismissal when it is not clicked (``-inf`` for
             an empty slot).
         compliance: share of the shown items satisfying the active request (1 without one).
@@ -127,6 +158,7 @@ class StepLogits:
     purchase: np.ndarray
     dismiss: np.ndarray
     compliance: float
+    purchase_if_met: np.ndarray
 
     def click_log_probabilities(self) -> np.ndarray:
         """``log P(no click)``, then ``log P(click on slot j)`` for each slot (``k + 1``)."""
@@ -194,9 +226,9 @@ class UtilityBrain:
         self._pop = (logpop - logpop.mean()) / (logpop.std() or 1.0)
         info = catalog.self_information
         self._novel = (info - info.mean()) / (info.std() or 1.0)
-        self._price = catalog.log_price_ratio
         self._codes = catalog.category_codes.tolist()
-        self._price_list = np.asarray(self._price, dtype=np.float64).tolist()
+        tokens = catalog.token_matrix
+        self._item_tokens = [frozenset(np.flatnonzero(row).tolist()) for row in tokens]
 
     def static_scores(self, session: Session) -> _Static:
         """The event-dependent item scores of ``session``, rebuilt when it changes."""
@@ -205,9 +237,31 @@ class UtilityBrain:
         if cached is not None and cached[0] is session.bound:
             return cached[1]
         self._catalog_terms(session.catalog)
-        p, t = self.params, session.bound.traits
-        dislike = session.bound.dislike
-        price = self._price
+        utility, buy_logit, dismiss = self.item_scores(session)
+        bound = session.bound
+        static = _Static(
+            utility=np.asarray(utility, dtype=np.float64).tolist(),
+            purchase_logit=np.asarray(buy_logit, dtype=np.float64).tolist(),
+            dismiss_logit=np.broadcast_to(dismiss, utility.shape).astype(np.float64).tolist(),
+            price_excess=bound.price_excess.tolist(),
+            over_budget=bound.over_budget.tolist(),
+            complies=np.asarray(session.constraint_mask, dtype=bool).tolist(),
+            disliked=(bound.dislike > 0).tolist(),
+        )
+        self._static[key] = (session.bound, static)
+        return static
+
+    def item_scores(self, session: Session) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every item's utility before boredom and ownership, purchase logit and dismissal logit.
+
+        What the user model derives from tastes, price and the active request (the
+        ``(persona, drift, intent)`` state of ``session``): arrays over the catalog. The
+        purchase logit is ``-inf`` where a purchase is impossible (a disliked item, or one
+        against the active request); the dismissal logit may be a scalar.
+        """
+        self._catalog_terms(session.catalog)
+        p, bound = self.params, session.bound
+        t, dislike, excess = bound.traits, bound.dislike, bound.price_excess
         complies = session.constraint_mask
         steer = (
             np.where(complies, p.intent_bonus, -p.intent_penalty) if session.constraint_on else 0.0
@@ -215,32 +269,28 @@ class UtilityBrain:
         utility = (
             p.taste_weight * session.affinity
             + p.popularity_weight * self._pop
-            - p.price_weight * t["price_sensitivity"] * price
+            - p.price_weight * excess
             + p.novelty_weight * t["novelty_seeking"] * self._novel
             - p.dislike_weight * dislike
             + steer
         )
+        bar = float(np.quantile(session.affinity, p.liking_quantile))
         buy_logit = (
             p.purchase_base
             + p.purchase_propensity_weight * (t["purchase_propensity"] - 0.5)
-            + p.purchase_taste_weight * session.affinity
-            - p.purchase_price_weight * t["price_sensitivity"] * price
+            + p.purchase_taste_weight * (session.affinity - bar)
+            - p.purchase_price_weight * excess
         )
+        never = dislike > 0
+        if session.constraint_on:
+            never = never | ~complies
+        buy_logit = np.where(never, -np.inf, buy_logit)
         dismiss = (
             p.dismiss_base
             + p.dismiss_dislike_weight * dislike
             + (p.dismiss_violation_weight * ~complies if session.constraint_on else 0.0)
         )
-        static = _Static(
-            utility=np.asarray(utility, dtype=np.float64).tolist(),
-            purchase_logit=np.asarray(buy_logit, dtype=np.float64).tolist(),
-            dismiss_logit=np.broadcast_to(dismiss, utility.shape).astype(np.float64).tolist(),
-            price_aversion=p.price_weight * t["price_sensitivity"],
-            complies=np.asarray(complies, dtype=bool).tolist(),
-            disliked=(dislike > 0).tolist(),
-        )
-        self._static[key] = (session.bound, static)
-        return static
+        return utility, buy_logit, dismiss
 
     def click_probabilities(
         self, session: Session, items: Sequence[int] | np.ndarray
@@ -278,6 +328,8 @@ class UtilityBrain:
         dismiss_w = p.dismiss_repeat_weight * boredom
         never = -math.inf
         click, purchase, dismiss = [never] * k, [never] * k, [never] * k
+        purchase_if_met = [never] * k
+        penalty, met = p.need_met_purchase_penalty, session.need_met
         shown = []
         for pos, item in enumerate(slots):
             if item == EMPTY:
@@ -287,13 +339,17 @@ class UtilityBrain:
             if item in owned:
                 u -= p.owned_penalty
             click[pos] = u - position[pos] - outside
-            purchase[pos] = static.purchase_logit[item]
+            if item not in owned:
+                buy = static.purchase_logit[item]
+                purchase_if_met[pos] = buy - penalty
+                purchase[pos] = purchase_if_met[pos] if met else buy
             dismiss[pos] = static.dismiss_logit[item] + dismiss_w * seen[pos]
         return StepLogits(
             click=np.array(click),
             purchase=np.array(purchase),
             dismiss=np.array(dismiss),
             compliance=self._compliance(session, static, slots, shown),
+            purchase_if_met=np.array(purchase_if_met),
         )
 
     def satisfaction_after(
@@ -317,14 +373,36 @@ class UtilityBrain:
             logits.compliance,
         )
 
-    def leave_logit(self, session: Session, satisfaction: float) -> float:
-        """The logit of leaving after this step, at ``satisfaction`` (after the step)."""
+    def leave_logit(self, session: Session, satisfaction: float, purchased: bool) -> float:
+        """The logit of leaving after this step, at ``satisfaction`` (after the step).
+
+        ``purchased``: whether the step bought something. Once the visit's need is met
+        (counting that purchase), the logit is at least ``need_met_leave_logit``: the user
+        got what they came for and is likely to go home.
+        """
+        done = session.purchases + purchased >= session.need_to_leave
+        return self.leave_logit_if(session, satisfaction, done)
+
+    def leave_logit_if(self, session: Session, satisfaction: float, done: bool) -> float:
+        """:meth:`leave_logit` given whether the visit's need is met after the step (``done``)."""
         p = self.params
-        return (
+        z = (
             p.leave_base
             + p.leave_slope * (p.leave_threshold - satisfaction)
             + p.fatigue_leave_weight * session.fatigue
         )
+        return p.need_met_leave_logit if done and z < p.need_met_leave_logit else z
+
+    def _purchase_logit(self, session: Session, static: _Static, item: int) -> float:
+        """The logit of buying ``item`` once clicked, at this point of the visit.
+
+        ``-inf`` (never) for an item the user owns, dislikes or that breaks the active
+        request; lowered by ``need_met_purchase_penalty`` once the visit's need is met.
+        """
+        if item in session.owned:
+            return -math.inf
+        z = static.purchase_logit[item]
+        return z - self.params.need_met_purchase_penalty if session.need_met else z
 
     def _outside(self, session: Session) -> float:
         """The no-click option's utility, which grows with fatigue."""
@@ -443,7 +521,8 @@ class UtilityBrain:
             if u_choice < running / total:
                 choice = pos
                 clicked[pos] = True
-                bought = purchased[pos] = logits[1] < static.purchase_logit[slate[pos]]
+                limit = self._purchase_logit(session, static, slate[pos])
+                bought = purchased[pos] = logits[1] < limit
                 break
         n_dismissed = 0
         dismiss_w = p.dismiss_repeat_weight * boredom
@@ -459,7 +538,8 @@ class UtilityBrain:
         s = self._satisfaction(
             session, (total - 1.0) / total, choice >= 0, bought, n_dismissed, k, compliance
         )
-        left = logits[2 + k] < self.leave_logit(session, s)
+        left = logits[2 + k] < self.leave_logit(session, s, bought)
+        met = session.purchases + bought >= session.need_to_leave
 
         reply = self._reply(
             session,
@@ -471,6 +551,7 @@ class UtilityBrain:
             dismissed,
             compliance,
             left,
+            met,
             draws[3 + k],
             draws[4 + k],
             static,
@@ -489,11 +570,16 @@ class UtilityBrain:
         dismissed: list[bool],
         compliance: float,
         left: bool,
+        met: bool,
         u_pick: float,
         u_chat: float,
         static: _Static,
     ) -> str:
-        """Say what drove the reaction, in the persona's voice (templates, no LLM)."""
+        """Say what drove the reaction, in the persona's voice (templates, no LLM).
+
+        A taste remark is left out when the user dismissed an item with that taste in the
+        same turn; a goodbye once the need is met says the user got what they came for.
+        """
         t = self.templates
         catalog = session.catalog
         bound = session.bound
@@ -514,13 +600,12 @@ class UtilityBrain:
         parts.extend(bound.voiced_at(session.turn + 1))
         words = session.taste_words
         if words and u_chat < self.params.chat_rate * bound.traits["chattiness"]:
-            parts.append(
-                t.pick(
-                    "taste", u_chat / self.params.chat_rate, value=words[int(u_pick * len(words))]
-                )
-            )
+            w = int(u_pick * len(words))
+            token, tokens = session.taste_tokens[w], self._item_tokens
+            if not any(dismissed[pos] and token in tokens[slate[pos]] for pos in shown):
+                parts.append(t.pick("taste", u_chat / self.params.chat_rate, value=words[w]))
         if left:
-            parts.append(t.pick("leaving", u_chat))
+            parts.append(t.pick("done" if met else "leaving", u_chat))
         return " ".join(parts)
 
     @staticmethod
@@ -538,7 +623,12 @@ class UtilityBrain:
         u_pick: float,
         static: _Static,
     ) -> str:
-        """Why nothing was clicked: a disliked thing, boredom, price, or just nothing."""
+        """Why nothing was clicked: a disliked thing, boredom, price, or just nothing.
+
+        Boredom is "seen these" only when every shown item was shown before in the visit
+        (else the kind of items is what wore); price is the complaint only when every
+        shown item is over the user's willingness to pay.
+        """
         t = self.templates
         if not shown:
             return t.pick("nothing", u_pick)
@@ -556,11 +646,12 @@ class UtilityBrain:
             )
             for pos in shown
         ) / len(shown)
-        price = self._price_list
-        pricey = static.price_aversion * sum(price[slate[pos]] for pos in shown) / len(shown)
+        excess, over = static.price_excess, static.over_budget
+        pricey = p.price_weight * sum(excess[slate[pos]] for pos in shown) / len(shown)
         if bored > 0.6 and bored >= pricey:
-            return t.pick("bored", u_pick)
-        if pricey > 0.5:
+            repeated = all(seen[pos] > 0.0 for pos in shown)
+            return t.pick("seen" if repeated else "samey", u_pick)
+        if pricey > 0.5 and all(over[slate[pos]] for pos in shown):
             return t.pick("pricey", u_pick)
         return t.pick("nothing", u_pick)
 

@@ -19,6 +19,7 @@ in numpy; each distinct reply's text and encoding are built once and then looked
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -28,15 +29,19 @@ import numpy as np
 from simrec.brains.utility import UtilityBrain
 from simrec.draw_streams import DrawStreams, uniforms
 from simrec.replies import REPLY_DIM, reply_counts
-from simrec.session import DRAW_BLOCK, EMPTY, BoundPersona, Session, SessionDynamics
+from simrec.session import DRAW_BLOCK, EMPTY, MAX_NEED, BoundPersona, Session, SessionDynamics
 
 _CLOCK_LIMIT = 2**30
 """Session clocks past this restart at 0 on the next visit (stamps are int32)."""
 
 VISITS_PREDRAWN = 16
-"""Visits' draws (persona pick and first block) a session's stream holds: fetched in one
-``random_raw`` call per session every so many visits, whose Python overhead would
+"""Visits' draws (persona pick, need and first block) a session's stream holds: fetched in
+one ``random_raw`` call per session every so many visits, whose Python overhead would
 otherwise rival the generating."""
+
+VISIT_START_DRAWS = 2
+"""Raw outputs a visit start reads besides its first block, at most (bar the rare
+rejection in the persona pick): the persona pick and the need's uniform."""
 
 REPLY_PARTS = 5
 """Reply slots: main reaction, repeated request, voiced events, taste remark, goodbye."""
@@ -318,7 +323,13 @@ class UtilityBatch:
         self.width = slate_size + 5
         n = len(catalog)
         self.codes = catalog.category_codes.astype(np.int64)
-        self.price = np.asarray(catalog.log_price_ratio, dtype=np.float64)
+        self.log1p_price = np.asarray(catalog.log1p_prices, dtype=np.float64)
+        self.consumable = np.asarray(catalog.consumable, dtype=bool)
+        self.any_consumable = bool(self.consumable.any())
+        # Item x token flags plus a last all-false column: the "no taste word" token.
+        tokens = np.asarray(catalog.token_matrix) > 0
+        self.n_token_columns = tokens.shape[1] + 1
+        self.item_tokens = np.concatenate([tokens, np.zeros((n, 1), dtype=bool)], axis=1)
         self.position = np.array(brain._position[:slate_size])
         self.decay_table = np.array(dynamics.item_decay_table)
         self.share = 1.0 / slate_size
@@ -334,7 +345,7 @@ class UtilityBatch:
         self._allocate(num_envs, n, len(catalog.category_names))
         self.n_personas = len(bounds)
         self.block = DRAW_BLOCK * self.width
-        self.streams = DrawStreams(num_envs, VISITS_PREDRAWN * (self.block + 1))
+        self.streams = DrawStreams(num_envs, VISITS_PREDRAWN * (self.block + VISIT_START_DRAWS))
         self._pool_base = np.arange(num_envs) * self.streams.capacity  # each row's pool offset
         self._columns = np.arange(self.width)[:, None]
 
@@ -346,12 +357,21 @@ class UtilityBatch:
         self.chat_threshold = np.array([p.chat_rate * t["chattiness"] for t in traits])
         fatigue_step = np.array([d.fatigue_step(t["patience"]) for t in traits])
         self._fatigue_tables(fatigue_step)
-        self.price_aversion = np.array([p.price_weight * t["price_sensitivity"] for t in traits])
+        self.log1p_wtp = np.array([math.log1p(b.willingness_to_pay) for b in bounds])
         # Rows of :attr:`visit_traits`, copied per session at each visit start.
         dismiss_boredom = p.dismiss_repeat_weight * self.boredom
         self.trait_table = np.stack(
-            [self.boredom, dismiss_boredom, self.price_aversion, self.chat_threshold]
+            [self.boredom, dismiss_boredom, self.log1p_wtp, self.chat_threshold]
         )
+        # Each persona's need distribution, padded past its end with 2.0 (above any draw).
+        self.need_cdf = np.full((len(bounds), MAX_NEED), 2.0)
+        for pi, bound in enumerate(bounds):
+            self.need_cdf[pi, : len(bound.need_cdf)] = bound.need_cdf
+        # Items owned at a visit start (pre-visit history), as one list with each
+        # persona's slice starting at ``owned_start_ptr[persona]``.
+        owned = [sorted(b.owned_at_start) for b in bounds]
+        self.owned_start_ptr = np.cumsum([0] + [len(o) for o in owned]).astype(np.int64)
+        self.owned_start_items = np.array([i for o in owned for i in o], dtype=np.int64)
         self.disliked = np.stack([b.dislike > 0 for b in bounds])
         templates, brain = self.brain.templates, self.brain
         self.dislike_codes = np.full(
@@ -388,6 +408,8 @@ class UtilityBatch:
         self.voiced = np.full((len(bounds), turns), -1, dtype=np.int64)
         self.taste_codes = np.full((len(bounds), turns, n_taste, 3), -1, dtype=np.int64)
         self.n_words = np.zeros((len(bounds), turns), dtype=np.int64)
+        # The token column of each taste word (the all-false column where there is none).
+        self.taste_token = np.full((len(bounds), turns, 3), self.n_token_columns - 1)
         keys: dict[tuple, int] = {}
         utility, buy, dismiss, masks, constrained, ignored = [], [], [], [], [], []
         for pi, bound in enumerate(bounds):
@@ -399,6 +421,7 @@ class UtilityBatch:
                     self.voiced[pi, turn] = phrases.add(" ".join(said))
                 words = session.taste_words
                 self.n_words[pi, turn] = len(words)
+                self.taste_token[pi, turn, : len(words)] = session.taste_tokens
                 for t, line in enumerate(templates.lines["taste"]):
                     for w, word in enumerate(words):
                         self.taste_codes[pi, turn, t, w] = phrases.add(line.format(value=word))
@@ -453,7 +476,7 @@ class UtilityBatch:
         )
         self.plain_codes = {
             kind: np.array([add(line) for line in templates.lines[kind]], dtype=np.int64)
-            for kind in ("bored", "pricey", "nothing", "leaving")
+            for kind in ("seen", "samey", "pricey", "nothing", "leaving", "done")
         }
 
     def _allocate(self, num_envs: int, n_items: int, n_categories: int) -> None:
@@ -465,6 +488,10 @@ class UtilityBatch:
         # Each session's persona traits (boredom, its weight in dismissals, price
         # aversion, chat threshold): set once per visit, read every step without a gather.
         self.visit_traits = np.zeros((4, num_envs))
+        # The visit's need (items the user came to buy) and the items bought so far.
+        self.need = np.zeros(num_envs, dtype=np.int64)
+        self.need_to_leave = np.zeros(num_envs, dtype=np.int64)  # at least 1 (Session's)
+        self.purchases = np.zeros(num_envs, dtype=np.int64)
         # Flat offsets of each session's row in the (session, item) and (session,
         # category) arrays: made once, not per step.
         self._item_base = np.arange(num_envs) * n_items
@@ -478,6 +505,7 @@ class UtilityBatch:
         self.owned = np.zeros((num_envs, n_items), dtype=bool)
         self._exposure_flat = self.exposure.reshape(-1)  # views, written at flat indices
         self._exposed_at_flat = self.exposed_at.reshape(-1)
+        self._owned_flat = self.owned.reshape(-1)
         self.category_exposure = np.zeros((num_envs, n_categories))
         # Flat pool indices of each session's next step of draws and of its block's end.
         self.next_draw = np.zeros(num_envs, dtype=np.int64)
@@ -494,7 +522,7 @@ class UtilityBatch:
         """Bytes of per-session state arrays (all sessions; shared tables excluded)."""
         arrays = (
             self.persona, self.turn, self.satisfaction, self.exposure,
-            self.visit_traits,
+            self.visit_traits, self.need, self.need_to_leave, self.purchases,
             self.visit_start, self.exposed_at, self.owned, self.category_exposure, self.next_draw,
             self.block_end, self.history_items, self.history_feedback,
         )  # fmt: skip
@@ -508,6 +536,14 @@ class UtilityBatch:
         (what ``RecSessionEnv.reset`` and the first ``Session.uniforms`` draw).
         """
         personas = self.streams.integers(rows, self.n_personas)
+        raw = self.streams.pool.reshape(-1).take(
+            self._pool_base[rows] + self.streams.claim(rows, 1)
+        )
+        # The need: entries of the persona's distribution at most its draw (``bisect_right``).
+        at_most = self.need_cdf.take(personas, axis=0) <= uniforms(raw)[:, None]
+        self.need[rows] = at_most.sum(axis=1)
+        self.need_to_leave[rows] = np.maximum(self.need[rows], 1)
+        self.purchases[rows] = 0
         self._claim_blocks(rows)
         self.persona[rows] = personas
         self.visit_traits[:, rows] = self.trait_table[:, personas]
@@ -518,12 +554,27 @@ class UtilityBatch:
             clock[over] = 0
         self.visit_start[rows] = clock
         self.owned[rows] = False
+        if len(self.owned_start_items):
+            self._own_history(rows, personas)
         self.turn[rows] = 0
         self.satisfaction[rows] = self.dynamics.initial_satisfaction
         self.category_exposure[rows] = 0.0
         self.history_items[:, rows] = EMPTY
         self.history_feedback.reshape(-1, self.num_envs)[:, rows] = False  # 2-d: faster
         return personas, self.opening_codes.take(personas, axis=0)
+
+    def _own_history(self, rows: np.ndarray, personas: np.ndarray) -> None:
+        """Mark each visit's pre-visit history owned (``Session``'s ``owned_at_start``)."""
+        ptr = self.owned_start_ptr
+        first, counts = ptr.take(personas), ptr.take(personas + 1) - ptr.take(personas)
+        total = int(counts.sum())
+        if not total:
+            return
+        # Position j of the concatenated slices: its slice's first entry plus its offset.
+        ends = np.cumsum(counts)
+        offset = np.arange(total) - np.repeat(ends - counts, counts)
+        items = self.owned_start_items.take(np.repeat(first, counts) + offset)
+        self._owned_flat[np.repeat(self._item_base[rows], counts) + items] = True
 
     def _claim_blocks(self, rows: np.ndarray) -> None:
         """Start the next block of draws of each of ``rows`` (as ``Session.uniforms`` does)."""
@@ -548,7 +599,7 @@ class UtilityBatch:
             refill = rows[empty & active]
             # Inactive rows start visits next (a persona pick and a block): one top-up
             # serves them and the refills.
-            self.streams.reserve(rows[empty | ~active], self.block + 1)
+            self.streams.reserve(rows[empty | ~active], self.block + VISIT_START_DRAWS)
         if len(refill):
             self._claim_blocks(refill)
             first = self.next_draw[sel]
@@ -600,7 +651,7 @@ class UtilityBatch:
         recent = np.minimum(turn, horizon).astype(np.int32)  # this visit, in the table
         this_visit = age < recent if shown is None else shown & (age < recent)
         seen = np.where(this_visit, decayed, 0.0)
-        boredom, dismiss_boredom, price_aversion, chat_threshold = self.visit_traits[:, sel]
+        boredom, dismiss_boredom, log1p_wtp, chat_threshold = self.visit_traits[:, sel]
         cat_at = self._category_base[sel] + self.codes.take(items)
         cat_seen = self.category_exposure.take(cat_at)
         worn = boredom * (p.repeat_weight * seen + p.category_weight * cat_seen)
@@ -628,8 +679,15 @@ class UtilityBatch:
         chose = choice >= 0
         clicked = self._slots == choice
         chosen_item = (items * clicked).sum(axis=0)  # 0 where nothing was clicked
-        bought = chose & (logits[0] < self.buy_logit.take(state * n + chosen_item))
+        # A purchase: never of an owned item, rarely once the need is met.
+        purchases = self.purchases[sel]
+        limit = self.buy_logit.take(state * n + chosen_item)
+        limit = np.where(purchases >= self.need[sel], limit - p.need_met_purchase_penalty, limit)
+        chosen_at = self._item_base[sel] + chosen_item
+        bought = chose & (logits[0] < limit) & ~self._owned_flat.take(chosen_at)
         purchased = clicked & bought
+        purchases = purchases + bought
+        met = purchases >= self.need_to_leave[sel]
         dismissed = logits[1 : 1 + k] < self.dismiss_logit.take(st) + dismiss_boredom * seen
         dismissed &= ~clicked if shown is None else shown & ~clicked
         n_dismissed = slot_count(dismissed.T)
@@ -655,16 +713,20 @@ class UtilityBatch:
             + np.where(constrained, p.compliance_weight * (compliance - 0.5), 0.0)
         )
         s = np.minimum(np.maximum(s, 0.0), 1.0)
-        left = logits[1 + k] < (
+        leave = (
             p.leave_base
             + p.leave_slope * (p.leave_threshold - s)
             + self.leave_fatigue_at.take(moment)
         )
+        left = logits[1 + k] < np.where(met, np.maximum(leave, p.need_met_leave_logit), leave)
         codes = self._reply_codes(
-            persona, moment, state, items, shown, safe_n, worn, chose, bought, chosen_item,
-            dismissed, constrained, compliance, left, draws, price_aversion, chat_threshold,
+            persona, moment, state, items, shown, safe_n, seen, worn, chose, bought, chosen_item,
+            dismissed, constrained, compliance, left, met, draws, log1p_wtp, chat_threshold,
         )  # fmt: skip
         self._record(sel, slots, at, cat_at, shown, seen, clicked, purchased, dismissed)
+        keep = bought & ~self.consumable.take(chosen_item) if self.any_consumable else bought
+        self._owned_flat.put(chosen_at[keep], True)
+        self.purchases[sel] = purchases
         self.satisfaction[sel] = s
         return BatchReaction(
             clicked.T, purchased.T, dismissed.T, left, s, codes, chose, bought, n_dismissed
@@ -704,7 +766,6 @@ class UtilityBatch:
             where = at[shown]
             self._exposure_flat[where] = exposure[shown]
             self._exposed_at_flat[where] = np.broadcast_to(stamp, at.shape)[shown]
-        self.owned.put(at[purchased], True)
         # Categories repeat within a slate: ``add.at`` adds repeated cells one index after
         # another, and the slot-major order puts a session's slots in slot order.
         shares = self.share if shown is None else np.where(shown, self.share, 0.0).reshape(-1)
@@ -741,6 +802,7 @@ class UtilityBatch:
         items: np.ndarray,
         shown: np.ndarray | None,
         safe_n: np.ndarray,
+        seen: np.ndarray,
         worn: np.ndarray,
         chose: np.ndarray,
         bought: np.ndarray,
@@ -749,8 +811,9 @@ class UtilityBatch:
         constrained: np.ndarray,
         compliance: np.ndarray,
         left: np.ndarray,
+        met: np.ndarray,
         draws: np.ndarray,
-        price_aversion: np.ndarray,
+        log1p_wtp: np.ndarray,
         chat_threshold: np.ndarray,
     ) -> np.ndarray:
         """The phrase codes of each reply: ``UtilityBrain._reply``'s choices, as arrays.
@@ -777,19 +840,32 @@ class UtilityBatch:
 
         # Why nothing was clicked: a disliked thing, boredom, price, or nothing (an empty
         # slate has no dismissals, boredom or price, so it gets "nothing" by these rules).
+        # Empty slots count as repeated and over budget: "every shown item" ignores them.
         main = codes[0]
         main[:] = self.plain_codes["nothing"].take(pick("nothing")[0])
+        excess = np.maximum(self.log1p_price.take(items) - log1p_wtp, 0.0)
+        over = excess > 0.0
+        repeated = seen > 0.0
         shown_worn = _where_shown(shown, worn, 0.0)
-        shown_price = _where_shown(shown, self.price.take(items), 0.0)
-        bored, pricey = shown_worn[0], shown_price[0]  # zero signs never change a comparison
+        shown_excess = _where_shown(shown, excess, 0.0)
+        if shown is not None:
+            over |= ~shown
+            repeated |= ~shown
+        bored, pricey = shown_worn[0], shown_excess[0]  # zero signs never change a comparison
+        all_over, all_repeated = over[0], repeated[0]
         for pos in range(1, k):
             bored = bored + shown_worn[pos]
-            pricey = pricey + shown_price[pos]
+            pricey = pricey + shown_excess[pos]
+            all_over = all_over & over[pos]
+            all_repeated = all_repeated & repeated[pos]
         bored = bored / safe_n
-        pricey = price_aversion * pricey / safe_n
-        np.copyto(main, self.plain_codes["pricey"].take(pick("pricey")[0]), where=pricey > 0.5)
+        pricey = self.params.price_weight * pricey / safe_n
+        is_pricey = (pricey > 0.5) & all_over
+        np.copyto(main, self.plain_codes["pricey"].take(pick("pricey")[0]), where=is_pricey)
         is_bored = (bored > 0.6) & (bored >= pricey)
-        np.copyto(main, self.plain_codes["bored"].take(pick("bored")[0]), where=is_bored)
+        seen_code = self.plain_codes["seen"].take(pick("seen")[0])
+        samey_code = self.plain_codes["samey"].take(pick("samey")[0])
+        np.copyto(main, np.where(all_repeated, seen_code, samey_code), where=is_bored)
         # The dislike line of each slot's item (-1: not disliked); the first dismissed wins.
         liking_at = persona * n_items + items
         named = self.dislike_codes.take(pick("dislike")[0] * self.disliked.size + liking_at)
@@ -804,12 +880,20 @@ class UtilityBatch:
         np.copyto(main, buy, where=bought)
         np.copyto(codes[1], asked[1], where=ignored & chose)
         codes[2] = self.voiced_next.take(moment)
-        # No taste words: the taste table holds -1.
+        # No taste words: the taste table holds -1. No remark about a taste the user
+        # dismissed an item of in this turn.
         n_words = self.n_words.take(moment)
         word = np.minimum((u_pick * n_words).astype(np.int64), 2)
         taste_t = _template_index(u_chat / self.params.chat_rate, len(lines["taste"]))
         taste = self.taste_codes
         taste_at = (moment * taste.shape[2] + taste_t) * taste.shape[3] + word
-        np.copyto(codes[3], taste.take(taste_at), where=u_chat < chat_threshold)
-        np.copyto(codes[4], self.plain_codes["leaving"].take(pick("leaving")[1]), where=left)
+        token = self.taste_token.take(moment * 3 + word)
+        has = self.item_tokens.take(items * self.n_token_columns + token) & dismissed
+        contradicted = has[0]
+        for pos in range(1, k):
+            contradicted = contradicted | has[pos]
+        np.copyto(codes[3], taste.take(taste_at), where=(u_chat < chat_threshold) & ~contradicted)
+        leaving = self.plain_codes["leaving"].take(pick("leaving")[1])
+        done = self.plain_codes["done"].take(pick("done")[1])
+        np.copyto(codes[4], np.where(met, done, leaving), where=left)
         return codes.T  # built part by part in contiguous rows

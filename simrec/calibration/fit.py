@@ -18,6 +18,10 @@ model's own):
 * **leaving** or not after the step, at the satisfaction the model would have after it
   (the recorded users' own satisfaction is not the model's and is not used).
 
+Purchases and leaving also depend on the visit's need (how much it came to buy, which
+lowers buying and raises leaving once met); a recording does not hold it, so each
+visit's purchase and leave terms are summed over the persona's need distribution.
+
 Each probability is floored at :data:`FLOOR`, so an event the model calls impossible (a
 purchase it forbids) lowers the likelihood a lot instead of making every parameter value
 impossible. :func:`fit_utility` maximises the sum over a chosen subset of
@@ -43,7 +47,7 @@ from simrec.catalog import Catalog
 from simrec.errors import ConfigError
 from simrec.persona import Persona
 from simrec.reaction import Reaction
-from simrec.session import EMPTY, BoundPersona, Session, SessionDynamics
+from simrec.session import EMPTY, MAX_NEED, BoundPersona, Session, SessionDynamics
 
 FLOOR = 1e-6
 """The smallest probability an event gets (see the module docstring)."""
@@ -214,10 +218,8 @@ def _log_sigmoid(z: float) -> float:
     return max(value, _LOG_FLOOR)
 
 
-def _step_terms(
-    step: RecordedStep, logits: StepLogits, leave_logit: float
-) -> tuple[float, float, float, float]:
-    """One step's log-probabilities: its click(s), purchases, dismissals and leaving."""
+def _click_dismiss_terms(step: RecordedStep, logits: StepLogits) -> tuple[float, float]:
+    """One step's log-probabilities of its click(s) and of its dismissals."""
     r = step.reaction
     clicks = step.clicks
     log_p = logits.click_log_probabilities().tolist()
@@ -225,15 +227,45 @@ def _step_terms(
         click = sum(max(log_p[1 + j], _LOG_FLOOR) for j in clicks)
     else:
         click = max(log_p[0], _LOG_FLOOR)
-    buy, drop = logits.purchase.tolist(), logits.dismiss.tolist()
-    purchase = sum(_log_sigmoid(buy[j] if r.purchased[j] else -buy[j]) for j in clicks)
+    drop = logits.dismiss.tolist()
     dismiss = sum(
         _log_sigmoid(drop[pos] if r.dismissed[pos] else -drop[pos])
         for pos, item in enumerate(step.slate)
         if item != EMPTY and not r.clicked[pos]
     )
-    leave = _log_sigmoid(leave_logit if r.left else -leave_logit)
-    return click, purchase, dismiss, leave
+    return click, dismiss
+
+
+def _purchase_term(step: RecordedStep, buy: list[float]) -> float:
+    """Log-probability of the step's purchases (or none) on its clicked slots, at ``buy``."""
+    r = step.reaction
+    return sum(_log_sigmoid(buy[j] if r.purchased[j] else -buy[j]) for j in step.clicks)
+
+
+def _need_mixture(
+    need_cdf: list[float], terms: np.ndarray, before: np.ndarray, after: np.ndarray
+) -> tuple[float, float, float]:
+    """A visit's purchase and leave log-likelihood with its need summed out.
+
+    A recording does not say how much a visit came for. ``terms`` holds, per counted
+    step, its purchase term with the need unmet and met and its leave term with the need
+    unmet and met after the step (columns in that order); ``before`` and ``after`` the
+    visit's purchases before and after each step. Returns ``(purchase, leave, total)``:
+    ``total`` is ``log sum_n P(need = n) P(purchases, leaving | n)``, ``purchase`` its
+    part expected over the posterior of the need, ``leave`` the rest.
+    """
+    prior = np.diff(np.r_[0.0, need_cdf, 1.0])
+    needs = np.flatnonzero(prior > 0)
+    met = before[None, :] >= needs[:, None]
+    done = after[None, :] >= np.maximum(needs, 1)[:, None]
+    buy = np.where(met, terms[:, 1], terms[:, 0]).sum(axis=1)
+    leave = np.where(done, terms[:, 3], terms[:, 2]).sum(axis=1)
+    joint = np.log(prior[needs]) + buy + leave
+    top = joint.max()
+    weights = np.exp(joint - top)
+    total = float(top + math.log(weights.sum()))
+    purchase = float(weights @ buy / weights.sum())
+    return purchase, total - purchase, total
 
 
 def log_likelihood(
@@ -243,33 +275,55 @@ def log_likelihood(
 
     Each visit is replayed through a fresh :class:`~simrec.session.Session` (under
     ``dynamics``, default the recording's), its satisfaction following the brain's own
-    update along the recorded outcomes (see the module docstring).
+    update along the recorded outcomes (see the module docstring). The visit's need (how
+    much it came to buy), which a recording does not hold, is summed out over the
+    persona's need distribution (:func:`_need_mixture`).
     """
     brain = UtilityBrain(params)
     dynamics = dynamics or recording.dynamics
     click = purchase = dismiss = leave = 0.0
     for visit in recording.visits:
+        bound = recording.bound(visit.persona_id)
         session = Session(
-            recording.bound(visit.persona_id),
+            bound,
             recording.slate_size,
             recording.history_window,
             dynamics,
             session_id=visit.session_id,
+            need=MAX_NEED,  # never met: step_logits' purchase is the unmet case
         )
+        terms, before, after = [], [], []
         for step in visit.steps:
             logits = brain.step_logits(session, step.slate)
             r = step.reaction
+            bought = any(r.purchased)
             satisfaction = brain.satisfaction_after(
-                session, logits, any(r.clicked), any(r.purchased), sum(r.dismissed)
+                session, logits, any(r.clicked), bought, sum(r.dismissed)
             )
             if step.counted:
-                terms = _step_terms(step, logits, brain.leave_logit(session, satisfaction))
-                click, purchase = click + terms[0], purchase + terms[1]
-                dismiss, leave = dismiss + terms[2], leave + terms[3]
+                step_click, step_dismiss = _click_dismiss_terms(step, logits)
+                click, dismiss = click + step_click, dismiss + step_dismiss
+                leave_z = [
+                    brain.leave_logit_if(session, satisfaction, done) for done in (False, True)
+                ]
+                terms.append(
+                    (
+                        _purchase_term(step, logits.purchase.tolist()),
+                        _purchase_term(step, logits.purchase_if_met.tolist()),
+                        *(_log_sigmoid(z if r.left else -z) for z in leave_z),
+                    )
+                )
+                before.append(session.purchases)
+                after.append(session.purchases + sum(r.purchased))
             session.record(
                 step.slate,
                 Reaction(r.clicked, r.purchased, r.dismissed, r.left, satisfaction, "", r.brain),
             )
+        if terms:
+            visit_purchase, visit_leave, _ = _need_mixture(
+                bound.need_cdf, np.array(terms), np.array(before), np.array(after)
+            )
+            purchase, leave = purchase + visit_purchase, leave + visit_leave
     return LogLikelihood(click, purchase, dismiss, leave, recording.steps)
 
 

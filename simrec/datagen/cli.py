@@ -180,21 +180,33 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _policy_report(turns: pd.DataFrame, spent: dict, model: str | None) -> str:
     """The policy's own LLM usage, apart from the users': tokens, latency, fallbacks, cost."""
-    import numpy as np
-
-    latency = turns["policy_latency_ms"].to_numpy()
-    live = latency[latency > 0]
-    p50, p90, p99 = np.percentile(live, [50, 90, 99]) if len(live) else (0.0, 0.0, 0.0)
     return "\n".join(
         [
-            f"policy LLM ({model or 'unknown model'}): tokens: input {spent['input_tokens']:,}, "
-            f"output {spent['output_tokens']:,}, cache read {spent['cache_read_tokens']:,}, "
-            f"cache write {spent['cache_write_tokens']:,}",
-            f"policy latency per turn ms: p50 {p50:.0f}, p90 {p90:.0f}, p99 {p99:.0f}",
+            f"policy LLM ({model or 'unknown model'}): {_tokens(spent)}",
+            f"policy {_latency(turns['policy_latency_ms'])}",
             f"policy fallbacks: {spent['fallbacks']:,} of {len(turns):,} turns",
             f"policy estimated cost: ${spent['cost_usd']:.4f} (replayed calls cost nothing)",
         ]
     )
+
+
+def _tokens(usage: dict) -> str:
+    """``tokens: input …, output …, cache read …, cache write …`` of a usage summary."""
+    return (
+        f"tokens: input {usage['input_tokens']:,}, output {usage['output_tokens']:,}, "
+        f"cache read {usage['cache_read_tokens']:,}, cache write {usage['cache_write_tokens']:,}"
+    )
+
+
+def _latency(latency_ms: pd.Series) -> str:
+    """Per-turn latency percentiles over the turns that waited for an answer (batch answers,
+    offline turns and replays have none)."""
+    import numpy as np
+
+    live = latency_ms.to_numpy()
+    live = live[live > 0]
+    p50, p90, p99 = np.percentile(live, [50, 90, 99]) if len(live) else (0.0, 0.0, 0.0)
+    return f"latency per turn ms: p50 {p50:.0f}, p90 {p90:.0f}, p99 {p99:.0f}"
 
 
 def _llm_report(turns: pd.DataFrame, usage: dict, model: str | None = None) -> str:
@@ -204,19 +216,12 @@ def _llm_report(turns: pd.DataFrame, usage: dict, model: str | None = None) -> s
     turns' tokens cost at ``model``'s list price (what the recording paid, batch
     discounts aside).
     """
-    import numpy as np
-
     from simrec.llm.accounting import DEFAULT_PRICES
 
-    latency = turns["latency_ms"].to_numpy()
-    live = latency[latency > 0]  # batch answers and offline turns have no latency
-    p50, p90, p99 = np.percentile(live, [50, 90, 99]) if len(live) else (0.0, 0.0, 0.0)
     return "\n".join(
         [
-            f"tokens: input {usage['input_tokens']:,}, output {usage['output_tokens']:,}, "
-            f"cache read {usage['cache_read_tokens']:,}, "
-            f"cache write {usage['cache_write_tokens']:,}",
-            f"latency per turn ms: p50 {p50:.0f}, p90 {p90:.0f}, p99 {p99:.0f}",
+            _tokens(usage),
+            _latency(turns["latency_ms"]),
             f"invalid responses: {usage['invalid_responses']:,} of {len(turns):,} turns",
             f"estimated cost: ${usage['cost_usd']:.4f} (replayed turns cost nothing)"
             + _recorded_cost(usage, DEFAULT_PRICES.get(model or "")),

@@ -126,7 +126,9 @@ def to_recbole(dataset: Dataset, out: str | Path, name: str, user: str = "sessio
     for column in items.columns:
         if column in known or column in ("description", "semantic_id"):
             continue
-        if pd.api.types.is_numeric_dtype(items[column]):
+        if pd.api.types.is_bool_dtype(items[column]):  # e.g. consumable: 0/1 for RecBole
+            item_file[f"{column}:float"] = items[column].astype(int)
+        elif pd.api.types.is_numeric_dtype(items[column]):
             item_file[f"{column}:float"] = items[column]
         else:
             item_file[f"{column}:token"] = _clean(items[column]).str.replace(" ", "_")

@@ -73,7 +73,7 @@ def ground(log: InteractionLog, dim: int = 64, min_events: int = 5, seed: int = 
     popularity = np.bincount(split.item[before], minlength=n_items).astype(np.float64)
     traits = fit_traits(
         n_users, split.user[before], split.item[before], split.value[before], split.rated,
-        popularity, np.nan_to_num(log.items.prices, nan=0.0),
+        popularity, np.nan_to_num(log.items.prices, nan=0.0), split.timestamp[before],
     )  # fmt: skip
     base = _catalog(log, popularity, None)
     personas = _personas(log, split, traits, None)
@@ -162,6 +162,7 @@ def _personas(
                 history=tuple(str(log.items.ids[i]) for i in chosen.tolist()),
                 profile=profile,
                 **traits.persona_traits(u),
+                **traits.persona_economy(u),
             )
         )
     return out

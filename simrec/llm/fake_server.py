@@ -65,8 +65,11 @@ THINKING_TOKENS = 64
 """Output tokens a thinking model spends thinking before each answer (effort low)."""
 TOOL_PROMPT_TOKENS = {"forced": 313, "auto": 346}
 """Input tokens the API adds for the tool-use system prompt (per Anthropic's tool docs)."""
-GATHER_TIMEOUT = 10.0
-"""Seconds a request is held at most while the fake gathers concurrent requests."""
+GATHER_TIMEOUT = 30.0
+"""Seconds a request is held at most while the fake gathers concurrent requests: long
+enough that a concurrent client's requests all arrive on a loaded machine (a shorter hold
+turned slowness into a false "not concurrent"); only a client that is not concurrent waits
+it out."""
 LOOKBACK = 20
 """Block boundaries before a breakpoint where the API still looks for a cached prefix."""
 

@@ -14,7 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from simrec.brains.utility import UtilityParams
+from simrec.brains.utility import UtilityBrain
 from simrec.policies.base import ScoringPolicy
 from simrec.validation import checked_arguments
 
@@ -22,8 +22,8 @@ from simrec.validation import checked_arguments
 class OraclePolicy(ScoringPolicy):
     """Shows what the hidden user model likes most right now (CHEATING upper bound).
 
-    Items are ranked by the user model's utility (with the session's boredom), plus the
-    value of a likely purchase; within a slate each further item of an already chosen
+    Items are ranked by the user model's utility (with the session's boredom and what the
+    user owns), plus the value of a likely purchase; within a slate each further item of an already chosen
     category is discounted by ``spread`` times the boredom it will cause, so the oracle
     does not bore the user it can see.
 
@@ -38,49 +38,30 @@ class OraclePolicy(ScoringPolicy):
     def __init__(self, env: gym.Env, seed: int | None = None, spread: float = 1.0) -> None:
         super().__init__(env, seed)
         base = env.unwrapped
-        params = getattr(base.brain, "params", None)
-        self.params = params if isinstance(params, UtilityParams) else UtilityParams()
+        # The env's own user model (with its parameters), or the default one for other brains.
+        self.model = base.brain if isinstance(base.brain, UtilityBrain) else UtilityBrain()
+        self.params = self.model.params
         self.spread = float(spread)
-        catalog = self.catalog
-        logpop = np.log(np.maximum(catalog.popularity_share, 1e-12))
-        self.pop = (logpop - logpop.mean()) / (logpop.std() or 1.0)
-        info = catalog.self_information
-        self.novel = (info - info.mean()) / (info.std() or 1.0)
-        self.price = catalog.log_price_ratio
-        self.codes = catalog.category_codes
-        self.all_items = list(range(len(catalog)))
+        self.codes = self.catalog.category_codes
+        self.all_items = list(range(len(self.catalog)))
 
     def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         """The hidden utility of every item for the user in the env right now."""
         session = self.env.unwrapped.session
         p, t = self.params, session.bound.traits
-        utility = (
-            p.taste_weight * session.affinity
-            + p.popularity_weight * self.pop
-            - p.price_weight * t["price_sensitivity"] * self.price
-            + p.novelty_weight * t["novelty_seeking"] * self.novel
-            - p.dislike_weight * session.bound.dislike
-        )
-        if session.constraint_on:
-            utility = utility + np.where(session.constraint_mask, p.intent_bonus, -p.intent_penalty)
+        utility, buy_logit, _ = self.model.item_scores(session)
         exposure = np.asarray(session.exposures(self.all_items))
         category = np.asarray(session.category_exposure)[self.codes]
         utility = utility - t["boredom_rate"] * (
             p.repeat_weight * exposure + p.category_weight * category
         )
         if session.owned:
-            utility[list(session.owned)] -= p.owned_penalty
-        buy = 1.0 / (
-            1.0
-            + np.exp(
-                -(
-                    p.purchase_base
-                    + p.purchase_propensity_weight * (t["purchase_propensity"] - 0.5)
-                    + p.purchase_taste_weight * session.affinity
-                    - p.purchase_price_weight * t["price_sensitivity"] * self.price
-                )
-            )
-        )
+            owned = list(session.owned)
+            utility[owned] -= p.owned_penalty
+            buy_logit[owned] = -np.inf
+        if session.need_met:
+            buy_logit = buy_logit - p.need_met_purchase_penalty
+        buy = 1.0 / (1.0 + np.exp(-buy_logit))
         return utility + np.log1p(2.0 * buy)
 
     def select(self, scores: np.ndarray) -> np.ndarray:

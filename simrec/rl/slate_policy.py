@@ -14,7 +14,7 @@ stable-baselines3's PPO (``PPO(ItemScoringPolicy, env, policy_kwargs={"slate_siz
   logits (``k`` items without replacement, Gumbel top-``k``), and its probability is the
   one PPO's ratio uses. The action handed to the env is a score vector that ranks the
   slate first (``1 … 0`` for its slots, ``-1`` elsewhere), so the model's action space is
-  the score wrapper's and a scenario runs it with ``wrapper: score``. The deterministic
+  the score wrapper's and a scenario runs it with ``action_form: score``. The deterministic
   action is the top-``k`` logits.
 * **Critic.** The mean and maximum of the item rows (over the catalog) and the visit
   features through an MLP.

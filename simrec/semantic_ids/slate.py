@@ -33,6 +33,7 @@ import numpy as np
 from simrec.errors import ActionError
 from simrec.semantic_ids.hierarchy import SemanticIdHierarchy
 from simrec.session import EMPTY
+from simrec.validation import integer_action
 
 ITEM_INDEX = "item_index"
 SEMANTIC_ID = "semantic_id"
@@ -143,16 +144,7 @@ class SlateResolver:
         """Resolve token codes: ``(k, depth)`` ints, or ``(batch, k, depth)``."""
         h = self.hierarchy
         shape = (self.k, h.depth) if batch is None else (batch, self.k, h.depth)
-        try:
-            codes = np.asarray(action)
-        except (TypeError, ValueError):
-            raise ActionError(
-                f"token action: expected {shape} token codes, got {action!r}"
-            ) from None
-        if codes.shape != shape:
-            raise ActionError(f"token action: expected shape {shape}, got {codes.shape}")
-        if codes.dtype.kind not in "iu":
-            raise ActionError(f"token action: expected integer token codes, got {codes.dtype}")
+        codes = integer_action(action, shape, "token action", "token codes")
         sizes = np.array([len(v) for v in h.vocabularies], dtype=np.int64)
         bad = (codes < 0) | (codes >= sizes)
         if bad.any():
