@@ -21,10 +21,11 @@ Printed per concurrency:
   so 80% needs ``c * cpu <= T1 / 0.8 - L``, T1 being a step's time at concurrency 1.
   CPU time moves little with the machine's load, so CPU against budget says whether
   the client can meet the target on a quiet core, whatever the wall clock said.
-* the sender processes' CPU ms per step: above 16 calls in flight the brain posts its
-  calls through the SDK in sender processes (:mod:`simrec.llm.backends.senders`; one per
-  core beyond two, ``--senders`` to choose, 0 for none), so the SDK's and HTTP's CPU work
-  leaves this process's GIL; each sender has a GIL of its own, and the same budget.
+* the sender processes' CPU ms per step: with sender processes
+  (:mod:`simrec.llm.backends.senders`; by default one per core beyond two above 16 calls
+  in flight, ``--senders N`` to choose) the SDK's and HTTP's CPU work leaves this
+  process's GIL for theirs; each sender's GIL has the same budget. Their first turn
+  includes starting them (importing the SDK).
 * the fake server's CPU ms per call. The server runs in its own process, as the real API
   runs on other machines (in the benchmark's process it would compete with the brain for
   the GIL and measure itself); on a 2-core machine it still shares the cores.
@@ -257,13 +258,8 @@ def sender_count(concurrency: int, senders: int | None) -> int:
     return default_senders(concurrency) if senders is None else senders
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=float, default=0.2, help="seconds per fake API call")
-    parser.add_argument("--turns", type=int, default=10, help="timed turns per session")
-    parser.add_argument(
-        "--backend", choices=("anthropic", "openai", "both"), default="both", help="brains to time"
-    )
+def add_senders_argument(parser: argparse.ArgumentParser) -> None:
+    """``--senders N`` (the LLM client's sender processes; default: its own choice)."""
     parser.add_argument(
         "--senders",
         type=int,
@@ -271,6 +267,16 @@ def main() -> None:
         help="sender processes (default: none up to 16 calls in flight, else one per core "
         "beyond two; 0: every call from this process)",
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds per fake API call")
+    parser.add_argument("--turns", type=int, default=10, help="timed turns per session")
+    parser.add_argument(
+        "--backend", choices=("anthropic", "openai", "both"), default="both", help="brains to time"
+    )
+    add_senders_argument(parser)
     args = parser.parse_args()
     for backend in ("anthropic", "openai") if args.backend == "both" else (args.backend,):
         bench(backend, args.latency, args.turns, args.senders)

@@ -12,8 +12,9 @@ Prints steady-state vector steps/s, slates/s (steps x sub-envs whose visit is go
 the efficiency against linear scaling from n = 1 (target: one step costs about one
 request's latency, i.e. slates/s close to n times n = 1's), the client's CPU
 milliseconds per slate (the GIL serialises it: what caps the efficiency), its sender
-processes' (above 16 calls in flight the SDK's work runs in sender processes, see
-:mod:`simrec.llm.backends.senders`; ``--senders`` to choose) and the first step apart (it
+processes' (above 16 calls in flight on a machine of more than two cores, the SDK's work
+runs in sender processes, see :mod:`simrec.llm.backends.senders`; ``--senders`` to
+choose) and the first step apart (it
 opens the connections and starts the worker threads once per run).
 
 The fake server runs in its own process, as the real API runs on other machines. No
@@ -27,7 +28,7 @@ import multiprocessing as mp
 import time
 from multiprocessing.connection import Connection
 
-from bench_llm_brain import sender_count, sender_cpu
+from bench_llm_brain import add_senders_argument, sender_count, sender_cpu
 
 from simrec.llm.fake_server import FakeMessagesAPI
 from simrec.policies.llm_reranker import LLMRerankerPolicy
@@ -86,13 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per fake API call")
     parser.add_argument("--steps", type=int, default=8, help="timed vector steps per run")
-    parser.add_argument(
-        "--senders",
-        type=int,
-        default=None,
-        help="sender processes (default: none up to 16 calls in flight, else one per core "
-        "beyond two; 0: every call from this process)",
-    )
+    add_senders_argument(parser)
     args = parser.parse_args()
     parent, child = mp.Pipe()
     server = mp.get_context("spawn").Process(target=serve, args=(args.latency, child), daemon=True)

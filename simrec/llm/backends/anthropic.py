@@ -69,15 +69,7 @@ class AnthropicBackend(SDKBackend):
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
         if not key.strip():
             raise LLMConfigError(MISSING_KEY)
-        self.connect(
-            key,
-            base_url=base_url,
-            max_retries=max_retries,
-            timeout=timeout,
-            http_client=http_client,
-            connections=connections,
-            senders=senders,
-        )
+        self.connect(key, base_url, max_retries, timeout, http_client, connections, senders)
 
     # -- request -------------------------------------------------------------------------
     def wire(self, request: LLMRequest) -> dict[str, Any]:

@@ -246,7 +246,6 @@ class SDKBackend:
     def connect(
         self,
         key: str,
-        *,
         base_url: str | None,
         max_retries: int,
         timeout: float,

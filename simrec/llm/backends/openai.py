@@ -109,15 +109,7 @@ class OpenAIBackend(SDKBackend):
                     "cache='replay'"
                 )
             key = "no-key-for-a-local-server"  # the SDK insists on one; local servers ignore it
-        self.connect(
-            key,
-            base_url=base_url,
-            max_retries=max_retries,
-            timeout=timeout,
-            http_client=http_client,
-            connections=connections,
-            senders=senders,
-        )
+        self.connect(key, base_url, max_retries, timeout, http_client, connections, senders)
 
     # -- structured-output negotiation -----------------------------------------------------
     def negotiate(self, model: str, ask: Ask) -> str:
