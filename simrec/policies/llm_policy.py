@@ -54,6 +54,7 @@ from simrec.llm.request import InvalidAnswer, LLMRequest, LLMResult, SystemBlock
 from simrec.llm.validation import id_list_problems
 from simrec.policies.llm_prompts import (
     PolicyTemplate,
+    item_ids,
     load_policy_template,
     render_candidates,
     system_text,
@@ -430,7 +431,8 @@ class LLMPolicy:
             InvalidAnswer: not a list of strings, ids that are not candidates, repeated
                 ids, or fewer than ``k`` of them.
         """
-        ids = [str(self.catalog.item_ids[i]) for i in candidates]
+        names = item_ids(self.catalog)
+        ids = [names[i] for i in np.asarray(candidates).tolist()]
         position = {item_id: n for n, item_id in enumerate(ids)}
         problems = id_list_problems("ranking", ranking, position, "the current candidates")
         if not problems or "must be a list" not in problems[0]:
@@ -516,7 +518,8 @@ class LLMPolicy:
             candidates=render_candidates(self.catalog, candidates),
             **self.instruction(visit),
         )
-        ids = ", ".join(str(self.catalog.item_ids[i]) for i in candidates)
+        names = item_ids(self.catalog)
+        ids = ", ".join(names[i] for i in candidates.tolist())
         return LLMRequest(
             model=self.config.model,
             system=(SystemBlock(self._system, cache=True),),

@@ -18,6 +18,7 @@ never rendered.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from simrec.catalog import Catalog
@@ -135,16 +137,42 @@ def system_text(template: PolicyTemplate, catalog: Catalog, k: int) -> str:
     )
 
 
+class _CatalogText:
+    """A catalog's item ids as ``str`` and its candidate lines (rendered on first use),
+    kept once per catalog: every turn of every visit shows items again, and a catalog
+    does not change once loaded."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.ids: list[str] = [str(i) for i in catalog.item_ids]
+        self.lines: list[str | None] = [None] * len(self.ids)
+
+
+_TEXTS: weakref.WeakKeyDictionary[Catalog, _CatalogText] = weakref.WeakKeyDictionary()
+
+
+def _text(catalog: Catalog) -> _CatalogText:
+    text = _TEXTS.get(catalog)
+    if text is None:
+        text = _TEXTS[catalog] = _CatalogText(catalog)
+    return text
+
+
+def item_ids(catalog: Catalog) -> list[str]:
+    """Every item's id as ``str``, by index (computed once per catalog; do not modify)."""
+    return _text(catalog).ids
+
+
 def _entry(catalog: Catalog, index: int) -> dict[str, str]:
     return {
-        "id": str(catalog.item_ids[index]),
+        "id": item_ids(catalog)[index],
         "title": str(catalog.titles[index]),
         "category": str(catalog.categories[index]),
     }
 
 
 def _ids(catalog: Catalog, items: Sequence[int]) -> list[str]:
-    return [str(catalog.item_ids[i]) for i in items]
+    ids = item_ids(catalog)
+    return [ids[i] for i in items]
 
 
 def step_line(catalog: Catalog, number: int, step: Step) -> str:
@@ -186,12 +214,20 @@ def visit_lines(visit: Visit, catalog: Catalog) -> list[str]:
 
 def render_candidates(catalog: Catalog, candidates: Sequence[int]) -> str:
     """The candidates, one JSON line per item (the LLM users' slate format)."""
-    return "\n".join(render_item(catalog, int(i)) for i in candidates)
+    lines = _text(catalog).lines
+    out = []
+    for i in np.asarray(candidates, dtype=np.int64).tolist():
+        line = lines[i]
+        if line is None:
+            line = lines[i] = render_item(catalog, i)
+        out.append(line)
+    return "\n".join(out)
 
 
 __all__ = [
     "PolicyTemplate",
     "ids_schema",
+    "item_ids",
     "load_policy_template",
     "output_schema",
     "render_candidates",

@@ -18,6 +18,7 @@ replaces the old one.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,42 @@ class Request:
     description: str
 
 
+@dataclass(frozen=True)
+class _Vocabulary:
+    """The words of a catalog a :class:`ReplyParser` understands, read once per catalog
+    (every visit of an LLM policy's retriever builds a parser; a catalog does not change
+    once loaded). Shared between parsers: never mutated."""
+
+    word_token: dict[str, str]
+    numeric_words: dict[str, str]
+    token_mask: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> _Vocabulary:
+        owners: dict[str, set[str]] = {}
+        for token in catalog.tokens:
+            field, value = token.split("=", 1)
+            for word in _WORD.findall(value.lower()):
+                if len(word) >= 3 and word not in STOP:
+                    owners.setdefault(stem(word), set()).add(token)
+        numeric_words: dict[str, str] = {}
+        for name in catalog.numeric:
+            for word in _WORD.findall(name.lower().replace("_", " ")):
+                if len(word) >= 3:
+                    numeric_words.setdefault(stem(word), name)
+        tm = catalog.token_matrix
+        masks = {t: tm[:, k] > 0 for t, k in catalog.token_index.items()}
+        for mask in masks.values():
+            mask.flags.writeable = False
+        # Words naming exactly one value ("dog" -> tags=dog-friendly) are unambiguous;
+        # shared ones ("friendly") say nothing on their own.
+        word_token = {w: next(iter(t)) for w, t in owners.items() if len(t) == 1}
+        return cls(word_token, numeric_words, masks)
+
+
+_VOCABULARIES: weakref.WeakKeyDictionary[Catalog, _Vocabulary] = weakref.WeakKeyDictionary()
+
+
 class ReplyParser:
     """Turns reply text into :class:`Request` objects using a catalog's vocabulary.
 
@@ -73,22 +110,12 @@ class ReplyParser:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        owners: dict[str, set[str]] = {}
-        for token in catalog.tokens:
-            field, value = token.split("=", 1)
-            for word in _WORD.findall(value.lower()):
-                if len(word) >= 3 and word not in STOP:
-                    owners.setdefault(stem(word), set()).add(token)
-        # Words naming exactly one value ("dog" -> tags=dog-friendly) are unambiguous;
-        # shared ones ("friendly") say nothing on their own.
-        self.word_token = {w: next(iter(t)) for w, t in owners.items() if len(t) == 1}
-        self.numeric_words: dict[str, str] = {}
-        for name in catalog.numeric:
-            for word in _WORD.findall(name.lower().replace("_", " ")):
-                if len(word) >= 3:
-                    self.numeric_words.setdefault(stem(word), name)
-        tm = catalog.token_matrix
-        self._token_mask = {t: tm[:, k] > 0 for t, k in catalog.token_index.items()}
+        vocabulary = _VOCABULARIES.get(catalog)
+        if vocabulary is None:
+            vocabulary = _VOCABULARIES[catalog] = _Vocabulary.of(catalog)
+        self.word_token = vocabulary.word_token
+        self.numeric_words = vocabulary.numeric_words
+        self._token_mask = vocabulary.token_mask
 
     def parse(self, text: str, ignore: tuple[str, ...] = ()) -> list[Request]:
         """Requests in ``text``; substrings in ``ignore`` (shown item titles) are skipped."""
