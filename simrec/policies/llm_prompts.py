@@ -138,12 +138,14 @@ def system_text(template: PolicyTemplate, catalog: Catalog, k: int) -> str:
 
 
 class _CatalogText:
-    """A catalog's item ids as ``str`` and its candidate lines (rendered on first use),
-    kept once per catalog: every turn of every visit shows items again, and a catalog
-    does not change once loaded."""
+    """A catalog's item ids, titles and categories as ``str`` and its candidate lines
+    (rendered on first use), kept once per catalog: every turn of every visit shows items
+    again, and a catalog does not change once loaded."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.ids: list[str] = [str(i) for i in catalog.item_ids]
+        self.titles: list[str] = [str(t) for t in catalog.titles]
+        self.categories: list[str] = [str(c) for c in catalog.categories]
         self.lines: list[str | None] = [None] * len(self.ids)
 
 
@@ -163,11 +165,8 @@ def item_ids(catalog: Catalog) -> list[str]:
 
 
 def _entry(catalog: Catalog, index: int) -> dict[str, str]:
-    return {
-        "id": item_ids(catalog)[index],
-        "title": str(catalog.titles[index]),
-        "category": str(catalog.categories[index]),
-    }
+    text = _text(catalog)
+    return {"id": text.ids[index], "title": text.titles[index], "category": text.categories[index]}
 
 
 def _ids(catalog: Catalog, items: Sequence[int]) -> list[str]:

@@ -41,6 +41,7 @@ REQUEST_CUES = (
     "only", "please", "under", "need", "want", "somewhere", "something", "show me",
     "nothing", "can we", "can i", "keep it", "just", "instead",
 )  # fmt: skip
+_CUE = re.compile("|".join(re.escape(cue) for cue in REQUEST_CUES))
 NEGATIONS = {"not", "no", "nothing", "without", "never", "don't", "dont", "hate", "isn't"}
 UPPER = {"under", "below", "less", "max", "maximum", "most", "cheaper", "within", "up"}
 LOWER = {"over", "above", "more", "least", "minimum", "min"}
@@ -127,7 +128,7 @@ class ReplyParser:
             words = _WORD.findall(sentence.replace("'", ""))
             if not words:
                 continue
-            hard = any(cue in sentence for cue in REQUEST_CUES)
+            hard = _CUE.search(sentence) is not None  # any cue, anywhere in the sentence
             requests += self._categorical(words, hard)
             requests += self._numeric(words, sentence)
         return requests
@@ -138,7 +139,7 @@ class ReplyParser:
             token = self.word_token.get(stem(word))
             if token is None:
                 continue
-            negated = any(w in NEGATIONS for w in words[max(0, i - 4) : i])
+            negated = not NEGATIONS.isdisjoint(words[max(0, i - 4) : i])
             mask = ~self._token_mask[token] if negated else self._token_mask[token]
             field = token.split("=", 1)[0]
             key = f"not:{token}" if negated else (field if hard else f"like:{token}")
@@ -158,20 +159,20 @@ class ReplyParser:
                 None,
             )
             is_price = attribute is None and (
-                f"${word}" in sentence or any(w in PRICE for w in after) or "under" in before
+                f"${word}" in sentence or not PRICE.isdisjoint(after) or "under" in before
             )
             if attribute is None and not is_price:
                 continue
             column = self.catalog.prices if is_price else self.catalog.numeric[attribute]
-            if is_price or any(w in UPPER for w in before):
+            if is_price or not UPPER.isdisjoint(before):
                 mask, op = column <= number, "<="
-            elif any(w in LOWER for w in before):
+            elif not LOWER.isdisjoint(before):
                 mask, op = column >= number, ">="
             else:
                 mask, op = np.isclose(column, number), "=="
             field = "price" if is_price else attribute
             out.append(Request(field, mask, True, f"{field} {op} {number:g}"))
-        if not out and any(w in CHEAP for w in words):
+        if not out and not CHEAP.isdisjoint(words):
             cheap = self.catalog.prices <= np.median(self.catalog.prices)
             out.append(Request("like:cheap", cheap, False, "cheaper"))
         return out
