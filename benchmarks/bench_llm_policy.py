@@ -11,7 +11,9 @@ one concurrent round of n calls per step through the real Anthropic SDK and HTTP
 Prints steady-state vector steps/s, slates/s (steps x sub-envs whose visit is going on),
 the efficiency against linear scaling from n = 1 (target: one step costs about one
 request's latency, i.e. slates/s close to n times n = 1's), the client's CPU
-milliseconds per slate (the GIL serialises it: what caps the efficiency), its sender
+milliseconds per slate (the GIL serialises it: what caps the efficiency), the part of
+it spent in the main thread (the serial work of a step around the concurrent calls:
+retrievers, prompts, parsing the answers, updating the visits, the env), its sender
 processes' (above 16 calls in flight on a machine of more than two cores, the SDK's work
 runs in sender processes, see :mod:`simrec.llm.backends.senders`; ``--senders`` to
 choose) and the first step apart (it
@@ -42,10 +44,10 @@ SUB_ENVS = (1, 4, 16, 64)
 
 def throughput(
     api_url: str, n: int, steps: int, seed: int = 0, senders: int | None = None
-) -> tuple[float, float, float, float, float]:
+) -> tuple[float, float, float, float, float, float]:
     """Steady-state vector steps/s and slates/s of ``n`` sub-envs over ``steps`` steps
-    after a first (cold) one, the first step's seconds, and the client's and its sender
-    processes' CPU ms per slate."""
+    after a first (cold) one, the first step's seconds, and the client's, its main
+    thread's and its sender processes' CPU ms per slate."""
     preset = find_preset("golf").kwargs
     envs = RecSessionVectorEnv(n, preset["catalog"], preset["personas"], max_turns=50)
     policy = LLMRerankerPolicy(
@@ -66,12 +68,13 @@ def throughput(
         step()
         cold = time.perf_counter() - start
         sent = sender_cpu(policy.client)
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
         slates = sum(step() for _ in range(steps))
+        main_ms = (time.thread_time() - main) * 1000 / max(slates, 1)
         cpu_ms = (time.process_time() - cpu) * 1000 / max(slates, 1)
         seconds = time.perf_counter() - start
         sent_ms = (sender_cpu(policy.client) - sent) * 1000 / max(slates, 1)
-        return steps / seconds, slates / seconds, cold, cpu_ms, sent_ms
+        return steps / seconds, slates / seconds, cold, cpu_ms, main_ms, sent_ms
     finally:
         policy.close()
 
@@ -101,11 +104,11 @@ def main() -> None:
         )
         print(
             f"  {'sub-envs':>8}  {'steps/s':>8}  {'slates/s':>8}  {'linear':>8}  efficiency  "
-            f"{'CPU ms/slate':>12}  {'senders':>7}  {'sender CPU ms/slate':>19}  first step"
+            f"{'CPU ms/slate':>12}  {'main thread':>11}  {'senders':>7}  {'sender CPU ms/slate':>19}  first step"
         )
         base = None
         for n in SUB_ENVS:
-            steps, rate, cold, cpu_ms, sent_ms = throughput(
+            steps, rate, cold, cpu_ms, main_ms, sent_ms = throughput(
                 url, n, args.steps, senders=args.senders
             )
             base = base or rate
@@ -113,7 +116,7 @@ def main() -> None:
             mark = "" if rate / linear >= TARGET_EFFICIENCY else "  (below 80% of linear)"
             print(
                 f"  {n:>8}  {steps:8.2f}  {rate:8.1f}  {linear:8.1f}  {rate / linear:9.0%}  "
-                f"{cpu_ms:12.2f}  {sender_count(n, args.senders):>7}  {sent_ms:19.2f}  "
+                f"{cpu_ms:12.2f}  {main_ms:11.2f}  {sender_count(n, args.senders):>7}  {sent_ms:19.2f}  "
                 f"{cold * 1000:7.0f} ms{mark}"
             )
     finally:
