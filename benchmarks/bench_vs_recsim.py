@@ -15,8 +15,14 @@ first use under ``~/.cache/simrec-bench/recsim-venv`` (or ``--recsim-venv``) wit
 ``interest_evolution`` with 10 candidates per step and slates of 2; simrec's
 ``simrec/Golf-v0`` (200 items) with slates of 2. Both are driven by a random policy whose
 slates are drawn before the clock starts (distinct items, cycled), so the figures time the
-environments, not the policy. The vector env first runs 5,000 steps (at most 5 s): the
-figures are for a long-running env, whose cache of reply texts has filled. Rates are per
+environments, not the policy. Figures are for a long-running env, whose caches have
+filled: the vector env first runs 5,000 steps (at most 5 s; its cache of reply texts
+fills), the single env 60,000 steps (at most 8 s, once; each persona's item scores are
+computed on its first visit, about 0.5 ms each for the 1,682 items of ML-100K: a pool of
+943 personas takes some 50,000 steps to be visited); the warm-up's own rate is printed
+too. The vector env is also timed with ``info_format="arrays"`` (numbers only: no reply
+texts, no reset ``user_history`` rows, which a grounded pool pads to its longest
+history). Rates are per
 second of CPU time of the timed process (``time.process_time``), so other programs
 competing for the cores do not count against either side; the compared figures are also
 the best of interleaved rounds. Printed:
@@ -45,6 +51,7 @@ SLATE = 2
 CANDIDATES = 10
 SESSIONS = (1, 16, 256, 1024, 4096, 16384)
 WARM_STEPS, WARM_SECONDS = 5_000, 5.0  # vector env warm-up: whichever ends first
+SINGLE_WARM_STEPS, SINGLE_WARM_SECONDS = 60_000, 8.0  # single env warm-up (once per slate size)
 DEFAULT_VENV = (
     Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "simrec-bench" / "recsim-venv"
 )
@@ -122,28 +129,49 @@ def use_preset(name: str) -> None:
     )
 
 
-def bench_single(seconds: float, slate_size: int) -> float:
-    """Steps/s of one env (``env.unwrapped``), resetting at episode ends."""
-    env = gym.make(ENV["id"], **{**ENV["kwargs"], "slate_size": slate_size}).unwrapped
-    slates = random_slates(np.random.default_rng(0), 4096, len(env.catalog), slate_size)
-    env.reset(seed=0)
-    for i in range(2_000):  # warm the caches
-        _, _, terminated, truncated, _ = env.step(slates[i % 4096])
-        if terminated or truncated:
-            env.reset()
+_SINGLE_ENVS: dict[int, tuple] = {}
+"""One warmed-up single env (and its slates) per slate size, kept across rounds."""
+
+
+def single_env(slate_size: int) -> tuple:
+    """The single env of ``slate_size`` and its slates, warmed up on first use."""
+    if slate_size not in _SINGLE_ENVS:
+        env = gym.make(ENV["id"], **{**ENV["kwargs"], "slate_size": slate_size}).unwrapped
+        slates = random_slates(np.random.default_rng(0), 4096, len(env.catalog), slate_size)
+        env.reset(seed=0)
+        steps = run_single(env, slates, SINGLE_WARM_SECONDS, SINGLE_WARM_STEPS)
+        print(
+            f"  (single env, slate {slate_size}: warm-up {steps[0]:,} steps at {steps[1]:,.0f} steps/s)"
+        )
+        _SINGLE_ENVS[slate_size] = env, slates
+    return _SINGLE_ENVS[slate_size]
+
+
+def run_single(env, slates: np.ndarray, seconds: float, max_steps: int) -> tuple[int, float]:
+    """Step ``env`` (resetting at episode ends) for ``seconds`` of CPU or ``max_steps``;
+    returns ``(steps, steps/s)``."""
     steps, start = 0, time.process_time()
-    while time.process_time() - start < seconds:
+    while time.process_time() - start < seconds and steps < max_steps:
         for _ in range(200):
             _, _, terminated, truncated, _ = env.step(slates[steps % 4096])
             steps += 1
             if terminated or truncated:
                 env.reset()
-    return steps / (time.process_time() - start)
+    return steps, steps / (time.process_time() - start)
 
 
-def bench_vector(num_envs: int, seconds: float) -> tuple[float, float, int]:
+def bench_single(seconds: float, slate_size: int) -> float:
+    """Steps/s of one env (``env.unwrapped``), resetting at episode ends."""
+    env, slates = single_env(slate_size)
+    return run_single(env, slates, seconds, 2**62)[1]
+
+
+def bench_vector(
+    num_envs: int, seconds: float, info_format: str = "full"
+) -> tuple[float, float, int]:
     """``(user-steps/s, ms per vector step, state bytes per session)`` of the native vector env."""
-    vec = gym.make_vec(ENV["id"], num_envs=num_envs, **{**ENV["kwargs"], "slate_size": SLATE})
+    kwargs = {**ENV["kwargs"], "slate_size": SLATE, "info_format": info_format}
+    vec = gym.make_vec(ENV["id"], num_envs=num_envs, **kwargs)
     base = vec.unwrapped
     rng = np.random.default_rng(0)
     batches = [random_slates(rng, num_envs, len(base.catalog), SLATE) for _ in range(16)]
@@ -194,13 +222,14 @@ def main() -> None:
     python = None if args.skip_recsim else recsim_python(args.recsim_venv)
     # The compared figures are timed in interleaved rounds and the best of each kept, so
     # other load on the machine hits RecSim and simrec alike.
-    best: dict[str, float] = {"recsim": 0.0, "single": 0.0, "single5": 0.0, "vector": 0.0}
+    best = dict.fromkeys(("recsim", "single", "single5", "vector", "arrays"), 0.0)
     for _ in range(args.rounds):
         if python is not None:
             best["recsim"] = max(best["recsim"], bench_recsim(python, args.seconds))
         best["single"] = max(best["single"], bench_single(args.seconds, SLATE))
         best["single5"] = max(best["single5"], bench_single(args.seconds, 5))
         best["vector"] = max(best["vector"], bench_vector(1024, args.seconds)[0])
+        best["arrays"] = max(best["arrays"], bench_vector(1024, args.seconds, "arrays")[0])
     table = [(n, *bench_vector(n, args.seconds)) for n in SESSIONS]
     recsim = best["recsim"] or None
 
@@ -213,12 +242,15 @@ def main() -> None:
         (f"simrec {ENV['label']} single env (slate {SLATE})", best["single"], "steps/s", 3),
         (f"simrec {ENV['label']} single env (slate 5)", best["single5"], "steps/s", None),
         (f"simrec vector env, 1,024 sessions (slate {SLATE})", best["vector"], "user-steps/s", 100),
+        ("  the same, info_format='arrays'", best["arrays"], "user-steps/s", None),
     ]
     if recsim is not None:
         label = f"RecSim interest_evolution ({CANDIDATES} candidates, slate {SLATE})"
         print(f"  {label:<52} {recsim:>11,.0f} steps/s")
     for label, rate, unit, target in rows:
-        ratio = f"  {rate / recsim:6.1f}x RecSim (target {target}x)" if recsim and target else ""
+        ratio = f"  {rate / recsim:6.1f}x RecSim" if recsim else ""
+        if recsim and target:
+            ratio += f" (target {target}x)"
         print(f"  {label:<52} {rate:>11,.0f} {unit}{ratio}")
     print()
     print(f"  {'sessions':>9} {'user-steps/s':>14} {'ms/step':>9} {'state B/session':>16}")

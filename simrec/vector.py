@@ -150,12 +150,16 @@ class RecSessionVectorEnv(VectorEnv):
         self._turn_obs = np.stack(env._turn_obs)
         self._persona_ids = np.array([p.persona_id for p in self.personas], dtype=object)
         self.history_size = env.history_size
-        # Each persona's history padded with -1 (one row per persona): a reset's info rows
-        # are a gather, not a Python loop over the sub-envs that start a visit.
-        self._history_lengths = np.array([len(b.history) for b in self._bounds], dtype=np.int64)
-        self._history_rows = np.full((len(self._bounds), self.history_size), -1, dtype=np.int64)
-        for row, bound in zip(self._history_rows, self._bounds, strict=True):
-            row[: len(bound.history)] = bound.history
+        # Each persona's history padded with -1 (one row per persona), then a row of zeros
+        # for sub-envs that did not start a visit: a reset's info is one gather, not a
+        # Python loop over the sub-envs that start a visit.
+        n_pool = len(self._bounds)
+        self._history_lengths = np.zeros(n_pool + 1, dtype=np.int64)
+        self._history_rows = np.zeros((n_pool + 1, self.history_size), dtype=np.int64)
+        self._history_rows[:n_pool] = -1
+        for i, bound in enumerate(self._bounds):
+            self._history_rows[i, : len(bound.history)] = bound.history
+            self._history_lengths[i] = len(bound.history)
         n = self.num_envs
         self.batch: UtilityBatch | None = None
         if type(self.brain) is UtilityBrain:
@@ -496,11 +500,13 @@ class RecSessionVectorEnv(VectorEnv):
         """``user_history`` / ``user_history_length`` for the sub-envs ``started`` (the rest
         zeros, masked out), as Gymnasium's vector envs stack the single env's reset infos."""
         n = self.num_envs
-        personas = self.persona[started]
-        histories = np.zeros((n, self.history_size), dtype=np.int64)
-        histories[started] = self._history_rows.take(personas, axis=0)
-        lengths = np.zeros(n, dtype=np.int64)
-        lengths[started] = self._history_lengths.take(personas)
+        # The row of each sub-env: its persona's if it started, else the zero row. One
+        # gather writes the (num_envs, history_size) table once; zeros, then the started
+        # rows, wrote it and then them (a grounded pool's histories are hundreds long).
+        rows = np.full(n, len(self._bounds))
+        rows[started] = self.persona[started]
+        histories = self._history_rows.take(rows, axis=0)
+        lengths = self._history_lengths.take(rows)
         present = np.zeros(n, dtype=bool)
         present[started] = True
         info["user_history"], info["_user_history"] = histories, present

@@ -13,28 +13,45 @@ from simrec.brains.utility_batch import REPLY_PARTS, PhraseBook
 from simrec.replies import encode_reply
 
 
-def phrase_book(n_phrases: int, by_tuple: bool) -> PhraseBook:
+def phrase_book(n_phrases: int, key_mask: int | None = None) -> PhraseBook:
     book = PhraseBook()
     for i in range(n_phrases):
         book.add(f"phrase {i} says {'word ' * (i % 4)}".strip())
+    if key_mask is not None:
+        book._KEY_MASK = key_mask  # hashed keys of so few bits that they collide often
     book.freeze()
-    if by_tuple:
-        book._radix = 0  # as for a phrase book too large for integer keys
     return book
 
 
-@pytest.mark.parametrize("by_tuple", [False, True])
-def test_replies_are_numbered_once_and_carry_their_text_and_encoding(by_tuple):
-    book = phrase_book(60, by_tuple)
+# Up to about 5,000 phrases a row's codes are the digits of its key; past that (grounded
+# catalogs name thousands of titles) keys are hashed and hits checked; a 10-bit hash
+# collides all the time, so the replies kept aside from the index are exercised too.
+BOOKS = {"digits": (60, None), "hashed": (6000, None), "colliding": (6000, (1 << 10) - 1)}
+
+
+def random_codes(rng: np.random.Generator, rows: int, n_phrases: int) -> np.ndarray:
+    """Reply rows as the kernel makes them: a main phrase, the other parts often empty."""
+    codes = rng.integers(-1, n_phrases, size=(rows, REPLY_PARTS))
+    codes[:, 1:] = np.where(rng.random((rows, REPLY_PARTS - 1)) < 0.5, -1, codes[:, 1:])
+    return codes
+
+
+@pytest.mark.parametrize("kind", list(BOOKS))
+def test_replies_are_numbered_once_and_carry_their_text_and_encoding(kind):
+    n_phrases, key_mask = BOOKS[kind]
+    book = phrase_book(n_phrases, key_mask)
+    assert book._exact == (kind == "digits")
     rng = np.random.default_rng(0)
     seen: dict[tuple, int] = {}
     for _ in range(30):  # enough distinct replies to grow the index several times
-        codes = rng.integers(-1, 60, size=(400, REPLY_PARTS))
-        codes[:, 1:] = np.where(rng.random((400, REPLY_PARTS - 1)) < 0.5, -1, codes[:, 1:])
+        codes = random_codes(rng, 400, n_phrases)
+        codes[300:] = codes[:100]  # repeats within a call
         ids = book.replies(codes)
         for row, reply in zip(codes.tolist(), ids.tolist(), strict=True):
             assert seen.setdefault(tuple(row), reply) == reply
     assert len(set(seen.values())) == len(seen) > 4096
+    if kind == "colliding":
+        assert len(book._clashed) > len(seen) // 2  # most replies' keys were taken
     for row, reply in list(seen.items())[:: len(seen) // 200]:
         text = " ".join(book.texts[c] for c in row if c >= 0)
         assert book.reply_texts[reply] == text
@@ -42,13 +59,14 @@ def test_replies_are_numbered_once_and_carry_their_text_and_encoding(by_tuple):
         np.testing.assert_array_equal(book.reply_vectors[reply], expected)
 
 
-@pytest.mark.parametrize("by_tuple", [False, True])
-def test_a_full_reply_cache_is_forgotten_and_refilled(by_tuple):
-    book = phrase_book(60, by_tuple)
+@pytest.mark.parametrize("kind", list(BOOKS))
+def test_a_full_reply_cache_is_forgotten_and_refilled(kind):
+    n_phrases, key_mask = BOOKS[kind]
+    book = phrase_book(n_phrases, key_mask)
     book._MAX_REPLIES = 1000
     rng = np.random.default_rng(1)
     for _ in range(20):  # the cache fills and is cleared several times
-        codes = rng.integers(-1, 60, size=(300, REPLY_PARTS))
+        codes = random_codes(rng, 300, n_phrases)
         ids = book.replies(codes)
         assert book._n_replies <= book._MAX_REPLIES
         for row, reply in zip(codes.tolist(), ids.tolist(), strict=True):

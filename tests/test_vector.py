@@ -276,6 +276,25 @@ def test_grounded_personas_match_in_the_vector_env_and_expose_their_history():
     assert sorted(info["user_history_length"].tolist()) != [0] * 6
 
 
+def test_a_catalog_too_large_for_exact_reply_keys_matches_the_single_env():
+    """Thousands of titles (as a grounded catalog has) make more phrases than a reply's
+    codes can be packed as digits of one 62-bit key: replies are looked up by hash."""
+    from tests.conftest import grounded_catalog, make_grounded_persona
+
+    catalog = grounded_catalog(n=1500, d=4)
+    pool = [
+        make_grounded_persona(f"u{i}", seed=i, history=tuple(f"it-{j:03d}" for j in range(i)))
+        for i in range(6)
+    ]
+    vec = RecSessionVectorEnv(8, catalog, pool, max_turns=6)
+    phrases = vec.batch.phrases
+    assert (len(phrases.texts) + 1) ** 5 >= 2**62 and not phrases._exact
+    singles = [RecSessionEnv(catalog, pool, max_turns=6) for _ in range(8)]
+    seen = compare_with_single_envs(vec, singles, seed=11, steps=40)
+    assert seen["resets"] > 0 and seen["purchases"] > 0, seen
+    assert phrases._n_replies > 50  # many distinct replies were numbered and found again
+
+
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_gymnasiums_own_vector_envs_stack_grounded_histories_as_the_native_one(mode):
     from tests.conftest import grounded_catalog, make_grounded_persona

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 
@@ -135,12 +134,28 @@ class PhraseBook:
     A reply is a row of :data:`REPLY_PARTS` phrase codes (``-1`` = no phrase). Its text
     is the phrases joined by spaces; its :func:`~simrec.replies.encode_reply` vector is
     computed from the phrases' word counts (counts of space-joined texts add up). Both
-    are built once per distinct reply and looked up afterwards, by the row's codes read
-    as one integer (a dict of code tuples when the integer would not fit in 62 bits).
+    are built once per distinct reply and looked up afterwards by one integer key per
+    row, in numpy: the row's codes read as the digits of one number where that fits in
+    62 bits (up to about 5,000 phrases), else a 62-bit hash of them (grounded catalogs
+    name thousands of titles). A hash can collide, so a hit counts only if the codes
+    stored with the reply are the row's; a reply whose key another reply holds is kept
+    in a dict of code tuples, read only for rows whose key hit a different reply.
     """
 
     _MAX_REPLIES = 1 << 20
     """Replies cached at most (then forgotten): bounds the texts, vectors and index."""
+
+    _KEY_MASK = (1 << 62) - 1
+    """Keys keep 62 bits: non-negative, as :class:`_KeyIndex` stores them."""
+
+    _HASH_MULTIPLIERS = (
+        0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93,
+        0xCA5A826395121157, 0xFF51AFD7ED558CCD,
+    )  # fmt: skip
+    """One odd 64-bit mixing constant per reply part (splitmix64's, MurmurHash3's and
+    others'): the hash is the parts' weighted sum modulo 2**64. Not the golden ratio
+    :class:`_KeyIndex` multiplies keys by: with it, sums over the main phrase fell on half
+    as many slots of the index (longer probes)."""
 
     def __init__(self) -> None:
         self.texts: list[str] = []
@@ -148,11 +163,13 @@ class PhraseBook:
         self._rows: list[np.ndarray] = []
         self.counts = np.zeros((1, REPLY_DIM))
         self._index = _KeyIndex()
-        self._reply_ids: dict[object, int] = {}
+        self._clashed: dict[tuple, int] = {}
         self._n_replies = 0
         self.reply_texts = np.empty(0, dtype=object)
         self.reply_vectors = np.zeros((0, REPLY_DIM), dtype=np.float32)
-        self._radix = 0
+        self._reply_parts = np.zeros((REPLY_PARTS, 0), dtype=np.int64)  # slot-major codes
+        self._exact = True
+        self._multipliers = np.zeros((REPLY_PARTS, 1), dtype=np.int64)
 
     def add(self, text: str) -> int:
         """The code of ``text`` (numbered on first sight)."""
@@ -167,35 +184,64 @@ class PhraseBook:
         """No more phrases: build the count table (last row: zeros, for code ``-1``)."""
         self.counts = np.vstack([*self._rows, np.zeros(REPLY_DIM)])
         radix = len(self.texts) + 1
-        self._radix = radix if radix**REPLY_PARTS < 2**62 else 0
-        self._powers = np.array([[radix**i] for i in range(REPLY_PARTS)], dtype=np.int64)
+        self._exact = radix**REPLY_PARTS <= self._KEY_MASK
+        if self._exact:
+            multipliers = [radix**i for i in range(REPLY_PARTS)]
+        else:  # as int64 bit patterns: numpy's int64 products and sums wrap modulo 2**64
+            multipliers = [m - (1 << 64) for m in self._HASH_MULTIPLIERS]  # all >= 2**63
+        self._multipliers = np.array(multipliers, dtype=np.int64)[:, None]
 
     def replies(self, codes: np.ndarray) -> np.ndarray:
         """Indices into :attr:`reply_texts` / :attr:`reply_vectors` of each row of ``codes``."""
         if self._n_replies + len(codes) > self._MAX_REPLIES:  # at most the cap after the call
             self._index.clear()
-            self._reply_ids.clear()
+            self._clashed.clear()
             self._n_replies = 0
-        if not self._radix:
-            return self._replies_by_tuple(codes)
-        # Part by part over the slot-major view (int matmul has no fast path: slower).
-        keys = ((codes.T + 1) * self._powers).sum(axis=0)
+        keys = self._keys(codes)
         ids = self._index.find(keys)
+        if not self._exact:
+            self._check_hits(codes, ids)
         missing = np.flatnonzero(ids < 0)
         if len(missing):
-            new = self._number(keys[missing].tolist(), missing, ids, codes)
-            self._index.add(list(new), list(new.values()))
+            if self._exact:
+                new = self._number(keys[missing].tolist(), missing, ids, codes)
+                self._index.add(list(new), list(new.values()))
+            else:
+                start = self._n_replies
+                new = self._number(list(map(tuple, codes[missing].tolist())), missing, ids, codes)
+                self._file_hashed(start, list(new))
         return ids
 
-    def _replies_by_tuple(self, codes: np.ndarray) -> np.ndarray:
-        keys = list(map(tuple, codes.tolist()))
-        get = self._reply_ids.get
-        ids = np.fromiter(map(get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
-        missing = np.flatnonzero(ids < 0)
-        if len(missing):
-            rows = missing.tolist()
-            self._reply_ids.update(self._number([keys[j] for j in rows], missing, ids, codes))
-        return ids
+    def _keys(self, codes: np.ndarray) -> np.ndarray:
+        """Each row's key: its codes as digits (when :attr:`_exact`), else their hash."""
+        # Part by part over the slot-major view (int matmul has no fast path: slower).
+        keys = ((codes.T + 1) * self._multipliers).sum(axis=0)
+        return keys if self._exact else keys & self._KEY_MASK
+
+    def _check_hits(self, codes: np.ndarray, ids: np.ndarray) -> None:
+        """Hashed keys: rows whose key hit another reply take their id from :attr:`_clashed`."""
+        if not self._n_replies:
+            return  # nothing stored, no hit
+        # Compared slot-major (as the kernel builds ``codes``): a third of the time of the
+        # row-major compare. An unknown key's id (-1) reads the last column: masked out.
+        clash = (self._reply_parts.take(ids, axis=1) != codes.T).any(axis=0) & (ids >= 0)
+        if clash.any():
+            rows = np.flatnonzero(clash)
+            get = self._clashed.get
+            ids[rows] = [get(row, -1) for row in map(tuple, codes[rows].tolist())]
+
+    def _file_hashed(self, start: int, rows: list[tuple]) -> None:
+        """Make the new replies ``start, start + 1, ...`` (of code tuples ``rows``) findable:
+        under their hashed key in the index, or in :attr:`_clashed` where a reply holds it."""
+        keys = self._keys(self._reply_parts[:, start : start + len(rows)].T)
+        free = (self._index.find(keys) < 0).tolist()
+        filed: dict[int, int] = {}  # key: reply, for the index
+        for reply, (key, row) in enumerate(zip(keys.tolist(), rows, strict=True), start):
+            if free[reply - start] and key not in filed:
+                filed[key] = reply
+            else:
+                self._clashed[row] = reply
+        self._index.add(list(filed), list(filed.values()))
 
     def _number(self, keys: list, rows: np.ndarray, ids: np.ndarray, codes: np.ndarray) -> dict:
         """Number and store the unknown replies ``keys`` of ``rows``, setting their ``ids``.
@@ -228,7 +274,10 @@ class PhraseBook:
             texts[: len(self.reply_texts)] = self.reply_texts
             vectors = np.zeros((grow, REPLY_DIM), dtype=np.float32)
             vectors[: len(self.reply_vectors)] = self.reply_vectors
-            self.reply_texts, self.reply_vectors = texts, vectors
+            parts = np.zeros((REPLY_PARTS, grow), dtype=np.int64)
+            parts[:, : self._reply_parts.shape[1]] = self._reply_parts
+            self.reply_texts, self.reply_vectors, self._reply_parts = texts, vectors, parts
+        self._reply_parts[:, start:stop] = codes.T
         phrases = self.texts
         for reply, row in enumerate(codes.tolist(), start):
             self.reply_texts[reply] = " ".join([phrases[c] for c in row if c >= 0])
