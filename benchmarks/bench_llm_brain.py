@@ -1,6 +1,7 @@
 """LLM-brain throughput: steps/s of the LLM brains against fake APIs with fixed latency.
 
-Run: ``python benchmarks/bench_llm_brain.py [--latency 0.2] [--turns 10] [--backend both]``.
+Run: ``python benchmarks/bench_llm_brain.py [--latency 0.2] [--turns 10] [--backend both]
+[--senders N]``.
 For each backend (``anthropic``: the Claude brain against
 :class:`~simrec.llm.fake_server.FakeMessagesAPI`; ``openai``: the OpenAI-compatible brain
 against a vLLM-like :class:`~simrec.llm.fake_openai_server.FakeChatCompletionsAPI`) and
@@ -20,6 +21,11 @@ Printed per concurrency:
   so 80% needs ``c * cpu <= T1 / 0.8 - L``, T1 being a step's time at concurrency 1.
   CPU time moves little with the machine's load, so CPU against budget says whether
   the client can meet the target on a quiet core, whatever the wall clock said.
+* the sender processes' CPU ms per step: with sender processes
+  (:mod:`simrec.llm.backends.senders`; by default one per core beyond two above 16 calls
+  in flight, ``--senders N`` to choose) the SDK's and HTTP's CPU work leaves this
+  process's GIL for theirs; each sender's GIL has the same budget. Their first turn
+  includes starting them (importing the SDK).
 * the fake server's CPU ms per call. The server runs in its own process, as the real API
   runs on other machines (in the benchmark's process it would compete with the brain for
   the GIL and measure itself); on a 2-core machine it still shares the cores.
@@ -42,7 +48,9 @@ import numpy as np
 from simrec.brains.anthropic import AnthropicBrain
 from simrec.brains.openai import OpenAIBrain
 from simrec.env import resolve_catalog, resolve_personas
+from simrec.llm.backends.base import default_senders
 from simrec.llm.cache import canonical_json
+from simrec.llm.client import LLMClient
 from simrec.llm.fake_openai_server import FakeChatCompletionsAPI
 from simrec.llm.fake_server import FakeMessagesAPI
 from simrec.presets import find_preset
@@ -53,15 +61,21 @@ CONCURRENCIES = (1, 4, 16, 64)
 MODEL = "qwen3-8b"
 
 
-def make_brain(backend: str, api_url: str, concurrency: int) -> AnthropicBrain | OpenAIBrain:
-    """The brain of ``backend`` talking to the fake server at ``api_url``."""
+def make_brain(
+    backend: str, api_url: str, concurrency: int, senders: int | None = None
+) -> AnthropicBrain | OpenAIBrain:
+    """The brain of ``backend`` talking to the fake server at ``api_url`` (``senders``:
+    sender processes, ``None`` the default for ``concurrency``)."""
     if backend == "anthropic":
-        return AnthropicBrain(api_key="bench", base_url=api_url, concurrency=concurrency)
+        return AnthropicBrain(
+            api_key="bench", base_url=api_url, concurrency=concurrency, senders=senders
+        )
     return OpenAIBrain(
         base_url=f"{api_url}/v1",
         model=MODEL,
         structured_output="json_schema",
         concurrency=concurrency,
+        senders=senders,
     )
 
 
@@ -80,16 +94,17 @@ def steps_per_second(
     seed: int = 0,
     backend: str = "anthropic",
     server: Connection | None = None,
-) -> tuple[float, float, float, float]:
+    senders: int | None = None,
+) -> tuple[float, float, float, float, float]:
     """Steady-state steps/s of ``concurrency`` golf sessions stepped together for ``turns``
     turns after a first (cold) turn, the first turn's seconds, the client's CPU ms per
-    step and the server's CPU ms per call (``server``: the pipe to the server process;
-    without it, 0)."""
+    step, its sender processes' CPU ms per step and the server's CPU ms per call
+    (``server``: the pipe to the server process; without it, 0)."""
     sessions = golf_sessions(concurrency)
     n_items = len(sessions[0].catalog)
     rng = np.random.default_rng(seed)
     rngs = [np.random.default_rng([seed, i]) for i in range(concurrency)]
-    brain = make_brain(backend, api_url, concurrency)
+    brain = make_brain(backend, api_url, concurrency, senders)
 
     def turn() -> None:
         slates = [rng.choice(n_items, 5, replace=False).tolist() for _ in sessions]
@@ -101,21 +116,26 @@ def steps_per_second(
         start = time.perf_counter()
         turn()
         cold = time.perf_counter() - start
-        rate, cpu_ms, served_ms = timed(turn, turns, concurrency, server)
-        return rate, cold, cpu_ms, served_ms
+        rate, cpu_ms, sent_ms, served_ms = timed(turn, turns, concurrency, server, brain)
+        return rate, cold, cpu_ms, sent_ms, served_ms
     finally:
         brain.close()
 
 
 def transport_only(
-    api_url: str, concurrency: int, turns: int, backend: str, server: Connection | None = None
-) -> tuple[float, float, float]:
+    api_url: str,
+    concurrency: int,
+    turns: int,
+    backend: str,
+    server: Connection | None = None,
+    senders: int | None = None,
+) -> tuple[float, float, float, float]:
     """The same calls with everything but the SDK and HTTP taken away: ``concurrency``
     threads post the brain's first-turn request bodies through its backend (the SDK client
     and :func:`~simrec.llm.backends.base.post_json`) for ``turns`` rounds. Returns steps/s,
-    client CPU ms per call and server CPU ms per call: the floor the client layer, prompts,
-    validation and accounting add to."""
-    brain = make_brain(backend, api_url, concurrency)
+    client and sender CPU ms per call and server CPU ms per call: the floor the client
+    layer, prompts, validation and accounting add to."""
+    brain = make_brain(backend, api_url, concurrency, senders)
     try:
         sessions = golf_sessions(concurrency)
         sender = brain.client.backend
@@ -127,24 +147,34 @@ def transport_only(
                 list(pool.map(lambda w, b: sender.send(w, "bench", b), wires, bodies))
 
             round_trip()
-            return timed(round_trip, turns, concurrency, server)
+            return timed(round_trip, turns, concurrency, server, brain)
     finally:
         brain.close()
 
 
 def timed(
-    play: Callable[[], None], rounds: int, calls: int, server: Connection | None
-) -> tuple[float, float, float]:
-    """Steps/s over ``rounds`` calls of ``play`` (``calls`` steps each), the client's CPU
-    ms per step and the server's CPU ms per call."""
-    served = server_cpu(server)
+    play: Callable[[], None],
+    rounds: int,
+    calls: int,
+    server: Connection | None,
+    brain: AnthropicBrain | OpenAIBrain,
+) -> tuple[float, float, float, float]:
+    """Steps/s over ``rounds`` calls of ``play`` (``calls`` steps each), the client's and
+    its sender processes' CPU ms per step and the server's CPU ms per call."""
+    served, sent = server_cpu(server), sender_cpu(brain.client)
     start, cpu = time.perf_counter(), time.process_time()
     for _ in range(rounds):
         play()
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    served = server_cpu(server) - served
+    served, sent = server_cpu(server) - served, sender_cpu(brain.client) - sent
     steps = calls * rounds
-    return steps / elapsed, cpu * 1000 / steps, served * 1000 / steps
+    return steps / elapsed, cpu * 1000 / steps, sent * 1000 / steps, served * 1000 / steps
+
+
+def sender_cpu(client: LLMClient) -> float:
+    """CPU seconds ``client``'s sender processes have used so far (0 without them)."""
+    senders = client.backend.transport.senders
+    return senders.cpu_seconds() if senders is not None else 0.0
 
 
 def server_cpu(server: Connection | None) -> float:
@@ -175,8 +205,8 @@ def cpu_budget_ms(base_rate: float, latency: float, concurrency: int) -> float:
     return (1 / (TARGET_EFFICIENCY * base_rate) - latency) * 1000 / concurrency
 
 
-def bench(backend: str, latency: float, turns: int) -> None:
-    """Print the throughput table of ``backend``."""
+def bench(backend: str, latency: float, turns: int, senders: int | None) -> None:
+    """Print the throughput table of ``backend`` (``senders``: as for :func:`make_brain`)."""
     parent, child = mp.Pipe()
     server = mp.get_context("spawn").Process(
         target=serve, args=(latency, backend, child), daemon=True
@@ -191,13 +221,13 @@ def bench(backend: str, latency: float, turns: int) -> None:
         )
         print(
             f"  {'concurrency':>11}  {'steps/s':>8}  {'linear':>8}  efficiency  "
-            f"{'client CPU ms/step':>18}  {'budget':>6}  {'server CPU ms/call':>18}  "
-            "first turn"
+            f"{'client CPU ms/step':>18}  {'budget':>6}  {'senders':>7}  "
+            f"{'sender CPU ms/step':>18}  {'server CPU ms/call':>18}  first turn"
         )
         base = None
         for c in CONCURRENCIES:
-            rate, cold, cpu_ms, served_ms = steps_per_second(
-                url, c, turns, backend=backend, server=parent
+            rate, cold, cpu_ms, sent_ms, served_ms = steps_per_second(
+                url, c, turns, backend=backend, server=parent, senders=senders
             )
             base = base or rate
             linear = base * c
@@ -205,19 +235,38 @@ def bench(backend: str, latency: float, turns: int) -> None:
             budget = f"{cpu_budget_ms(base, latency, c):6.2f}" if c > 1 else f"{'':6}"
             print(
                 f"  {c:>11}  {rate:8.1f}  {linear:8.1f}  {rate / linear:9.0%}  "
-                f"{cpu_ms:18.2f}  {budget}  {served_ms:18.2f}  {cold * 1000:7.0f} ms{mark}"
+                f"{cpu_ms:18.2f}  {budget}  {sender_count(c, senders):>7}  {sent_ms:18.2f}  "
+                f"{served_ms:18.2f}  {cold * 1000:7.0f} ms{mark}"
             )
         c = CONCURRENCIES[-1]
-        rate, cpu_ms, served_ms = transport_only(url, c, turns, backend, server=parent)
+        rate, cpu_ms, sent_ms, served_ms = transport_only(
+            url, c, turns, backend, server=parent, senders=senders
+        )
         print(
             f"  {'SDK only':>11}  {rate:8.1f}  {base * c:8.1f}  {rate / (base * c):9.0%}  "
-            f"{cpu_ms:18.2f}  {'':6}  {served_ms:18.2f}  "
-            f"(the same bodies posted by {c} threads through the backend: no prompts, "
-            "cache, validation or accounting)"
+            f"{cpu_ms:18.2f}  {'':6}  {sender_count(c, senders):>7}  {sent_ms:18.2f}  "
+            f"{served_ms:18.2f}  (the same bodies posted by {c} threads through the backend: "
+            "no prompts, cache, validation or accounting)"
         )
     finally:
         parent.send("stop")
         server.join(timeout=5)
+
+
+def sender_count(concurrency: int, senders: int | None) -> int:
+    """The sender processes a brain of ``concurrency`` runs with ``senders``."""
+    return default_senders(concurrency) if senders is None else senders
+
+
+def add_senders_argument(parser: argparse.ArgumentParser) -> None:
+    """``--senders N`` (the LLM client's sender processes; default: its own choice)."""
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=None,
+        help="sender processes (default: none up to 16 calls in flight, else one per core "
+        "beyond two; 0: every call from this process)",
+    )
 
 
 def main() -> None:
@@ -227,9 +276,10 @@ def main() -> None:
     parser.add_argument(
         "--backend", choices=("anthropic", "openai", "both"), default="both", help="brains to time"
     )
+    add_senders_argument(parser)
     args = parser.parse_args()
     for backend in ("anthropic", "openai") if args.backend == "both" else (args.backend,):
-        bench(backend, args.latency, args.turns)
+        bench(backend, args.latency, args.turns, args.senders)
 
 
 if __name__ == "__main__":

@@ -133,6 +133,20 @@ def _argument_problem(value: Any, kinds: tuple[type, ...]) -> str | None:
     return " or ".join(wanted)
 
 
+@functools.cache
+def _call_spec(function: Callable[..., Any]) -> tuple[inspect.Signature, str, dict | None]:
+    """``function``'s signature, owner name and type hints (``None``: hints naming what its
+    module cannot resolve, so no check), read once: policies are built per visit, and
+    resolving hints is far slower than checking a few scalars."""
+    function = inspect.unwrap(function)
+    owner = function.__qualname__.rsplit(".", 1)[0]
+    try:
+        hints = typing.get_type_hints(function)
+    except (NameError, TypeError):
+        hints = None
+    return inspect.signature(function), owner, hints
+
+
 def check_arguments(function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Check the scalar arguments of a call to ``function`` against its type hints.
 
@@ -144,12 +158,8 @@ def check_arguments(function: Callable[..., Any], *args: Any, **kwargs: Any) -> 
     Raises:
         ArgumentError: ``LinUCBPolicy: argument 'alpha': expected a finite number, got nan``.
     """
-    function = inspect.unwrap(function)
-    signature = inspect.signature(function)
-    owner = function.__qualname__.rsplit(".", 1)[0]
-    try:
-        hints = typing.get_type_hints(function)
-    except (NameError, TypeError):  # hints naming what the module cannot resolve: no check
+    signature, owner, hints = _call_spec(function)
+    if hints is None:
         return
     try:
         bound = signature.bind(*args, **kwargs)

@@ -92,6 +92,10 @@ class LLMConfig:
             (after the SDK's retries) before the run stops with ``LLMConfigError``: a run
             whose API is down would otherwise be played entirely by the fallback.
             ``0`` never stops.
+        senders: processes that post the calls through their own SDK clients (the SDK's
+            CPU work then runs beside the simulation's; see
+            :mod:`simrec.llm.backends.senders`); ``0``: none; ``None`` (default): none up
+            to 16 calls in flight, else one per core beyond two.
     """
 
     model: str = ""
@@ -107,6 +111,7 @@ class LLMConfig:
     prompt: str = "persona-reaction"
     base_url: str | None = None
     unreachable_after: int = 10
+    senders: int | None = None
 
     def __post_init__(self) -> None:
         if self.cache not in MODES:
@@ -126,14 +131,12 @@ class LLMConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"{name}: expected an integer >= {low}, got {value!r}")
-        if self.recent_turns is not None and (
-            isinstance(self.recent_turns, bool)
-            or not isinstance(self.recent_turns, int)
-            or self.recent_turns < 0
-        ):
-            raise ConfigError(
-                f"recent_turns: expected an integer >= 0 or None, got {self.recent_turns!r}"
-            )
+        for name in ("recent_turns", "senders"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                raise ConfigError(f"{name}: expected an integer >= 0 or None, got {value!r}")
         if (
             isinstance(self.timeout, bool)
             or not isinstance(self.timeout, (int, float))

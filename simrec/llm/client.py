@@ -66,6 +66,10 @@ class LLMClient:
         unreachable_after: consecutive calls ending in a connection error or timeout (after
             the SDK's retries) before :class:`~simrec.errors.LLMConfigError`; 0: never.
         max_retries, timeout: the SDK's retry budget and seconds per attempt.
+        senders: processes posting the calls through their own SDK clients, so that the
+            SDK's and HTTP's CPU work runs beside this process's (see
+            :mod:`~simrec.llm.backends.senders`); 0: calls go out from this process's
+            threads; ``None``: none up to 16 calls in flight, else one per core beyond two.
         **backend_options: passed to the backend (``api_key``, ``base_url``,
             ``http_client``).
 
@@ -87,6 +91,7 @@ class LLMClient:
         unreachable_after: int = 10,
         max_retries: int = 4,
         timeout: float = 60.0,
+        senders: int | None = None,
         **backend_options: Any,
     ) -> None:
         if cache not in MODES:
@@ -100,6 +105,8 @@ class LLMClient:
             )
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ConfigError(f"concurrency: expected an integer >= 1, got {concurrency!r}")
+        if senders is not None and senders < 0:
+            raise ConfigError(f"senders: expected an integer >= 0 or None, got {senders!r}")
         self.cache = ResponseCache(cache_path, cache)
         try:
             self.backend: Backend = (
@@ -109,6 +116,7 @@ class LLMClient:
                     max_retries=max_retries,
                     timeout=timeout,
                     connections=concurrency,
+                    senders=senders,
                     **backend_options,
                 )
                 if isinstance(backend, str)
@@ -145,8 +153,8 @@ class LLMClient:
     ) -> LLMClient:
         """A client from an LLM caller's config (a brain's or a policy's): its ``cache``,
         ``cache_path``, ``concurrency``, ``unreachable_after``, ``max_retries``,
-        ``timeout``, ``base_url`` and ``backend_options()``; ``secrets`` are the key and
-        HTTP client, which never live in a config."""
+        ``timeout``, ``senders``, ``base_url`` and ``backend_options()``; ``secrets`` are
+        the key and HTTP client, which never live in a config."""
         c = config
         return cls(
             backend,
@@ -158,6 +166,7 @@ class LLMClient:
             unreachable_after=c.unreachable_after,
             max_retries=c.max_retries,
             timeout=c.timeout,
+            senders=c.senders,
             base_url=c.base_url,
             **secrets,
             **c.backend_options(),

@@ -93,7 +93,7 @@ class LLMPolicyConfig:
         cache, cache_path: the response cache: ``off``, ``record`` or ``replay``, and its
             sqlite file (may be the users' recording: keys never collide).
         concurrency: calls in flight at once (one per visit of a round).
-        max_retries, timeout, unreachable_after: as for the LLM brains.
+        max_retries, timeout, unreachable_after, senders: as for the LLM brains.
         max_tokens: the answer's output budget.
         temperature: ``None`` leaves the model's default.
         retriever, retriever_params: the candidate generator (see
@@ -116,6 +116,7 @@ class LLMPolicyConfig:
     max_retries: int = 4
     timeout: float = 60.0
     unreachable_after: int = 10
+    senders: int | None = None
     max_tokens: int = 400
     temperature: float | None = None
     retriever: str = "hybrid"
@@ -155,6 +156,10 @@ class LLMPolicyConfig:
             or not 0 < self.timeout < float("inf")
         ):
             fail("timeout", "a positive number of seconds")
+        if self.senders is not None and (
+            isinstance(self.senders, bool) or not isinstance(self.senders, int) or self.senders < 0
+        ):
+            fail("senders", "an integer >= 0 or null")
         if self.temperature is not None and (
             isinstance(self.temperature, bool)
             or not isinstance(self.temperature, (int, float))

@@ -35,6 +35,8 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
+from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from simrec.llm.fake_openai_server import is_probe
@@ -62,27 +64,33 @@ def _lines(block: str) -> list[dict[str, Any]]:
     return out
 
 
-def _words(text: str) -> list[str]:
-    return [stem(w) for w in _WORD.findall(text.lower().replace("'", ""))]
+@lru_cache(maxsize=8192)
+def _words(text: str) -> tuple[str, ...]:
+    """The stemmed words of ``text`` (remembered: item values recur in every prompt)."""
+    return tuple(stem(w) for w in _WORD.findall(text.lower().replace("'", "")))
+
+
+@lru_cache(maxsize=8192)
+def _phrase(value: str) -> tuple[str, ...]:
+    return tuple(w for w in _words(value) if w not in STOP)
 
 
 def _phrases(item: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
     """``(label, words)`` of an item's category, tags and categorical attribute values."""
     values = [str(item.get("category", ""))] + [str(t) for t in item.get("tags") or []]
     values += [str(v) for v in (item.get("attributes") or {}).values() if isinstance(v, str)]
-    out = []
-    for value in values:
-        words = tuple(w for w in _words(value) if w not in STOP)
-        if words:
-            out.append((value, words))
-    return out
+    return [(value, words) for value in values if (words := _phrase(value))]
 
 
 class Utterances:
-    """What the user said, split into sentences, each with whether it asks for something."""
+    """What the user said, split into sentences, each with whether it asks for something.
+
+    A prompt asks about the same phrases and attributes for many candidates, so each
+    phrase's weight and each attribute's stated number are worked out once.
+    """
 
     def __init__(self, said: list[str]) -> None:
-        self.sentences: list[tuple[list[str], bool, str]] = []
+        self.sentences: list[tuple[tuple[str, ...], bool, str]] = []
         for text in said:
             for sentence in re.split(r"[.!?;]+", text.lower()):
                 words = _words(sentence)
@@ -90,29 +98,41 @@ class Utterances:
                     hard = any(cue in sentence for cue in REQUEST_CUES)
                     self.sentences.append((words, hard, sentence))
         self.all = " ".join(s for _, _, s in self.sentences)
+        self.vocabulary = {w for words, _, _ in self.sentences for w in words}
+        self._weights: dict[tuple[str, ...], float] = {}
+        # The number said right before each word ("nine holes"), the first time it is.
+        self._numbers: dict[str, int] = {}
+        for words, _, _ in self.sentences:
+            for before, w in pairwise(words):
+                number = NUMBER_WORDS.get(before)
+                if number is None and before.isdigit():
+                    number = int(before)
+                if number is not None:
+                    self._numbers.setdefault(w, number)
 
     def weight(self, phrase: tuple[str, ...]) -> float:
         """+3 per request naming ``phrase``, +2 per stated taste, -3 per negation."""
+        known = self._weights.get(phrase)
+        if known is not None:
+            return known
         total = 0.0
-        for words, hard, _ in self.sentences:
-            for i in range(len(words) - len(phrase) + 1):
-                if tuple(words[i : i + len(phrase)]) == phrase:
-                    negated = any(w in NEGATIONS for w in words[max(0, i - 4) : i])
-                    total += -3.0 if negated else (3.0 if hard else 2.0)
-                    break
+        if self.vocabulary.issuperset(phrase):
+            n = len(phrase)
+            for words, hard, _ in self.sentences:
+                for i in range(len(words) - n + 1):
+                    if words[i : i + n] == phrase:
+                        negated = any(w in NEGATIONS for w in words[max(0, i - 4) : i])
+                        total += -3.0 if negated else (3.0 if hard else 2.0)
+                        break
+        self._weights[phrase] = total
         return total
 
     def numeric(self, name: str, value: float) -> float:
         """+3 when the user named ``value`` right before the attribute ``name`` ("nine holes")."""
-        attribute = stem(name.split("_")[0].lower())
-        for words, _, _ in self.sentences:
-            for i, w in enumerate(words[1:], start=1):
-                number = NUMBER_WORDS.get(words[i - 1])
-                if number is None and words[i - 1].isdigit():
-                    number = int(words[i - 1])
-                if w == attribute and number is not None:
-                    return 3.0 if float(number) == float(value) else -1.0
-        return 0.0
+        number = self._numbers.get(stem(name.split("_")[0].lower()))
+        if number is None:
+            return 0.0
+        return 3.0 if float(number) == float(value) else -1.0
 
     def says(self, cues: tuple[str, ...]) -> bool:
         """Whether any sentence contains one of ``cues``."""

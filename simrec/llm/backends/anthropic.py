@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from simrec.errors import LLMConfigError
-from simrec.llm.backends.base import Failure, SDKClients, parse_json_object, post_json
+from simrec.llm.backends.base import Failure, SDKBackend, parse_json_object
 from simrec.llm.backends.claude_models import claude_model
 from simrec.llm.request import Answer, LLMRequest, Usage
 
@@ -28,18 +28,7 @@ MISSING_KEY = (
 )
 
 
-def import_sdk() -> Any:
-    """The ``anthropic`` SDK, or a clear error naming the extra that installs it."""
-    try:
-        import anthropic
-    except ImportError:
-        raise LLMConfigError(
-            "the anthropic backend needs the Anthropic SDK: pip install 'simrec[llm]'"
-        ) from None
-    return anthropic
-
-
-class AnthropicBackend:
+class AnthropicBackend(SDKBackend):
     """Claude through the official ``anthropic`` SDK.
 
     Args:
@@ -51,6 +40,9 @@ class AnthropicBackend:
         http_client: an ``httpx2.Client`` for the SDK (tests pass a mock transport).
         offline: build no client (replay mode: every answer comes from the cache).
         connections: calls expected in flight at once (sizes the SDK clients).
+        senders: sender processes posting the calls (see
+            :mod:`~simrec.llm.backends.senders`); ``None``: as many as
+            :func:`~simrec.llm.backends.base.default_senders` gives for ``connections``.
 
     Raises:
         LLMConfigError: no key (outside ``offline``) or no SDK.
@@ -58,6 +50,7 @@ class AnthropicBackend:
 
     name = "anthropic"
     key_env = API_KEY_ENV
+    path = "/v1/messages"
 
     def __init__(
         self,
@@ -69,29 +62,14 @@ class AnthropicBackend:
         http_client: Any = None,
         offline: bool = False,
         connections: int = 8,
+        senders: int | None = None,
     ) -> None:
-        self.sdk: Any = None
-        self.client: Any = None
-        self._clients: SDKClients | None = None
         if offline:
             return
-        self.sdk = import_sdk()
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
         if not key.strip():
             raise LLMConfigError(MISSING_KEY)
-        self._clients = SDKClients(
-            lambda http: self.sdk.Anthropic(
-                api_key=key,
-                base_url=base_url,
-                max_retries=max_retries,
-                timeout=float(timeout),
-                http_client=http,
-            ),
-            self.sdk,
-            connections,
-            http_client,
-        )
-        self.client = self._clients.first
+        self.connect(key, base_url, max_retries, timeout, http_client, connections, senders)
 
     # -- request -------------------------------------------------------------------------
     def wire(self, request: LLMRequest) -> dict[str, Any]:
@@ -175,14 +153,6 @@ class AnthropicBackend:
             ],
         }
 
-    # -- transport -----------------------------------------------------------------------
-    def send(
-        self, wire: Mapping[str, Any], what: str, data: bytes | None = None
-    ) -> tuple[dict | None, Failure | None, int]:
-        """POST ``wire`` to ``/v1/messages`` (see :func:`~.base.post_json`)."""
-        client = self._clients.pick() if self._clients is not None else None
-        return post_json(self.sdk, client, "/v1/messages", wire, what, API_KEY_ENV, data)
-
     # -- response ------------------------------------------------------------------------
     def answer(self, response: Mapping[str, Any], request: LLMRequest) -> Answer:
         """The answer in ``response``: the tool's input, or the JSON text (by block type)."""
@@ -224,12 +194,6 @@ class AnthropicBackend:
             "status": None,
             "message": str(getattr(detail, "message", None) or f"batch item {result.type}"),
         }
-
-    def close(self) -> None:
-        """Close the HTTP clients (idempotent)."""
-        if self._clients is not None:
-            self._clients.close()
-            self._clients = self.client = None
 
 
 _EPHEMERAL = {"type": "ephemeral"}

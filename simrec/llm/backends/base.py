@@ -17,9 +17,11 @@ log line or an error message.
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import itertools
 import json
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -127,6 +129,167 @@ class SDKClients:
             client.close()
 
 
+SDKS = {"anthropic": ("Anthropic", "the Anthropic SDK"), "openai": ("OpenAI", "the OpenAI SDK")}
+"""Each backend's SDK: its module name, client class and name in messages."""
+
+SENDER_THRESHOLD = 16
+"""Calls in flight above which a backend posts through sender processes by default (see
+:func:`default_senders`)."""
+
+
+def import_sdk(name: str) -> Any:
+    """The SDK module ``name`` (``anthropic`` or ``openai``), or a clear error naming the
+    extra that installs it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise LLMConfigError(
+            f"the {name} backend needs {SDKS[name][1]}: pip install 'simrec[llm]'"
+        ) from None
+
+
+def default_senders(connections: int, http_client: Any = None) -> int:
+    """Sender processes for ``connections`` calls in flight: none up to
+    :data:`SENDER_THRESHOLD` (one process's threads keep up), with a caller's HTTP client,
+    or where they cannot run; else one per core beyond two, at most 4.
+
+    Two cores are left to the simulation's own process and to what else the machine runs
+    (a local model server): on a two-core machine senders only move the SDK's work from
+    one core to the other and add their own, so there are none unless asked for
+    (measured in ``benchmarks/bench_llm_brain.py --senders N``).
+    """
+    from simrec.llm.backends.senders import supported
+
+    if connections <= SENDER_THRESHOLD or http_client is not None or not supported():
+        return 0
+    return min(max((os.cpu_count() or 1) - 2, 0), 4)
+
+
+class SDKTransport:
+    """How a backend's calls reach its API: through the official SDK's clients, from this
+    process's threads or (``senders`` > 0) from sender processes
+    (:mod:`simrec.llm.backends.senders`), which post the same bytes through the same SDK.
+
+    Args:
+        sdk: ``anthropic`` or ``openai``.
+        path: the endpoint every call posts to (``/v1/messages``, ``/chat/completions``).
+        key_env: the key's environment variable (named in refusal messages).
+        options: the SDK client's arguments (``api_key``, ``base_url``, ``max_retries``,
+            ``timeout``).
+        connections: calls expected in flight at once.
+        http_client: a caller's HTTP client (tests); never shipped to a sender process.
+        senders: sender processes (0: none, calls go out from this process).
+
+    Raises:
+        LLMConfigError: no SDK, or a sender process could not start.
+    """
+
+    def __init__(
+        self,
+        sdk: str,
+        path: str,
+        key_env: str,
+        options: dict[str, Any],
+        connections: int,
+        http_client: Any = None,
+        senders: int = 0,
+    ) -> None:
+        self.sdk = import_sdk(sdk)
+        self.path = path
+        self.key_env = key_env
+        factory = getattr(self.sdk, SDKS[sdk][0])
+        self.senders = None
+        if senders > 0 and http_client is None:
+            from simrec.llm.backends.senders import SenderProcesses
+
+            spec = {"sdk": sdk, "path": path, "key_env": key_env, "options": options,
+                    "connections": -(-connections // senders)}  # fmt: skip
+            self.senders = SenderProcesses(spec, senders)
+            connections = 1  # this process's own client serves one-off calls (batches)
+        self.clients = SDKClients(
+            lambda http: factory(**options, http_client=http), self.sdk, connections, http_client
+        )
+
+    @property
+    def first(self) -> Any:
+        """This process's first SDK client (Message Batches and other one-off calls)."""
+        return self.clients.first
+
+    def send(
+        self, wire: Mapping[str, Any] | None, what: str, data: bytes | None = None
+    ) -> tuple[dict | None, Failure | None, int]:
+        """POST ``data`` (else ``wire``) to :attr:`path`: see :func:`post_json`."""
+        if self.senders is not None:
+            if data is None:
+                data = json.dumps(wire).encode("utf-8")
+            return self.senders.send(what, data)
+        return post_json(self.sdk, self.clients.pick(), self.path, wire, what, self.key_env, data)
+
+    def close(self) -> None:
+        """Stop the sender processes and close the clients."""
+        if self.senders is not None:
+            self.senders.close()
+        self.clients.close()
+
+
+class SDKBackend:
+    """What the backends share: their :class:`SDKTransport` (none in replay mode), sending
+    and closing. A backend sets :attr:`path` and calls :meth:`connect`."""
+
+    name: str
+    key_env: str
+    path: str
+    transport: SDKTransport | None = None
+    sdk: Any = None
+    client: Any = None
+
+    def connect(
+        self,
+        key: str,
+        base_url: str | None,
+        max_retries: int,
+        timeout: float,
+        http_client: Any,
+        connections: int,
+        senders: int | None,
+    ) -> None:
+        """Build the transport: SDK clients with ``key`` (kept only inside them and, with
+        sender processes, sent to those over their socket)."""
+        if senders is None:
+            senders = default_senders(connections, http_client)
+        self.transport = SDKTransport(
+            self.name,
+            self.path,
+            self.key_env,
+            {"api_key": key, "base_url": base_url, "max_retries": max_retries,
+             "timeout": float(timeout)},
+            connections,
+            http_client,
+            senders,
+        )  # fmt: skip
+        self.sdk = self.transport.sdk
+        self.client = self.transport.first
+
+    def send(
+        self, wire: Mapping[str, Any], what: str, data: bytes | None = None
+    ) -> tuple[dict | None, Failure | None, int]:
+        """POST ``wire`` (``data``: its JSON, if already serialised) to the backend's
+        endpoint (see :func:`post_json`).
+
+        Raises:
+            LLMConfigError: no client (replay mode), or a refused request.
+        """
+        if self.transport is None:
+            raise LLMConfigError(f"{what}: no API client (replay mode has no key)")
+        return self.transport.send(wire, what, data)
+
+    def close(self) -> None:
+        """Close the HTTP clients and sender processes (idempotent)."""
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = self.client = None
+
+
 def is_loopback(url: str | None) -> bool:
     """Whether ``url`` points at this machine (a local server needs no API key)."""
     if not url:
@@ -159,10 +322,8 @@ def post_json(
     exception classes, so both providers fail the same way.
 
     Raises:
-        LLMConfigError: no client (replay mode), or a refused request (see the module doc).
+        LLMConfigError: a refused request (see the module doc).
     """
-    if client is None:
-        raise LLMConfigError(f"{what}: no API client (replay mode has no key)")
     import httpx2
 
     try:

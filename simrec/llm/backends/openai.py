@@ -31,13 +31,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from simrec.errors import ConfigError, LLMConfigError
-from simrec.llm.backends.base import (
-    Failure,
-    SDKClients,
-    is_loopback,
-    parse_json_object,
-    post_json,
-)
+from simrec.llm.backends.base import Failure, SDKBackend, is_loopback, parse_json_object
 from simrec.llm.request import Answer, LLMRequest, Usage
 
 API_KEY_ENV = "OPENAI_API_KEY"
@@ -57,18 +51,7 @@ Ask = Callable[[dict[str, Any], str], "tuple[dict | None, Failure | None]"]
 """``ask(wire, mode) -> (response, failure)``: the client sends a probe through its cache."""
 
 
-def import_sdk() -> Any:
-    """The ``openai`` SDK, or a clear error naming the extra that installs it."""
-    try:
-        import openai
-    except ImportError:
-        raise LLMConfigError(
-            "the openai backend needs the OpenAI SDK: pip install 'simrec[llm]'"
-        ) from None
-    return openai
-
-
-class OpenAIBackend:
+class OpenAIBackend(SDKBackend):
     """An OpenAI-compatible Chat Completions server through the official ``openai`` SDK.
 
     Args:
@@ -77,8 +60,8 @@ class OpenAIBackend:
         base_url: the server, e.g. ``http://127.0.0.1:8000/v1`` (vLLM) or
             ``http://127.0.0.1:11434/v1`` (Ollama); ``None``: the SDK default.
         structured_output: ``auto``, ``json_schema``, ``tools`` or ``text`` (module doc).
-        max_retries, timeout, http_client, offline, connections: as for the Anthropic
-            backend.
+        max_retries, timeout, http_client, offline, connections, senders: as for the
+            Anthropic backend.
 
     Raises:
         ConfigError: an unknown ``structured_output``.
@@ -86,6 +69,7 @@ class OpenAIBackend:
     """
 
     name = "openai"
+    path = "/chat/completions"
 
     def __init__(
         self,
@@ -99,6 +83,7 @@ class OpenAIBackend:
         http_client: Any = None,
         offline: bool = False,
         connections: int = 8,
+        senders: int | None = None,
     ) -> None:
         if structured_output not in MODES:
             raise ConfigError(
@@ -112,12 +97,8 @@ class OpenAIBackend:
         self.structured_output = structured_output
         self._modes: dict[str, str] = {}
         self._lock = threading.RLock()
-        self.sdk: Any = None
-        self.client: Any = None
-        self._clients: SDKClients | None = None
         if offline:
             return
-        self.sdk = import_sdk()
         key = api_key if api_key is not None else os.environ.get(api_key_env, "")
         if not key.strip():
             if not is_loopback(base_url):
@@ -128,19 +109,7 @@ class OpenAIBackend:
                     "cache='replay'"
                 )
             key = "no-key-for-a-local-server"  # the SDK insists on one; local servers ignore it
-        self._clients = SDKClients(
-            lambda http: self.sdk.OpenAI(
-                api_key=key,
-                base_url=base_url,
-                max_retries=max_retries,
-                timeout=float(timeout),
-                http_client=http,
-            ),
-            self.sdk,
-            connections,
-            http_client,
-        )
-        self.client = self._clients.first
+        self.connect(key, base_url, max_retries, timeout, http_client, connections, senders)
 
     # -- structured-output negotiation -----------------------------------------------------
     def negotiate(self, model: str, ask: Ask) -> str:
@@ -273,14 +242,6 @@ class OpenAIBackend:
             follow = [{"role": "user", "content": note}]
         return {**wire, "messages": [*wire["messages"], assistant, *follow]}
 
-    # -- transport -----------------------------------------------------------------------
-    def send(
-        self, wire: Mapping[str, Any], what: str, data: bytes | None = None
-    ) -> tuple[dict | None, Failure | None, int]:
-        """POST ``wire`` to ``/chat/completions`` (see :func:`~.base.post_json`)."""
-        client = self._clients.pick() if self._clients is not None else None
-        return post_json(self.sdk, client, "/chat/completions", wire, what, self.key_env, data)
-
     # -- response ------------------------------------------------------------------------
     def answer(self, response: Mapping[str, Any], request: LLMRequest) -> Answer:
         """The answer in ``response``: a tool call's arguments, or the JSON in the content."""
@@ -316,12 +277,6 @@ class OpenAIBackend:
         prompt = int(u.get("prompt_tokens") or 0)
         cached = int(((u.get("prompt_tokens_details") or {}).get("cached_tokens")) or 0)
         return Usage(prompt - cached, int(u.get("completion_tokens") or 0), cached, 0)
-
-    def close(self) -> None:
-        """Close the HTTP clients (idempotent)."""
-        if self._clients is not None:
-            self._clients.close()
-            self._clients = self.client = None
 
 
 def _message(response: Mapping[str, Any]) -> Mapping[str, Any]:
