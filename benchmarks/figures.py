@@ -196,7 +196,9 @@ def scripted_model_if_recorded(scenario: Any) -> Iterator[None]:
 def produce_ppo(options: argparse.Namespace, known: dict[str, Any]) -> dict[str, Any]:
     """``examples/train_ppo.py`` at its default budget (CPU-minutes): PPO with item features,
     the best fixed per-turn schedule, PPO's most common slates replayed and the baselines
-    on the same held-out visits (``docs/rl.md``)."""
+    on the same held-out visits (source ``ppo``), and the headroom at the preset's own
+    slate size: the oracle against the best fixed schedule (source ``ppo_headroom``;
+    ``docs/rl.md``)."""
     import importlib.util
     import tempfile
 
@@ -210,7 +212,12 @@ def produce_ppo(options: argparse.Namespace, known: dict[str, Any]) -> dict[str,
             schedule_path=str(Path(tmp) / "golf-fixed-schedule.json"),
         )
         _, figures = module.compare(args)
-    return {"ppo": figures}
+        own_slates = module.Args(
+            slate_size=0, schedule_visits=128, schedule_passes=1,
+            schedule_path=str(Path(tmp) / "golf-fixed-schedule-own-slates.json"),
+        )  # fmt: skip
+        headroom = module.headroom(own_slates)
+    return {"ppo": figures, "ppo_headroom": headroom}
 
 
 Producer = Callable[[argparse.Namespace, dict[str, Any]], dict[str, Any]]

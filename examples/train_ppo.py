@@ -1,5 +1,10 @@
 """Train PPO (stable-baselines3) on simrec/Golf-v0 to personalise, and compare it with the baselines.
 
+It trains and compares at one item per turn (``--slate-size 1``; ``0`` gives the preset's
+five): with five slots a fixed slate holds something for every golf persona and even the
+oracle earns barely more than the best fixed schedule (docs/rl.md measures it), so there
+is nothing to personalise; with one item per turn, knowing the user is worth a lot.
+
 The policy sees, for every catalog item, how it relates to what this user clicked, bought,
 dismissed and said in this visit (``ScoreSlateWrapper(env, item_features=True)``; columns in
 ``simrec.rl.visit_features``), scores each item with one small network shared across items,
@@ -15,7 +20,8 @@ in the schedule search) and the table gives mean returns with 95% intervals:
   measure of personalisation;
 * PPO's own most common slate per turn, replayed to every user: how much of PPO's return
   needs no personalisation;
-* the steer-aware policy, LinUCB, MMR, random and popularity.
+* the oracle (it reads the hidden user: the ceiling), the steer-aware policy, LinUCB,
+  MMR, random and popularity.
 
 Run::
 
@@ -24,7 +30,7 @@ Run::
 
 The trained model is saved (``--save-path``, default ``ppo-golf.zip``); a scenario runs it
 beside the baselines with ``ppo: {policy: "stable_baselines3:PPO", load: ppo-golf.zip,
-action_form: score}`` (the wrapper is found from the model's spaces if left out; it computes the
+action_form: score}`` and ``slate_size: 1`` (the wrapper is found from the model's spaces if left out; it computes the
 item features from the plain env's infos). The searched schedule is saved too
 (``--schedule-path``); the ``fixed_schedule`` policy shows it.
 
@@ -57,11 +63,12 @@ from simrec.rl.slate_policy import ItemScoringPolicy
 from simrec.runner import run_sessions
 from simrec.wrappers import ScoreSlateWrapper
 
-BASELINES = ("steer_aware", "linucb", "mmr", "random", "popularity")
+BASELINES = ("oracle", "steer_aware", "linucb", "mmr", "random", "popularity")
 LABELS = {
     "ppo": "PPO (item features)",
     "best_fixed_schedule": "best fixed schedule",
     "ppo_most_common_slates": "PPO's most common slates, replayed",
+    "oracle": "oracle (cheats: reads the hidden user)",
 }
 """Table rows by key (other rows are the policies' own names)."""
 
@@ -70,6 +77,8 @@ LABELS = {
 class Args:
     env_id: str = "simrec/Golf-v0"
     """the simrec env to train and evaluate on"""
+    slate_size: int = 1
+    """items shown per turn (0: the preset's own, 5 for golf); see docs/rl.md for why 1"""
     total_timesteps: int = 61_440
     """environment steps of training (user turns, summed over the parallel envs)"""
     num_envs: int = 8
@@ -88,11 +97,11 @@ class Args:
     """width of the item scorer's hidden layers"""
     seed: int = 0
     """seed of training (envs, network initialisation, slate sampling)"""
-    eval_episodes: int = 200
+    eval_episodes: int = 400
     """held-out visits per policy in the evaluation"""
     eval_seed: int = 1_000_000
     """first held-out seed: evaluation visits use eval_seed, eval_seed + 1, ..."""
-    schedule_visits: int = 128
+    schedule_visits: int = 512
     """training visits (seeds 0, 1, ...) the fixed schedule is searched on and PPO's most common slates are taken from"""
     schedule_passes: int = 2
     """passes of the schedule search over every (turn, slot)"""
@@ -128,10 +137,19 @@ def parse_args() -> Args:
     return Args(**vars(parser.parse_args()))
 
 
+def env_kwargs(args: Args) -> dict[str, Any]:
+    """Keyword arguments of every env the example makes (the slate size, when set)."""
+    return {"slate_size": args.slate_size} if args.slate_size else {}
+
+
+def make_env(args: Args) -> gym.Env:
+    return gym.make(args.env_id, **env_kwargs(args))
+
+
 def train(args: Args) -> PPO:
     """PPO on ``args.env_id`` with the score action and item features."""
     envs = make_vec_env(
-        lambda: ScoreSlateWrapper(gym.make(args.env_id), item_features=True),
+        lambda: ScoreSlateWrapper(make_env(args), item_features=True),
         n_envs=args.num_envs,
         seed=args.seed,
     )
@@ -150,36 +168,69 @@ def train(args: Args) -> PPO:
     return model.learn(total_timesteps=args.total_timesteps)
 
 
-def run(policy: Any, args: Args, seed: int, episodes: int) -> tuple[np.ndarray, Any]:
-    """Return of each visit of ``policy`` (visits ``seed``, ``seed + 1``, …) and the log."""
-    log = run_sessions(gym.make(args.env_id), policy, episodes=episodes, seed=seed)
+def run(
+    policy: Any, args: Args, seed: int, episodes: int, env: gym.Env | None = None
+) -> tuple[np.ndarray, Any]:
+    """Return of each visit of ``policy`` (visits ``seed``, ``seed + 1``, …) and the log.
+
+    ``env``: the env the policy was made with (the oracle reads its live session)."""
+    log = run_sessions(env or make_env(args), policy, episodes=episodes, seed=seed)
     return sessions_frame(log.frames()[1])["return"].to_numpy(), log
 
 
 def ppo_policy(model: PPO, args: Args) -> SB3Policy:
     """The model acting in the plain env, as a scenario runs it (``action_form: score``)."""
-    return SB3Policy(model, env=gym.make(args.env_id), wrapper="score")
+    return SB3Policy(model, env=make_env(args), wrapper="score")
 
 
 def schedule_policy(schedule: Schedule, args: Args) -> Any:
-    return make_policy("fixed_schedule", gym.make(args.env_id), **schedule.as_policy_params())
+    return make_policy("fixed_schedule", make_env(args), **schedule.as_policy_params())
+
+
+def fixed_schedule_returns(args: Args) -> np.ndarray:
+    """Search the best fixed schedule on the training visits, save it, and return what it
+    earns on the held-out visits."""
+    best = best_fixed_schedule(
+        args.env_id, range(args.schedule_visits), args.schedule_passes, env_kwargs(args)
+    )
+    best.save(args.schedule_path)
+    return run(schedule_policy(best, args), args, args.eval_seed, args.eval_episodes)[0]
 
 
 def evaluate(model: PPO, args: Args) -> dict[str, np.ndarray]:
     """Returns of PPO, the schedules and the baselines on the same held-out visits."""
     held_out = (args.eval_seed, args.eval_episodes)
     returns = {"ppo": run(ppo_policy(model, args), args, *held_out)[0]}
-    best = best_fixed_schedule(args.env_id, range(args.schedule_visits), args.schedule_passes)
-    best.save(args.schedule_path)
-    returns["best_fixed_schedule"] = run(schedule_policy(best, args), args, *held_out)[0]
+    returns["best_fixed_schedule"] = fixed_schedule_returns(args)
     _, log = run(ppo_policy(model, args), args, 0, args.schedule_visits)
-    common = most_common_slates(gym.make(args.env_id), log.frames()[0])
+    common = most_common_slates(make_env(args), log.frames()[0])
     returns["ppo_most_common_slates"] = run(schedule_policy(common, args), args, *held_out)[0]
-    env = gym.make(args.env_id)
     for name in filter(None, args.baselines.split(",")):
+        env = make_env(args)
         policy = make_policy(name.strip(), env, seed=args.eval_seed)
-        returns[name.strip()] = run(policy, args, *held_out)[0]
+        returns[name.strip()] = run(policy, args, *held_out, env)[0]
     return returns
+
+
+def headroom(args: Args) -> dict[str, Any]:
+    """What personalising could earn at all in ``args``'s env: the oracle (it reads the hidden
+    user, so no real policy can match it) against the best fixed schedule, same held-out
+    visits. When the oracle is not well above the schedule, no policy can be."""
+    fixed = fixed_schedule_returns(args)
+    env = make_env(args)
+    oracle_policy = make_policy("oracle", env, seed=args.eval_seed)
+    oracle = run(oracle_policy, args, args.eval_seed, args.eval_episodes, env)[0]
+    low, high = ratio_interval(oracle, fixed)
+    return {
+        "env_id": args.env_id,
+        "slate_size": int(make_env(args).unwrapped.slate_size),
+        "schedule_visits": args.schedule_visits,
+        "schedule_passes": args.schedule_passes,
+        "eval_episodes": args.eval_episodes,
+        "oracle": dict(mean=float(oracle.mean()), half=mean_and_interval(oracle)[1]),
+        "best_fixed_schedule": dict(mean=float(fixed.mean()), half=mean_and_interval(fixed)[1]),
+        "oracle_vs_fixed": {"mean": float(oracle.mean() / fixed.mean()), "low": low, "high": high},
+    }
 
 
 def mean_and_interval(values: np.ndarray) -> tuple[float, float]:
@@ -212,7 +263,8 @@ def report(returns: dict[str, np.ndarray], args: Args, seconds: float | None) ->
         f" ({seconds:.0f} CPU-s)" if seconds is not None else f" (loaded from {args.load})"
     )
     head = (
-        f"{args.env_id}: PPO with item features, {trained}; {args.eval_episodes} held-out "
+        f"{args.env_id} (slates of {make_env(args).unwrapped.slate_size}): PPO with item "
+        f"features, {trained}; {args.eval_episodes} held-out "
         f"visits (seeds {args.eval_seed}..{args.eval_seed + args.eval_episodes - 1}); schedule "
         f"searched on {args.schedule_visits} training visits"
     )
@@ -236,6 +288,7 @@ def summary(returns: dict[str, np.ndarray], args: Args, seconds: float | None) -
         }  # fmt: skip
     return {
         "env_id": args.env_id,
+        "slate_size": int(make_env(args).unwrapped.slate_size),
         "total_timesteps": args.total_timesteps,
         "training_cpu_seconds": seconds,
         "eval_episodes": args.eval_episodes,

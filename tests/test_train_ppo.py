@@ -34,7 +34,7 @@ def load_example():
 def tiny_args(example, tmp_path, **overrides):
     settings = dict(
         total_timesteps=128, num_envs=2, num_steps=64, batch_size=64, n_epochs=1,
-        eval_episodes=6, schedule_visits=3, schedule_passes=0, baselines="random,linucb",
+        eval_episodes=6, schedule_visits=3, schedule_passes=0, baselines="random,linucb,oracle",
         save_path=str(tmp_path / "ppo-golf.zip"), schedule_path=str(tmp_path / "schedule.json"),
     )  # fmt: skip
     return example.Args(**{**settings, **overrides})
@@ -47,12 +47,14 @@ def test_the_example_trains_compares_and_saves_a_model_that_loads_again(capsys, 
     for row in ("PPO (item features)", "best fixed schedule", "PPO's most common", "linucb"):
         assert f"| {row}" in out
     assert set(returns) == {
-        "ppo", "best_fixed_schedule", "ppo_most_common_slates", "random", "linucb"
+        "ppo", "best_fixed_schedule", "ppo_most_common_slates", "random", "linucb", "oracle"
     }  # fmt: skip
+    assert "(slates of 1)" in out  # the example's default: one item per turn
     assert "PPO / best fixed schedule:" in out
     assert (tmp_path / "ppo-golf.zip").exists() and (tmp_path / "schedule.json").exists()
     assert all(len(v) == 6 for v in returns.values())
     figures = json.loads((tmp_path / "ppo.json").read_text())
+    assert figures["slate_size"] == 1
     assert figures["policies"]["ppo"]["mean"] == pytest.approx(returns["ppo"].mean())
     low, high = figures["ppo_vs_fixed"]["low"], figures["ppo_vs_fixed"]["high"]
     assert low <= figures["ppo_vs_fixed"]["mean"] <= high
@@ -73,11 +75,12 @@ def test_a_scenario_runs_the_saved_model_with_its_item_features(tmp_path, wrappe
     example = load_example()
     args = tiny_args(example, tmp_path)
     example.train(args).save(args.save_path)
-    policy = load_policy("stable_baselines3:PPO", gym.make("simrec/Golf-v0"), load=args.save_path)
+    env = gym.make("simrec/Golf-v0", slate_size=args.slate_size)
+    policy = load_policy("stable_baselines3:PPO", env, load=args.save_path)
     assert policy.translate.visit is not None  # the item features were recognised
     scenario = tmp_path / "ppo.yaml"
     scenario.write_text(
-        "env: golf\nepisodes: 4\nseeds: 2\n"
+        f"env: golf\nslate_size: {args.slate_size}\nepisodes: 4\nseeds: 2\n"
         "policies:\n"
         f"  ppo: {{policy: 'stable_baselines3:PPO', load: ppo-golf.zip, {wrapper}device: cpu}}\n"
         "assertions:\n  - ppo.novelty.return >= -100\n"
@@ -85,3 +88,16 @@ def test_a_scenario_runs_the_saved_model_with_its_item_features(tmp_path, wrappe
     result = run_scenario(load_scenario(scenario))
     assert result.passed, result.outcomes[0].message
     assert len(result.per_seed["ppo"]["novelty"]["return"]) == 2
+
+
+def test_the_headroom_compares_the_oracle_with_the_schedule_at_the_presets_own_slate_size(
+    tmp_path,
+):
+    example = load_example()
+    figures = example.headroom(tiny_args(example, tmp_path, slate_size=0, eval_episodes=8))
+    assert figures["slate_size"] == 5  # golf's own
+    oracle, fixed = figures["oracle"]["mean"], figures["best_fixed_schedule"]["mean"]
+    assert figures["oracle_vs_fixed"]["mean"] == pytest.approx(oracle / fixed)
+    assert figures["oracle_vs_fixed"]["low"] <= oracle / fixed <= figures["oracle_vs_fixed"]["high"]
+    schedule = json.loads((tmp_path / "schedule.json").read_text())["schedule"]
+    assert len(schedule[0]) == 5
