@@ -41,6 +41,7 @@ MUST_SHOW = {
     ],
     "novelty_trap": [
         "mmr.cold_start.normalized_return >= 0.5",
+        "greedy.cold_start.normalized_return < mmr.cold_start.normalized_return",
         "greedy.novelty.churn > 0.85",
         "greedy.novelty.repetition > 0.5",
     ],
@@ -51,7 +52,7 @@ MUST_SHOW = {
     ],
     "preference_drift": [
         "adaptive.drift.adaptation > linucb.drift.adaptation",
-        "adaptive.drift.adaptation >= 0.5",
+        "adaptive.drift.adaptation >= 0.47",
     ],
     "semantic_ids": [
         "constrained.cold_start.return > 4.3",
@@ -60,7 +61,7 @@ MUST_SHOW = {
     ],
     "llm_recommenders": [
         "llm_conversational.cold_start.return > linucb.cold_start.return",
-        "llm_reranker.novelty.final_satisfaction > linucb.novelty.final_satisfaction",
+        "llm_reranker.novelty.final_satisfaction >= 0.65",
         "llm_reranker.steerability.listening > 0.4",
         "llm_conversational.steerability.listening > 0.4",
         "llm_reranker.steerability.followed > linucb.steerability.followed",

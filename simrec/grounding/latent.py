@@ -15,16 +15,23 @@ scores are added:
 Why not matrix factorisation: on MovieLens 100K with the per-user temporal split,
 ``implicit``'s ALS reaches AUC 0.79-0.85 over the settings tried, well below either.
 Recent events weigh more (``exp(-age / tau)``, age in events: the next items resemble
-the last ones) and a popularity term is added. The ridge, recency, popularity weight and
-RP3beta weight are chosen on the validation split (:func:`choose`). Scores are
-standardised per user, so one threshold means the same for every user.
+the last ones) and a popularity term is added.
+
+The summed users x items scores are then projected onto their leading ``rank``
+singular vectors (truncated SVD). Item-item scores of one user carry that user's
+sampling noise (which few items happen to be in the history); the shared low-rank part
+is what users' tastes have in common, and keeping only it ranks held-out items better:
+on ML-100K's validation split, AUC 0.917 -> 0.919 and the best accuracy at 1:1 0.812 ->
+0.818 at rank 16. The ridge, recency, popularity weight, RP3beta weight and then the rank
+are chosen on the validation split (:func:`choose`). Scores are standardised per user,
+so one threshold means the same for every user.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -44,12 +51,14 @@ class TasteSettings:
         recency: events' half-life-like age ``tau`` in events (``None``: all weigh 1).
         popularity: weight of the standardised log popularity.
         graph: weight of the RP3beta scores beside EASE's (0: EASE alone).
+        rank: how many singular vectors of the summed scores are kept (``None``: all).
     """
 
     ridge: float = 1000.0
     recency: float | None = 15.0
     popularity: float = 0.3
     graph: float = 1.0
+    rank: int | None = None
 
 
 def _standardised(raw: np.ndarray) -> np.ndarray:
@@ -105,6 +114,10 @@ class TasteModel:
 
     def scores(self) -> np.ndarray:
         """Users x items standardised scores (higher: more likely chosen next)."""
+        return low_rank(self.full_rank_scores(), (self.settings.rank,))[self.settings.rank]
+
+    def full_rank_scores(self) -> np.ndarray:
+        """The summed standardised scores before the rank is cut."""
         s = self.settings
         return self.ease_z + s.graph * self.graph_z + s.popularity * self.popularity_z
 
@@ -120,6 +133,41 @@ class TasteModel:
         if settings.recency != self.settings.recency:
             model._set_history(user, item)
         return model
+
+
+def truncated_svd(matrix: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The leading ``rank`` singular triplets ``(u, s, vt)`` of ``matrix``, largest first.
+
+    From the eigendecomposition of the Gram matrix of the smaller side: a fraction of a
+    full SVD's time on a users x items matrix (the grounding's budget), and exact enough
+    for the leading vectors (singular values below 1e-7 of the largest, the Gram route's
+    rounding noise, become 0).
+    """
+    rank = max(1, min(rank, *matrix.shape))
+    wide = matrix.shape[0] <= matrix.shape[1]
+    side = matrix if wide else matrix.T
+    values, vectors = np.linalg.eigh(side @ side.T)
+    order = np.argsort(values)[::-1][:rank]
+    s = np.sqrt(np.clip(values[order], 0.0, None))
+    left = vectors[:, order]
+    keep = s > 1e-7 * float(s[0])
+    s = np.where(keep, s, 0.0)
+    right = np.zeros((rank, side.shape[1]))
+    right[keep] = (left[:, keep].T @ side) / s[keep, None]
+    return (left, s, right) if wide else (right.T, s, left.T)
+
+
+def low_rank(scores: np.ndarray, ranks) -> dict[int | None, np.ndarray]:
+    """``scores`` projected onto its leading singular vectors, standardised per user, for
+    each of ``ranks`` (``None``: ``scores`` itself; a rank at or above the matrix's keeps
+    every vector). One decomposition serves every rank."""
+    out: dict[int | None, np.ndarray] = {}
+    cut = [r for r in ranks if r is not None and r < min(scores.shape)]
+    if cut:
+        u, s, vt = truncated_svd(scores, max(cut))
+        out.update({r: _standardised((u[:, :r] * s[:r]) @ vt[:r]) for r in cut})
+    out.update({r: scores for r in ranks if r not in out})
+    return out
 
 
 def _rp3beta(binary: np.ndarray, popularity: np.ndarray) -> np.ndarray:
@@ -138,8 +186,10 @@ DEFAULT_GRID: dict[str, tuple] = {
     "recency": (15.0, 40.0),
     "popularity": (0.15, 0.3),
     "graph": (0.0, 1.0),
+    "rank": (8, 16, 32, 64, None),
 }
-"""The settings :func:`choose` tries (every combination)."""
+"""The settings :func:`choose` tries: every combination of the first four, then each rank
+for the best of those (one SVD)."""
 
 
 def choose(
@@ -153,11 +203,12 @@ def choose(
     """The settings with the best mean validation AUC, and the AUC of each tried.
 
     ``user``/``item`` are the train events (oldest first per user); ``validation`` is the
-    users x items mask of validation events.
+    users x items mask of validation events. The rank is chosen last, for the best of the
+    other settings (a grid without ``rank`` keeps every singular vector).
     """
     grid = grid or DEFAULT_GRID
     tried: dict[str, float] = {}
-    best: tuple[float, TasteSettings] | None = None
+    best: tuple[float, TasteSettings, TasteModel] | None = None
     for ridge in grid["ridge"]:
         first = TasteSettings(ridge, grid["recency"][0], 0.0, 0.0)
         base = TasteModel(n_users, n_items, user, item, first)
@@ -167,11 +218,20 @@ def choose(
                 settings = TasteSettings(ridge, recency, popularity, graph)
                 model = at_recency.with_settings(settings, user, item)
                 auc = float(np.nanmean(auc_per_user(model.scores(), model.seen, validation)))
-                name = (
-                    f"ridge={ridge:g} recency={recency} popularity={popularity:g} graph={graph:g}"
-                )
-                tried[name] = round(auc, 5)
+                tried[_name(settings)] = round(auc, 5)
                 if best is None or auc > best[0]:
-                    best = (auc, settings)
+                    best = (auc, settings, model)
     assert best is not None
-    return best[1], tried
+    auc, settings, model = best
+    ranks = [r for r in grid.get("rank", (None,)) if r is not None]
+    for rank, scores in low_rank(model.full_rank_scores(), ranks).items():
+        rank_auc = float(np.nanmean(auc_per_user(scores, model.seen, validation)))
+        tried[f"{_name(settings)} rank={rank}"] = round(rank_auc, 5)
+        if rank_auc > auc:
+            auc, settings = rank_auc, replace(settings, rank=rank)
+    return settings, tried
+
+
+def _name(settings: TasteSettings) -> str:
+    s = settings
+    return f"ridge={s.ridge:g} recency={s.recency} popularity={s.popularity:g} graph={s.graph:g}"

@@ -26,7 +26,7 @@ import numpy as np
 from simrec.brains.utility import UtilityBrain
 from simrec.catalog import Catalog
 from simrec.grounding.calibration import Calibration, calibrate, calibrated_logits
-from simrec.grounding.latent import TasteModel, choose
+from simrec.grounding.latent import TasteModel, choose, truncated_svd
 from simrec.grounding.profile import readable_profile
 from simrec.grounding.split import TEST, TRAIN, VALIDATION, SplitLog, split_log
 from simrec.grounding.table import InteractionLog
@@ -188,11 +188,10 @@ def _latent_affinity(catalog: Catalog, personas: list[Persona], logits: np.ndarr
 
 def _factorise(affinity: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, float]:
     """Item embeddings and user tastes with ``tastes @ embeddings.T ~ affinity`` (truncated SVD)."""
-    dim = max(1, min(dim, *affinity.shape))
-    u, s, vt = np.linalg.svd(affinity, full_matrices=False)
-    root = np.sqrt(s[:dim])
-    tastes = u[:, :dim] * root
-    embeddings = vt[:dim].T * root
+    u, s, vt = truncated_svd(affinity, dim)
+    root = np.sqrt(s)
+    tastes = u * root
+    embeddings = vt.T * root
     error = float(np.linalg.norm(affinity - tastes @ embeddings.T) / np.linalg.norm(affinity))
     return embeddings, tastes, round(error, 5)
 
