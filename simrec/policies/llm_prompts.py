@@ -138,15 +138,14 @@ def system_text(template: PolicyTemplate, catalog: Catalog, k: int) -> str:
 
 
 class _CatalogText:
-    """A catalog's item ids, titles and categories as ``str`` and its candidate lines
-    (rendered on first use), kept once per catalog: every turn of every visit shows items
-    again, and a catalog does not change once loaded."""
+    """A catalog's item ids, titles and categories as ``str``, kept once per catalog:
+    every turn of every visit shows items again, and a catalog does not change once
+    loaded. (Candidate lines are memoised by :func:`simrec.llm.prompts.render_item`.)"""
 
     def __init__(self, catalog: Catalog) -> None:
         self.ids: list[str] = [str(i) for i in catalog.item_ids]
         self.titles: list[str] = [str(t) for t in catalog.titles]
         self.categories: list[str] = [str(c) for c in catalog.categories]
-        self.lines: list[str | None] = [None] * len(self.ids)
 
 
 _TEXTS: weakref.WeakKeyDictionary[Catalog, _CatalogText] = weakref.WeakKeyDictionary()
@@ -213,14 +212,7 @@ def visit_lines(visit: Visit, catalog: Catalog) -> list[str]:
 
 def render_candidates(catalog: Catalog, candidates: Sequence[int]) -> str:
     """The candidates, one JSON line per item (the LLM users' slate format)."""
-    lines = _text(catalog).lines
-    out = []
-    for i in np.asarray(candidates, dtype=np.int64).tolist():
-        line = lines[i]
-        if line is None:
-            line = lines[i] = render_item(catalog, i)
-        out.append(line)
-    return "\n".join(out)
+    return "\n".join(render_item(catalog, i) for i in np.asarray(candidates).tolist())
 
 
 __all__ = [
