@@ -155,7 +155,7 @@ class RecSessionVectorEnv(VectorEnv):
         # Python loop over the sub-envs that start a visit.
         n_pool = len(self._bounds)
         self._history_lengths = np.zeros(n_pool + 1, dtype=np.int64)
-        self._history_rows = np.zeros((n_pool + 1, self.history_size), dtype=np.int64)
+        self._history_rows = np.zeros((n_pool + 1, self.history_size), dtype=env.history_dtype)
         self._history_rows[:n_pool] = -1
         for i, bound in enumerate(self._bounds):
             self._history_rows[i, : len(bound.history)] = bound.history
