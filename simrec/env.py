@@ -85,9 +85,11 @@ class RecSessionEnv(gym.Env):
 
     The reset's info holds what a real recommender would know of the user before the
     visit: ``info["user_history"]``, the catalog indices of the persona's ``history``
-    (int64, oldest first), padded with ``-1`` to :attr:`history_size` (the longest history
-    in the persona pool, 0 when no persona has one), and ``info["user_history_length"]``,
-    how many of them are real. One shape for every persona, so Gymnasium's
+    (oldest first, in :attr:`history_dtype`: the narrowest signed integer dtype holding
+    every catalog index, see :func:`history_dtype`), padded with ``-1`` to
+    :attr:`history_size` (the longest history in the persona pool, 0 when no persona has
+    one), and ``info["user_history_length"]``, how many of them are real. One shape for
+    every persona, so Gymnasium's
     ``SyncVectorEnv`` / ``AsyncVectorEnv`` and TorchRL stack them; only resets carry them
     (the history does not change during a visit). :func:`user_history` reads the real
     part from a single or vector info.
