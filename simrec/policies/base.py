@@ -33,7 +33,7 @@ sees turn 0, so the policies also work outside :func:`simrec.runner.run_sessions
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Protocol, runtime_checkable
 
@@ -106,6 +106,67 @@ def with_message(action: Any, conversational: bool) -> Any:
     if conversational and not isinstance(action, Mapping):
         return {"slate": action, "message": ""}
     return action
+
+
+def scores_of(
+    policies: Sequence[ScoringPolicy],
+    observations: Sequence[dict[str, np.ndarray]],
+    infos: Sequence[dict[str, Any]],
+) -> np.ndarray:
+    """Every policy's scores, one row each (policies of one catalog): those of one class
+    are scored together (:meth:`ScoringPolicy.scores_many`)."""
+    out = np.empty((len(policies), policies[0].n_items)) if policies else np.empty((0, 0))
+    groups: dict[type, list[int]] = {}
+    for row, policy in enumerate(policies):
+        groups.setdefault(type(policy), []).append(row)
+    for kind, rows in groups.items():
+        out[rows] = kind.scores_many(
+            [policies[r] for r in rows], [observations[r] for r in rows], [infos[r] for r in rows]
+        )
+    return out
+
+
+def update_together(
+    policies: Sequence[ScoringPolicy],
+    observations: Sequence[dict[str, np.ndarray]],
+    rewards: Sequence[float],
+    infos: Sequence[dict[str, Any]],
+) -> None:
+    """Each policy's :meth:`~ScoringPolicy.update` after one round of visits: those of one
+    class learn together (:func:`learn_together`); a policy with its own ``update`` is
+    told alone."""
+    learning = []
+    for policy, observation, reward, info in zip(
+        policies, observations, rewards, infos, strict=True
+    ):
+        if type(policy).update is not ScoringPolicy.update:
+            policy.update(observation, reward, info)
+            continue
+        shown = policy.advance(info)
+        if shown is not None:
+            learning.append((policy, shown, info["reaction"], info))
+    if learning:
+        learn_together(*(list(column) for column in zip(*learning, strict=True)))
+
+
+def learn_together(
+    policies: Sequence[ScoringPolicy],
+    shown: Sequence[list[tuple[int, int]]],
+    reactions: Sequence[Reaction],
+    infos: Sequence[dict[str, Any]],
+) -> None:
+    """Each policy's :meth:`~ScoringPolicy.learn`, those of one class together
+    (:meth:`ScoringPolicy.learn_many`)."""
+    groups: dict[type, list[int]] = {}
+    for row, policy in enumerate(policies):
+        groups.setdefault(type(policy), []).append(row)
+    for kind, rows in groups.items():
+        kind.learn_many(
+            [policies[r] for r in rows],
+            [shown[r] for r in rows],
+            [reactions[r] for r in rows],
+            [infos[r] for r in rows],
+        )
 
 
 def take_usage(policy: Any, info: Mapping[str, Any] | None = None) -> PolicyUsage | None:
@@ -214,20 +275,60 @@ class ScoringPolicy:
         self, observation: dict[str, np.ndarray], reward: float, info: dict[str, Any]
     ) -> None:
         """Learn from the feedback to the slate just shown."""
+        shown = self.advance(info)
+        if shown is not None:
+            self.learn(shown, info["reaction"], info)
+
+    def advance(self, info: dict[str, Any]) -> list[tuple[int, int]] | None:
+        """Move to the turn ``info`` reports; the ``(position, item)`` pairs it showed, or
+        ``None`` when it has no slate and reaction (nothing to learn)."""
         self.turn = int(info.get("turn", self.turn + 1))
         slate = info.get("slate")
-        reaction = info.get("reaction")
-        if slate is not None and reaction is not None:
-            shown = [(pos, item) for pos, item in enumerate(slate) if item != EMPTY]
-            self.learn(shown, reaction, info)
+        if slate is None or info.get("reaction") is None:
+            return None
+        return [(pos, item) for pos, item in enumerate(slate) if item != EMPTY]
 
     # -- to implement ----------------------------------------------------------------------
     def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         """One score per catalog item; higher is shown first."""
         raise NotImplementedError
 
+    @classmethod
+    def scores_many(
+        cls,
+        policies: Sequence[ScoringPolicy],
+        observations: Sequence[dict[str, np.ndarray]],
+        infos: Sequence[dict[str, Any]],
+    ) -> np.ndarray:
+        """Each policy's :meth:`scores` (one row per policy, all of this class), for the
+        visits an LLM policy's retrievers serve in one round.
+
+        By default one :meth:`scores` call each; a subclass whose score is a matrix
+        product overrides it with one product for all of them, giving the same bits.
+        """
+        return np.stack(
+            [
+                np.asarray(p.scores(o, i), dtype=np.float64)
+                for p, o, i in zip(policies, observations, infos, strict=True)
+            ]
+        )
+
     def learn(self, shown: list[tuple[int, int]], reaction: Reaction, info: dict[str, Any]) -> None:
         """Update from the ``(position, item)`` pairs shown and the user's reaction."""
+
+    @classmethod
+    def learn_many(
+        cls,
+        policies: Sequence[ScoringPolicy],
+        shown: Sequence[list[tuple[int, int]]],
+        reactions: Sequence[Reaction],
+        infos: Sequence[dict[str, Any]],
+    ) -> None:
+        """Each policy's :meth:`learn` (all of this class): by default one by one; a
+        subclass whose learning is a matrix update overrides it with one batched update,
+        giving the same bits."""
+        for policy, s, reaction, info in zip(policies, shown, reactions, infos, strict=True):
+            policy.learn(s, reaction, info)
 
     def select(self, scores: np.ndarray) -> np.ndarray:
         """The slate for ``scores`` (``-inf`` = not allowed); by default the top ``k``."""

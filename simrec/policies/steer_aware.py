@@ -18,7 +18,7 @@ replaces the old one.
 from __future__ import annotations
 
 import re
-import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,8 @@ import gymnasium as gym
 import numpy as np
 
 from simrec.catalog import Catalog
-from simrec.policies.base import ScoringPolicy
+from simrec.memo import PerObject
+from simrec.policies.base import ScoringPolicy, learn_together, scores_of
 from simrec.reaction import Reaction
 from simrec.validation import checked_arguments
 
@@ -98,7 +99,7 @@ class _Vocabulary:
         return cls(word_token, numeric_words, masks)
 
 
-_VOCABULARIES: weakref.WeakKeyDictionary[Catalog, _Vocabulary] = weakref.WeakKeyDictionary()
+_vocabulary: PerObject[Catalog, _Vocabulary] = PerObject(_Vocabulary.of)
 
 
 class ReplyParser:
@@ -111,9 +112,7 @@ class ReplyParser:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        vocabulary = _VOCABULARIES.get(catalog)
-        if vocabulary is None:
-            vocabulary = _VOCABULARIES[catalog] = _Vocabulary.of(catalog)
+        vocabulary = _vocabulary(catalog)
         self.word_token = vocabulary.word_token
         self.numeric_words = vocabulary.numeric_words
         self._token_mask = vocabulary.token_mask
@@ -233,9 +232,20 @@ class SteerAwarePolicy(ScoringPolicy):
 
     def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         """The base policy's scores, filtered and boosted by the user's requests."""
-        if info.get("turn", 0) == 0:
-            self.listen(info)  # the opening message
-        return self.steered(self.base.scores(observation, info))
+        return _steered_scores([self], [observation], [info])[0]
+
+    @classmethod
+    def scores_many(
+        cls,
+        policies: Sequence[ScoringPolicy],
+        observations: Sequence[dict[str, np.ndarray]],
+        infos: Sequence[dict[str, Any]],
+    ) -> np.ndarray:
+        """Every policy's :meth:`scores`, their base policies scored together (a subclass
+        with its own :meth:`scores` is asked one by one)."""
+        if cls.scores is not SteerAwarePolicy.scores:
+            return super().scores_many(policies, observations, infos)
+        return _steered_scores(policies, observations, infos)  # type: ignore[arg-type]
 
     def steered(self, base_scores: np.ndarray) -> np.ndarray:
         """``base_scores`` filtered and boosted by the requests heard so far."""
@@ -260,6 +270,44 @@ class SteerAwarePolicy(ScoringPolicy):
         return self.base.select(self.scores(observation, info))
 
     def learn(self, shown: list[tuple[int, int]], reaction: Reaction, info: dict[str, Any]) -> None:
-        self.base.turn = self.turn
-        self.base.learn(shown, reaction, info)
-        self.listen(info)
+        _steered_learn([self], [shown], [reaction], [info])
+
+    @classmethod
+    def learn_many(
+        cls,
+        policies: Sequence[ScoringPolicy],
+        shown: Sequence[list[tuple[int, int]]],
+        reactions: Sequence[Reaction],
+        infos: Sequence[dict[str, Any]],
+    ) -> None:
+        """Every policy's :meth:`learn`, their base policies learning together (a subclass
+        with its own :meth:`learn` is told one by one)."""
+        if cls.learn is not SteerAwarePolicy.learn:
+            super().learn_many(policies, shown, reactions, infos)
+            return
+        _steered_learn(policies, shown, reactions, infos)  # type: ignore[arg-type]
+
+
+def _steered_scores(
+    policies: Sequence[SteerAwarePolicy],
+    observations: Sequence[dict[str, np.ndarray]],
+    infos: Sequence[dict[str, Any]],
+) -> np.ndarray:
+    for policy, info in zip(policies, infos, strict=True):
+        if info.get("turn", 0) == 0:
+            policy.listen(info)  # the opening message
+    base_scores = scores_of([p.base for p in policies], observations, infos)
+    return np.stack([p.steered(s) for p, s in zip(policies, base_scores, strict=True)])
+
+
+def _steered_learn(
+    policies: Sequence[SteerAwarePolicy],
+    shown: Sequence[list[tuple[int, int]]],
+    reactions: Sequence[Reaction],
+    infos: Sequence[dict[str, Any]],
+) -> None:
+    for policy in policies:
+        policy.base.turn = policy.turn
+    learn_together([p.base for p in policies], shown, reactions, infos)
+    for policy, info in zip(policies, infos, strict=True):
+        policy.listen(info)
