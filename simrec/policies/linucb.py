@@ -44,16 +44,27 @@ def _design(catalog: Catalog) -> np.ndarray:
     return x
 
 
+_BLOCK_BYTES = 1 << 19
+"""Size of the ``x A^-1`` products computed at once: kept in cache, not fresh pages."""
+
+
 def upper_bounds(policies: Sequence[LinUCBPolicy]) -> np.ndarray:
     """``theta . x + alpha * sqrt(x' A^-1 x)`` of every item, one row per policy (all on
-    one design matrix): the per-policy products stacked into one batched ``matmul``, whose
-    every slice is the 2-D product a single policy would compute (the same bits)."""
+    one design matrix): the per-policy products stacked into batched ``matmul`` calls
+    whose every slice is the 2-D product a single policy would compute (the same bits)."""
     x = policies[0].x
-    a_inv = np.stack([p.a_inv for p in policies])
-    theta = np.stack([p.theta for p in policies])[:, :, None]
-    alpha = np.array([p.alpha for p in policies])[:, None]
-    width = np.sqrt(np.maximum((np.matmul(x, a_inv) * x).sum(axis=2), 0.0))
-    return np.matmul(x, theta)[:, :, 0] + alpha * width
+    out = np.empty((len(policies), len(x)))
+    block = max(1, _BLOCK_BYTES // max(x.size * x.itemsize, 1))
+    for start in range(0, len(policies), block):
+        some = policies[start : start + block]
+        a_inv = np.stack([p.a_inv for p in some])
+        theta = np.stack([p.theta for p in some])[:, :, None]
+        alpha = np.array([p.alpha for p in some])[:, None]
+        spread = np.matmul(x, a_inv)
+        np.multiply(spread, x, out=spread)
+        width = np.sqrt(np.maximum(spread.sum(axis=2), 0.0))
+        out[start : start + block] = np.matmul(x, theta)[:, :, 0] + alpha * width
+    return out
 
 
 class LinUCBPolicy(ScoringPolicy):

@@ -190,7 +190,9 @@ def _interleaved(
         if info.get("turn", 0) == 0:
             steer.listen(info)  # the opening message
     bandit = scores_of([s.base for s in steers], observations, infos)
-    asked = np.stack([s.steered(row) for s, row in zip(steers, bandit, strict=True)])
+    from simrec.policies.steer_aware import steered_many
+
+    asked = steered_many(steers, bandit)
     return -np.minimum(_places(bandit, 0), _places(asked, 1))
 
 

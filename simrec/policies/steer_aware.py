@@ -249,19 +249,7 @@ class SteerAwarePolicy(ScoringPolicy):
 
     def steered(self, base_scores: np.ndarray) -> np.ndarray:
         """``base_scores`` filtered and boosted by the requests heard so far."""
-        scores = np.asarray(base_scores, dtype=np.float64).copy()
-        span = float(np.ptp(scores)) or 1.0
-        allowed = np.ones(self.n_items, dtype=bool)
-        for request in self.requests.values():
-            if request.hard:
-                allowed &= request.mask
-            else:
-                scores = scores + self.boost * span * request.mask
-        if allowed.sum() >= self.k:
-            scores = np.where(allowed, scores, -np.inf)
-        else:
-            scores = scores + 2.0 * span * allowed
-        return scores
+        return steered_many([self], np.asarray(base_scores, dtype=np.float64)[None])[0]
 
     def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         """The base policy's choice among the items the user asked for."""
@@ -288,6 +276,30 @@ class SteerAwarePolicy(ScoringPolicy):
         _steered_learn(policies, shown, reactions, infos)  # type: ignore[arg-type]
 
 
+def steered_many(policies: Sequence[SteerAwarePolicy], base_scores: np.ndarray) -> np.ndarray:
+    """Each row of ``base_scores`` filtered and boosted by its policy's requests.
+
+    Hard requests keep only the items satisfying all of them (as long as at least ``k``
+    do; otherwise they add twice the row's score span); soft ones add ``boost`` times
+    the span to the items they name.
+    """
+    scores = np.array(base_scores, dtype=np.float64)
+    span = np.ptp(scores, axis=1)
+    span[span == 0] = 1.0
+    allowed = np.ones(scores.shape, dtype=bool)
+    for row, policy in enumerate(policies):
+        for request in policy.requests.values():
+            if request.hard:
+                allowed[row] &= request.mask
+            else:
+                scores[row] = scores[row] + policy.boost * span[row] * request.mask
+    enough = allowed.sum(axis=1) >= np.array([p.k for p in policies])
+    if not enough.all():
+        short = ~enough
+        scores[short] = scores[short] + 2.0 * span[short, None] * allowed[short]
+    return np.where(enough[:, None] & ~allowed, -np.inf, scores)
+
+
 def _steered_scores(
     policies: Sequence[SteerAwarePolicy],
     observations: Sequence[dict[str, np.ndarray]],
@@ -297,7 +309,7 @@ def _steered_scores(
         if info.get("turn", 0) == 0:
             policy.listen(info)  # the opening message
     base_scores = scores_of([p.base for p in policies], observations, infos)
-    return np.stack([p.steered(s) for p, s in zip(policies, base_scores, strict=True)])
+    return steered_many(policies, base_scores)
 
 
 def _steered_learn(
