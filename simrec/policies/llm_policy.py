@@ -638,7 +638,7 @@ def _sub_info(infos: Mapping[str, Any], row: int, slate: list[int] | None) -> di
     if turn > 0 and slate is not None:
         k = len(slate)
         flags = {
-            name: [bool(x) for x in np.asarray(infos[name][row])[:k]]
+            name: np.asarray(infos[name][row])[:k].astype(bool).tolist()
             for name in ("clicked", "purchased", "dismissed")
         }
         info["slate"] = slate

@@ -184,6 +184,17 @@ def step_line(catalog: Catalog, number: int, step: Step) -> str:
 def visit_lines(visit: Visit, catalog: Catalog) -> list[str]:
     """The visit as JSON lines: the arrival (what the user said, what they chose before
     the visit), then one line per past slate."""
+    if not visit.lines:  # the arrival never changes: rendered on the first turn
+        visit.lines.append(_arrival_line(visit, catalog))
+    done = visit.lines  # past steps never change: each is rendered once
+    done += [
+        step_line(catalog, n, step)
+        for n, step in enumerate(visit.steps[len(done) - 1 :], start=len(done))
+    ]
+    return list(done)
+
+
+def _arrival_line(visit: Visit, catalog: Catalog) -> str:
     head: dict[str, Any] = {"turn": 0}
     if visit.opening:
         head["user_said"] = " ".join(visit.opening.split())
@@ -194,12 +205,7 @@ def visit_lines(visit: Visit, catalog: Catalog) -> list[str]:
             head["earlier_choices"] = len(visit.history) - len(recent)
     if len(head) == 1:
         head["note"] = "a new user: nothing known yet"
-    done = visit.lines  # past steps never change: each is rendered once
-    done += [
-        step_line(catalog, n, step)
-        for n, step in enumerate(visit.steps[len(done) :], start=len(done) + 1)
-    ]
-    return [data_json(head), *done]
+    return data_json(head)
 
 
 __all__ = [

@@ -68,7 +68,8 @@ class Visit:
         said: what the policy said with the slate being stepped (until its step is seen).
         calls: call records not yet reported (see ``LLMPolicy.take_usage``).
         fallbacks: turns whose slate came from the declared fallback.
-        lines: the past steps as rendered for prompts (each rendered once).
+        lines: the arrival and the past steps as rendered for prompts (each rendered
+            once).
     """
 
     session_id: int
