@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -108,22 +108,55 @@ def with_message(action: Any, conversational: bool) -> Any:
     return action
 
 
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def batched(many: Callable[..., Any]) -> Callable[[Method], Method]:
+    """Mark a :class:`ScoringPolicy`'s ``scores`` or ``learn`` as computable for several
+    policies at once: ``many(policies, *columns)`` takes one list per argument (one entry
+    per policy) and does what calling the method on each would, with the same bits (for
+    ``scores``, one row per policy). The LLM policies' retrievers use it for a round's
+    visits (:func:`scores_of`, :func:`learn_together`); a subclass that overrides the
+    method is called one by one unless it is marked too."""
+
+    def mark(method: Method) -> Method:
+        method.many = many  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+def _together(method_name: str, policies: Sequence[ScoringPolicy], *columns: Sequence[Any]) -> list:
+    """Call ``method_name`` of every policy, grouping those whose method is marked
+    :func:`batched` into one call of its batched form; results in policy order."""
+    groups: dict[Any, list[int]] = {}
+    for row, policy in enumerate(policies):
+        groups.setdefault(getattr(type(policy), method_name), []).append(row)
+    out: list[Any] = [None] * len(policies)
+    for method, rows in groups.items():
+        picked = [[column[r] for r in rows] for column in columns]
+        many = getattr(method, "many", None)
+        if many is None:
+            results = [method(policies[r], *args) for r, *args in zip(rows, *picked, strict=True)]
+        else:
+            result = many([policies[r] for r in rows], *picked)
+            results = [None] * len(rows) if result is None else list(result)
+        for r, result in zip(rows, results, strict=True):
+            out[r] = result
+    return out
+
+
 def scores_of(
     policies: Sequence[ScoringPolicy],
     observations: Sequence[dict[str, np.ndarray]],
     infos: Sequence[dict[str, Any]],
 ) -> np.ndarray:
-    """Every policy's scores, one row each (policies of one catalog): those of one class
-    are scored together (:meth:`ScoringPolicy.scores_many`)."""
-    out = np.empty((len(policies), policies[0].n_items)) if policies else np.empty((0, 0))
-    groups: dict[type, list[int]] = {}
-    for row, policy in enumerate(policies):
-        groups.setdefault(type(policy), []).append(row)
-    for kind, rows in groups.items():
-        out[rows] = kind.scores_many(
-            [policies[r] for r in rows], [observations[r] for r in rows], [infos[r] for r in rows]
-        )
-    return out
+    """Every policy's scores, one row each (policies of one catalog), those marked
+    :func:`batched` computed together."""
+    if not policies:
+        return np.empty((0, 0))
+    rows = _together("scores", policies, observations, infos)
+    return np.stack([np.asarray(r, dtype=np.float64) for r in rows])
 
 
 def update_together(
@@ -155,18 +188,8 @@ def learn_together(
     reactions: Sequence[Reaction],
     infos: Sequence[dict[str, Any]],
 ) -> None:
-    """Each policy's :meth:`~ScoringPolicy.learn`, those of one class together
-    (:meth:`ScoringPolicy.learn_many`)."""
-    groups: dict[type, list[int]] = {}
-    for row, policy in enumerate(policies):
-        groups.setdefault(type(policy), []).append(row)
-    for kind, rows in groups.items():
-        kind.learn_many(
-            [policies[r] for r in rows],
-            [shown[r] for r in rows],
-            [reactions[r] for r in rows],
-            [infos[r] for r in rows],
-        )
+    """Each policy's :meth:`~ScoringPolicy.learn`, those marked :func:`batched` together."""
+    _together("learn", policies, shown, reactions, infos)
 
 
 def take_usage(policy: Any, info: Mapping[str, Any] | None = None) -> PolicyUsage | None:
@@ -293,42 +316,8 @@ class ScoringPolicy:
         """One score per catalog item; higher is shown first."""
         raise NotImplementedError
 
-    @classmethod
-    def scores_many(
-        cls,
-        policies: Sequence[ScoringPolicy],
-        observations: Sequence[dict[str, np.ndarray]],
-        infos: Sequence[dict[str, Any]],
-    ) -> np.ndarray:
-        """Each policy's :meth:`scores` (one row per policy, all of this class), for the
-        visits an LLM policy's retrievers serve in one round.
-
-        By default one :meth:`scores` call each; a subclass whose score is a matrix
-        product overrides it with one product for all of them, giving the same bits.
-        """
-        return np.stack(
-            [
-                np.asarray(p.scores(o, i), dtype=np.float64)
-                for p, o, i in zip(policies, observations, infos, strict=True)
-            ]
-        )
-
     def learn(self, shown: list[tuple[int, int]], reaction: Reaction, info: dict[str, Any]) -> None:
         """Update from the ``(position, item)`` pairs shown and the user's reaction."""
-
-    @classmethod
-    def learn_many(
-        cls,
-        policies: Sequence[ScoringPolicy],
-        shown: Sequence[list[tuple[int, int]]],
-        reactions: Sequence[Reaction],
-        infos: Sequence[dict[str, Any]],
-    ) -> None:
-        """Each policy's :meth:`learn` (all of this class): by default one by one; a
-        subclass whose learning is a matrix update overrides it with one batched update,
-        giving the same bits."""
-        for policy, s, reaction, info in zip(policies, shown, reactions, infos, strict=True):
-            policy.learn(s, reaction, info)
 
     def select(self, scores: np.ndarray) -> np.ndarray:
         """The slate for ``scores`` (``-inf`` = not allowed); by default the top ``k``."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from simrec.catalog import Catalog
 from simrec.memo import per_object
-from simrec.policies.base import ScoringPolicy
+from simrec.policies.base import ScoringPolicy, batched
 from simrec.reaction import Reaction
 from simrec.validation import checked_arguments
 
@@ -49,10 +49,12 @@ _BLOCK_BYTES = 1 << 19
 
 
 def upper_bounds(policies: Sequence[LinUCBPolicy]) -> np.ndarray:
-    """``theta . x + alpha * sqrt(x' A^-1 x)`` of every item, one row per policy (all on
-    one design matrix): the per-policy products stacked into batched ``matmul`` calls
-    whose every slice is the 2-D product a single policy would compute (the same bits)."""
+    """``theta . x + alpha * sqrt(x' A^-1 x)`` of every item, one row per policy: the
+    per-policy products stacked into batched ``matmul`` calls whose every slice is the
+    2-D product a single policy would compute (the same bits)."""
     x = policies[0].x
+    if any(p.x is not x for p in policies):  # policies of other catalogs: one by one
+        return np.stack([upper_bounds([p])[0] for p in policies])
     out = np.empty((len(policies), len(x)))
     block = max(1, _BLOCK_BYTES // max(x.size * x.itemsize, 1))
     for start in range(0, len(policies), block):
@@ -118,40 +120,14 @@ class LinUCBPolicy(ScoringPolicy):
         """The model's expected reward of every item (no exploration bonus)."""
         return self.x @ self.theta
 
+    @batched(lambda policies, observations, infos: upper_bounds(policies))
     def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         """Upper confidence bounds of every item."""
         return upper_bounds([self])[0]
 
-    @classmethod
-    def scores_many(
-        cls,
-        policies: Sequence[ScoringPolicy],
-        observations: Sequence[dict[str, np.ndarray]],
-        infos: Sequence[dict[str, Any]],
-    ) -> np.ndarray:
-        """The upper confidence bounds of every visit, in one product (see
-        :func:`upper_bounds`); a subclass with its own :meth:`scores` is asked one by one."""
-        if cls.scores is not LinUCBPolicy.scores or any(p.x is not policies[0].x for p in policies):
-            return super().scores_many(policies, observations, infos)
-        return upper_bounds(policies)  # type: ignore[arg-type]
-
+    @batched(lambda policies, shown, reactions, infos: _learn(policies, shown, reactions))
     def learn(self, shown: list[tuple[int, int]], reaction: Reaction, info: dict[str, Any]) -> None:
         _learn([self], [shown], [reaction])
-
-    @classmethod
-    def learn_many(
-        cls,
-        policies: Sequence[ScoringPolicy],
-        shown: Sequence[list[tuple[int, int]]],
-        reactions: Sequence[Reaction],
-        infos: Sequence[dict[str, Any]],
-    ) -> None:
-        """Every visit's ridge update, those of one shape in one batched Woodbury update
-        (see :func:`_learn`); a subclass with its own :meth:`learn` is told one by one."""
-        if cls.learn is not LinUCBPolicy.learn:
-            super().learn_many(policies, shown, reactions, infos)
-            return
-        _learn(policies, shown, reactions)  # type: ignore[arg-type]
 
     def _learn_discounted(self, items: np.ndarray, rewards: np.ndarray) -> None:
         keep = self.discount

@@ -43,7 +43,13 @@ import numpy as np
 
 from simrec.env import user_history
 from simrec.errors import ConfigError
-from simrec.policies.base import ScoringPolicy, learn_together, scores_of, update_together
+from simrec.policies.base import (
+    ScoringPolicy,
+    batched,
+    learn_together,
+    scores_of,
+    update_together,
+)
 from simrec.policies.popularity import popularity_rank
 from simrec.reaction import Reaction
 
@@ -140,44 +146,26 @@ class HybridScores(ScoringPolicy):
         self.steer.reset(seed)
         super().reset(seed)
 
+    @batched(lambda *columns: _interleaved(*columns))
     def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         """Minus each item's place in the interleaved list (the bandit's first)."""
         return _interleaved([self], [observation], [info])[0]
 
-    @classmethod
-    def scores_many(
-        cls,
-        policies: Sequence[ScoringPolicy],
-        observations: Sequence[dict[str, np.ndarray]],
-        infos: Sequence[dict[str, Any]],
-    ) -> np.ndarray:
-        """Every visit's :meth:`scores`: the bandits scored together, the two lists of
-        every visit ranked by one sort each (a subclass with its own :meth:`scores` is
-        asked one by one)."""
-        if cls.scores is not HybridScores.scores:
-            return super().scores_many(policies, observations, infos)
-        return _interleaved(policies, observations, infos)  # type: ignore[arg-type]
-
+    @batched(lambda *columns: _hybrid_learn(*columns))
     def learn(self, shown: list[tuple[int, int]], reaction: Reaction, info: dict[str, Any]) -> None:
-        self.steer.turn = self.turn
-        self.steer.learn(shown, reaction, info)
+        _hybrid_learn([self], [shown], [reaction], [info])
 
-    @classmethod
-    def learn_many(
-        cls,
-        policies: Sequence[ScoringPolicy],
-        shown: Sequence[list[tuple[int, int]]],
-        reactions: Sequence[Reaction],
-        infos: Sequence[dict[str, Any]],
-    ) -> None:
-        """Every visit's :meth:`learn`, the bandits learning together."""
-        if cls.learn is not HybridScores.learn:
-            super().learn_many(policies, shown, reactions, infos)
-            return
-        steers = [p.steer for p in policies]  # type: ignore[attr-defined]
-        for policy, steer in zip(policies, steers, strict=True):
-            steer.turn = policy.turn
-        learn_together(steers, shown, reactions, infos)
+
+def _hybrid_learn(
+    policies: Sequence[HybridScores],
+    shown: Sequence[list[tuple[int, int]]],
+    reactions: Sequence[Reaction],
+    infos: Sequence[dict[str, Any]],
+) -> None:
+    steers = [p.steer for p in policies]
+    for policy, steer in zip(policies, steers, strict=True):
+        steer.turn = policy.turn
+    learn_together(steers, shown, reactions, infos)
 
 
 def _interleaved(
@@ -289,7 +277,7 @@ def candidates_many(
 ) -> list[np.ndarray]:
     """:meth:`Retriever.candidates` of every visit of a round (retrievers of one catalog),
     computed together: models of one kind score in one product
-    (:meth:`~simrec.policies.base.ScoringPolicy.scores_many`) and every visit's ranking
+    (:func:`~simrec.policies.base.batched`) and every visit's ranking
     is one sort. Each visit's candidates are the bits it would get alone: its ties are
     broken by its own generator, drawn in the same order.
     """

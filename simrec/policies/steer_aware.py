@@ -27,7 +27,7 @@ import numpy as np
 
 from simrec.catalog import Catalog
 from simrec.memo import PerObject
-from simrec.policies.base import ScoringPolicy, learn_together, scores_of
+from simrec.policies.base import ScoringPolicy, batched, learn_together, scores_of
 from simrec.reaction import Reaction
 from simrec.validation import checked_arguments
 
@@ -230,22 +230,10 @@ class SteerAwarePolicy(ScoringPolicy):
         for request in self.parser.parse(str(info.get("reply", "")), ignore=titles):
             self.requests[request.key] = request
 
+    @batched(lambda *columns: _steered_scores(*columns))
     def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         """The base policy's scores, filtered and boosted by the user's requests."""
         return _steered_scores([self], [observation], [info])[0]
-
-    @classmethod
-    def scores_many(
-        cls,
-        policies: Sequence[ScoringPolicy],
-        observations: Sequence[dict[str, np.ndarray]],
-        infos: Sequence[dict[str, Any]],
-    ) -> np.ndarray:
-        """Every policy's :meth:`scores`, their base policies scored together (a subclass
-        with its own :meth:`scores` is asked one by one)."""
-        if cls.scores is not SteerAwarePolicy.scores:
-            return super().scores_many(policies, observations, infos)
-        return _steered_scores(policies, observations, infos)  # type: ignore[arg-type]
 
     def steered(self, base_scores: np.ndarray) -> np.ndarray:
         """``base_scores`` filtered and boosted by the requests heard so far."""
@@ -257,23 +245,9 @@ class SteerAwarePolicy(ScoringPolicy):
             self.begin_session()
         return self.base.select(self.scores(observation, info))
 
+    @batched(lambda *columns: _steered_learn(*columns))
     def learn(self, shown: list[tuple[int, int]], reaction: Reaction, info: dict[str, Any]) -> None:
         _steered_learn([self], [shown], [reaction], [info])
-
-    @classmethod
-    def learn_many(
-        cls,
-        policies: Sequence[ScoringPolicy],
-        shown: Sequence[list[tuple[int, int]]],
-        reactions: Sequence[Reaction],
-        infos: Sequence[dict[str, Any]],
-    ) -> None:
-        """Every policy's :meth:`learn`, their base policies learning together (a subclass
-        with its own :meth:`learn` is told one by one)."""
-        if cls.learn is not SteerAwarePolicy.learn:
-            super().learn_many(policies, shown, reactions, infos)
-            return
-        _steered_learn(policies, shown, reactions, infos)  # type: ignore[arg-type]
 
 
 def steered_many(policies: Sequence[SteerAwarePolicy], base_scores: np.ndarray) -> np.ndarray:
