@@ -165,9 +165,9 @@ def update_together(
     rewards: Sequence[float],
     infos: Sequence[dict[str, Any]],
 ) -> None:
-    """Each policy's :meth:`~ScoringPolicy.update` after one round of visits: those of one
-    class learn together (:func:`learn_together`); a policy with its own ``update`` is
-    told alone."""
+    """Each policy's :meth:`~ScoringPolicy.update` after one round of visits, those whose
+    ``learn`` is :func:`batched` learning together (:func:`learn_together`); a policy with
+    its own ``update`` is told alone."""
     learning = []
     for policy, observation, reward, info in zip(
         policies, observations, rewards, infos, strict=True
