@@ -39,7 +39,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 
@@ -53,6 +53,8 @@ from simrec.llm.cache import canonical_json
 from simrec.llm.client import LLMClient
 from simrec.llm.fake_openai_server import FakeChatCompletionsAPI
 from simrec.llm.fake_server import FakeMessagesAPI
+from simrec.llm.request import LLMRequest
+from simrec.policies.llm_scripted import scripted_messages
 from simrec.presets import find_preset
 from simrec.session import BoundPersona, Session, SessionDynamics
 
@@ -116,7 +118,7 @@ def steps_per_second(
         start = time.perf_counter()
         turn()
         cold = time.perf_counter() - start
-        rate, cpu_ms, sent_ms, served_ms = timed(turn, turns, concurrency, server, brain)
+        rate, cpu_ms, sent_ms, served_ms = timed(turn, turns, concurrency, server, brain.client)
         return rate, cold, cpu_ms, sent_ms, served_ms
     finally:
         brain.close()
@@ -130,26 +132,37 @@ def transport_only(
     server: Connection | None = None,
     senders: int | None = None,
 ) -> tuple[float, float, float, float]:
-    """The same calls with everything but the SDK and HTTP taken away: ``concurrency``
-    threads post the brain's first-turn request bodies through its backend (the SDK client
-    and :func:`~simrec.llm.backends.base.post_json`) for ``turns`` rounds. Returns steps/s,
-    client and sender CPU ms per call and server CPU ms per call: the floor the client
-    layer, prompts, validation and accounting add to."""
+    """The same calls with everything but the SDK and HTTP taken away: the brain's
+    first-turn requests posted bare (:func:`sdk_only`). Returns steps/s, client and sender
+    CPU ms per call and server CPU ms per call: the floor the client layer, prompts,
+    validation and accounting add to."""
     brain = make_brain(backend, api_url, concurrency, senders)
     try:
         sessions = golf_sessions(concurrency)
-        sender = brain.client.backend
-        wires = [sender.wire(brain.request(s, [0, 1, 2, 3, 4], None)) for s in sessions]
-        bodies = [canonical_json(w).encode() for w in wires]
-        with ThreadPoolExecutor(concurrency) as pool:
-
-            def round_trip() -> None:
-                list(pool.map(lambda w, b: sender.send(w, "bench", b), wires, bodies))
-
-            round_trip()
-            return timed(round_trip, turns, concurrency, server, brain)
+        requests = [brain.request(s, [0, 1, 2, 3, 4], None) for s in sessions]
+        return sdk_only(brain.client, requests, turns, server)
     finally:
         brain.close()
+
+
+def sdk_only(
+    client: LLMClient, requests: Sequence[LLMRequest], rounds: int, server: Connection | None
+) -> tuple[float, float, float, float]:
+    """``len(requests)`` threads post these requests' wire bodies through ``client``'s
+    backend (the SDK client and :func:`~simrec.llm.backends.base.post_json`, in its sender
+    processes if it has any) for ``rounds`` rounds after a first one: no prompts, cache,
+    validation or accounting. Returns calls/s, the client's and its senders' CPU ms per
+    call and the server's (see :func:`timed`)."""
+    sender = client.backend
+    wires = [sender.wire(r) for r in requests]
+    bodies = [canonical_json(w).encode() for w in wires]
+    with ThreadPoolExecutor(len(requests)) as pool:
+
+        def round_trip() -> None:
+            list(pool.map(lambda w, b: sender.send(w, "bench", b), wires, bodies))
+
+        round_trip()
+        return timed(round_trip, rounds, len(requests), server, client)
 
 
 def timed(
@@ -157,16 +170,16 @@ def timed(
     rounds: int,
     calls: int,
     server: Connection | None,
-    brain: AnthropicBrain | OpenAIBrain,
+    client: LLMClient,
 ) -> tuple[float, float, float, float]:
     """Steps/s over ``rounds`` calls of ``play`` (``calls`` steps each), the client's and
     its sender processes' CPU ms per step and the server's CPU ms per call."""
-    served, sent = server_cpu(server), sender_cpu(brain.client)
+    served, sent = server_cpu(server), sender_cpu(client)
     start, cpu = time.perf_counter(), time.process_time()
     for _ in range(rounds):
         play()
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    served, sent = server_cpu(server) - served, sender_cpu(brain.client) - sent
+    served, sent = server_cpu(server) - served, sender_cpu(client) - sent
     steps = calls * rounds
     return steps / elapsed, cpu * 1000 / steps, sent * 1000 / steps, served * 1000 / steps
 
@@ -185,14 +198,17 @@ def server_cpu(server: Connection | None) -> float:
     return float(server.recv())
 
 
-def serve(latency: float, backend: str, conn: Connection) -> None:
+def serve(latency: float, backend: str, conn: Connection, scripted: bool = False) -> None:
     """Run the fake API in this (child) process: answer ``"cpu"`` with the process's CPU
-    seconds so far; stop at anything else."""
-    api = (
-        FakeMessagesAPI(latency=latency)
-        if backend == "anthropic"
-        else FakeChatCompletionsAPI("vllm", models=[MODEL], latency=latency)
-    )
+    seconds so far; stop at anything else. ``scripted``: (``anthropic``) answer with the
+    scripted recommender of :mod:`simrec.policies.llm_scripted` (the LLM policies' model)."""
+    api: FakeMessagesAPI | FakeChatCompletionsAPI
+    if backend != "anthropic":
+        api = FakeChatCompletionsAPI("vllm", models=[MODEL], latency=latency)
+    elif scripted:
+        api = FakeMessagesAPI(latency=latency, default=scripted_messages())
+    else:
+        api = FakeMessagesAPI(latency=latency)
     with api:
         conn.send(api.url)
         while conn.recv() == "cpu":

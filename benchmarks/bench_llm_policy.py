@@ -8,16 +8,27 @@ utility users: their step is one numpy computation, so what is timed is the poli
 one concurrent round of n calls per step through the real Anthropic SDK and HTTP on
 127.0.0.1, to :class:`~simrec.llm.fake_server.FakeMessagesAPI` answering each call after
 ``--latency`` seconds with the scripted model (:mod:`simrec.policies.llm_scripted`).
-Prints steady-state vector steps/s, slates/s (steps x sub-envs whose visit is going on),
-the efficiency against linear scaling from n = 1 (target: one step costs about one
-request's latency, i.e. slates/s close to n times n = 1's), the client's CPU
-milliseconds per slate (the GIL serialises it: what caps the efficiency), the part of
-it spent in the main thread (the serial work of a step around the concurrent calls:
-retrievers, prompts, parsing the answers, updating the visits, the env), its sender
-processes' (above 16 calls in flight on a machine of more than two cores, the SDK's work
-runs in sender processes, see :mod:`simrec.llm.backends.senders`; ``--senders`` to
-choose) and the first step apart (it
-opens the connections and starts the worker threads once per run).
+Printed per n:
+
+* steady-state vector steps/s, slates/s (steps x sub-envs whose visit is going on) and
+  the efficiency against linear scaling from n = 1 (target: one step costs about one
+  request's latency, i.e. slates/s close to n times n = 1's);
+* **the SDK alone**: the same n requests (the policy's first step's) posted bare by n
+  threads through the same client's backend against the same fake, with no simrec work
+  (:func:`bench_llm_brain.sdk_only`, what ``bench_llm_brain.py`` prints as "SDK only"):
+  its calls/s, its efficiency against its own n = 1, and simrec's slates/s as a share of
+  it. The SDK's own CPU per call caps both (one GIL runs every thread), so this is the
+  ceiling simrec's figure is read against;
+* CPU milliseconds per slate: the client process's, the part spent in the main thread
+  (the serial work of a step around the concurrent calls: retrievers, prompts, parsing
+  the answers, updating the visits, the env) and the sender processes';
+* the first step apart (it opens the connections and starts the worker threads once per
+  run).
+
+The table is printed twice: every call from this process (``senders 0``) and with
+``--senders N`` sender processes (default 2; see :mod:`simrec.llm.backends.senders`),
+which take the SDK's work off this process's GIL. Wall-clock figures measure the
+machine's load as well: the CPU columns move little with it.
 
 The fake server runs in its own process, as the real API runs on other machines. No
 network, no key.
@@ -27,14 +38,16 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Any
 
-from bench_llm_brain import add_senders_argument, sender_count, sender_cpu
+from bench_llm_brain import sdk_only, sender_cpu, serve
 
-from simrec.llm.fake_server import FakeMessagesAPI
+from simrec.llm.request import LLMRequest
 from simrec.policies.llm_reranker import LLMRerankerPolicy
-from simrec.policies.llm_scripted import scripted_messages
 from simrec.presets import find_preset
 from simrec.vector import RecSessionVectorEnv
 
@@ -42,17 +55,43 @@ TARGET_EFFICIENCY = 0.8
 SUB_ENVS = (1, 4, 16, 64)
 
 
+@dataclass(frozen=True)
+class Run:
+    """One sub-env count's figures (rates per second, CPU in ms per slate or call)."""
+
+    steps: float
+    slates: float
+    cold: float
+    cpu_ms: float
+    main_ms: float
+    sent_ms: float
+    sdk_calls: float
+    sdk_cpu_ms: float
+
+
 def throughput(
-    api_url: str, n: int, steps: int, seed: int = 0, senders: int | None = None
-) -> tuple[float, float, float, float, float, float]:
-    """Steady-state vector steps/s and slates/s of ``n`` sub-envs over ``steps`` steps
-    after a first (cold) one, the first step's seconds, and the client's, its main
-    thread's and its sender processes' CPU ms per slate."""
+    api_url: str,
+    n: int,
+    steps: int,
+    seed: int = 0,
+    senders: int = 0,
+    server: Connection | None = None,
+) -> Run:
+    """The LLM reranker on ``n`` golf sub-envs for ``steps`` steps after a first (cold)
+    one, then the SDK alone posting that first step's requests for ``steps`` rounds."""
     preset = find_preset("golf").kwargs
     envs = RecSessionVectorEnv(n, preset["catalog"], preset["personas"], max_turns=50)
     policy = LLMRerankerPolicy(
         envs, api_key="bench", base_url=api_url, concurrency=n, senders=senders
     )
+    first: list[LLMRequest] = []
+    complete_many = policy.client.complete_many
+
+    def recording(requests: list[LLMRequest], validators: Any = None) -> Any:
+        first.extend([] if first else requests)
+        return complete_many(requests, validators)
+
+    policy.client.complete_many = recording  # type: ignore[method-assign]
     obs, infos = envs.reset(seed=seed)
 
     def step() -> int:
@@ -74,51 +113,65 @@ def throughput(
         cpu_ms = (time.process_time() - cpu) * 1000 / max(slates, 1)
         seconds = time.perf_counter() - start
         sent_ms = (sender_cpu(policy.client) - sent) * 1000 / max(slates, 1)
-        return steps / seconds, slates / seconds, cold, cpu_ms, main_ms, sent_ms
+        sdk_calls, sdk_cpu_ms, _, _ = sdk_only(policy.client, first, steps, server)
+        return Run(
+            steps / seconds, slates / seconds, cold, cpu_ms, main_ms, sent_ms, sdk_calls,
+            sdk_cpu_ms,
+        )  # fmt: skip
     finally:
         policy.close()
 
 
-def serve(latency: float, conn: Connection) -> None:
-    """Run the fake API in this (child) process until the parent sends anything."""
-    with FakeMessagesAPI(latency=latency, default=scripted_messages()) as api:
-        conn.send(api.url)
-        conn.recv()
+def table(url: str, steps: int, senders: int, server: Connection) -> None:
+    """Print the figures of every sub-env count with ``senders`` sender processes."""
+    print(f"  senders {senders}:")
+    print(
+        f"  {'sub-envs':>8}  {'steps/s':>7}  {'slates/s':>8}  {'linear':>7}  efficiency"
+        f"  {'SDK alone calls/s':>17}  {'efficiency':>10}  {'simrec/SDK':>10}"
+        f"  {'CPU ms/slate':>12}  {'main thread':>11}  {'senders':>7}  first step"
+    )
+    base = sdk_base = None
+    for n in SUB_ENVS:
+        run = throughput(url, n, steps, senders=senders, server=server)
+        base, sdk_base = base or run.slates, sdk_base or run.sdk_calls
+        efficiency = run.slates / (base * n)
+        mark = "" if efficiency >= TARGET_EFFICIENCY else "  (below 80% of linear)"
+        print(
+            f"  {n:>8}  {run.steps:7.2f}  {run.slates:8.1f}  {base * n:7.1f}  {efficiency:9.0%}"
+            f"  {run.sdk_calls:17.1f}  {run.sdk_calls / (sdk_base * n):10.0%}"
+            f"  {run.slates / run.sdk_calls:10.0%}  {run.cpu_ms:12.2f}  {run.main_ms:11.2f}"
+            f"  {run.sent_ms:7.2f}  {run.cold * 1000:7.0f} ms{mark}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per fake API call")
     parser.add_argument("--steps", type=int, default=8, help="timed vector steps per run")
-    add_senders_argument(parser)
+    parser.add_argument(
+        "--senders", type=int, default=2, help="sender processes of the second table (default 2)"
+    )
     args = parser.parse_args()
     parent, child = mp.Pipe()
-    server = mp.get_context("spawn").Process(target=serve, args=(args.latency, child), daemon=True)
+    server = mp.get_context("spawn").Process(
+        target=serve, args=(args.latency, "anthropic", child, True), daemon=True
+    )
     server.start()
     url = parent.recv()
     try:
         throughput(url, 2, 1)  # warm up: SDK import, catalog generation
         print(
             f"LLM reranker on the golf vector env vs a fake API, {args.latency * 1000:.0f} ms "
-            f"per call, {args.steps} timed steps after a first one"
+            f"per call, {args.steps} timed steps after a first one; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
         print(
-            f"  {'sub-envs':>8}  {'steps/s':>8}  {'slates/s':>8}  {'linear':>8}  efficiency  "
-            f"{'CPU ms/slate':>12}  {'main thread':>11}  {'senders':>7}  {'sender CPU ms/slate':>19}  first step"
+            "  (SDK alone: the same requests posted bare by n threads, no simrec work; CPU "
+            "columns: ms per slate, 'senders' = the sender processes')"
         )
-        base = None
-        for n in SUB_ENVS:
-            steps, rate, cold, cpu_ms, main_ms, sent_ms = throughput(
-                url, n, args.steps, senders=args.senders
-            )
-            base = base or rate
-            linear = base * n
-            mark = "" if rate / linear >= TARGET_EFFICIENCY else "  (below 80% of linear)"
-            print(
-                f"  {n:>8}  {steps:8.2f}  {rate:8.1f}  {linear:8.1f}  {rate / linear:9.0%}  "
-                f"{cpu_ms:12.2f}  {main_ms:11.2f}  {sender_count(n, args.senders):>7}  {sent_ms:19.2f}  "
-                f"{cold * 1000:7.0f} ms{mark}"
-            )
+        for senders in (0, args.senders):
+            table(url, args.steps, senders, parent)
+        print(f"  load average after: {os.getloadavg()[0]:.1f}")
     finally:
         parent.send("stop")
         server.join(timeout=5)

@@ -85,9 +85,11 @@ class RecSessionEnv(gym.Env):
 
     The reset's info holds what a real recommender would know of the user before the
     visit: ``info["user_history"]``, the catalog indices of the persona's ``history``
-    (int64, oldest first), padded with ``-1`` to :attr:`history_size` (the longest history
-    in the persona pool, 0 when no persona has one), and ``info["user_history_length"]``,
-    how many of them are real. One shape for every persona, so Gymnasium's
+    (oldest first, in :attr:`history_dtype`: the narrowest signed integer dtype holding
+    every catalog index, see :func:`history_dtype`), padded with ``-1`` to
+    :attr:`history_size` (the longest history in the persona pool, 0 when no persona has
+    one), and ``info["user_history_length"]``, how many of them are real. One shape for
+    every persona, so Gymnasium's
     ``SyncVectorEnv`` / ``AsyncVectorEnv`` and TorchRL stack them; only resets carry them
     (the history does not change during a visit). :func:`user_history` reads the real
     part from a single or vector info.
@@ -172,6 +174,7 @@ class RecSessionEnv(gym.Env):
         self.dynamics = dynamics or SessionDynamics()
         self._bound = {p.persona_id: BoundPersona(p, self.catalog) for p in self.personas}
         self.history_size = max((len(b.history) for b in self._bound.values()), default=0)
+        self.history_dtype = history_dtype(n)
         self.session: Session | None = None
         self.session_id = -1
         self.event_log: EventLog | None = None
@@ -452,7 +455,7 @@ class RecSessionEnv(gym.Env):
             info["reaction"] = reaction
         else:  # a reset: what the recommender knows of the user before the visit
             history = s.bound.history
-            info["user_history"] = np.full(self.history_size, -1, dtype=np.int64)
+            info["user_history"] = np.full(self.history_size, -1, dtype=self.history_dtype)
             info["user_history"][: len(history)] = history
             info["user_history_length"] = len(history)
         if self.conversational:
@@ -520,6 +523,19 @@ class RecSessionEnv(gym.Env):
             emitted = "" if named.emitted is None else f" {named.emitted[pos]!r}"
             return f"(hallucinated id{emitted}: no such item, not shown)"
         return "(duplicate, not shown)"
+
+
+def history_dtype(n_items: int) -> np.dtype:
+    """The narrowest signed integer dtype holding every index of ``n_items`` items and ``-1``.
+
+    ``info["user_history"]`` rows come in it: a grounded pool's histories run to hundreds of
+    items, and a vector env writes a ``(num_envs, history_size)`` table whenever sub-envs
+    start visits, so int16 (catalogs up to 32,768 items) moves a quarter of int64's bytes.
+    """
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_items - 1 <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
 
 
 def user_history(info: Mapping[str, Any], row: int | None = None) -> np.ndarray:

@@ -70,8 +70,10 @@ class RecSessionVectorEnv(VectorEnv):
     no item, through :class:`~simrec.semantic_ids.SemanticIdSlateVector`), ``clicked`` / ``purchased`` /
     ``dismissed`` (``(num_envs, slate_size)`` bool, all false on reset steps), and
     ``ground_truth`` (``satisfaction``, ``fatigue``). When some sub-envs start a visit (a
-    reset, an autoreset step), ``user_history`` (``(num_envs, history_size)`` int64, each
-    started sub-env's row as the single env's reset info gives it: padded with ``-1``) and
+    reset, an autoreset step), ``user_history`` (``(num_envs, history_size)``, in the single
+    env's ``history_dtype``: the narrowest signed integer holding every catalog index, int16
+    for a catalog of 129 to 32,768 items; each started sub-env's row as the single env's
+    reset info gives it, padded with ``-1``) and
     ``user_history_length`` are added, their masks true for the started sub-envs only and
     the other rows zeros: what Gymnasium's ``SyncVectorEnv`` gives over single envs
     (:func:`~simrec.env.user_history` reads a row). With ``info_format="arrays"``: the
@@ -155,7 +157,7 @@ class RecSessionVectorEnv(VectorEnv):
         # Python loop over the sub-envs that start a visit.
         n_pool = len(self._bounds)
         self._history_lengths = np.zeros(n_pool + 1, dtype=np.int64)
-        self._history_rows = np.zeros((n_pool + 1, self.history_size), dtype=np.int64)
+        self._history_rows = np.zeros((n_pool + 1, self.history_size), dtype=env.history_dtype)
         self._history_rows[:n_pool] = -1
         for i, bound in enumerate(self._bounds):
             self._history_rows[i, : len(bound.history)] = bound.history

@@ -217,3 +217,19 @@ def test_old_import_paths_still_work_with_a_deprecation_warning(old, name, new):
     with pytest.warns(DeprecationWarning, match=f"import from {new} instead"):
         module = importlib.import_module(old)
     assert getattr(module, name) is getattr(importlib.import_module(new), name)
+
+
+def test_a_new_linucb_session_starts_from_the_prior_whatever_other_sessions_learned():
+    # Sessions share one read-only prior: learning must replace it, never write into it.
+    env = small_env()
+    learner, fresh = make_policy("linucb", env, seed=0), make_policy("linucb", env, seed=0)
+    before = fresh.scores({}, {"turn": 0}).copy()
+    obs, info = env.reset(seed=1)
+    for _ in range(3):
+        obs, reward, _, _, info = env.step(learner.act(obs, info))
+        learner.update(obs, reward, info)
+    assert not np.array_equal(learner.scores({}, info), before)
+    learner.reset()
+    assert np.array_equal(learner.scores({}, {"turn": 0}), before)
+    assert np.array_equal(fresh.scores({}, {"turn": 0}), before)
+    assert not fresh.a_inv.flags.writeable

@@ -12,7 +12,7 @@ from gymnasium.utils.env_checker import check_env
 
 import simrec
 from simrec.catalog import Catalog
-from simrec.env import RecSessionEnv, user_history
+from simrec.env import RecSessionEnv, history_dtype, user_history
 from simrec.errors import ActionError, ConfigError, PersonaError
 from simrec.presets import find_preset, load_preset
 from tests.conftest import make_persona, small_catalog
@@ -358,7 +358,7 @@ def test_the_reset_info_gives_the_users_history_padded_to_the_pools_longest():
     env = RecSessionEnv(catalog, pool)
     assert env.history_size == 4
     _, info = env.reset(seed=0, options={"persona": "u1"})
-    assert info["user_history"].dtype == np.int64
+    assert info["user_history"].dtype == np.int8  # 60 items: the narrowest that holds them
     assert info["user_history"].tolist() == [10, 2, -1, -1]
     assert info["user_history_length"] == 2
     assert user_history(info).tolist() == [10, 2]
@@ -370,6 +370,38 @@ def test_the_reset_info_gives_the_users_history_padded_to_the_pools_longest():
     _, info = gym.make("simrec/Golf-v0").reset(seed=0)
     assert info["user_history"].shape == (0,)  # hand-written personas have none
     assert info["user_history_length"] == 0
+
+
+@pytest.mark.parametrize(
+    ("n_items", "dtype"),
+    [
+        (1, np.int8),
+        (128, np.int8),
+        (129, np.int16),
+        (1_682, np.int16),
+        (32_768, np.int16),
+        (32_769, np.int32),
+        (2**31, np.int32),
+        (2**31 + 1, np.int64),
+    ],
+)
+def test_history_rows_come_in_the_narrowest_integer_dtype_holding_every_item(n_items, dtype):
+    assert history_dtype(n_items) == dtype
+    info = np.iinfo(history_dtype(n_items))
+    assert info.min <= -1 and n_items - 1 <= info.max
+
+
+def test_a_history_reaching_the_catalogs_last_item_reads_back_whole():
+    from tests.conftest import grounded_catalog, make_grounded_persona
+
+    catalog = grounded_catalog(n=200)  # past int8: indices up to 199
+    ids = [str(i) for i in catalog.item_ids]
+    persona = make_grounded_persona("u1", history=(ids[199], ids[128], ids[0]))
+    env = RecSessionEnv(catalog, [persona])
+    _, info = env.reset(seed=0)
+    assert info["user_history"].dtype == np.int16
+    assert user_history(info).tolist() == [199, 128, 0]
+    assert user_history(info).dtype == np.int64  # what consumers get, whatever the rows' dtype
 
 
 def test_info_names_the_visit_by_its_session_id():

@@ -18,7 +18,7 @@ FIELDS = (
     "accuracy_1_1_popular_negatives", "auc", "ndcg_10", "genre_tv", "kendall_tau",
     "liked_popularity_percentile", "held_out_popularity_percentile", "baselines",
     "policy_ranking", "protocol", "data", "brain", "simrec_version", "ranking_scope",
-    "genre_distribution", "popularity_distribution",
+    "genre_distribution", "popularity_distribution", "split",
 )  # fmt: skip
 
 
@@ -37,6 +37,7 @@ def test_the_utility_brain_on_grounded_personas_beats_random_and_reports_every_f
     assert report["auc"] > report["baselines"]["random"]["auc"] + 0.1
     assert report["accuracy_1_1"] > report["baselines"]["random"]["accuracy_1_1"] + 0.1
     assert report["data"]["users"] == 60 and report["data"]["held_out_events"] == 60 * 4
+    assert report["split"] == {"method": "temporal", "seed": None, "test_share": 0.2}
     assert len(report["policy_ranking"]["policies"]) == 5
     assert -1.0 <= report["kendall_tau"] <= 1.0
     genres = report["genre_distribution"]
@@ -47,6 +48,24 @@ def test_the_utility_brain_on_grounded_personas_beats_random_and_reports_every_f
     assert sum(popularity["simulated"]) == pytest.approx(1.0)
     again = run_fidelity(preset, protocol=Protocol(env_sessions=40))
     assert again == report  # seeded: the same figures every run
+
+
+def test_a_random_split_preset_is_measured_and_named_as_such(preset, tmp_path, capsys):
+    folder = write_ml100k(make_log(n_users=60, events_per_user=20), tmp_path / "log")
+    shuffled = tmp_path / "random"
+    ground_log(read_movielens(folder), shuffled, "synthetic", dim=12, split="random", split_seed=2)
+    out = tmp_path / "f.json"
+    args = ["--sessions", "10", "--users", "20", "--out", str(out)]
+    assert main(["fidelity", str(shuffled), *args]) == 0
+    assert "random split, seed 2" in " ".join(capsys.readouterr().out.split())
+    report = json.loads(out.read_text())
+    assert report["split"] == {"method": "random", "seed": 2, "test_share": 0.2}
+    assert report["data"]["held_out_events"] == 20 * 4  # the same counts as the temporal split
+    assert main(["fidelity", str(preset), *args]) == 0
+    assert "temporal split" in " ".join(capsys.readouterr().out.split())
+    temporal = json.loads(out.read_text())
+    assert temporal["split"]["method"] == "temporal"
+    assert temporal["accuracy_1_1"] != report["accuracy_1_1"]  # other held-out events
 
 
 def test_a_user_sample_bounds_the_work(preset):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from simrec.cli import main
@@ -72,3 +74,49 @@ def test_ground_errors_are_one_line_naming_the_problem(tmp_path, capsys, args, m
     args = [a.format(events=events, items=items) for a in args]
     assert main(["ground", *args, "--out", str(tmp_path / "p")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_ground_split_random_holds_out_a_seeded_random_fifth_and_records_it(tmp_path, capsys):
+    folder = write_ml100k(make_log(), tmp_path / "log")
+    out = tmp_path / "preset"
+    args = ["ground", str(folder), "--out", str(out), "--dim", "4"]
+    assert main([*args, "--split", "random", "--split-seed", "5"]) == 0
+    assert "random split, seed 5" in capsys.readouterr().out
+    info = json.loads((out / "grounding.json").read_text())
+    assert info["split"] == {"method": "random", "seed": 5, "test_share": 0.2}
+    events = pd.read_parquet(out / "events.parquet")
+    counts = pd.crosstab(events.persona_id, events.split)[["train", "validation", "test"]]
+    assert (counts.to_numpy() == [10, 2, 3]).all()  # every user: as many as the temporal split
+    # the held-out events are not each user's last ones, and histories stay in time order
+    last = events.groupby("persona_id").tail(1)
+    assert (last["split"] != "test").sum() >= 5
+    for persona in load_personas(out / "personas.parquet"):
+        mine = events[(events.persona_id == persona.persona_id) & (events.split != "test")]
+        assert (
+            list(persona.history) == mine.sort_values("timestamp", kind="stable").item_id.tolist()
+        )
+        assert np.all(np.diff(mine.timestamp) >= 0)
+    default = tmp_path / "default"
+    assert main(["ground", str(folder), "--out", str(default), "--dim", "4"]) == 0
+    assert json.loads((default / "grounding.json").read_text())["split"]["method"] == "temporal"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--split", "time"], "--split: expected one of temporal, random, got 'time'"),
+        (["--split-seed", "3"], "--split-seed: only the random split is seeded"),
+    ],
+)
+def test_a_bad_split_option_is_named_before_the_log_is_read(tmp_path, capsys, args, message):
+    assert main(["ground", "nowhere", "--out", str(tmp_path / "p"), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "not found" not in err
+
+
+def test_ground_help_documents_the_split(capsys):
+    with pytest.raises(SystemExit):
+        main(["ground", "--help"])
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "--split {temporal,random}" in printed and "--split-seed" in printed
+    assert "Agent4Rec" in printed

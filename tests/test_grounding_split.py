@@ -1,4 +1,5 @@
-"""Cleaning (unknown items, repeats, users with few events) and the per-user time split."""
+"""Cleaning (unknown items, repeats, users with few events) and the per-user split, in time
+(the default) or at random."""
 
 from __future__ import annotations
 
@@ -25,6 +26,51 @@ def test_each_users_last_fifth_is_held_out_and_the_fifth_before_is_validation(tm
         assert np.all(np.diff(times) >= 0)
         assert parts.tolist() == [TRAIN] * 10 + [VALIDATION] * 2 + [TEST] * 3  # 15 events
         assert times[parts == TEST].min() >= times[parts != TEST].max()
+    assert split.settings == {"method": "temporal", "seed": None, "test_share": 0.2}
+
+
+def _parts_per_user(split):
+    return [np.bincount(split.part[split.user == u], minlength=3).tolist() for u in range(40)]
+
+
+def test_a_random_split_holds_out_as_many_events_drawn_at_random_in_time_order(tmp_path):
+    log = _log(tmp_path)
+    temporal = split_log(log)
+    shuffled = split_log(log, method="random", seed=3)
+    for name in ("user", "item", "timestamp", "value"):  # the same events, oldest first
+        assert np.array_equal(getattr(shuffled, name), getattr(temporal, name))
+    assert _parts_per_user(shuffled) == _parts_per_user(temporal) == [[10, 2, 3]] * 40
+    assert shuffled.settings == {"method": "random", "seed": 3, "test_share": 0.2}
+    # held-out events come from anywhere in a user's history, not only the end
+    last = np.r_[shuffled.user[1:] != shuffled.user[:-1], True]
+    assert (shuffled.part[last] != TEST).sum() >= 5
+    assert (shuffled.part != temporal.part).mean() > 0.2
+    for u in range(shuffled.n_users):  # each part of a user stays oldest first
+        mine = shuffled.user == u
+        for part in (TRAIN, VALIDATION, TEST):
+            assert np.all(np.diff(shuffled.timestamp[mine & (shuffled.part == part)]) >= 0)
+
+
+def test_the_random_split_is_seeded(tmp_path):
+    log = _log(tmp_path)
+    first = split_log(log, method="random", seed=3).part
+    assert np.array_equal(split_log(log, method="random", seed=3).part, first)
+    assert not np.array_equal(split_log(log, method="random", seed=4).part, first)
+    unseeded = split_log(log, method="random").part  # seed 0 by default
+    assert np.array_equal(unseeded, split_log(log, method="random", seed=0).part)
+
+
+@pytest.mark.parametrize(
+    ("method", "seed", "message"),
+    [
+        ("time", None, "--split: expected one of temporal, random, got 'time'"),
+        ("temporal", 3, "--split-seed: only the random split is seeded"),
+        ("random", -1, "--split-seed: expected"),
+    ],
+)
+def test_a_bad_split_is_an_error_naming_the_option(tmp_path, method, seed, message):
+    with pytest.raises(GroundingError, match=message):
+        split_log(_log(tmp_path), method=method, seed=seed)
 
 
 def test_unknown_items_repeats_and_sparse_users_are_dropped_and_reported(tmp_path):

@@ -128,3 +128,73 @@ def test_hybrid_interleaves_the_bandit_and_the_users_words():
     # ranks high is in both lists, and is listed once)
     assert all(sum(loud[: 2 * m]) >= m for m in range(1, 7))
     assert candidates[0] == bandit.candidates(None, {"turn": 1}, 1)[0]  # the bandit's first
+
+
+REPLIES = (
+    "",
+    "only red ones, please",  # a hard filter on an attribute
+    "I like the gamma ones",  # a stated taste: a boost
+    "something under $5 please",  # too strict: fewer than k items pass, so a boost
+    "not alpha",  # an exclusion
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("hybrid", {}),
+        ("hybrid", {"alpha": 0.3, "freeze_after": 2}),
+        ("linucb", {}),
+        ("linucb", {"discount": 0.7}),
+        ("steer_aware", {}),
+        ("mmr", {}),
+        ("greedy", {}),
+        ("popularity", {}),
+        ("embedding", {}),
+    ],
+)
+def test_visits_scored_together_get_the_candidates_each_gets_alone(name, params):
+    # The LLM policies score a round's visits together (one product for every bandit);
+    # a visit's candidates must not depend on what else runs, or replays would miss.
+    from simrec.policies.retrieval import candidates_many, observe_many
+
+    e = env(grounded_catalog())
+    alone = [Retriever(e, name, sid, params) for sid in range(7)]
+    together = [Retriever(e, name, sid, params) for sid in range(7)]
+    rng = np.random.default_rng(3)
+    for turn in range(6):
+        infos = [
+            {"turn": turn, "reply": REPLIES[(sid + turn) % len(REPLIES)], "session_id": sid}
+            for sid in range(7)
+        ]
+        one_by_one = [r.candidates(None, dict(i), 12) for r, i in zip(alone, infos, strict=True)]
+        batched = candidates_many(together, [None] * 7, [dict(i) for i in infos], 12)
+        for a, b in zip(one_by_one, batched, strict=True):
+            assert a.dtype == b.dtype == np.int64
+            assert a.tolist() == b.tolist()
+        steps = []
+        for sid, shown in enumerate(one_by_one):
+            slate = shown[:4].tolist()
+            clicked = {i for i in slate if rng.random() < 0.4}
+            gone = {i for i in slate if i not in clicked and rng.random() < 0.3}
+            info = step_info(slate, clicked, REPLIES[(sid + turn + 1) % len(REPLIES)], gone)
+            steps.append(dict(info, turn=turn + 1, session_id=sid))
+        for r, info in zip(alone, steps, strict=True):
+            r.observe(None, 0.0, dict(info))
+        observe_many(together, [None] * 7, [dict(i) for i in steps])
+
+
+def test_linucb_scores_are_the_ucb_formula_bit_for_bit_however_many_visits_share_a_product():
+    e = env()
+    policies = [LinUCBPolicy(e, seed=s, alpha=0.2 + 0.1 * s) for s in range(5)]
+    for s, policy in enumerate(policies[1:], start=1):
+        for turn in range(s):
+            slate = [(3 * turn + s + j) % 60 for j in range(4)]
+            policy.update({}, 0.0, dict(step_info(slate, {slate[0]}), turn=turn + 1))
+    from simrec.policies.linucb import upper_bounds
+
+    together = upper_bounds(policies)
+    for row, p in zip(together, policies, strict=True):
+        width = np.sqrt(np.maximum(((p.x @ p.a_inv) * p.x).sum(axis=1), 0.0))
+        assert np.array_equal(row, p.x @ p.theta + p.alpha * width)
+        assert np.array_equal(row, p.scores({}, {"turn": 1}))

@@ -30,10 +30,11 @@ BOOKS = {"digits": (60, None), "hashed": (6000, None), "colliding": (6000, (1 <<
 
 
 def random_codes(rng: np.random.Generator, rows: int, n_phrases: int) -> np.ndarray:
-    """Reply rows as the kernel makes them: a main phrase, the other parts often empty."""
+    """Reply rows as the kernel makes them: a main phrase (sometimes none), the other
+    parts often empty."""
     codes = rng.integers(-1, n_phrases, size=(rows, REPLY_PARTS))
-    codes[:, 1:] = np.where(rng.random((rows, REPLY_PARTS - 1)) < 0.5, -1, codes[:, 1:])
-    return codes
+    empty = rng.random((rows, REPLY_PARTS)) < [0.1] + [0.5] * (REPLY_PARTS - 1)
+    return np.where(empty, -1, codes)
 
 
 @pytest.mark.parametrize("kind", list(BOOKS))
@@ -49,11 +50,17 @@ def test_replies_are_numbered_once_and_carry_their_text_and_encoding(kind):
         ids = book.replies(codes)
         for row, reply in zip(codes.tolist(), ids.tolist(), strict=True):
             assert seen.setdefault(tuple(row), reply) == reply
-    assert len(set(seen.values())) == len(seen) > 4096
+    # Distinct rows have distinct numbers, except that a phrase alone is one reply
+    # whichever part holds it.
+    texts = {row: " ".join(book.texts[c] for c in row if c >= 0) for row in seen}
+    replies = {row if sum(c >= 0 for c in row) > 1 else max(row) for row in seen}
+    assert len(set(seen.values())) == len(replies) > 4096
     if kind == "colliding":
         assert len(book._clashed) > len(seen) // 2  # most replies' keys were taken
-    for row, reply in list(seen.items())[:: len(seen) // 200]:
-        text = " ".join(book.texts[c] for c in row if c >= 0)
+    singles = [row for row in seen if sum(c >= 0 for c in row) <= 1]
+    assert len(singles) > 50 and any(row[0] < 0 for row in singles)
+    for row in list(seen)[:: len(seen) // 200] + singles:
+        reply, text = seen[row], texts[row]
         assert book.reply_texts[reply] == text
         expected = np.asarray(encode_reply(text), dtype=np.float32)
         np.testing.assert_array_equal(book.reply_vectors[reply], expected)
@@ -68,7 +75,7 @@ def test_a_full_reply_cache_is_forgotten_and_refilled(kind):
     for _ in range(20):  # the cache fills and is cleared several times
         codes = random_codes(rng, 300, n_phrases)
         ids = book.replies(codes)
-        assert book._n_replies <= book._MAX_REPLIES
+        assert book._n_replies - book._singles <= book._MAX_REPLIES  # composed ones
         for row, reply in zip(codes.tolist(), ids.tolist(), strict=True):
             assert book.reply_texts[reply] == " ".join(book.texts[c] for c in row if c >= 0)
 

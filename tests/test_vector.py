@@ -33,6 +33,7 @@ def assert_same_history(info: dict, i: int, single_info: dict) -> None:
     started = "user_history" in single_info
     assert bool(info.get("_user_history", np.zeros(i + 1, dtype=bool))[i]) == started
     if started:
+        assert info["user_history"].dtype == single_info["user_history"].dtype
         np.testing.assert_array_equal(info["user_history"][i], single_info["user_history"])
         assert info["user_history_length"][i] == single_info["user_history_length"]
         np.testing.assert_array_equal(user_history(info, i), user_history(single_info))
@@ -276,6 +277,60 @@ def test_grounded_personas_match_in_the_vector_env_and_expose_their_history():
     assert sorted(info["user_history_length"].tolist()) != [0] * 6
 
 
+def test_histories_of_uneven_length_come_whole_in_a_dtype_that_holds_every_item():
+    """A persona whose history is far longer than the others' (and one with none) in a
+    catalog past int8's range: every started row reads its persona's whole history, the
+    rows are padded with -1 to the longest, and the last item's index survives."""
+    from tests.conftest import grounded_catalog, make_grounded_persona
+
+    catalog = grounded_catalog(n=300, d=4)
+    ids = [str(i) for i in catalog.item_ids]
+    histories = {"long": tuple(ids[::-1][:150]), "short": (ids[-1], ids[0]), "none": ()}
+    pool = [make_grounded_persona(name, history=h) for name, h in histories.items()]
+    expected = {name: [ids.index(item) for item in h] for name, h in histories.items()}
+    vec = RecSessionVectorEnv(16, catalog, pool, max_turns=3)
+    assert vec.history_size == 150
+    _, info = vec.reset(seed=1)
+    assert info["user_history"].dtype == np.int16 and info["user_history"].shape == (16, 150)
+    assert set(info["persona_id"]) == set(histories)  # every kind of persona started
+    for i, persona in enumerate(info["persona_id"]):
+        assert user_history(info, i).tolist() == expected[persona]
+        assert info["user_history_length"][i] == len(expected[persona])
+        assert (info["user_history"][i, len(expected[persona]) :] == -1).all()
+    assert expected["long"][0] == len(catalog) - 1  # the largest index, read back intact
+    restarts = 0
+    for step in range(12):
+        *_, info = vec.step(np.tile(np.arange(5), (16, 1)) + step)
+        started = info.get("_user_history", np.zeros(16, dtype=bool))
+        restarts += int(started.sum())
+        for i in np.flatnonzero(started):
+            assert user_history(info, i).tolist() == expected[info["persona_id"][i]]
+        if started.any():
+            assert (info["user_history"][~started] == 0).all()  # as Gymnasium's vector envs
+    assert restarts > 0
+    singles = [RecSessionEnv(catalog, pool, max_turns=3) for _ in range(9)]
+    compare_with_single_envs(RecSessionVectorEnv(9, catalog, pool, max_turns=3), singles, 4, 20)
+
+
+def test_visits_own_their_history_as_in_the_single_env_past_the_owned_table_budget(
+    monkeypatch,
+):
+    """A pool too large for a persona x item table of owned items marks each visit's
+    history owned from a flat list instead: the visits stay those of the single env."""
+    import simrec.brains.utility_batch as utility_batch
+    from tests.conftest import grounded_catalog, make_grounded_persona
+
+    monkeypatch.setattr(utility_batch, "OWNED_TABLE_MAX_BYTES", 0)
+    catalog = grounded_catalog(n=60, d=4)
+    ids = [str(i) for i in catalog.item_ids]
+    pool = [make_grounded_persona(f"u{i}", seed=i, history=tuple(ids[i : 6 * i])) for i in range(5)]
+    vec = RecSessionVectorEnv(6, catalog, pool, max_turns=6)
+    assert vec.batch.owned_at_start is None
+    singles = [RecSessionEnv(catalog, pool, max_turns=6) for _ in range(6)]
+    seen = compare_with_single_envs(vec, singles, seed=2, steps=30)
+    assert seen["resets"] > 0
+
+
 def test_a_catalog_too_large_for_exact_reply_keys_matches_the_single_env():
     """Thousands of titles (as a grounded catalog has) make more phrases than a reply's
     codes can be packed as digits of one 62-bit key: replies are looked up by hash."""
@@ -310,6 +365,7 @@ def test_gymnasiums_own_vector_envs_stack_grounded_histories_as_the_native_one(m
     try:
         (_, a), (_, b) = theirs.reset(seed=5), ours.reset(seed=5)
         assert a["user_history"].shape == b["user_history"].shape == (4, 12)
+        assert a["user_history"].dtype == b["user_history"].dtype == np.int8  # 60 items
         restarts = 0
         for step in range(12):
             for key in ("user_history", "_user_history", "user_history_length"):

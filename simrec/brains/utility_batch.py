@@ -43,6 +43,12 @@ VISIT_START_DRAWS = 2
 rejection in the persona pick): the persona pick and the need's uniform."""
 
 REPLY_PARTS = 5
+
+OWNED_TABLE_MAX_BYTES = 1 << 26
+"""Largest persona x item table of the items owned at a visit start (one byte per cell)
+kept whole, so a visit start copies its persona's row (about a third of the time of
+marking the items one by one); a larger pool (tens of thousands of grounded users) keeps
+one flat list of items instead."""
 """Reply slots: main reaction, repeated request, voiced events, taste remark, goodbye."""
 
 
@@ -134,16 +140,22 @@ class PhraseBook:
     A reply is a row of :data:`REPLY_PARTS` phrase codes (``-1`` = no phrase). Its text
     is the phrases joined by spaces; its :func:`~simrec.replies.encode_reply` vector is
     computed from the phrases' word counts (counts of space-joined texts add up). Both
-    are built once per distinct reply and looked up afterwards by one integer key per
-    row, in numpy: the row's codes read as the digits of one number where that fits in
-    62 bits (up to about 5,000 phrases), else a 62-bit hash of them (grounded catalogs
-    name thousands of titles). A hash can collide, so a hit counts only if the codes
-    stored with the reply are the row's; a reply whose key another reply holds is kept
-    in a dict of code tuples, read only for rows whose key hit a different reply.
+    are built once per distinct reply and looked up afterwards.
+
+    Most replies (nine in ten in a vector step) are one phrase or none: those are built
+    when the book is frozen, reply ``code + 1`` for phrase ``code`` and reply 0 for the
+    empty one, so a row's ``max`` code finds them. A reply composed of several phrases
+    is looked up by one integer key per row, in numpy: the row's codes read as the
+    digits of one number where that fits in 62 bits (up to about 5,000 phrases), else a
+    62-bit hash of them (grounded catalogs name thousands of titles). A hash can
+    collide, so a hit counts only if the codes stored with the reply are the row's; a
+    reply whose key another reply holds is kept in a dict of code tuples, read only for
+    rows whose key hit a different reply.
     """
 
     _MAX_REPLIES = 1 << 20
-    """Replies cached at most (then forgotten): bounds the texts, vectors and index."""
+    """Composed replies cached at most (then forgotten): bounds the texts, vectors and
+    index."""
 
     _KEY_MASK = (1 << 62) - 1
     """Keys keep 62 bits: non-negative, as :class:`_KeyIndex` stores them."""
@@ -164,6 +176,7 @@ class PhraseBook:
         self.counts = np.zeros((1, REPLY_DIM))
         self._index = _KeyIndex()
         self._clashed: dict[tuple, int] = {}
+        self._singles = 0  # replies of at most one phrase, numbered first
         self._n_replies = 0
         self.reply_texts = np.empty(0, dtype=object)
         self.reply_vectors = np.zeros((0, REPLY_DIM), dtype=np.float32)
@@ -181,7 +194,8 @@ class PhraseBook:
         return code
 
     def freeze(self) -> None:
-        """No more phrases: build the count table (last row: zeros, for code ``-1``)."""
+        """No more phrases: build the count table (last row: zeros, for code ``-1``) and
+        the replies of at most one phrase."""
         self.counts = np.vstack([*self._rows, np.zeros(REPLY_DIM)])
         radix = len(self.texts) + 1
         self._exact = radix**REPLY_PARTS <= self._KEY_MASK
@@ -190,26 +204,46 @@ class PhraseBook:
         else:  # as int64 bit patterns: numpy's int64 products and sums wrap modulo 2**64
             multipliers = [m - (1 << 64) for m in self._HASH_MULTIPLIERS]  # all >= 2**63
         self._multipliers = np.array(multipliers, dtype=np.int64)[:, None]
+        self._singles = radix
+        singles = np.full((radix, REPLY_PARTS), -1, dtype=np.int64)
+        singles[1:, 0] = np.arange(len(self.texts))
+        self._store(0, singles)
+        self._n_replies = radix
 
     def replies(self, codes: np.ndarray) -> np.ndarray:
         """Indices into :attr:`reply_texts` / :attr:`reply_vectors` of each row of ``codes``."""
-        if self._n_replies + len(codes) > self._MAX_REPLIES:  # at most the cap after the call
+        parts = codes.T  # slot-major (contiguous as the kernel builds replies)
+        top = np.maximum.reduce(parts, axis=0)
+        ids = top + 1  # right for a reply of at most one phrase
+        # With one phrase or none the other parts are -1 each, so the codes sum to
+        # ``top - (REPLY_PARTS - 1)``; a second phrase (code >= 0) adds at least 1.
+        composed = np.flatnonzero(np.add.reduce(parts, axis=0) > top - (REPLY_PARTS - 1))
+        if len(composed):
+            ids[composed] = self._composed(parts[:, composed].T)
+        return ids
+
+    def _composed(self, codes: np.ndarray) -> np.ndarray:
+        """The reply of each row of ``codes`` (rows of two phrases or more), numbering new ones."""
+        if self._n_replies + len(codes) > self._singles + self._MAX_REPLIES:  # at most the cap
             self._index.clear()
             self._clashed.clear()
-            self._n_replies = 0
+            self._n_replies = self._singles
         keys = self._keys(codes)
         ids = self._index.find(keys)
-        if not self._exact:
-            self._check_hits(codes, ids)
+        if self._exact:
+            missing = np.flatnonzero(ids < 0)
+            if len(missing):
+                new, _ = self._number(keys[missing].tolist(), missing, ids, codes)
+                self._index.add(list(new), list(new.values()))
+            return ids
+        free = ids < 0  # keys no reply holds
+        self._check_hits(codes, ids)
         missing = np.flatnonzero(ids < 0)
         if len(missing):
-            if self._exact:
-                new = self._number(keys[missing].tolist(), missing, ids, codes)
-                self._index.add(list(new), list(new.values()))
-            else:
-                start = self._n_replies
-                new = self._number(list(map(tuple, codes[missing].tolist())), missing, ids, codes)
-                self._file_hashed(start, list(new))
+            new, firsts = self._number(
+                list(map(tuple, codes[missing].tolist())), missing, ids, codes
+            )
+            self._file_hashed(new, keys[firsts].tolist(), free[firsts].tolist())
         return ids
 
     def _keys(self, codes: np.ndarray) -> np.ndarray:
@@ -220,8 +254,8 @@ class PhraseBook:
 
     def _check_hits(self, codes: np.ndarray, ids: np.ndarray) -> None:
         """Hashed keys: rows whose key hit another reply take their id from :attr:`_clashed`."""
-        if not self._n_replies:
-            return  # nothing stored, no hit
+        if self._n_replies == self._singles:
+            return  # no composed reply stored, no hit
         # Compared slot-major (as the kernel builds ``codes``): a third of the time of the
         # row-major compare. An unknown key's id (-1) reads the last column: masked out.
         clash = (self._reply_parts.take(ids, axis=1) != codes.T).any(axis=0) & (ids >= 0)
@@ -230,25 +264,26 @@ class PhraseBook:
             get = self._clashed.get
             ids[rows] = [get(row, -1) for row in map(tuple, codes[rows].tolist())]
 
-    def _file_hashed(self, start: int, rows: list[tuple]) -> None:
-        """Make the new replies ``start, start + 1, ...`` (of code tuples ``rows``) findable:
-        under their hashed key in the index, or in :attr:`_clashed` where a reply holds it."""
-        keys = self._keys(self._reply_parts[:, start : start + len(rows)].T)
-        free = (self._index.find(keys) < 0).tolist()
+    def _file_hashed(self, new: dict[tuple, int], keys: list[int], free: list[bool]) -> None:
+        """Make the new replies ``new`` (code tuple: reply, with their hashed ``keys`` and
+        whether no reply held the key) findable: under their key in the index, or in
+        :attr:`_clashed` where another reply holds it."""
         filed: dict[int, int] = {}  # key: reply, for the index
-        for reply, (key, row) in enumerate(zip(keys.tolist(), rows, strict=True), start):
-            if free[reply - start] and key not in filed:
+        for (row, reply), key, unheld in zip(new.items(), keys, free, strict=True):
+            if unheld and key not in filed:
                 filed[key] = reply
             else:
                 self._clashed[row] = reply
         self._index.add(list(filed), list(filed.values()))
 
-    def _number(self, keys: list, rows: np.ndarray, ids: np.ndarray, codes: np.ndarray) -> dict:
+    def _number(
+        self, keys: list, rows: np.ndarray, ids: np.ndarray, codes: np.ndarray
+    ) -> tuple[dict, list[int]]:
         """Number and store the unknown replies ``keys`` of ``rows``, setting their ``ids``.
 
-        Returns ``{key: id}`` of the new replies, numbered in order of first appearance.
-        A step brings a few new replies, some repeated: a dict numbers them for less than
-        ``np.unique`` costs at that size.
+        Returns ``{key: id}`` of the new replies, numbered in order of first appearance,
+        and the row of each one's first appearance. A step brings a few new replies,
+        some repeated: a dict numbers them for less than ``np.unique`` costs at that size.
         """
         start = self._n_replies
         new: dict = {}
@@ -263,13 +298,14 @@ class PhraseBook:
         ids[rows] = numbered
         self._n_replies += len(firsts)
         self._store(start, codes[firsts])
-        return new
+        return new, firsts
 
     def _store(self, start: int, codes: np.ndarray) -> None:
         """Text and encoding of new replies ``start, start + 1, ...`` of phrase codes ``codes``."""
         stop = start + len(codes)
         if stop > len(self.reply_texts):
-            grow = max(stop, min(max(4096, 2 * stop), self._MAX_REPLIES))  # not past the cap
+            cap = self._singles + self._MAX_REPLIES
+            grow = max(stop, min(max(4096, 2 * stop), cap))  # not past the cap
             texts = np.empty(grow, dtype=object)
             texts[: len(self.reply_texts)] = self.reply_texts
             vectors = np.zeros((grow, REPLY_DIM), dtype=np.float32)
@@ -416,11 +452,17 @@ class UtilityBatch:
         self.need_cdf = np.full((len(bounds), MAX_NEED), 2.0)
         for pi, bound in enumerate(bounds):
             self.need_cdf[pi, : len(bound.need_cdf)] = bound.need_cdf
-        # Items owned at a visit start (pre-visit history), as one list with each
-        # persona's slice starting at ``owned_start_ptr[persona]``.
+        # Items owned at a visit start (pre-visit history): a row per persona, or (a large
+        # pool) one list with each persona's slice starting at ``owned_start_ptr[persona]``.
         owned = [sorted(b.owned_at_start) for b in bounds]
         self.owned_start_ptr = np.cumsum([0] + [len(o) for o in owned]).astype(np.int64)
         self.owned_start_items = np.array([i for o in owned for i in o], dtype=np.int64)
+        self.owned_at_start: np.ndarray | None = None
+        n_items = len(bounds[0].catalog)
+        if len(bounds) * n_items <= OWNED_TABLE_MAX_BYTES:
+            self.owned_at_start = np.zeros((len(bounds), n_items), dtype=bool)
+            rows = np.repeat(np.arange(len(bounds)), np.diff(self.owned_start_ptr))
+            self.owned_at_start[rows, self.owned_start_items] = True
         self.disliked = np.stack([b.dislike > 0 for b in bounds])
         templates, brain = self.brain.templates, self.brain
         self.dislike_codes = np.full(
@@ -602,8 +644,10 @@ class UtilityBatch:
             self.exposed_at[rows[over]] = 0  # keep stamps within int32
             clock[over] = 0
         self.visit_start[rows] = clock
-        self.owned[rows] = False
-        if len(self.owned_start_items):
+        if self.owned_at_start is not None:
+            self.owned[rows] = self.owned_at_start.take(personas, axis=0)
+        else:
+            self.owned[rows] = False
             self._own_history(rows, personas)
         self.turn[rows] = 0
         self.satisfaction[rows] = self.dynamics.initial_satisfaction

@@ -15,10 +15,13 @@ def register(commands: Any) -> None:
     fid = commands.add_parser(
         "fidelity",
         help="compare a brain playing a grounded preset with the real users' held-out events",
-        description="Taste alignment on the per-user temporal split (accuracy and F1 at 1:1, 1:3, "
-        "1:9; popularity-matched negatives; AUC and NDCG@10 over the unseen catalog; genre and "
-        "popularity of the liked set), random / popularity / MF baselines, and whether policies "
-        "rank the same in the grounded env as on the real data. Writes DIR/fidelity.json.",
+        description="Taste alignment on the preset's held-out events (accuracy and F1 at 1:1, "
+        "1:3, 1:9; popularity-matched negatives; AUC and NDCG@10 over the unseen catalog; genre "
+        "and popularity of the liked set), random / popularity / MF baselines, and whether "
+        "policies rank the same in the grounded env as on the real data. The split is the one "
+        "the preset was grounded with (simrec ground --split): temporal, each user's last 20%% "
+        "held out (the default, and the protocol the targets are judged on), or random, as "
+        "published simulators evaluate; the table and DIR/fidelity.json name it.",
     )
     fid.add_argument("preset_dir", type=Path, help="a directory written by simrec ground")
     fid.add_argument(

@@ -25,6 +25,8 @@ class GroundedData:
         validation, test: users x items masks of those parts.
         genres: each item's genres (``tags``, else its category).
         popularity: pre-test event count per item.
+        split: how the events were split (``grounding.json``'s ``split``: ``method``
+            ``temporal`` or ``random``, ``seed``, ``test_share``).
     """
 
     root: Path
@@ -38,6 +40,14 @@ class GroundedData:
     popularity: np.ndarray
     grounding: dict
     order: list[np.ndarray]
+
+    @property
+    def split(self) -> dict:
+        """The split ``grounding.json`` records; one written before ``--split`` existed was
+        temporal, and without the file the split is ``unknown``."""
+        if not self.grounding:
+            return {"method": "unknown", "seed": None, "test_share": None}
+        return self.grounding.get("split", {"method": "temporal", "seed": None, "test_share": 0.2})
 
     @property
     def n_users(self) -> int:

@@ -1,6 +1,7 @@
 """The protocol: who is evaluated, which negatives they are shown, and the settings.
 
-Per user (the grounded split: the last 20% of each user's events held out as ``test``):
+Per user (the preset's split: each user's last 20% of events held out as ``test``, or a
+random 20% for a preset grounded with ``--split random``):
 
 * **uniform negatives**: for every held-out item, ``r`` items the user never chose,
   drawn uniformly (ratios 1:1, 1:3, 1:9; the 1:3 set extends the 1:1 set, and so on);
@@ -35,7 +36,6 @@ class Protocol:
     env_sessions: int = 500
     policies: tuple[str, ...] = ("random", "popular_unseen", "mf", "ease", "genre_match")
     liked_rule: str = "a one-item slate at the first turn is clicked with probability above 1/2"
-    split: str = "per user, time order: last 20% held out (test); last 20% of the rest: validation"
     notes: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:

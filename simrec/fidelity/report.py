@@ -37,6 +37,11 @@ field                              meaning
                                    genre -> share, every user weighing the same
 ``popularity_distribution``        ``bins`` (popularity-percentile edges, deciles) and ``real``
                                    / ``simulated``: share of items in each bin
+``split``                          how the preset's events were split (from its
+                                   ``grounding.json``): ``method`` ``temporal`` (each user's last
+                                   20% held out: the protocol the targets are judged on) or
+                                   ``random`` (a seeded random 20%, as published simulators
+                                   evaluate), ``seed``, ``test_share``
 ``protocol``                       the settings (ratios, seed, users, negatives, liked rule)
 ``data``                           the preset directory, its source log, users and items
 ``brain``, ``simrec_version``      who played the users; the simrec version
@@ -174,6 +179,7 @@ def run_fidelity(
         },
         "brain": brain,
         "ranking_scope": scope,
+        "split": data.split,
         "protocol": protocol.to_dict(),
         "data": {
             "preset": str(data.root),

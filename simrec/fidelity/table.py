@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from simrec.grounding.split import describe_split
+
 ROWS = (
     ("accuracy_1_1", "accuracy 1:1"),
     ("accuracy_1_1_popular_negatives", "accuracy 1:1, popular negatives"),
@@ -25,7 +27,8 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
     """Print the brain's figures beside the baselines, then the policy ranking."""
     console = console or Console()
     table = Table(
-        title=f"fidelity of the {report['brain']} brain on {report['data']['users']:,} users"
+        title=f"fidelity of the {report['brain']} brain on {report['data']['users']:,} users, "
+        f"{describe_split(report['split'])}"
     )
     table.add_column("measure")
     table.add_column(report["brain"], justify="right")

@@ -2,10 +2,10 @@
 
 ``simrec ground`` (or :func:`ground_log` in Python) reads a log (MovieLens, RecBole
 atomic files or a generic table; one reader module per format), cleans it into one
-typed table while reporting every dropped row, splits each user's events in time, fits
-a latent taste model on the events before each user's held-out part, and writes a
-preset directory usable by ``gym.make``, ``simrec run``, scenarios and ``simrec
-generate``. See ``docs/grounding.md``.
+typed table while reporting every dropped row, splits each user's events (in time, or
+at random with ``--split random``), fits a latent taste model on the events before each
+user's held-out part, and writes a preset directory usable by ``gym.make``, ``simrec
+run``, scenarios and ``simrec generate``. See ``docs/grounding.md``.
 """
 
 from __future__ import annotations
@@ -28,9 +28,17 @@ def ground_log(
     dim: int = 64,
     min_events: int = 5,
     seed: int = 0,
+    split: str = "temporal",
+    split_seed: int | None = None,
 ) -> Path:
-    """Ground ``log`` and write the preset directory ``out``; returns ``out/preset.yaml``."""
-    return write_preset(ground(log, dim=dim, min_events=min_events, seed=seed), out, name)
+    """Ground ``log`` and write the preset directory ``out``; returns ``out/preset.yaml``.
+
+    The arguments are :func:`~simrec.grounding.pipeline.ground`'s.
+    """
+    grounded = ground(
+        log, dim=dim, min_events=min_events, seed=seed, split=split, split_seed=split_seed
+    )
+    return write_preset(grounded, out, name)
 
 
 __all__ = [

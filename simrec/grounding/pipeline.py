@@ -1,8 +1,9 @@
 """``ground``: from an interaction log to a preset directory (catalog, population, env YAML).
 
-Steps, each on the parts of the per-user temporal split it is allowed to see:
+Steps, each on the parts of the per-user split it is allowed to see:
 
-1. clean and split the log (:mod:`~.split`); every dropped row is reported;
+1. clean and split the log (:mod:`~.split`: temporal, or random for comparison with
+   the literature); every dropped row is reported;
 2. choose the taste model's settings on validation, fitted on train (:mod:`~.latent`);
 3. choose the click calibration on validation (:mod:`~.calibration`);
 4. refit on train + validation (all events before the held-out part) and score items;
@@ -46,7 +47,14 @@ class Grounded:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def ground(log: InteractionLog, dim: int = 64, min_events: int = 5, seed: int = 0) -> Grounded:
+def ground(
+    log: InteractionLog,
+    dim: int = 64,
+    min_events: int = 5,
+    seed: int = 0,
+    split: str = "temporal",
+    split_seed: int | None = None,
+) -> Grounded:
     """Ground ``log``: a catalog with embeddings and one persona per kept user.
 
     Args:
@@ -54,9 +62,12 @@ def ground(log: InteractionLog, dim: int = 64, min_events: int = 5, seed: int = 
         dim: size of the latent space (at most the number of users or items).
         min_events: users with fewer usable events are dropped (and reported).
         seed: seeds the validation negatives of the calibration.
+        split: ``temporal`` (each user's last 20% held out) or ``random``
+            (:func:`~.split.split_log`).
+        split_seed: seeds the random split (default 0).
     """
     started = time.process_time()
-    split = split_log(log, min_events)
+    split = split_log(log, min_events, method=split, seed=split_seed)
     n_users, n_items = split.n_users, len(log.items)
     train = split.part == TRAIN
     validation = np.zeros((n_users, n_items), dtype=bool)
@@ -84,6 +95,7 @@ def ground(log: InteractionLog, dim: int = 64, min_events: int = 5, seed: int = 
     summary = {
         "users": n_users,
         "items": n_items,
+        "split": split.settings,
         "events": {
             name: int((split.part == k).sum())
             for k, name in enumerate(("train", "validation", "test"))

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-import weakref
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -35,6 +34,7 @@ import yaml
 from simrec.catalog import Catalog
 from simrec.errors import ConfigError
 from simrec.llm.request import LLMRequest, OutputSchema, SystemBlock, TextBlock
+from simrec.memo import PerObject
 from simrec.persona import Persona
 from simrec.replies import default_templates
 from simrec.session import EMPTY, BoundPersona, Session
@@ -289,27 +289,26 @@ def data_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-_RENDERED: weakref.WeakKeyDictionary[Catalog, dict[tuple[str, int], str]] = (
-    weakref.WeakKeyDictionary()
-)
-"""Item lines and titles already rendered, per catalog: every call of every turn shows
-items again, and a catalog does not change once loaded."""
-
-
-def _rendered(catalog: Catalog, kind: str, index: int, render: Callable[[], str]) -> str:
-    memo = _RENDERED.get(catalog)
-    if memo is None:
-        memo = _RENDERED.setdefault(catalog, {})
-    key = (kind, index)
-    text = memo.get(key)
-    if text is None:
-        text = memo[key] = render()
-    return text
+_ITEM_LINES: PerObject[Catalog, list[str | None]] = PerObject(lambda catalog: [None] * len(catalog))
+_TITLES: PerObject[Catalog, list[str | None]] = PerObject(lambda catalog: [None] * len(catalog))
+"""Item lines and titles already rendered, per catalog, by item index: every call of
+every turn shows items again, and a catalog does not change once loaded."""
 
 
 def render_item(catalog: Catalog, index: int) -> str:
     """One slate line: the item as a JSON object (data, never instructions)."""
-    return _rendered(catalog, "item", int(index), lambda: _item_json(catalog, int(index)))
+    return _item_lines(catalog, [index])[0]
+
+
+def _item_lines(catalog: Catalog, items: Sequence[int]) -> list[str]:
+    lines = _ITEM_LINES(catalog)
+    out = []
+    for i in items:
+        line = lines[i]
+        if line is None:
+            line = lines[i] = _item_json(catalog, int(i))
+        out.append(line)
+    return out
 
 
 def _item_json(catalog: Catalog, index: int) -> str:
@@ -332,8 +331,9 @@ def _item_json(catalog: Catalog, index: int) -> str:
 
 
 def render_slate(catalog: Catalog, slate: Sequence[int]) -> str:
-    """The slate, one JSON line per shown item (empty ``-1`` slots are not shown)."""
-    return "\n".join(render_item(catalog, i) for i in slate if i != EMPTY)
+    """The slate (or a policy's candidates), one JSON line per shown item (empty ``-1``
+    slots are not shown)."""
+    return "\n".join(_item_lines(catalog, [i for i in slate if i != EMPTY]))
 
 
 def slate_ids(catalog: Catalog, slate: Sequence[int]) -> list[str | None]:
@@ -349,9 +349,14 @@ def _text(value: str) -> str:
 def _titles(catalog: Catalog, items: Sequence[int], phrases: Mapping[str, str]) -> str:
     if not items:
         return phrases["nothing"]
-    return ", ".join(
-        _rendered(catalog, "title", int(i), lambda i=i: _text(catalog.titles[i])) for i in items
-    )
+    titles = _TITLES(catalog)
+    out = []
+    for i in items:
+        title = titles[i]
+        if title is None:
+            title = titles[i] = _text(catalog.titles[i])
+        out.append(title)
+    return ", ".join(out)
 
 
 def _turn_line(
@@ -449,31 +454,25 @@ def memory_lines(
     ]
 
 
-_CARDS: weakref.WeakKeyDictionary[BoundPersona, dict[str, str]] = weakref.WeakKeyDictionary()
+_CARDS: PerObject[BoundPersona, dict[str, str]] = PerObject(lambda _: {})
 """Persona cards already rendered, per persona bound to a catalog (the same every turn)."""
 
 
 def _card(session: Session, template: PromptTemplate) -> str:
-    memo = _CARDS.get(session.bound)
-    if memo is None:
-        memo = _CARDS.setdefault(session.bound, {})
+    memo = _CARDS(session.bound)
     card = memo.get(template.tag)
     if card is None:
         card = memo[template.tag] = persona_card(session.persona, template, session.catalog)
     return card
 
 
-_TURN_LINES: weakref.WeakKeyDictionary[Session, dict[tuple[str, int], str]] = (
-    weakref.WeakKeyDictionary()
-)
+_TURN_LINES: PerObject[Session, dict[tuple[str, int], str]] = PerObject(lambda _: {})
 """Memory lines already rendered, per session: a past turn never changes, and every later
 turn of the visit shows it again."""
 
 
 def _past_turn(session: Session, number: int, verb: str, template: PromptTemplate) -> str:
-    memo = _TURN_LINES.get(session)
-    if memo is None:
-        memo = _TURN_LINES.setdefault(session, {})
+    memo = _TURN_LINES(session)
     key = (template.tag, number)
     line = memo.get(key)
     if line is None:

@@ -33,9 +33,9 @@ sees turn 0, so the policies also work outside :func:`simrec.runner.run_sessions
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -106,6 +106,90 @@ def with_message(action: Any, conversational: bool) -> Any:
     if conversational and not isinstance(action, Mapping):
         return {"slate": action, "message": ""}
     return action
+
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def batched(many: Callable[..., Any]) -> Callable[[Method], Method]:
+    """Mark a :class:`ScoringPolicy`'s ``scores`` or ``learn`` as computable for several
+    policies at once: ``many(policies, *columns)`` takes one list per argument (one entry
+    per policy) and does what calling the method on each would, with the same bits (for
+    ``scores``, one row per policy). The LLM policies' retrievers use it for a round's
+    visits (:func:`scores_of`, :func:`learn_together`); a subclass that overrides the
+    method is called one by one unless it is marked too."""
+
+    def mark(method: Method) -> Method:
+        method.many = many  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+def _together(method_name: str, policies: Sequence[ScoringPolicy], *columns: Sequence[Any]) -> list:
+    """Call ``method_name`` of every policy, grouping those whose method is marked
+    :func:`batched` into one call of its batched form; results in policy order."""
+    groups: dict[Any, list[int]] = {}
+    for row, policy in enumerate(policies):
+        groups.setdefault(getattr(type(policy), method_name), []).append(row)
+    out: list[Any] = [None] * len(policies)
+    for method, rows in groups.items():
+        picked = [[column[r] for r in rows] for column in columns]
+        many = getattr(method, "many", None)
+        if many is None:
+            results = [method(policies[r], *args) for r, *args in zip(rows, *picked, strict=True)]
+        else:
+            result = many([policies[r] for r in rows], *picked)
+            results = [None] * len(rows) if result is None else list(result)
+        for r, result in zip(rows, results, strict=True):
+            out[r] = result
+    return out
+
+
+def scores_of(
+    policies: Sequence[ScoringPolicy],
+    observations: Sequence[dict[str, np.ndarray]],
+    infos: Sequence[dict[str, Any]],
+) -> np.ndarray:
+    """Every policy's scores, one row each (policies of one catalog), those marked
+    :func:`batched` computed together."""
+    if not policies:
+        return np.empty((0, 0))
+    rows = _together("scores", policies, observations, infos)
+    return np.stack([np.asarray(r, dtype=np.float64) for r in rows])
+
+
+def update_together(
+    policies: Sequence[ScoringPolicy],
+    observations: Sequence[dict[str, np.ndarray]],
+    rewards: Sequence[float],
+    infos: Sequence[dict[str, Any]],
+) -> None:
+    """Each policy's :meth:`~ScoringPolicy.update` after one round of visits, those whose
+    ``learn`` is :func:`batched` learning together (:func:`learn_together`); a policy with
+    its own ``update`` is told alone."""
+    learning = []
+    for policy, observation, reward, info in zip(
+        policies, observations, rewards, infos, strict=True
+    ):
+        if type(policy).update is not ScoringPolicy.update:
+            policy.update(observation, reward, info)
+            continue
+        shown = policy.advance(info)
+        if shown is not None:
+            learning.append((policy, shown, info["reaction"], info))
+    if learning:
+        learn_together(*(list(column) for column in zip(*learning, strict=True)))
+
+
+def learn_together(
+    policies: Sequence[ScoringPolicy],
+    shown: Sequence[list[tuple[int, int]]],
+    reactions: Sequence[Reaction],
+    infos: Sequence[dict[str, Any]],
+) -> None:
+    """Each policy's :meth:`~ScoringPolicy.learn`, those marked :func:`batched` together."""
+    _together("learn", policies, shown, reactions, infos)
 
 
 def take_usage(policy: Any, info: Mapping[str, Any] | None = None) -> PolicyUsage | None:
@@ -214,12 +298,18 @@ class ScoringPolicy:
         self, observation: dict[str, np.ndarray], reward: float, info: dict[str, Any]
     ) -> None:
         """Learn from the feedback to the slate just shown."""
+        shown = self.advance(info)
+        if shown is not None:
+            self.learn(shown, info["reaction"], info)
+
+    def advance(self, info: dict[str, Any]) -> list[tuple[int, int]] | None:
+        """Move to the turn ``info`` reports; the ``(position, item)`` pairs it showed, or
+        ``None`` when it has no slate and reaction (nothing to learn)."""
         self.turn = int(info.get("turn", self.turn + 1))
         slate = info.get("slate")
-        reaction = info.get("reaction")
-        if slate is not None and reaction is not None:
-            shown = [(pos, item) for pos, item in enumerate(slate) if item != EMPTY]
-            self.learn(shown, reaction, info)
+        if slate is None or info.get("reaction") is None:
+            return None
+        return [(pos, item) for pos, item in enumerate(slate) if item != EMPTY]
 
     # -- to implement ----------------------------------------------------------------------
     def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:

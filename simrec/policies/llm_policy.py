@@ -7,7 +7,8 @@ response cache (record / replay), retries, validation with one repair, accountin
 thread pool as the LLM-played users, with ``role="policy"`` so its calls and dollars are
 accounted apart from the users'. One turn of one visit::
 
-    retriever (per visit, seeded by its session id) -> n candidates
+    retriever (per visit, seeded by its session id; a round's visits scored together)
+      -> n candidates
     request: the visit so far and the candidates as delimited data, the answer's schema;
              sample = ("session", id, "turn", n, <policy>)
       -> LLMClient: cache or API, validated (ids among the candidates, no duplicates),
@@ -49,18 +50,17 @@ from simrec.errors import ArgumentError, ConfigError, LLMResponseError
 from simrec.llm.accounting import UsageLedger, resolve_prices
 from simrec.llm.cache import MODES
 from simrec.llm.client import LLMClient
-from simrec.llm.prompts import user_content
+from simrec.llm.prompts import render_slate, user_content
 from simrec.llm.request import InvalidAnswer, LLMRequest, LLMResult, SystemBlock
 from simrec.llm.validation import id_list_problems
 from simrec.policies.llm_prompts import (
     PolicyTemplate,
     item_ids,
     load_policy_template,
-    render_candidates,
     system_text,
     visit_lines,
 )
-from simrec.policies.retrieval import Retriever, retriever_names
+from simrec.policies.retrieval import Retriever, candidates_many, observe_many, retriever_names
 from simrec.policies.visit import Said, Visit
 from simrec.reaction import Reaction
 from simrec.validation import check_fields
@@ -469,9 +469,12 @@ class LLMPolicy:
         return visit, observation, info
 
     def _decide(self, entries: list[tuple[Visit, Any, Mapping]]) -> list[Choice]:
-        candidates = [
-            v.retriever.candidates(o, dict(i), self.config.candidates) for v, o, i in entries
-        ]
+        candidates = candidates_many(
+            [v.retriever for v, _, _ in entries],
+            [o for _, o, _ in entries],
+            [dict(i) for _, _, i in entries],
+            self.config.candidates,
+        )
         requests = [self._request(v, c) for (v, _, _), c in zip(entries, candidates, strict=True)]
         validators = [
             (lambda data, v=v, c=c: self.parse(data, v, c))
@@ -515,7 +518,7 @@ class LLMPolicy:
         user = t.user.format(
             turn=turn,
             k=self.k,
-            candidates=render_candidates(self.catalog, candidates),
+            candidates=render_slate(self.catalog, candidates.tolist()),
             **self.instruction(visit),
         )
         names = item_ids(self.catalog)
@@ -589,17 +592,22 @@ class LLMPolicy:
         done = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
         acted = self._acted or []
         self._resetting[:] = False
+        learning: list[tuple[Retriever, dict[str, Any], dict[str, Any]]] = []
         for i in acted:
             sid = self._rows[i]
             visit = self._visits.get(sid) if sid is not None else None
             if visit is not None and int(infos["turn"][i]) == visit.turn + 1:
                 obs = {key: value[i] for key, value in observation.items()}
-                visit.record(obs, _sub_info(infos, i, self._slates[i].tolist()))
+                info = _sub_info(infos, i, self._slates[i].tolist())
+                visit.add_step(info)
+                learning.append((visit.retriever, obs, info))
             if done[i]:
                 self._resetting[i] = True
                 if sid is not None:
                     self._finish(sid)
                 self._rows[i] = None
+        if learning:
+            observe_many(*(list(column) for column in zip(*learning, strict=True)))
         self._acted = None
 
 
@@ -630,7 +638,7 @@ def _sub_info(infos: Mapping[str, Any], row: int, slate: list[int] | None) -> di
     if turn > 0 and slate is not None:
         k = len(slate)
         flags = {
-            name: [bool(x) for x in np.asarray(infos[name][row])[:k]]
+            name: np.asarray(infos[name][row])[:k].astype(bool).tolist()
             for name in ("clicked", "purchased", "dismissed")
         }
         info["slate"] = slate

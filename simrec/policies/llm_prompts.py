@@ -18,7 +18,6 @@ never rendered.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,13 +25,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from simrec.catalog import Catalog
 from simrec.errors import ConfigError
-from simrec.llm.prompts import HISTORY_SHOWN, data_json, purchase_verb, render_item
+from simrec.llm.prompts import HISTORY_SHOWN, data_json, purchase_verb
 from simrec.llm.request import OutputSchema
+from simrec.memo import PerObject
 from simrec.policies.visit import Step, Visit
 
 TEMPLATE_PACKAGE = "simrec.policies"
@@ -140,7 +139,7 @@ def system_text(template: PolicyTemplate, catalog: Catalog, k: int) -> str:
 class _CatalogText:
     """A catalog's item ids, titles and categories as ``str``, kept once per catalog:
     every turn of every visit shows items again, and a catalog does not change once
-    loaded. (Candidate lines are memoised by :func:`simrec.llm.prompts.render_item`.)"""
+    loaded. (Candidate lines are memoised by :func:`simrec.llm.prompts.render_slate`.)"""
 
     def __init__(self, catalog: Catalog) -> None:
         self.ids: list[str] = [str(i) for i in catalog.item_ids]
@@ -148,14 +147,7 @@ class _CatalogText:
         self.categories: list[str] = [str(c) for c in catalog.categories]
 
 
-_TEXTS: weakref.WeakKeyDictionary[Catalog, _CatalogText] = weakref.WeakKeyDictionary()
-
-
-def _text(catalog: Catalog) -> _CatalogText:
-    text = _TEXTS.get(catalog)
-    if text is None:
-        text = _TEXTS[catalog] = _CatalogText(catalog)
-    return text
+_text: PerObject[Catalog, _CatalogText] = PerObject(_CatalogText)
 
 
 def item_ids(catalog: Catalog) -> list[str]:
@@ -192,6 +184,17 @@ def step_line(catalog: Catalog, number: int, step: Step) -> str:
 def visit_lines(visit: Visit, catalog: Catalog) -> list[str]:
     """The visit as JSON lines: the arrival (what the user said, what they chose before
     the visit), then one line per past slate."""
+    if not visit.lines:  # the arrival never changes: rendered on the first turn
+        visit.lines.append(_arrival_line(visit, catalog))
+    done = visit.lines  # past steps never change: each is rendered once
+    done += [
+        step_line(catalog, n, step)
+        for n, step in enumerate(visit.steps[len(done) - 1 :], start=len(done))
+    ]
+    return list(done)
+
+
+def _arrival_line(visit: Visit, catalog: Catalog) -> str:
     head: dict[str, Any] = {"turn": 0}
     if visit.opening:
         head["user_said"] = " ".join(visit.opening.split())
@@ -202,17 +205,7 @@ def visit_lines(visit: Visit, catalog: Catalog) -> list[str]:
             head["earlier_choices"] = len(visit.history) - len(recent)
     if len(head) == 1:
         head["note"] = "a new user: nothing known yet"
-    done = visit.lines  # past steps never change: each is rendered once
-    done += [
-        step_line(catalog, n, step)
-        for n, step in enumerate(visit.steps[len(done) :], start=len(done) + 1)
-    ]
-    return [data_json(head), *done]
-
-
-def render_candidates(catalog: Catalog, candidates: Sequence[int]) -> str:
-    """The candidates, one JSON line per item (the LLM users' slate format)."""
-    return "\n".join(render_item(catalog, i) for i in np.asarray(candidates).tolist())
+    return data_json(head)
 
 
 __all__ = [
@@ -221,7 +214,6 @@ __all__ = [
     "item_ids",
     "load_policy_template",
     "output_schema",
-    "render_candidates",
     "step_line",
     "system_text",
     "visit_lines",

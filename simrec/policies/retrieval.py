@@ -35,7 +35,7 @@ depend only on the visit, never on how many visits run at once (LLM replays need
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -43,7 +43,13 @@ import numpy as np
 
 from simrec.env import user_history
 from simrec.errors import ConfigError
-from simrec.policies.base import ScoringPolicy
+from simrec.policies.base import (
+    ScoringPolicy,
+    batched,
+    learn_together,
+    scores_of,
+    update_together,
+)
 from simrec.policies.popularity import popularity_rank
 from simrec.reaction import Reaction
 
@@ -140,22 +146,52 @@ class HybridScores(ScoringPolicy):
         self.steer.reset(seed)
         super().reset(seed)
 
+    @batched(lambda *columns: _interleaved(*columns))
     def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         """Minus each item's place in the interleaved list (the bandit's first)."""
-        if info.get("turn", 0) == 0:
-            self.steer.listen(info)  # the opening message
-        bandit = np.asarray(self.steer.base.scores(observation, info), dtype=np.float64)
-        asked = self.steer.steered(bandit)
-        places = np.full(self.n_items, np.inf)
-        for offset, scores in ((0, bandit), (1, asked)):
-            ok = np.isfinite(scores)
-            order = np.flatnonzero(ok)[np.argsort(-scores[ok], kind="stable")]
-            places[order] = np.minimum(places[order], 2 * np.arange(len(order)) + offset)
-        return -places
+        return _interleaved([self], [observation], [info])[0]
 
+    @batched(lambda *columns: _hybrid_learn(*columns))
     def learn(self, shown: list[tuple[int, int]], reaction: Reaction, info: dict[str, Any]) -> None:
-        self.steer.turn = self.turn
-        self.steer.learn(shown, reaction, info)
+        _hybrid_learn([self], [shown], [reaction], [info])
+
+
+def _hybrid_learn(
+    policies: Sequence[HybridScores],
+    shown: Sequence[list[tuple[int, int]]],
+    reactions: Sequence[Reaction],
+    infos: Sequence[dict[str, Any]],
+) -> None:
+    steers = [p.steer for p in policies]
+    for policy, steer in zip(policies, steers, strict=True):
+        steer.turn = policy.turn
+    learn_together(steers, shown, reactions, infos)
+
+
+def _interleaved(
+    policies: Sequence[HybridScores],
+    observations: Sequence[dict[str, np.ndarray]],
+    infos: Sequence[dict[str, Any]],
+) -> np.ndarray:
+    steers = [p.steer for p in policies]
+    for steer, info in zip(steers, infos, strict=True):
+        if info.get("turn", 0) == 0:
+            steer.listen(info)  # the opening message
+    bandit = scores_of([s.base for s in steers], observations, infos)
+    from simrec.policies.steer_aware import steered_many
+
+    asked = steered_many(steers, bandit)
+    return -np.minimum(_places(bandit, 0), _places(asked, 1))
+
+
+def _places(scores: np.ndarray, offset: int) -> np.ndarray:
+    """Each item's place ``2 * rank + offset`` in its row's list, best first (ties in item
+    order); ``inf`` for items the row rules out (non-finite scores)."""
+    ok = np.isfinite(scores)
+    order = np.argsort(np.where(ok, -scores, np.inf), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(scores.shape[1]), axis=1)
+    return np.where(ok, 2.0 * rank + offset, np.inf)
 
 
 BUILT_IN = {
@@ -208,20 +244,53 @@ class Retriever:
         self, observation: dict[str, np.ndarray] | None, info: dict[str, Any], n: int
     ) -> np.ndarray:
         """The ``n`` best items now, best first (items the model rules out come last)."""
-        model = self.model
-        scores = np.asarray(model.scores(observation or {}, info), dtype=np.float64)
-        noise = model.rng.random(len(scores)) * 1e-9
-        finite = np.isfinite(scores)
-        # Ruled-out items (-inf: a steer-aware filter) rank after every allowed one.
-        keyed = np.where(finite, scores + noise, -np.inf)
-        order = np.lexsort((-keyed, ~finite))
-        return order[:n].astype(np.int64)
+        return candidates_many([self], [observation], [info], n)[0]
 
     def observe(
         self, observation: dict[str, np.ndarray] | None, reward: float, info: dict[str, Any]
     ) -> None:
         """Learn from the step just shown (``info`` has its ``slate`` and ``reaction``)."""
-        self.model.update(observation or {}, reward, info)
+        observe_many([self], [observation], [info])
+
+
+def observe_many(
+    retrievers: Sequence[Retriever],
+    observations: Sequence[dict[str, np.ndarray] | None],
+    infos: Sequence[dict[str, Any]],
+) -> None:
+    """:meth:`Retriever.observe` of every visit of a round (reward 0), models of one kind
+    learning together (:func:`~simrec.policies.base.update_together`): the same bits as
+    one by one."""
+    update_together(
+        [r.model for r in retrievers],
+        [o or {} for o in observations],
+        [0.0] * len(retrievers),
+        list(infos),
+    )
+
+
+def candidates_many(
+    retrievers: Sequence[Retriever],
+    observations: Sequence[dict[str, np.ndarray] | None],
+    infos: Sequence[dict[str, Any]],
+    n: int,
+) -> list[np.ndarray]:
+    """:meth:`Retriever.candidates` of every visit of a round (retrievers of one catalog),
+    computed together: models of one kind score in one product
+    (:func:`~simrec.policies.base.batched`) and every visit's ranking
+    is one sort. Each visit's candidates are the bits it would get alone: its ties are
+    broken by its own generator, drawn in the same order.
+    """
+    if not retrievers:
+        return []
+    models = [r.model for r in retrievers]
+    scores = scores_of(models, [o or {} for o in observations], list(infos))
+    noise = np.stack([m.rng.random(scores.shape[1]) for m in models]) * 1e-9
+    finite = np.isfinite(scores)
+    # Ruled-out items (-inf: a steer-aware filter) rank after every allowed one.
+    keyed = np.where(finite, scores + noise, -np.inf)
+    order = np.lexsort((-keyed, ~finite), axis=-1)[:, :n].astype(np.int64)
+    return list(order)
 
 
 def _build(env: gym.Env, name: Any, seed: int, params: Mapping[str, Any] | None) -> ScoringPolicy:
@@ -259,6 +328,8 @@ __all__ = [
     "HybridScores",
     "PopularityScores",
     "Retriever",
+    "candidates_many",
+    "observe_many",
     "private_copy",
     "retriever_names",
 ]

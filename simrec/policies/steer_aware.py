@@ -18,7 +18,7 @@ replaces the old one.
 from __future__ import annotations
 
 import re
-import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,8 @@ import gymnasium as gym
 import numpy as np
 
 from simrec.catalog import Catalog
-from simrec.policies.base import ScoringPolicy
+from simrec.memo import PerObject
+from simrec.policies.base import ScoringPolicy, batched, learn_together, scores_of
 from simrec.reaction import Reaction
 from simrec.validation import checked_arguments
 
@@ -98,7 +99,7 @@ class _Vocabulary:
         return cls(word_token, numeric_words, masks)
 
 
-_VOCABULARIES: weakref.WeakKeyDictionary[Catalog, _Vocabulary] = weakref.WeakKeyDictionary()
+_vocabulary: PerObject[Catalog, _Vocabulary] = PerObject(_Vocabulary.of)
 
 
 class ReplyParser:
@@ -111,9 +112,7 @@ class ReplyParser:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        vocabulary = _VOCABULARIES.get(catalog)
-        if vocabulary is None:
-            vocabulary = _VOCABULARIES[catalog] = _Vocabulary.of(catalog)
+        vocabulary = _vocabulary(catalog)
         self.word_token = vocabulary.word_token
         self.numeric_words = vocabulary.numeric_words
         self._token_mask = vocabulary.token_mask
@@ -231,27 +230,14 @@ class SteerAwarePolicy(ScoringPolicy):
         for request in self.parser.parse(str(info.get("reply", "")), ignore=titles):
             self.requests[request.key] = request
 
+    @batched(lambda *columns: _steered_scores(*columns))
     def scores(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         """The base policy's scores, filtered and boosted by the user's requests."""
-        if info.get("turn", 0) == 0:
-            self.listen(info)  # the opening message
-        return self.steered(self.base.scores(observation, info))
+        return _steered_scores([self], [observation], [info])[0]
 
     def steered(self, base_scores: np.ndarray) -> np.ndarray:
         """``base_scores`` filtered and boosted by the requests heard so far."""
-        scores = np.asarray(base_scores, dtype=np.float64).copy()
-        span = float(np.ptp(scores)) or 1.0
-        allowed = np.ones(self.n_items, dtype=bool)
-        for request in self.requests.values():
-            if request.hard:
-                allowed &= request.mask
-            else:
-                scores = scores + self.boost * span * request.mask
-        if allowed.sum() >= self.k:
-            scores = np.where(allowed, scores, -np.inf)
-        else:
-            scores = scores + 2.0 * span * allowed
-        return scores
+        return steered_many([self], np.asarray(base_scores, dtype=np.float64)[None])[0]
 
     def act(self, observation: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
         """The base policy's choice among the items the user asked for."""
@@ -259,7 +245,55 @@ class SteerAwarePolicy(ScoringPolicy):
             self.begin_session()
         return self.base.select(self.scores(observation, info))
 
+    @batched(lambda *columns: _steered_learn(*columns))
     def learn(self, shown: list[tuple[int, int]], reaction: Reaction, info: dict[str, Any]) -> None:
-        self.base.turn = self.turn
-        self.base.learn(shown, reaction, info)
-        self.listen(info)
+        _steered_learn([self], [shown], [reaction], [info])
+
+
+def steered_many(policies: Sequence[SteerAwarePolicy], base_scores: np.ndarray) -> np.ndarray:
+    """Each row of ``base_scores`` filtered and boosted by its policy's requests.
+
+    Hard requests keep only the items satisfying all of them (as long as at least ``k``
+    do; otherwise they add twice the row's score span); soft ones add ``boost`` times
+    the span to the items they name.
+    """
+    scores = np.array(base_scores, dtype=np.float64)
+    span = np.ptp(scores, axis=1)
+    span[span == 0] = 1.0
+    allowed = np.ones(scores.shape, dtype=bool)
+    for row, policy in enumerate(policies):
+        for request in policy.requests.values():
+            if request.hard:
+                allowed[row] &= request.mask
+            else:
+                scores[row] = scores[row] + policy.boost * span[row] * request.mask
+    enough = allowed.sum(axis=1) >= np.array([p.k for p in policies])
+    if not enough.all():
+        short = ~enough
+        scores[short] = scores[short] + 2.0 * span[short, None] * allowed[short]
+    return np.where(enough[:, None] & ~allowed, -np.inf, scores)
+
+
+def _steered_scores(
+    policies: Sequence[SteerAwarePolicy],
+    observations: Sequence[dict[str, np.ndarray]],
+    infos: Sequence[dict[str, Any]],
+) -> np.ndarray:
+    for policy, info in zip(policies, infos, strict=True):
+        if info.get("turn", 0) == 0:
+            policy.listen(info)  # the opening message
+    base_scores = scores_of([p.base for p in policies], observations, infos)
+    return steered_many(policies, base_scores)
+
+
+def _steered_learn(
+    policies: Sequence[SteerAwarePolicy],
+    shown: Sequence[list[tuple[int, int]]],
+    reactions: Sequence[Reaction],
+    infos: Sequence[dict[str, Any]],
+) -> None:
+    for policy in policies:
+        policy.base.turn = policy.turn
+    learn_together([p.base for p in policies], shown, reactions, infos)
+    for policy, info in zip(policies, infos, strict=True):
+        policy.listen(info)

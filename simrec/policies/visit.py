@@ -68,7 +68,8 @@ class Visit:
         said: what the policy said with the slate being stepped (until its step is seen).
         calls: call records not yet reported (see ``LLMPolicy.take_usage``).
         fallbacks: turns whose slate came from the declared fallback.
-        lines: the past steps as rendered for prompts (each rendered once).
+        lines: the arrival and the past steps as rendered for prompts (each rendered
+            once).
     """
 
     session_id: int
@@ -102,6 +103,13 @@ class Visit:
     def record(self, observation: Any, info: dict[str, Any]) -> None:
         """Add the step ``info`` reports (its ``slate`` and ``reaction``); the retriever
         learns from it."""
+        self.add_step(info)
+        self.retriever.observe(observation, 0.0, info)
+
+    def add_step(self, info: dict[str, Any]) -> None:
+        """Add the step ``info`` reports, without the retriever learning from it (the
+        vector env's rounds let every visit's retriever learn together:
+        :func:`~simrec.policies.retrieval.observe_many`)."""
         reaction = info["reaction"]
         said = self.said or Said(None, False)
         self.steps.append(
@@ -116,7 +124,6 @@ class Visit:
             )
         )
         self.said = None
-        self.retriever.observe(observation, 0.0, info)
 
 
 __all__ = ["Said", "Step", "Visit"]

@@ -23,11 +23,12 @@ other ids (``a/b`` beside ``a/b/c``) has its leaf under the ``END`` child of its
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from itertools import repeat
 
 import numpy as np
+
+from simrec.memo import per_object
 
 SEPARATOR = "/"
 """Separates the tokens of a semantic id."""
@@ -207,13 +208,7 @@ class SemanticIdHierarchy:
         return SEPARATOR.join(words)
 
 
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
+@per_object
 def hierarchy_of(catalog: object) -> SemanticIdHierarchy:
     """The (cached) hierarchy of ``catalog.semantic_ids``: built once per catalog."""
-    found = _CACHE.get(catalog)
-    if found is None:
-        found = SemanticIdHierarchy(catalog.semantic_ids)  # type: ignore[attr-defined]
-        _CACHE[catalog] = found
-    return found
+    return SemanticIdHierarchy(catalog.semantic_ids)  # type: ignore[attr-defined]
