@@ -174,9 +174,11 @@ def audit_scenarios() -> None:
         summary = result.summary()
         figures = {label: summary[label]["cold_start"]["return"] for label in policies}
         best_bad = max(figures[g].mean for g in GAUNTLET)
+        # plain LinUCB and MMR: a variant with options (preference_drift's `frozen`, a
+        # LinUCB that stops learning on purpose) is not the personalisation claimed here
         worst_good = min(
             f.mean for label, f in figures.items()
-            if policies[label].policy in ("linucb", "mmr")
+            if policies[label].policy in ("linucb", "mmr") and not policies[label].params
         )  # fmt: skip
         print(
             f"{scenario.name} ({time.perf_counter() - start:.0f} s): "
