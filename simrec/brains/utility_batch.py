@@ -43,13 +43,13 @@ VISIT_START_DRAWS = 2
 rejection in the persona pick): the persona pick and the need's uniform."""
 
 REPLY_PARTS = 5
+"""Reply slots: main reaction, repeated request, voiced events, taste remark, goodbye."""
 
 OWNED_TABLE_MAX_BYTES = 1 << 26
 """Largest persona x item table of the items owned at a visit start (one byte per cell)
 kept whole, so a visit start copies its persona's row (about a third of the time of
 marking the items one by one); a larger pool (tens of thousands of grounded users) keeps
 one flat list of items instead."""
-"""Reply slots: main reaction, repeated request, voiced events, taste remark, goodbye."""
 
 
 class _KeyIndex:
