@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -301,13 +301,19 @@ def render_item(catalog: Catalog, index: int) -> str:
 
 
 def _item_lines(catalog: Catalog, items: Sequence[int]) -> list[str]:
-    lines = _ITEM_LINES(catalog)
+    return _filled(_ITEM_LINES(catalog), items, lambda i: _item_json(catalog, i))
+
+
+def _filled(
+    memo: list[str | None], items: Sequence[int], render: Callable[[int], str]
+) -> list[str]:
+    """``memo``'s entry of each item, rendering (and keeping) the ones not rendered yet."""
     out = []
     for i in items:
-        line = lines[i]
-        if line is None:
-            line = lines[i] = _item_json(catalog, int(i))
-        out.append(line)
+        text = memo[i]
+        if text is None:
+            text = memo[i] = render(int(i))
+        out.append(text)
     return out
 
 
@@ -349,14 +355,7 @@ def _text(value: str) -> str:
 def _titles(catalog: Catalog, items: Sequence[int], phrases: Mapping[str, str]) -> str:
     if not items:
         return phrases["nothing"]
-    titles = _TITLES(catalog)
-    out = []
-    for i in items:
-        title = titles[i]
-        if title is None:
-            title = titles[i] = _text(catalog.titles[i])
-        out.append(title)
-    return ", ".join(out)
+    return ", ".join(_filled(_TITLES(catalog), items, lambda i: _text(catalog.titles[i])))
 
 
 def _turn_line(
