@@ -250,21 +250,22 @@ class Retriever:
         self, observation: dict[str, np.ndarray] | None, reward: float, info: dict[str, Any]
     ) -> None:
         """Learn from the step just shown (``info`` has its ``slate`` and ``reaction``)."""
-        observe_many([self], [observation], [info])
+        observe_many([self], [observation], [info], [reward])
 
 
 def observe_many(
     retrievers: Sequence[Retriever],
     observations: Sequence[dict[str, np.ndarray] | None],
     infos: Sequence[dict[str, Any]],
+    rewards: Sequence[float] | None = None,
 ) -> None:
-    """:meth:`Retriever.observe` of every visit of a round (reward 0), models of one kind
-    learning together (:func:`~simrec.policies.base.update_together`): the same bits as
-    one by one."""
+    """:meth:`Retriever.observe` of every visit of a round (``rewards`` default to 0),
+    models of one kind learning together (:func:`~simrec.policies.base.update_together`):
+    the same bits as one by one."""
     update_together(
         [r.model for r in retrievers],
         [o or {} for o in observations],
-        [0.0] * len(retrievers),
+        [0.0] * len(retrievers) if rewards is None else list(rewards),
         list(infos),
     )
 
